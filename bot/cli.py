@@ -1,0 +1,180 @@
+"""The `newsbot` command: ingest, ask, eval, stats. Data goes to stdout; progress and
+diagnostics to stderr. Exit codes: 0 ok, 1 error, 2 usage."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from bot import render
+from retrieval.config import Settings, load_settings
+from retrieval.errors import NewsbotError
+from retrieval.search_index import Filters
+from retrieval.service import NewsService
+
+EXAMPLES = """examples:
+  newsbot ask "When is the accreditation withdrawn?"
+  newsbot ask --json --since 2023-09-01 --source "The Verge" "What did Apple say about Google?"
+  newsbot ingest                        # update the index from docs_store/
+  newsbot ingest ~/news --rebuild       # index another folder, embedding everything anew
+  newsbot eval ../shared/eval/seed
+  newsbot stats
+"""
+
+
+def _date(value: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO date (YYYY-MM-DD): {value!r}") from None
+
+
+def _positive(value: str) -> int:
+    n = int(value)
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser, with `--help` and an example on every command."""
+    p = argparse.ArgumentParser(
+        prog="newsbot",
+        description="Ask questions about news articles; answers cite their sources.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--config",
+        metavar="PATH",
+        default=os.environ.get("NEWSBOT_CONFIG"),
+        help="config file (default: $NEWSBOT_CONFIG, else ./config.yaml)",
+    )
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser(
+        "ask",
+        help="answer one question",
+        epilog='example: newsbot ask "When is the accreditation withdrawn?"',
+    )
+    s.add_argument("question")
+    s.add_argument("--json", action="store_true", help="print the Answer as JSON")
+    s.add_argument("--k", type=_positive, help="chunks to retrieve")
+    s.add_argument("--since", type=_date, metavar="DATE", help="only articles from DATE on")
+    s.add_argument("--until", type=_date, metavar="DATE", help="only articles up to DATE")
+    s.add_argument(
+        "--source",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="only this source (repeatable)",
+    )
+
+    s = sub.add_parser(
+        "ingest",
+        help="index articles incrementally",
+        epilog="example: newsbot ingest docs_store/ --rebuild",
+    )
+    s.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="default: paths.docs")
+    s.add_argument("--rebuild", action="store_true", help="ignore the current index")
+    s.add_argument("--json", action="store_true", help="print the report as JSON")
+    s.add_argument("--quiet", action="store_true", help="list only files that changed")
+
+    s = sub.add_parser(
+        "eval",
+        help="score answers on an evaluation set",
+        epilog="example: newsbot eval ../shared/eval/squad_dev_a --limit 500 --json",
+    )
+    s.add_argument("dataset", type=Path, metavar="DATASET_DIR")
+    s.add_argument("--limit", type=_positive, help="only the first N questions")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.add_argument(
+        "--thresholds",
+        default="",
+        metavar="T1,T2,...",
+        help="also print abstention against false abstention at these thresholds",
+    )
+    s.add_argument("--details", type=Path, metavar="FILE", help="write per-question JSON lines")
+
+    s = sub.add_parser("stats", help="what the index holds", epilog="example: newsbot stats --json")
+    s.add_argument("--json", action="store_true")
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `newsbot` console script."""
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(args.config)
+        return COMMANDS[args.command](settings, args)
+    except NewsbotError as e:
+        print(f"newsbot: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("newsbot: interrupted", file=sys.stderr)
+        return 130
+
+
+def _service(settings: Settings) -> NewsService:
+    return NewsService(settings)
+
+
+def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
+    """Answer one question, building or updating the index first when needed."""
+    service = _service(settings)
+    report = service.ensure_index(progress=sys.stderr.isatty())
+    if report is not None:
+        print(render.ingest_text(report, verbose=False), file=sys.stderr)
+    filters = Filters(since=args.since, until=args.until, sources=tuple(args.source))
+    answer = service.ask(args.question, k=args.k, filters=filters)
+    if args.json:
+        print(answer.model_dump_json(indent=2))
+    else:
+        print(render.answer_text(answer))
+    return 0
+
+
+def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
+    """Index articles and report every file."""
+    service = _service(settings)
+    report = service.ingest(args.paths or None, rebuild=args.rebuild, progress=not args.json)
+    if args.json:
+        print(json.dumps(dataclasses.asdict(report), indent=2))
+    else:
+        print(render.ingest_text(report, verbose=not args.quiet))
+    return 0
+
+
+def cmd_stats(settings: Settings, args: argparse.Namespace) -> int:
+    """Print what the index holds."""
+    stats = _service(settings).stats()
+    if args.json:
+        print(json.dumps(stats, indent=2))
+    else:
+        for key, value in stats.items():
+            if isinstance(value, dict):
+                print(f"{key}:")
+                for k, v in value.items():
+                    print(f"  {k}: {v}")
+            else:
+                print(f"{key}: {value}")
+    return 0
+
+
+def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
+    """Score a dataset and print the metrics."""
+    from bot.evalcli import run_eval
+
+    return run_eval(settings, args)
+
+
+COMMANDS = {"ask": cmd_ask, "ingest": cmd_ingest, "stats": cmd_stats, "eval": cmd_eval}
+
+if __name__ == "__main__":
+    sys.exit(main())

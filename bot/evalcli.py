@@ -1,0 +1,70 @@
+"""`newsbot eval`: the command-line side of retrieval.evaluation."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from tqdm import tqdm
+
+from retrieval.config import Settings
+from retrieval.embeddings import make_embedder
+from retrieval.errors import InputError
+from retrieval.evaluation import Report, eval_service, load_questions, run_questions, tradeoff
+
+
+def run_eval(settings: Settings, args: argparse.Namespace) -> int:
+    """Index the dataset's corpus, ask every question, print the scores."""
+    questions_file = args.dataset / "questions.jsonl"
+    if not questions_file.exists():
+        raise InputError(f"{questions_file} does not exist")
+    questions = load_questions(questions_file, args.limit)
+    embedder = make_embedder(settings.embedding)
+    service, tmp = eval_service(settings, args.dataset, embedder)
+    try:
+        if tmp is None:
+            print(
+                "no corpus.jsonl in the dataset: evaluating on the configured articles",
+                file=sys.stderr,
+            )
+        service.ensure_index(progress=True)
+        service.ask("warm-up question")  # the first call pays one-off costs
+        report = Report(threshold=settings.answer.abstain_threshold)
+        with tqdm(total=len(questions), desc="questions", file=sys.stderr) as bar:
+            report.outcomes = list(run_questions(service, questions, lambda _: bar.update()))
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+    result = report.as_json()
+    result["dataset"] = str(args.dataset)
+    result["abstain_threshold"] = settings.answer.abstain_threshold
+    if args.thresholds:
+        levels = [float(t) for t in args.thresholds.split(",") if t.strip()]
+        result["tradeoff"] = tradeoff(report.outcomes, levels)
+    if args.details:
+        with args.details.open("w", encoding="utf-8") as f:
+            for o in report.outcomes:
+                f.write(
+                    json.dumps(
+                        {
+                            "id": o.question.id,
+                            "question": o.question.question,
+                            "answers": o.question.answers,
+                            "evidence_ids": o.question.evidence_ids,
+                            "answerable": o.question.answerable,
+                            "ranked_ids": o.ranked_ids,
+                            "answer": o.answer.model_dump(),
+                        }
+                    )
+                    + "\n"
+                )
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    for key, value in result.items():
+        if key != "tradeoff":
+            print(f"{key:>20}: {value}")
+    for row in result.get("tradeoff", []):
+        print("  ".join(f"{k}={v}" for k, v in row.items()))
+    return 0

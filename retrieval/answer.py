@@ -1,0 +1,40 @@
+"""The answer as data: text with [n] markers, and the citations those markers name."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+
+class Citation(BaseModel):
+    """One numbered source: the quoted sentence and the article it comes from."""
+
+    n: int = Field(description="The number used as [n] in the answer text.", examples=[1])
+    article_id: str = Field(examples=["2021-10-19-russia-nato-mission"])
+    title: str = Field(examples=["Russia has suspended its NATO mission"])
+    date: str | None = Field(default=None, description="ISO date, or null when unknown.")
+    source: str | None = None
+    url: str | None = Field(default=None, description="Only ever from the article's metadata.")
+    quote: str = Field(description="The cited sentence, verbatim from the article.")
+    chunk_id: str
+    score: float = Field(description="How strongly the quote answers the question (0-1).")
+
+
+class Answer(BaseModel):
+    """What every front end renders: text, citations, and whether the bot abstained."""
+
+    question: str
+    standalone_question: str = Field(
+        description="The question as retrieved for, after resolving a follow-up."
+    )
+    text: str = Field(description="The answer; each claim is followed by its [n] marker.")
+    short_answer: str | None = Field(
+        default=None, description="A date, number or name that answers the question alone."
+    )
+    citations: list[Citation] = Field(default_factory=list)
+    abstained: bool = False
+    confidence: float | None = Field(
+        default=None, description="The evidence score abstention is decided on."
+    )
+    timings: dict[str, float] = Field(
+        default_factory=dict, description="Milliseconds per stage: embed, retrieve, answer, total."
+    )

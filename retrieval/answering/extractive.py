@@ -1,0 +1,153 @@
+"""The default answerer: no LLM, no network. It quotes the retrieved sentences that best
+answer the question, each with its citation, and abstains when the evidence is weak."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from retrieval.answer import Answer, Citation
+from retrieval.answering.spans import QuestionType, question_type, short_answer, spans_of_type
+from retrieval.config import AnswerSettings
+from retrieval.lexical import terms
+from retrieval.prompts import NO_ANSWER
+from retrieval.retriever import Hit
+from retrieval.search_index import SearchIndex
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How the sentence score combines its evidence (calibrated with `newsbot eval`)."""
+
+    cosine: float = 1.0
+    overlap: float = 0.6
+    type_match: float = 0.15
+    rank: float = 0.15
+    # Further sentences join the best one only when this close to it.
+    keep_ratio: float = 0.9
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A sentence of a retrieved chunk, scored against the question."""
+
+    hit: Hit
+    row: int
+    text: str
+    score: float
+    cosine: float
+    overlap: float
+    type_match: bool
+
+
+class ExtractiveAnswerer:
+    """Picks and cites sentences; never writes a word that is not in the articles."""
+
+    def __init__(
+        self, index: SearchIndex, settings: AnswerSettings, weights: Weights | None = None
+    ):
+        self.index = index
+        self.settings = settings
+        self.weights = weights or Weights()
+
+    def candidates(self, question: str, qvec: np.ndarray, hits: list[Hit]) -> list[Candidate]:
+        """Every sentence of the hits, scored, best first."""
+        qtype = question_type(question)
+        qterms = set(terms(question))
+        qweight = sum(self.index.idf(t) for t in qterms) or 1.0
+        out: list[Candidate] = []
+        w = self.weights
+        for hit in hits:
+            rows = self.index.sentences_of[hit.chunk.row]
+            if not rows:
+                continue
+            cosines = self.index.sentence_vectors[rows] @ qvec
+            text = hit.article.text
+            for row, cos in zip(rows, cosines, strict=True):
+                s = self.index.sentences[row]
+                sentence = text[s.start : s.end]
+                overlap = sum(self.index.idf(t) for t in qterms.intersection(terms(sentence)))
+                overlap /= qweight
+                typed = _has_type(sentence, question, qtype)
+                score = (
+                    w.cosine * float(cos)
+                    + w.overlap * overlap
+                    + w.type_match * typed
+                    + w.rank / hit.rank
+                )
+                out.append(Candidate(hit, row, sentence, score, float(cos), overlap, typed))
+        out.sort(key=lambda c: -c.score)
+        return out
+
+    def answer(self, question: str, qvec: np.ndarray, hits: list[Hit]) -> Answer:
+        """Compose a cited answer of at most ``max_sentences`` sentences, or abstain."""
+        cands = self.candidates(question, qvec, hits)
+        if not cands:
+            return abstention(question)
+        confidence = round(cands[0].score, 4)
+        if confidence < self.settings.abstain_threshold:
+            return abstention(question, confidence)
+        best = cands[0]
+        chosen = [best]
+        seen = {best.text}
+        for c in cands[1:]:
+            if len(chosen) >= self.settings.max_sentences:
+                break
+            if c.score >= best.score * self.weights.keep_ratio and c.text not in seen:
+                chosen.append(c)
+                seen.add(c.text)
+        citations: list[Citation] = []
+        numbers: dict[int, int] = {}
+        parts = []
+        for c in chosen:
+            if c.row not in numbers:
+                numbers[c.row] = len(citations) + 1
+                citations.append(_citation(numbers[c.row], c))
+            parts.append(f"{c.text} [{numbers[c.row]}]")
+        short = short_answer(best.text, question, question_type(question))
+        text = " ".join(parts)
+        if short:
+            text = f"{short} [1]\n\n{text}"
+        return Answer(
+            question=question,
+            standalone_question=question,
+            text=text,
+            short_answer=short,
+            citations=citations,
+            abstained=False,
+            confidence=confidence,
+        )
+
+
+def abstention(question: str, confidence: float | None = None) -> Answer:
+    """The plain 'not in the articles' answer, citing nothing."""
+    return Answer(
+        question=question,
+        standalone_question=question,
+        text=NO_ANSWER,
+        abstained=True,
+        confidence=confidence,
+    )
+
+
+def _has_type(sentence: str, question: str, qtype: QuestionType) -> bool:
+    if qtype == "other":
+        return False
+    low = question.lower()
+    return any(sentence[a:b].lower() not in low for a, b in spans_of_type(sentence, qtype))
+
+
+def _citation(n: int, c: Candidate) -> Citation:
+    a = c.hit.article
+    return Citation(
+        n=n,
+        article_id=a.id,
+        title=a.title,
+        date=a.date,
+        source=a.source,
+        url=a.url,
+        quote=c.text,
+        chunk_id=c.hit.chunk.id,
+        score=round(max(0.0, min(1.0, c.cosine)), 4),
+    )

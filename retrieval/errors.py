@@ -1,0 +1,31 @@
+"""One small hierarchy of errors whose messages are safe to show to a user."""
+
+from __future__ import annotations
+
+
+class NewsbotError(Exception):
+    """Base class: the message is meant for the person running newsbot."""
+
+
+class ConfigError(NewsbotError):
+    """The configuration file or an environment override is invalid."""
+
+
+class IndexMissingError(NewsbotError):
+    """No index has been built yet."""
+
+
+class IndexMismatchError(NewsbotError):
+    """The index was built with another embedding model or chunking."""
+
+
+class IndexCorruptError(NewsbotError):
+    """An index file is truncated, altered or unreadable; it is never served."""
+
+
+class IngestLockedError(NewsbotError):
+    """Another ingest holds the writer lock."""
+
+
+class InputError(NewsbotError):
+    """A request is malformed: an empty or over-long question, a bad date."""

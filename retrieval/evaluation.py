@@ -1,0 +1,232 @@
+"""`newsbot eval`: score retrieval, answers, citations and abstention on a dataset folder
+(``corpus.jsonl`` + ``questions.jsonl``), by the rules of shared/eval/README.md."""
+
+from __future__ import annotations
+
+import json
+import re
+import statistics
+import string
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from retrieval.answer import Answer
+from retrieval.config import Settings
+from retrieval.embeddings import Embedder
+from retrieval.retriever import Hit
+from retrieval.service import NewsService
+
+
+@dataclass
+class Question:
+    """One evaluation question."""
+
+    id: str
+    question: str
+    answers: list[str]
+    evidence_ids: list[str]
+    answerable: bool
+
+
+@dataclass
+class Outcome:
+    """How the system did on one question."""
+
+    question: Question
+    ranked_ids: list[str]
+    answer: Answer
+
+
+@dataclass
+class Report:
+    """Aggregated scores; ``as_json`` gives the keys `newsbot eval --json` prints."""
+
+    outcomes: list[Outcome] = field(default_factory=list)
+    threshold: float = 0.0
+
+    def as_json(self) -> dict[str, Any]:
+        return summarize(self.outcomes, self.threshold)
+
+
+def load_questions(path: Path, limit: int | None = None) -> list[Question]:
+    """Read questions.jsonl."""
+    out = []
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            out.append(
+                Question(
+                    id=str(r["id"]),
+                    question=r["question"],
+                    answers=list(r.get("answers") or []),
+                    evidence_ids=list(r.get("evidence_ids") or []),
+                    answerable=bool(r.get("answerable", True)),
+                )
+            )
+            if limit and len(out) >= limit:
+                break
+    return out
+
+
+def normalize(text: str) -> str:
+    """Lower-case and collapse white space (the containment rule)."""
+    return " ".join(text.lower().split())
+
+
+def contains_answer(text: str, answers: list[str]) -> bool:
+    """True when one acceptable answer occurs in the text (RGB's rule)."""
+    t = normalize(text)
+    return any(normalize(a) in t for a in answers if a.strip())
+
+
+def _squad_norm(s: str) -> str:
+    s = s.lower()
+    s = "".join(ch for ch in s if ch not in set(string.punctuation))
+    s = re.sub(r"\b(a|an|the)\b", " ", s)
+    return " ".join(s.split())
+
+
+def squad_em_f1(prediction: str, answers: list[str]) -> tuple[float, float]:
+    """SQuAD's exact match and token F1 against the best acceptable answer."""
+    pred = _squad_norm(prediction).split()
+    em = f1 = 0.0
+    for a in answers:
+        gold = _squad_norm(a).split()
+        em = max(em, float(pred == gold))
+        common = sum((Counter(pred) & Counter(gold)).values())
+        if common:
+            p, r = common / len(pred), common / len(gold)
+            f1 = max(f1, 2 * p * r / (p + r))
+    return em, f1
+
+
+def ranked_article_ids(hits: list[Hit]) -> list[str]:
+    """Article ids of ranked chunks, first occurrence kept."""
+    seen: list[str] = []
+    for h in hits:
+        if h.article.id not in seen:
+            seen.append(h.article.id)
+    return seen
+
+
+def summarize(outcomes: list[Outcome], threshold: float) -> dict[str, Any]:
+    """The metrics at a given abstention threshold (answers below it count as abstained)."""
+    answerable = [o for o in outcomes if o.question.answerable]
+    unanswerable = [o for o in outcomes if not o.question.answerable]
+
+    def abstained(o: Outcome) -> bool:
+        return o.answer.abstained or (o.answer.confidence or 0.0) < threshold
+
+    def hit_at(k: int) -> float | None:
+        if not answerable:
+            return None
+        hits = sum(any(i in o.question.evidence_ids for i in o.ranked_ids[:k]) for o in answerable)
+        return hits / len(answerable)
+
+    mrr = [
+        next(
+            (1 / r for r, i in enumerate(o.ranked_ids[:10], 1) if i in o.question.evidence_ids), 0.0
+        )
+        for o in answerable
+    ]
+    answered = [o for o in answerable if not abstained(o)]
+    cited = [c for o in answered for c in o.answer.citations]
+    good = sum(
+        c.article_id in o.question.evidence_ids for o in answered for c in o.answer.citations
+    )
+    shorts = [
+        squad_em_f1(o.answer.short_answer, o.question.answers)
+        for o in answered
+        if o.answer.short_answer and o.question.answers
+    ]
+    latencies = sorted(o.answer.timings.get("total", 0.0) for o in outcomes)
+    return {
+        "questions": len(outcomes),
+        "answerable": len(answerable),
+        "hit@1": _round(hit_at(1)),
+        "hit@5": _round(hit_at(5)),
+        "mrr@10": _round(statistics.fmean(mrr) if mrr else None),
+        "containment": _round(
+            sum(contains_answer(o.answer.text, o.question.answers) for o in answered)
+            / len(answerable)
+            if answerable
+            else None
+        ),
+        "citation_precision": _round(good / len(cited) if cited else None),
+        "abstention": _round(
+            sum(abstained(o) for o in unanswerable) / len(unanswerable) if unanswerable else None
+        ),
+        "false_abstention": _round(
+            (len(answerable) - len(answered)) / len(answerable) if answerable else None
+        ),
+        "short_answer_rate": _round(len(shorts) / len(answerable) if answerable else None),
+        "short_answer_em": _round(statistics.fmean(s[0] for s in shorts) if shorts else None),
+        "short_answer_f1": _round(statistics.fmean(s[1] for s in shorts) if shorts else None),
+        "latency_p50_ms": _round(_percentile(latencies, 50), 2),
+        "latency_p95_ms": _round(_percentile(latencies, 95), 2),
+    }
+
+
+def _reciprocal_rank(ranked: list[str], gold: list[str]) -> float:
+    return next((1 / r for r, i in enumerate(ranked, 1) if i in gold), 0.0)
+
+
+def tradeoff(outcomes: list[Outcome], thresholds: list[float]) -> list[dict[str, Any]]:
+    """Abstention against false abstention (and answer quality) over thresholds."""
+    rows = []
+    for t in thresholds:
+        s = summarize(outcomes, t)
+        rows.append(
+            {
+                "threshold": t,
+                "abstention": s["abstention"],
+                "false_abstention": s["false_abstention"],
+                "containment": s["containment"],
+                "citation_precision": s["citation_precision"],
+            }
+        )
+    return rows
+
+
+def _percentile(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    k = (len(values) - 1) * p / 100
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def _round(x: float | None, digits: int = 4) -> float | None:
+    return None if x is None else round(x, digits)
+
+
+def run_questions(
+    service: NewsService,
+    questions: list[Question],
+    on_progress: Callable[[int], None] | None = None,
+) -> Iterator[Outcome]:
+    """Ask every question; yield how each went."""
+    for i, q in enumerate(questions, 1):
+        answer, hits = service.ask_with_hits(q.question, depth=10)
+        yield Outcome(q, ranked_article_ids(hits), answer)
+        if on_progress:
+            on_progress(i)
+
+
+def eval_service(
+    settings: Settings, dataset: Path, embedder: Embedder, workdir: Path | None = None
+) -> tuple[NewsService, tempfile.TemporaryDirectory[str] | None]:
+    """A service over the dataset's corpus in a temporary index, or over the configured
+    articles when the dataset has no corpus.jsonl (the seed set's corpus is the seed)."""
+    corpus = dataset / "corpus.jsonl"
+    if not corpus.exists():
+        return NewsService(settings, embedder), None
+    tmp = tempfile.TemporaryDirectory(prefix="newsbot-eval-", dir=workdir)
+    paths = settings.paths.model_copy(update={"docs": [str(corpus)], "index_dir": tmp.name})
+    return NewsService(settings.model_copy(update={"paths": paths}), embedder), tmp

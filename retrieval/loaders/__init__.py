@@ -1,0 +1,125 @@
+"""Read one file of the articles folder into articles, whatever state the file is in.
+
+``read_file`` never raises for bad content: a file that holds no article comes back with a
+one-line ``skipped`` reason, and anything odd about one that does comes back as warnings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from retrieval.articles import Article, strip_invisible
+from retrieval.loaders import html, jsonl, markdown, text
+from retrieval.loaders.decode import Loaded, NotAnArticleError, decode_bytes
+
+__all__ = [
+    "SUPPORTED_SUFFIXES",
+    "ArticleLoader",
+    "FileResult",
+    "Loaded",
+    "NotAnArticleError",
+    "read_file",
+]
+
+_MB = 1024 * 1024
+
+
+class ArticleLoader(Protocol):
+    """One file format; each format module (``text``, ``markdown``, ...) is one."""
+
+    def load(self, text: str, doc_id: str, path: Path) -> Loaded:
+        """Turn a decoded file into articles, or raise NotAnArticleError with the reason."""
+        ...
+
+
+# trafilatura is imported inside the HTML loader only, so plain-text ingest never pays for it.
+_LOADERS: dict[str, ArticleLoader] = {
+    ".txt": text,
+    ".md": markdown,
+    ".markdown": markdown,
+    ".jsonl": jsonl,
+    ".html": html,
+    ".htm": html,
+}
+SUPPORTED_SUFFIXES: frozenset[str] = frozenset(_LOADERS)
+
+
+@dataclass
+class FileResult:
+    """What reading one file gave: its articles, or why it was skipped, and any warnings."""
+
+    path: Path
+    articles: list[Article]
+    skipped: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    invisible_stripped: int = 0
+    sha256: str = ""
+
+
+def _not_an_article(path: Path) -> str | None:
+    """The skip reason a file's name alone gives, if any."""
+    name = path.name.upper()
+    if name.split(".")[0] == "README" or name.startswith(("LICENSE", "LICENCE")):
+        return "not an article (README/LICENSE)"
+    suffix = path.suffix.lower()
+    if not suffix:
+        return "unsupported file type (no suffix)"
+    if suffix not in _LOADERS:
+        return f"unsupported file type {suffix!r}"
+    return None
+
+
+def _too_big(size: int, max_bytes: int) -> str:
+    return (
+        f"file is {size / _MB:.1f} MB, over the {max_bytes / _MB:.1f} MB limit (ingest.max_file_mb)"
+    )
+
+
+def _article_id(path: Path, root: Path) -> str:
+    """The path below root without its suffix, with / separators: stable across ingests."""
+    rel = Path(path.name) if path == root else path.relative_to(root)
+    return rel.with_suffix("").as_posix()
+
+
+def read_file(path: Path, root: Path, max_bytes: int) -> FileResult:
+    """Read one file into articles; bad content becomes a skip reason or warnings, never raises.
+
+    Args:
+        path: The file, inside ``root`` (or ``root`` itself).
+        root: The articles folder; article ids are paths relative to it.
+        max_bytes: Files larger than this are skipped unread.
+
+    Returns:
+        The file's articles, or ``skipped`` with a one-line reason.
+    """
+    if reason := _not_an_article(path):
+        return FileResult(path, [], reason)
+    try:
+        info = path.stat()
+        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read forever
+            return FileResult(path, [], "not a regular file")
+        if info.st_size > max_bytes:
+            return FileResult(path, [], _too_big(info.st_size, max_bytes))
+        with path.open("rb") as f:
+            data = f.read(max_bytes + 1)  # the file may have grown since stat()
+    except OSError as e:
+        return FileResult(path, [], str(e))
+    if len(data) > max_bytes:
+        return FileResult(path, [], _too_big(len(data), max_bytes))
+    digest = hashlib.sha256(data).hexdigest()
+    warnings: list[str] = []
+    try:
+        decoded, warnings = decode_bytes(data)
+        if not strip_invisible(decoded)[0].strip():
+            raise NotAnArticleError("empty file")
+        loaded = _LOADERS[path.suffix.lower()].load(decoded, _article_id(path, root), path)
+    except NotAnArticleError as e:
+        return FileResult(path, [], str(e), [*warnings, *e.warnings], 0, digest)
+    warnings += loaded.warnings
+    if n := loaded.invisible:
+        warnings.append(f"stripped {n} invisible character{'s' if n != 1 else ''}")
+    return FileResult(path, loaded.articles, None, warnings, loaded.invisible, digest)

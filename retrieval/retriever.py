@@ -1,0 +1,141 @@
+"""Hybrid retrieval as a LangChain ``BaseRetriever``: dense chunk search, dense sentence
+search and BM25, fused by weighted reciprocal rank fusion."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from langchain_core.callbacks import CallbackManagerForRetrieverRun
+from langchain_core.documents import Document
+from langchain_core.retrievers import BaseRetriever
+from pydantic import ConfigDict
+
+from retrieval.config import RetrievalSettings
+from retrieval.embeddings import Embedder
+from retrieval.lexical import terms
+from retrieval.search_index import Filters, SearchIndex
+from retrieval.store import ArticleRow, ChunkRow
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A retrieved chunk with its fused score and each ranker's own score (None: not ranked)."""
+
+    chunk: ChunkRow
+    article: ArticleRow
+    rank: int
+    score: float
+    dense: float | None
+    sentence: float | None
+    bm25: float | None
+
+    def to_document(self) -> Document:
+        """The LangChain view of the hit."""
+        a = self.article
+        return Document(
+            page_content=self.chunk.text,
+            id=self.chunk.id,
+            metadata={
+                "chunk_id": self.chunk.id,
+                "article_id": a.id,
+                "title": a.title,
+                "date": a.date,
+                "source": a.source,
+                "url": a.url,
+                "start": self.chunk.start,
+                "end": self.chunk.end,
+                "rank": self.rank,
+                "score": self.score,
+                "dense_score": self.dense,
+                "sentence_score": self.sentence,
+                "bm25_score": self.bm25,
+            },
+        )
+
+
+def reciprocal_rank_fusion(
+    rankings: list[tuple[float, list[tuple[int, float]]]], rrf_k: int
+) -> dict[int, float]:
+    """Weighted RRF: each ranking adds ``weight / (rrf_k + rank)`` to its items."""
+    fused: dict[int, float] = {}
+    for weight, ranking in rankings:
+        if weight <= 0:
+            continue
+        for rank, (item, _) in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + weight / (rrf_k + rank)
+    return fused
+
+
+class HybridRetriever(BaseRetriever):
+    """Dense (cosine on unit vectors) + sentence-level dense + BM25, fused by RRF."""
+
+    model_config = ConfigDict(arbitrary_types_allowed=True)
+
+    index: SearchIndex
+    embedder: Embedder
+    settings: RetrievalSettings
+
+    def search(
+        self,
+        question: str,
+        qvec: np.ndarray | None = None,
+        k: int | None = None,
+        filters: Filters | None = None,
+    ) -> list[Hit]:
+        """Retrieve the top ``k`` chunks for a question.
+
+        Args:
+            question: the (standalone) question.
+            qvec: its embedding, when the caller already has it.
+            k: how many chunks (default: configured).
+            filters: date range and sources.
+
+        Returns:
+            Hits, best first.
+        """
+        cfg = self.settings
+        k = k or cfg.k
+        if qvec is None:
+            qvec = self.embedder.encode([question])[0]
+        mask = self.index.mask(filters or Filters())
+        if mask is not None and not mask.any():
+            return []
+        fetch = max(cfg.fetch_k, k)
+        dense = self.index.dense_chunks(qvec, fetch, mask)
+        sentence = self.index.dense_sentences(qvec, fetch, mask)
+        lexical = self.index.bm25(terms(question), fetch, mask)
+        fused = reciprocal_rank_fusion(
+            [
+                (cfg.weight_dense, dense),
+                (cfg.weight_sentence, sentence),
+                (cfg.weight_bm25, lexical),
+            ],
+            cfg.rrf_k,
+        )
+        bm25 = dict(lexical)
+        top = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        hits = []
+        for rank, (row, score) in enumerate(top, start=1):
+            chunk = self.index.chunks[row]
+            # Exact cosines for the chunks kept, whichever rankers found them.
+            sents = self.index.sentences_of[row]
+            sentence_cos = self.index.sentence_vectors[sents] @ qvec if sents else None
+            hits.append(
+                Hit(
+                    chunk=chunk,
+                    article=self.index.articles[chunk.article_id],
+                    rank=rank,
+                    score=score,
+                    dense=float(self.index.chunk_vectors[row] @ qvec),
+                    sentence=float(sentence_cos.max()) if sentence_cos is not None else None,
+                    bm25=bm25.get(row),
+                )
+            )
+        return hits
+
+    def _get_relevant_documents(
+        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
+    ) -> list[Document]:
+        return [h.to_document() for h in self.search(query, **kwargs)]
