@@ -104,6 +104,25 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("stats", help="what the index holds", epilog="example: newsbot stats --json")
     s.add_argument("--json", action="store_true")
+
+    s = sub.add_parser(
+        "chat", help="talk with the articles in the terminal", epilog="example: newsbot chat"
+    )
+    s.add_argument("--session", default=None, help="session id (default: a new one)")
+
+    s = sub.add_parser(
+        "serve",
+        help="run the HTTP answer endpoint",
+        epilog="example: NEWSBOT_HTTP__API_KEYS='[\"k1\"]' newsbot serve --port 8000",
+    )
+    s.add_argument("--host", default=None, help="default: http.host (127.0.0.1)")
+    s.add_argument("--port", type=int, default=None, help="default: http.port (8000)")
+
+    sub.add_parser(
+        "telegram",
+        help="run the Telegram bot (token from $TELEGRAM_BOT_TOKEN)",
+        epilog="example: TELEGRAM_BOT_TOKEN=123:abc newsbot telegram",
+    )
     return p
 
 
@@ -174,7 +193,36 @@ def cmd_eval(settings: Settings, args: argparse.Namespace) -> int:
     return run_eval(settings, args)
 
 
-COMMANDS = {"ask": cmd_ask, "ingest": cmd_ingest, "stats": cmd_stats, "eval": cmd_eval}
+def cmd_chat(settings: Settings, args: argparse.Namespace) -> int:
+    """The interactive REPL."""
+    from bot.repl import run
+
+    return run(settings, session_id=args.session)
+
+
+def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
+    """The HTTP server."""
+    from bot.http.server import serve
+
+    return serve(settings, host=args.host, port=args.port)
+
+
+def cmd_telegram(settings: Settings, args: argparse.Namespace) -> int:
+    """The Telegram bot."""
+    from bot.telegram.app import run
+
+    return run(settings)
+
+
+COMMANDS = {
+    "ask": cmd_ask,
+    "ingest": cmd_ingest,
+    "stats": cmd_stats,
+    "eval": cmd_eval,
+    "chat": cmd_chat,
+    "serve": cmd_serve,
+    "telegram": cmd_telegram,
+}
 
 if __name__ == "__main__":
     sys.exit(main())

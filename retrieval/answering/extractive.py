@@ -15,17 +15,30 @@ from retrieval.prompts import NO_ANSWER
 from retrieval.retriever import Hit
 from retrieval.search_index import SearchIndex
 
+# The evidence each candidate sentence is scored on.
+FEATURES = (
+    "cosine",  # the sentence's embedding against the question's
+    "overlap",  # idf-weighted share of the question's terms in the sentence
+    "context_overlap",  # ... in the whole chunk and its title
+    "previous_overlap",  # ... in the sentence before (answers often follow the match)
+    "chunk_cosine",  # the chunk's embedding against the question's
+    "bm25",  # the chunk's BM25 score relative to the best retrieved
+    "rank",  # 1 / the chunk's retrieval rank
+    "type_match",  # holds a date / number / name when the question asks for one
+)
+
 
 @dataclass(frozen=True)
 class Weights:
-    """How the sentence score combines its evidence (calibrated with `newsbot eval`)."""
+    """How the sentence score combines its evidence; fitted by bench/tune_answerer.py."""
 
-    cosine: float = 1.0
-    overlap: float = 0.6
-    type_match: float = 0.15
-    rank: float = 0.15
+    values: tuple[float, ...] = (1.0, 0.6, 0.0, 0.0, 0.0, 0.0, 0.15, 0.15)
     # Further sentences join the best one only when this close to it.
     keep_ratio: float = 0.9
+
+    def __post_init__(self) -> None:
+        if len(self.values) != len(FEATURES):
+            raise ValueError(f"expected {len(FEATURES)} weights, got {len(self.values)}")
 
 
 @dataclass(frozen=True)
@@ -36,9 +49,11 @@ class Candidate:
     row: int
     text: str
     score: float
-    cosine: float
-    overlap: float
-    type_match: bool
+    features: tuple[float, ...]
+
+    @property
+    def cosine(self) -> float:
+        return self.features[0]
 
 
 class ExtractiveAnswerer:
@@ -46,37 +61,58 @@ class ExtractiveAnswerer:
 
     def __init__(
         self, index: SearchIndex, settings: AnswerSettings, weights: Weights | None = None
-    ):
+    ) -> None:
         self.index = index
         self.settings = settings
         self.weights = weights or Weights()
 
-    def candidates(self, question: str, qvec: np.ndarray, hits: list[Hit]) -> list[Candidate]:
-        """Every sentence of the hits, scored, best first."""
+    def features(
+        self, question: str, qvec: np.ndarray, hits: list[Hit]
+    ) -> list[tuple[Hit, int, str, tuple[float, ...]]]:
+        """Every sentence of the hits with its feature vector (see FEATURES)."""
         qtype = question_type(question)
         qterms = set(terms(question))
-        qweight = sum(self.index.idf(t) for t in qterms) or 1.0
-        out: list[Candidate] = []
-        w = self.weights
+        idf = self.index.idf
+        qweight = sum(idf(t) for t in qterms) or 1.0
+
+        def share(found: set[str]) -> float:
+            return sum(idf(t) for t in qterms & found) / qweight
+
+        top_bm25 = max((h.bm25 or 0.0 for h in hits), default=0.0) or 1.0
+        out: list[tuple[Hit, int, str, tuple[float, ...]]] = []
         for hit in hits:
             rows = self.index.sentences_of[hit.chunk.row]
             if not rows:
                 continue
             cosines = self.index.sentence_vectors[rows] @ qvec
             text = hit.article.text
+            context = share(set(terms(f"{hit.article.title}\n{hit.chunk.text}")))
+            previous = 0.0
             for row, cos in zip(rows, cosines, strict=True):
                 s = self.index.sentences[row]
                 sentence = text[s.start : s.end]
-                overlap = sum(self.index.idf(t) for t in qterms.intersection(terms(sentence)))
-                overlap /= qweight
-                typed = _has_type(sentence, question, qtype)
-                score = (
-                    w.cosine * float(cos)
-                    + w.overlap * overlap
-                    + w.type_match * typed
-                    + w.rank / hit.rank
+                overlap = share(set(terms(sentence)))
+                feats = (
+                    float(cos),
+                    overlap,
+                    context,
+                    previous,
+                    hit.dense if hit.dense is not None else 0.0,
+                    (hit.bm25 or 0.0) / top_bm25,
+                    1.0 / hit.rank,
+                    float(_has_type(sentence, question, qtype)),
                 )
-                out.append(Candidate(hit, row, sentence, score, float(cos), overlap, typed))
+                out.append((hit, row, sentence, feats))
+                previous = overlap
+        return out
+
+    def candidates(self, question: str, qvec: np.ndarray, hits: list[Hit]) -> list[Candidate]:
+        """Every sentence of the hits, scored, best first."""
+        w = self.weights.values
+        out = [
+            Candidate(hit, row, text, float(np.dot(w, feats)), feats)
+            for hit, row, text, feats in self.features(question, qvec, hits)
+        ]
         out.sort(key=lambda c: -c.score)
         return out
 

@@ -1,0 +1,115 @@
+"""Conversation history per session, in SQLite: the last N turns of each session."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS turns (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    session_id TEXT NOT NULL,
+    created REAL NOT NULL,
+    question TEXT NOT NULL,
+    standalone TEXT NOT NULL,
+    answer TEXT NOT NULL,
+    short_answer TEXT,
+    citations TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS turns_by_session ON turns(session_id, id);
+"""
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question and its answer; ``citations`` are the Citation dicts."""
+
+    question: str
+    standalone: str
+    answer: str
+    short_answer: str | None = None
+    citations: list[dict[str, object]] = field(default_factory=list)
+
+
+class ConversationStore(Protocol):
+    """Where sessions keep their turns."""
+
+    def history(self, session_id: str) -> list[Turn]:
+        """The session's last turns, oldest first."""
+        ...
+
+    def append(self, session_id: str, turn: Turn) -> None:
+        """Record a turn, forgetting the oldest beyond the limit."""
+        ...
+
+    def reset(self, session_id: str) -> None:
+        """Forget the session."""
+        ...
+
+
+class SQLiteConversationStore:
+    """A ConversationStore in one SQLite file, safe to share between threads."""
+
+    def __init__(self, path: Path | str, max_turns: int = 10) -> None:
+        self.path = str(path)
+        if self.path != ":memory:":
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+        self.max_turns = max_turns
+        self._lock = threading.Lock()
+        self._con = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._con.execute("PRAGMA journal_mode=WAL")
+        self._con.execute("PRAGMA busy_timeout=5000")
+        self._con.executescript(_SCHEMA)
+
+    def history(self, session_id: str) -> list[Turn]:
+        """The session's last turns, oldest first."""
+        with self._lock:
+            rows = self._con.execute(
+                "SELECT question, standalone, answer, short_answer, citations FROM turns "
+                "WHERE session_id = ? ORDER BY id DESC LIMIT ?",
+                (session_id, self.max_turns),
+            ).fetchall()
+        return [Turn(q, s, a, sa, json.loads(c)) for q, s, a, sa, c in reversed(rows)]
+
+    def append(self, session_id: str, turn: Turn) -> None:
+        """Record a turn, forgetting the oldest beyond the limit."""
+        with self._lock:
+            self._con.execute("BEGIN IMMEDIATE")
+            try:
+                self._con.execute(
+                    "INSERT INTO turns (session_id, created, question, standalone, answer, "
+                    "short_answer, citations) VALUES (?,?,?,?,?,?,?)",
+                    (
+                        session_id,
+                        time.time(),
+                        turn.question,
+                        turn.standalone,
+                        turn.answer,
+                        turn.short_answer,
+                        json.dumps(turn.citations),
+                    ),
+                )
+                self._con.execute(
+                    "DELETE FROM turns WHERE session_id = ? AND id NOT IN "
+                    "(SELECT id FROM turns WHERE session_id = ? ORDER BY id DESC LIMIT ?)",
+                    (session_id, session_id, self.max_turns),
+                )
+                self._con.execute("COMMIT")
+            except BaseException:
+                self._con.execute("ROLLBACK")
+                raise
+
+    def reset(self, session_id: str) -> None:
+        """Forget the session."""
+        with self._lock:
+            self._con.execute("DELETE FROM turns WHERE session_id = ?", (session_id,))
+
+    def close(self) -> None:
+        """Close the database."""
+        with self._lock:
+            self._con.close()

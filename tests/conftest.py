@@ -1,0 +1,77 @@
+"""Shared fixtures: one real embedding model per test session, small real indexes."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+from retrieval.config import EmbeddingSettings, Settings, load_settings  # noqa: E402
+from retrieval.embeddings import Embedder, make_embedder  # noqa: E402
+from retrieval.service import NewsService  # noqa: E402
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+SEED = REPO / "docs_store" / "2021-10-19-russia-nato-mission.txt"
+EVAL = SHARED / "eval"
+
+
+@pytest.fixture(autouse=True)
+def _no_user_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests never read the developer's NEWSBOT_* environment."""
+    for key in list(os.environ):
+        if key.startswith("NEWSBOT_"):
+            monkeypatch.delenv(key)
+
+
+@pytest.fixture(scope="session")
+def embedder() -> Embedder:
+    """The real MiniLM model, loaded once for the whole session."""
+    return make_embedder(EmbeddingSettings())
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> Callable[..., Settings]:
+    """Settings whose articles and index live under tmp_path (sections may be overridden)."""
+
+    def make(docs: list[Path] | None = None, **sections: dict[str, Any]) -> Settings:
+        paths = {
+            "docs": [str(d) for d in (docs or [tmp_path / "docs"])],
+            "index_dir": str(tmp_path / "index"),
+        }
+        paths.update(sections.pop("paths", {}))
+        empty = tmp_path / "no-config.yaml"
+        empty.write_text("{}\n", encoding="utf-8")
+        return load_settings(empty, paths=paths, **sections)
+
+    return make
+
+
+@pytest.fixture
+def seed_docs(tmp_path: Path) -> Path:
+    """A docs folder holding only the seed article."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(SEED, docs / SEED.name)
+    return docs
+
+
+@pytest.fixture(scope="session")
+def seed_service(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> NewsService:
+    """A service over an index of the seed article, built once per session."""
+    root = tmp_path_factory.mktemp("seed")
+    docs = root / "docs"
+    docs.mkdir()
+    shutil.copy(SEED, docs / SEED.name)
+    cfg = root / "config.yaml"
+    cfg.write_text("paths:\n  docs: [docs]\n  index_dir: index\n", encoding="utf-8")
+    service = NewsService(load_settings(cfg), embedder)
+    service.ingest(progress=False)
+    return service

@@ -1,0 +1,106 @@
+"""Sessions keep their own history; follow-ups become standalone questions."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import pytest
+
+from retrieval.condense import needs_context, standalone_question
+from retrieval.service import NewsService
+from retrieval.sessions import SQLiteConversationStore, Turn
+from tests.conftest import EVAL
+
+CONVERSATIONS = [json.loads(line) for line in (EVAL / "seed/conversations.jsonl").open()]
+
+
+def _turn(q: str) -> Turn:
+    return Turn(question=q, standalone=q, answer="a")
+
+
+def test_store_keeps_last_turns_per_session(tmp_path: Path) -> None:
+    store = SQLiteConversationStore(tmp_path / "s.sqlite", max_turns=3)
+    for i in range(5):
+        store.append("a", _turn(f"qa{i}"))
+    store.append("b", _turn("qb0"))
+    assert [t.question for t in store.history("a")] == ["qa2", "qa3", "qa4"]
+    assert [t.question for t in store.history("b")] == ["qb0"]
+    store.reset("a")
+    assert store.history("a") == [] and len(store.history("b")) == 1
+
+
+def test_store_survives_reopen(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    SQLiteConversationStore(path).append("x", Turn("q", "q", "a", "s", [{"n": 1}]))
+    assert SQLiteConversationStore(path).history("x") == [Turn("q", "q", "a", "s", [{"n": 1}])]
+
+
+def test_store_is_thread_safe(tmp_path: Path) -> None:
+    store = SQLiteConversationStore(tmp_path / "s.sqlite", max_turns=100)
+
+    def worker(sid: str) -> None:
+        for i in range(20):
+            store.append(sid, _turn(f"{sid}-{i}"))
+
+    threads = [threading.Thread(target=worker, args=(f"s{n}",)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for n in range(8):
+        assert [t.question for t in store.history(f"s{n}")] == [f"s{n}-{i}" for i in range(20)]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("And when does that take effect?", True),
+        ("What did he decide on 6 October?", True),
+        ("When did the 1973 oil crisis begin?", False),
+        ("Why?", True),
+    ],
+)
+def test_needs_context(question: str, expected: bool) -> None:
+    assert needs_context(question) is expected
+
+
+def test_pronoun_is_resolved_to_the_previous_person() -> None:
+    history = [_turn("Who is Jens Stoltenberg?")]
+    assert (
+        standalone_question("What did he decide on 6 October?", history)
+        == "What did Jens Stoltenberg decide on 6 October?"
+    )
+
+
+def test_topic_is_carried_into_a_short_follow_up() -> None:
+    history = [_turn("Why did Russia suspend its mission to NATO?")]
+    rewritten = standalone_question("And when does that take effect?", history)
+    assert rewritten.startswith("When does that take effect?")
+    for word in ("Russia", "NATO", "mission"):
+        assert word in rewritten
+
+
+def test_standalone_question_is_left_alone() -> None:
+    history = [_turn("Who is Jens Stoltenberg?")]
+    q = "When did NATO decide to suspend civilian and military cooperation with Russia?"
+    assert standalone_question(q, history) == q
+
+
+@pytest.mark.parametrize("conv", CONVERSATIONS, ids=[c["id"] for c in CONVERSATIONS])
+def test_seed_conversations(seed_service: NewsService, conv: dict) -> None:
+    session = f"test-{conv['id']}"
+    seed_service.reset(session)
+    for turn in conv["turns"]:
+        answer = seed_service.ask(turn["question"], session_id=session)
+        assert any(a.lower() in answer.text.lower() for a in turn["answers"]), answer
+    assert len(seed_service.sessions.history(session)) == len(conv["turns"])
+
+
+def test_sessions_do_not_share_history(seed_service: NewsService) -> None:
+    seed_service.ask("Who is Jens Stoltenberg?", session_id="alice")
+    seed_service.ask("Why did Russia suspend its mission to NATO?", session_id="bob")
+    answer = seed_service.ask("What did he decide on 6 October?", session_id="alice")
+    assert answer.standalone_question == "What did Jens Stoltenberg decide on 6 October?"
+    assert seed_service.last_turn("bob").question == "Why did Russia suspend its mission to NATO?"

@@ -1,0 +1,320 @@
+"""The index store: damaged snapshots are refused and never served, ingest recovers from them,
+no pickle anywhere, old snapshots and leftovers are collected."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import faiss
+import numpy as np
+import pytest
+
+from retrieval.config import Settings, load_settings
+from retrieval.embeddings import Embedder
+from retrieval.errors import IndexCorruptError, NewsbotError
+from retrieval.service import NewsService
+from retrieval.store import ARTIFACTS, IndexStore, SnapshotData
+
+REPO = Path(__file__).resolve().parent.parent
+ARTICLES = {
+    "bridge.txt": "date 2023-09-26\nThe harbour bridge reopened on Tuesday after eight months "
+    "of repairs. Engineers replaced the deck and two of the main cables.\n",
+    "library.txt": "date 2022-11-03\nThe city library extended its opening hours to ten in "
+    "the evening. A rare atlas printed in 1587 went on display in the reading room.\n",
+}
+QUESTION = "When did the harbour bridge reopen?"
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> tuple[Path, Path]:
+    """Two articles and an index built from them, once per module (tests damage copies)."""
+    root = tmp_path_factory.mktemp("pristine")
+    docs = root / "docs"
+    docs.mkdir()
+    for name, text in ARTICLES.items():
+        (docs / name).write_text(text, encoding="utf-8")
+    (root / "config.yaml").write_text("paths: {docs: [docs], index_dir: index}\n", "utf-8")
+    service = NewsService(load_settings(root / "config.yaml"), embedder)
+    service.ingest(progress=False)
+    assert not service.ask(QUESTION).abstained
+    return docs, root / "index"
+
+
+@pytest.fixture
+def built(
+    pristine: tuple[Path, Path],
+    tmp_path: Path,
+    make_settings: Callable[..., Settings],
+    embedder: Embedder,
+) -> tuple[NewsService, Path]:
+    """A service over a private copy of the pristine index, and its current snapshot folder."""
+    docs, index = pristine
+    shutil.copytree(index, tmp_path / "index")
+    service = NewsService(make_settings(docs=[docs]), embedder)
+    assert service.settings.index_dir == tmp_path / "index"
+    return service, service.store.snapshots / str(service.store.current_name())
+
+
+def flip_bit(path: Path, offset: int, bit: int = 0) -> None:
+    """Flip one bit of a file in place."""
+    data = bytearray(path.read_bytes())
+    data[offset] ^= 1 << bit
+    path.write_bytes(bytes(data))
+
+
+def same(a: SnapshotData, b: SnapshotData) -> bool:
+    """True when two loaded snapshots serve the same articles, chunks and vectors."""
+    return (
+        a.articles == b.articles
+        and a.chunks == b.chunks
+        and a.sentences == b.sentences
+        and np.array_equal(a.chunk_vectors, b.chunk_vectors)
+        and np.array_equal(a.sentence_vectors, b.sentence_vectors)
+    )
+
+
+def assert_never_served(service: NewsService, match: str) -> None:
+    """Neither the store, a fresh service's reload nor its ask serves the damaged index."""
+    with pytest.raises(IndexCorruptError, match=match):
+        service.store.load()
+    fresh = NewsService(service.settings, service.embedder)
+    with pytest.raises(IndexCorruptError, match=match):
+        fresh.reload()
+    with pytest.raises(IndexCorruptError, match=match):
+        fresh.ask(QUESTION)
+
+
+def assert_ingest_recovers(service: NewsService, embedder: Embedder) -> None:
+    """A plain ingest notices the unusable index, rebuilds it from the articles and answers."""
+    before = embedder.calls
+    report = service.ingest(progress=False)
+    assert report.files[0].status == "rebuilt"
+    assert "the current index is unusable" in report.files[0].detail
+    assert report.published and embedder.calls - before == report.embedded > 0
+    service.store.load()
+    answer = NewsService(service.settings, embedder).ask(QUESTION)
+    assert not answer.abstained
+    assert answer.citations[0].article_id == "bridge"
+
+
+# --- damaged files ------------------------------------------------------------------------
+
+
+def test_truncated_faiss_is_refused_then_rebuilt(
+    built: tuple[NewsService, Path], embedder: Embedder
+) -> None:
+    service, snap = built
+    path = snap / "chunks.faiss"
+    size = path.stat().st_size
+    with path.open("r+b") as f:
+        f.truncate(size // 2)
+    assert_never_served(
+        service, r"chunks\.faiss is truncated or altered .*`newsbot ingest --rebuild`"
+    )
+    assert_ingest_recovers(service, embedder)
+
+
+@pytest.mark.parametrize("artifact", ARTIFACTS)
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_bit_flip_is_refused(
+    built: tuple[NewsService, Path], artifact: str, where: str
+) -> None:
+    service, snap = built
+    path = snap / artifact
+    size = path.stat().st_size
+    offset = {"first": 0, "middle": size // 2, "last": size - 1}[where]
+    flip_bit(path, offset, bit=3)
+    assert_never_served(service, rf"{re.escape(artifact)} is truncated or altered")
+
+
+def test_bit_flips_in_sqlite_and_sentences_rebuilt_by_ingest(
+    built: tuple[NewsService, Path], embedder: Embedder
+) -> None:
+    service, snap = built
+    flip_bit(snap / "store.sqlite", (snap / "store.sqlite").stat().st_size // 3)
+    flip_bit(snap / "sentences.faiss", (snap / "sentences.faiss").stat().st_size // 2)
+    assert_never_served(service, "truncated or altered")
+    assert_ingest_recovers(service, embedder)
+
+
+def test_every_bit_flip_in_the_manifest_is_refused_or_harmless(
+    built: tuple[NewsService, Path],
+) -> None:
+    service, snap = built
+    good = service.store.load()
+    path = snap / "manifest.json"
+    original = path.read_bytes()
+    outcomes = {"refused": 0, "harmless": 0}
+    for offset in range(len(original)):
+        flip_bit(path, offset, bit=offset % 8)
+        try:
+            data = service.store.load()
+        except IndexCorruptError:
+            outcomes["refused"] += 1
+        else:
+            # A flip in a value the reader does not rely on (the creation time, a file path).
+            assert same(data, good), offset
+            outcomes["harmless"] += 1
+        path.write_bytes(original)
+    assert outcomes["refused"] > outcomes["harmless"] > 0
+
+
+def test_missing_files_are_refused(built: tuple[NewsService, Path], embedder: Embedder) -> None:
+    service, snap = built
+    (snap / "sentences.faiss").unlink()
+    assert_never_served(service, "sentences.faiss is missing")
+    (snap / "manifest.json").unlink()
+    assert_never_served(service, "has no manifest")
+    assert_ingest_recovers(service, embedder)
+
+
+def _rewrite_artifact(snap: Path, artifact: str, write: Callable[[Path], None]) -> None:
+    """Replace an artifact and update the manifest to match it, as a consistent forgery."""
+    write(snap / artifact)
+    manifest = json.loads((snap / "manifest.json").read_text(encoding="utf-8"))
+    manifest["artifacts"][artifact] = {
+        "sha256": hashlib.sha256((snap / artifact).read_bytes()).hexdigest(),
+        "bytes": (snap / artifact).stat().st_size,
+    }
+    (snap / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+
+
+def _l2_index(path: Path) -> None:
+    faiss.write_index(faiss.IndexFlatL2(384), str(path))
+
+
+def _one_vector_short(path: Path) -> None:
+    index = faiss.read_index(str(path))
+    vectors = index.reconstruct_n(0, index.ntotal)
+    shorter = faiss.IndexFlatIP(index.d)
+    shorter.add(vectors[:-1])
+    faiss.write_index(shorter, str(path))
+
+
+def _chunk_row_deleted(path: Path) -> None:
+    con = sqlite3.connect(path)
+    con.execute("DELETE FROM chunks WHERE row = (SELECT MAX(row) FROM chunks)")
+    con.commit()
+    con.close()
+
+
+def _table_dropped(path: Path) -> None:
+    con = sqlite3.connect(path)
+    con.execute("DROP TABLE sentences")
+    con.commit()
+    con.close()
+
+
+@pytest.mark.parametrize(
+    ("artifact", "write", "match"),
+    [
+        ("chunks.faiss", _l2_index, "not an inner-product index"),
+        ("sentences.faiss", _one_vector_short, "counts disagree"),
+        ("store.sqlite", _chunk_row_deleted, "counts disagree"),
+        ("store.sqlite", _table_dropped, "unreadable: no such table"),
+    ],
+)
+def test_consistent_but_wrong_snapshot_is_refused(
+    built: tuple[NewsService, Path],
+    artifact: str,
+    write: Callable[[Path], None],
+    match: str,
+) -> None:
+    service, snap = built
+    _rewrite_artifact(snap, artifact, write)
+    assert_never_served(service, match)
+
+
+# --- the CURRENT pointer ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"20990101T000000-00000000\n", b"\xff\xfe\x00\x01 not text \x9c\n", b"../../..\n", b"a\x00b\n"],
+    ids=["missing-snapshot", "binary", "outside", "nul"],
+)
+def test_garbage_current_is_a_clear_error(
+    built: tuple[NewsService, Path], embedder: Embedder, content: bytes
+) -> None:
+    service, _ = built
+    (service.store.root / "CURRENT").write_bytes(content)
+    for action in (
+        service.store.load,
+        NewsService(service.settings, embedder).reload,
+        lambda: NewsService(service.settings, embedder).ask(QUESTION),
+    ):
+        with pytest.raises(NewsbotError) as err:
+            action()
+        assert isinstance(err.value, IndexCorruptError)
+        assert str(err.value)
+    assert_ingest_recovers(service, embedder)
+
+
+# --- no pickle ----------------------------------------------------------------------------
+
+UNSAFE = re.compile(
+    r"^\s*(import|from)\s+(c?pickle|_pickle|dill|joblib|shelve|cloudpickle)\b"
+    r"|\bpickle\.\w|\bload_local\b|allow_dangerous_deserialization|allow_pickle\s*=\s*True"
+    r"|\btorch\.load\(",
+    re.MULTILINE,
+)
+
+
+def test_unsafe_pattern_catches_pickle() -> None:
+    for line in (
+        "import pickle",
+        "from pickle import loads",
+        "data = pickle.loads(blob)",
+        "FAISS.load_local(path, emb, allow_dangerous_deserialization=True)",
+        "np.load(path, allow_pickle=True)",
+        "    import joblib",
+    ):
+        assert UNSAFE.search(line), line
+    assert not UNSAFE.search("before FAISS reads it. No pickle.")
+
+
+def test_no_pickle_on_any_load_path(built: tuple[NewsService, Path]) -> None:
+    sources = sorted([*(REPO / "retrieval").rglob("*.py"), *(REPO / "bot").rglob("*.py")])
+    assert len(sources) > 10
+    offenders = [
+        f"{p.relative_to(REPO)}: {m.group(0).strip()}"
+        for p in sources
+        for m in UNSAFE.finditer(p.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
+    _, snap = built
+    assert sorted(p.name for p in snap.iterdir()) == sorted([*ARTIFACTS, "manifest.json"])
+    for artifact in ARTIFACTS:
+        assert not (snap / artifact).read_bytes().startswith(b"\x80")  # a pickle's first byte
+
+
+# --- garbage collection -------------------------------------------------------------------
+
+
+def test_old_snapshots_and_leftovers_are_collected(built: tuple[NewsService, Path]) -> None:
+    service, first = built
+    store = IndexStore(service.store.root)
+    data = store.load()
+    names = [first.name]
+    for _ in range(5):
+        names.append(store.publish(data))
+        kept = sorted(p.name for p in store.snapshots.iterdir())
+        # The newest two: the current one and the one readers may still be loading.
+        assert kept == sorted(names[-2:])
+        assert store.current_name() == names[-1]
+        assert same(store.load(), data)
+    assert len(set(names)) == len(names)
+
+    leftover = store.snapshots / ".tmp-20200101T000000-deadbeef"
+    leftover.mkdir()
+    (leftover / "chunks.faiss").write_bytes(b"half written")
+    names.append(store.publish(data))
+    assert not leftover.exists()
+    assert sorted(p.name for p in store.snapshots.iterdir()) == sorted(names[-2:])
+    assert not NewsService(service.settings, service.embedder).ask(QUESTION).abstained
