@@ -15,12 +15,12 @@ import numpy as np
 import pytest
 
 from retrieval.chunking import embed_text
-from retrieval.config import Settings
+from retrieval.config import Settings, load_settings
 from retrieval.embeddings import Embedder
 from retrieval.errors import IndexMismatchError, IngestLockedError
 from retrieval.ingest import IngestReport
 from retrieval.service import NewsService
-from retrieval.store import IndexStore, SnapshotData
+from retrieval.store import SnapshotData
 from tests.hostile import INVISIBLE_COUNT, MAX_BYTES, SEED_NAME, make_hostile_folder
 
 MakeSettings = Callable[..., Settings]
@@ -138,14 +138,33 @@ def news(
 # --- the hostile folder -------------------------------------------------------------------
 
 
-@pytest.fixture
-def hostile(tmp_path: Path, make_settings: MakeSettings, embedder: Embedder) -> tuple:
-    docs = tmp_path / "docs"
-    expected = make_hostile_folder(docs)
-    settings = make_settings(docs=[docs], ingest={"max_file_mb": MAX_BYTES / (1024 * 1024)})
+@pytest.fixture(scope="module")
+def hostile_build(
+    tmp_path_factory: pytest.TempPathFactory, embedder: Embedder
+) -> tuple[Path, Path, dict[str, str], IngestReport]:
+    """The hostile folder and an index built from it, once per module (tests use copies)."""
+    root = tmp_path_factory.mktemp("hostile")
+    expected = make_hostile_folder(root / "docs")
+    config = root / "config.yaml"
+    config.write_text("paths: {docs: [docs], index_dir: index}\n", encoding="utf-8")
+    settings = load_settings(config, ingest={"max_file_mb": MAX_BYTES / (1024 * 1024)})
     assert int(settings.ingest.max_file_mb * 1024 * 1024) == MAX_BYTES
-    service = NewsService(settings, embedder)
-    return service, docs, expected, service.ingest(progress=False)
+    report = NewsService(settings, embedder).ingest(progress=False)
+    return root / "docs", root / "index", expected, report
+
+
+@pytest.fixture
+def hostile(
+    hostile_build: tuple[Path, Path, dict[str, str], IngestReport],
+    tmp_path: Path,
+    make_settings: MakeSettings,
+    embedder: Embedder,
+) -> tuple[NewsService, Path, dict[str, str], IngestReport]:
+    """A service over a private copy of the hostile index, with the first ingest's report."""
+    docs, index, expected, report = hostile_build
+    shutil.copytree(index, tmp_path / "index")
+    settings = make_settings(docs=[docs], ingest={"max_file_mb": MAX_BYTES / (1024 * 1024)})
+    return NewsService(settings, embedder), docs, expected, report
 
 
 def test_hostile_folder_reports_every_file(hostile: tuple) -> None:
@@ -224,7 +243,9 @@ def test_edit_replaces_only_that_articles_chunks(
         "vineyard.txt": "unchanged",
     }
     assert 0 < delta < full
-    assert delta == report.embedded == len(embedded_texts(embedder, service.settings, new, "harbour"))
+    assert (
+        delta == report.embedded == len(embedded_texts(embedder, service.settings, new, "harbour"))
+    )
     old_chunks, new_chunks = chunks_by_article(old), chunks_by_article(new)
     assert new_chunks["harbour"] != old_chunks["harbour"]
     for aid in ("observatory", "library", "vineyard"):
@@ -303,14 +324,18 @@ def test_jsonl_one_record_changed_reembeds_only_it(
     old = service.store.load()
 
     changed = [dict(r) for r in JSONL]
-    changed[1]["text"] = "The zoo announced the birth of twin snow leopards. Keepers named them Frost."
+    changed[1]["text"] = (
+        "The zoo announced the birth of twin snow leopards. Keepers named them Frost."
+    )
     write_jsonl(docs / "wire.jsonl", changed)
     before = embedder.calls
     report = service.ingest(progress=False)
     delta = embedder.calls - before
     new = service.store.load()
 
-    assert [(f.status, f.detail) for f in report.files] == [("indexed", "3 articles (1 new or changed)")]
+    assert [(f.status, f.detail) for f in report.files] == [
+        ("indexed", "3 articles (1 new or changed)")
+    ]
     assert delta == len(embedded_texts(embedder, service.settings, new, "r2")) > 0
     for aid in ("r1", "r3"):
         assert chunks_by_article(new)[aid] == chunks_by_article(old)[aid]

@@ -122,9 +122,7 @@ def test_truncated_faiss_is_refused_then_rebuilt(
 
 @pytest.mark.parametrize("artifact", ARTIFACTS)
 @pytest.mark.parametrize("where", ["first", "middle", "last"])
-def test_bit_flip_is_refused(
-    built: tuple[NewsService, Path], artifact: str, where: str
-) -> None:
+def test_bit_flip_is_refused(built: tuple[NewsService, Path], artifact: str, where: str) -> None:
     service, snap = built
     path = snap / artifact
     size = path.stat().st_size
@@ -236,7 +234,12 @@ def test_consistent_but_wrong_snapshot_is_refused(
 
 @pytest.mark.parametrize(
     "content",
-    [b"20990101T000000-00000000\n", b"\xff\xfe\x00\x01 not text \x9c\n", b"../../..\n", b"a\x00b\n"],
+    [
+        b"20990101T000000-00000000\n",
+        b"\xff\xfe\x00\x01 not text \x9c\n",
+        b"../../..\n",
+        b"a\x00b\n",
+    ],
     ids=["missing-snapshot", "binary", "outside", "nul"],
 )
 def test_garbage_current_is_a_clear_error(
