@@ -101,6 +101,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="also print abstention against false abstention at these thresholds",
     )
     s.add_argument("--details", type=Path, metavar="FILE", help="write per-question JSON lines")
+    s.add_argument(
+        "--backend",
+        choices=["extractive", "llamacpp", "openai", "ollama"],
+        help="answer backend to evaluate (default: answer.backend)",
+    )
 
     s = sub.add_parser("stats", help="what the index holds", epilog="example: newsbot stats --json")
     s.add_argument("--json", action="store_true")

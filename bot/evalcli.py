@@ -11,7 +11,15 @@ from tqdm import tqdm
 from retrieval.config import Settings
 from retrieval.embeddings import make_embedder
 from retrieval.errors import InputError
-from retrieval.evaluation import Report, eval_service, load_questions, run_questions, tradeoff
+from retrieval.evaluation import (
+    Report,
+    eval_service,
+    load_conversations,
+    load_questions,
+    run_questions,
+    score_conversations,
+    tradeoff,
+)
 
 
 def run_eval(settings: Settings, args: argparse.Namespace) -> int:
@@ -20,6 +28,9 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
     if not questions_file.exists():
         raise InputError(f"{questions_file} does not exist")
     questions = load_questions(questions_file, args.limit)
+    if args.backend:
+        answer = settings.answer.model_copy(update={"backend": args.backend})
+        settings = settings.model_copy(update={"answer": answer})
     embedder = make_embedder(settings.embedding)
     service, tmp = eval_service(settings, args.dataset, embedder)
     try:
@@ -33,11 +44,17 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
         report = Report(threshold=settings.answer.abstain_threshold)
         with tqdm(total=len(questions), desc="questions", file=sys.stderr) as bar:
             report.outcomes = list(run_questions(service, questions, lambda _: bar.update()))
+        conversations_file = args.dataset / "conversations.jsonl"
+        extra = {}
+        if conversations_file.exists():
+            extra = score_conversations(service, load_conversations(conversations_file))
     finally:
         if tmp is not None:
             tmp.cleanup()
     result = report.as_json()
+    result.update(extra)
     result["dataset"] = str(args.dataset)
+    result["backend"] = settings.answer.backend
     result["abstain_threshold"] = settings.answer.abstain_threshold
     if args.thresholds:
         levels = [float(t) for t in args.thresholds.split(",") if t.strip()]

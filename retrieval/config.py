@@ -92,9 +92,9 @@ class AnswerSettings(_Section):
     )
     max_sentences: int = Field(default=3, ge=1, le=10)
     abstain_threshold: float = Field(
-        default=0.5,
+        default=5.2,
         ge=0,
-        le=2,
+        le=100,
         description="Below this evidence score the bot says the articles don't contain it; "
         "calibrated with `newsbot eval` on the dev sets.",
     )

@@ -8,6 +8,7 @@ import re
 import statistics
 import string
 import tempfile
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -217,6 +218,47 @@ def run_questions(
         yield Outcome(q, ranked_article_ids(hits), answer)
         if on_progress:
             on_progress(i)
+
+
+def load_conversations(path: Path) -> list[list[Question]]:
+    """Read conversations.jsonl: each conversation a list of turns (question + answers)."""
+    convs = []
+    with path.open(encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                r = json.loads(line)
+                convs.append(
+                    [
+                        Question(f"{r['id']}/{i}", t["question"], list(t["answers"]), [], True)
+                        for i, t in enumerate(r["turns"], 1)
+                    ]
+                )
+    return convs
+
+
+def score_conversations(
+    service: NewsService, conversations: list[list[Question]]
+) -> dict[str, Any]:
+    """Ask each conversation's turns in one fresh session; a turn is right when its answer
+    contains one of the turn's answers."""
+    right: list[bool] = []
+    followups: list[bool] = []
+    for n, turns in enumerate(conversations):
+        session = f"eval-conversation-{n}-{uuid.uuid4().hex[:8]}"
+        try:
+            for i, q in enumerate(turns):
+                answer = service.ask(q.question, session_id=session)
+                ok = contains_answer(answer.text, q.answers)
+                right.append(ok)
+                if i > 0:
+                    followups.append(ok)
+        finally:
+            service.reset(session)
+    return {
+        "conversations": len(conversations),
+        "conversation_accuracy": _round(statistics.fmean(right) if right else None),
+        "followup_accuracy": _round(statistics.fmean(followups) if followups else None),
+    }
 
 
 def eval_service(

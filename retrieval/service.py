@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from retrieval.answer import Answer, FinalEvent, StreamEvent
-from retrieval.answering.extractive import ExtractiveAnswerer, abstention
-from retrieval.condense import standalone_question
+from retrieval.answering import Answerer, make_answerer
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder, make_embedder
 from retrieval.errors import IndexMissingError, InputError
@@ -37,7 +38,23 @@ class _Loaded:
 
     index: SearchIndex
     retriever: HybridRetriever
-    answerer: ExtractiveAnswerer
+    answerer: Answerer
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    """A question made standalone, embedded and retrieved for; ready to answer."""
+
+    loaded: _Loaded
+    question: str
+    session_id: str | None
+    history: list[Turn]
+    standalone: str
+    qvec: np.ndarray
+    hits: list[Hit]
+    top: list[Hit]
+    t0: float
+    timings: dict[str, float]
 
 
 class NewsService:
@@ -123,7 +140,7 @@ class NewsService:
             retriever = HybridRetriever(
                 index=index, embedder=self.embedder, settings=self.settings.retrieval
             )
-            answerer = ExtractiveAnswerer(index, self.settings.answer)
+            answerer = make_answerer(self.settings, index)
             self._loaded = _Loaded(index, retriever, answerer)
         return True
 
@@ -176,34 +193,10 @@ class NewsService:
     ) -> tuple[Answer, list[Hit]]:
         """Like :meth:`ask`, also returning the ranked hits (at least ``depth`` of them,
         for evaluation); the answer uses the first ``k``."""
-        question = " ".join(question.split())
-        if not question:
-            raise InputError("the question is empty")
-        limit = self.settings.answer.max_question_chars
-        if len(question) > limit:
-            raise InputError(f"the question is {len(question)} characters; the limit is {limit}")
-        loaded = self._current()  # one snapshot for the whole answer, even across a reload
-        t0 = time.perf_counter()
-        history = self.sessions.history(session_id) if session_id else []
-        standalone = standalone_question(question, history)
-        qvec = self.embedder.encode([standalone])[0]
-        t1 = time.perf_counter()
-        k = k or self.settings.retrieval.k
-        hits = loaded.retriever.search(standalone, qvec=qvec, k=max(k, depth), filters=filters)
-        t2 = time.perf_counter()
-        top = hits[:k]
-        answer = loaded.answerer.answer(standalone, qvec, top) if top else abstention(standalone)
-        answer.question, answer.standalone_question = question, standalone
-        t3 = time.perf_counter()
-        if session_id:
-            self.sessions.append(session_id, _turn(answer))
-        answer.timings = {
-            "embed": _ms(t1 - t0),
-            "retrieve": _ms(t2 - t1),
-            "answer": _ms(t3 - t2),
-            "total": _ms(t3 - t0),
-        }
-        return answer, hits
+        p = self._prepare(question, session_id, k, filters, depth)
+        t = time.perf_counter()
+        answer = p.loaded.answerer.answer(p.standalone, p.qvec, p.top, p.history)
+        return self._finish(p, answer, t), p.hits
 
     async def astream(
         self,
@@ -215,13 +208,54 @@ class NewsService:
     ) -> AsyncIterator[StreamEvent]:
         """Answer as a stream of events: text as it is produced, then the final Answer.
 
-        The extractive backend has no tokens to stream: it yields the final answer alone.
-        The work runs in a thread, so the event loop stays free.
+        Retrieval runs in a thread so the event loop stays free; the extractive backend
+        has no tokens to stream and yields the final answer alone.
         """
-        answer = await asyncio.to_thread(
-            self.ask, question, session_id=session_id, k=k, filters=filters
+        p = await asyncio.to_thread(self._prepare, question, session_id, k, filters, 0)
+        t = time.perf_counter()
+        async for event in p.loaded.answerer.astream(p.standalone, p.qvec, p.top, p.history):
+            if isinstance(event, FinalEvent):
+                yield FinalEvent(self._finish(p, event.answer, t))
+                return
+            yield event
+
+    def _prepare(
+        self,
+        question: str,
+        session_id: str | None,
+        k: int | None,
+        filters: Filters | None,
+        depth: int,
+    ) -> _Prepared:
+        """Validate, make the question standalone, embed it and retrieve."""
+        question = " ".join(question.split())
+        if not question:
+            raise InputError("the question is empty")
+        limit = self.settings.answer.max_question_chars
+        if len(question) > limit:
+            raise InputError(f"the question is {len(question)} characters; the limit is {limit}")
+        loaded = self._current()  # one snapshot for the whole answer, even across a reload
+        t0 = time.perf_counter()
+        history = self.sessions.history(session_id) if session_id else []
+        standalone = loaded.answerer.condense(question, history)
+        qvec = self.embedder.encode([standalone])[0]
+        t1 = time.perf_counter()
+        k = k or self.settings.retrieval.k
+        hits = loaded.retriever.search(standalone, qvec=qvec, k=max(k, depth), filters=filters)
+        t2 = time.perf_counter()
+        timings = {"embed": _ms(t1 - t0), "retrieve": _ms(t2 - t1)}
+        return _Prepared(
+            loaded, question, session_id, history, standalone, qvec, hits, hits[:k], t0, timings
         )
-        yield FinalEvent(answer)
+
+    def _finish(self, p: _Prepared, answer: Answer, t_answer: float) -> Answer:
+        """Stamp the answer with its question and timings, and record the turn."""
+        t3 = time.perf_counter()
+        answer.question, answer.standalone_question = p.question, p.standalone
+        answer.timings = {**p.timings, "answer": _ms(t3 - t_answer), "total": _ms(t3 - p.t0)}
+        if p.session_id:
+            self.sessions.append(p.session_id, _turn(answer))
+        return answer
 
     def last_turn(self, session_id: str) -> Turn | None:
         """The session's most recent turn (for /sources), or None."""

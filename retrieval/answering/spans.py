@@ -65,9 +65,12 @@ def spans_of_type(sentence: str, qtype: QuestionType) -> list[tuple[int, int]]:
             if not any(a <= m.start() < b for a, b in dates)
         ]
     if qtype in ("who", "where"):
+        dates = [m.span() for m in DATE.finditer(sentence)]
         spans = []
         for m in NAME.finditer(sentence):
             start = m.start()
+            if any(a <= start < b for a, b in dates):  # "October" is no one's name
+                continue
             # A capitalised first word of the sentence is no evidence of a name on its own.
             if start == 0 and " " not in m.group():
                 continue

@@ -1,0 +1,133 @@
+"""The app factory: one FastAPI app over one NewsService.
+
+The embedding model and the index load in the lifespan (never at import); a watcher picks
+up snapshots published by `newsbot ingest` while the server runs. Middleware, outermost
+first: metrics (every response counted, errors included), CORS (only when origins are
+configured), then the guard (keys, rate limit, body cap) ahead of routing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from importlib.metadata import PackageNotFoundError, version
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from bot.http import articles, openai_compat, routes
+from bot.http.auth import KeyRing
+from bot.http.guard import GuardMiddleware
+from bot.http.limits import RateLimiter
+from bot.http.metrics import MetricsMiddleware
+from bot.http.openapi import install_openapi
+from bot.http.problems import install_problem_handlers
+from bot.http.state import AppState
+from retrieval.config import Settings
+from retrieval.errors import IngestLockedError, NewsbotError
+from retrieval.service import NewsService
+
+log = logging.getLogger("newsbot.http")
+
+DESCRIPTION = """\
+Ask questions about news articles; every answer cites the article, date, source and the
+quoted sentence it rests on, or says plainly that the articles don't say.
+
+**Keys.** Send `Authorization: Bearer KEY` with a key from `http.api_keys` (read) or
+`http.admin_keys` (read, and add articles). `/healthz`, `/readyz` and these docs need none.
+
+**Errors** are RFC 9457 `application/problem+json`: `{type, title, status, detail,
+instance, code}`. Limits: a per-key rate limit (429 with Retry-After), a body cap (413),
+a question length cap (422), a per-request deadline (504).
+
+**OpenAI clients** work unchanged against `/v1` with model `newsbot`: the answer text
+carries [n] markers, and the response an extra `citations` field.
+"""
+
+TAGS = [
+    {"name": "answers", "description": "Questions, answers with citations, conversations."},
+    {"name": "articles", "description": "What is indexed; adding articles (admin key)."},
+    {"name": "openai", "description": "OpenAI-compatible chat completions and models."},
+    {"name": "probes", "description": "Liveness, readiness and Prometheus metrics."},
+]
+
+
+def create_app(
+    service: NewsService, settings: Settings | None = None, *, reload_interval: float = 1.0
+) -> FastAPI:
+    """Build the HTTP app around a service (nothing heavy happens until the lifespan).
+
+    Args:
+        service: the service every endpoint calls.
+        settings: the configuration (default: the service's).
+        reload_interval: seconds between checks for a newly published index snapshot.
+
+    Raises:
+        ConfigError: no API keys while auth is not explicitly disabled, or a blank key.
+    """
+    settings = settings or service.settings
+    http = settings.http
+    state = AppState(service, settings, KeyRing(http), RateLimiter(http.rate_limit_per_minute))
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        try:
+            await asyncio.to_thread(_warm_up, service)
+        except NewsbotError as e:
+            state.startup_error = e
+            raise
+        state.started = True
+        watcher = asyncio.create_task(state.watch_snapshots(reload_interval))
+        try:
+            yield
+        finally:
+            state.begin_drain()
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
+
+    app = FastAPI(
+        title="newsbot",
+        version=_version(),
+        description=DESCRIPTION,
+        openapi_tags=TAGS,
+        lifespan=lifespan,
+    )
+    app.state.newsbot = state
+    install_problem_handlers(app)
+    app.include_router(routes.router)
+    app.include_router(articles.router)
+    app.include_router(openai_compat.router)
+    app.add_middleware(GuardMiddleware, keys=state.keys, limiter=state.limiter, http=http)
+    if http.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=http.cors_origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type", "X-Session-Id"],
+            max_age=600,
+        )
+    state.routes = [*routes.router.routes, *articles.router.routes, *openai_compat.router.routes]
+    app.add_middleware(MetricsMiddleware, metrics=state.metrics, routes=state.routes)
+    install_openapi(app, settings)
+    return app
+
+
+def _warm_up(service: NewsService) -> None:
+    """Load the model and the index (building or updating it when stale)."""
+    try:
+        service.ensure_index(progress=False)
+    except IngestLockedError:
+        # `newsbot ingest` is running: serve the current snapshot; the watcher loads the next.
+        log.warning("an ingest is running; serving the current snapshot until it publishes")
+        service.reload()
+    service.embedder.encode(["warm up"])  # the first encode pays torch's lazy set-up
+
+
+def _version() -> str:
+    try:
+        return version("newsbot")
+    except PackageNotFoundError:
+        return "0"

@@ -1,0 +1,162 @@
+"""The guard: a pure ASGI middleware that runs before routing, body parsing and retrieval.
+
+In order: API key (401 / 403), per-key rate limit (429), then the request body, counted on
+the bytes actually received (a chunked body without Content-Length included): over
+``http.max_body_bytes`` it answers 413 at once and stops reading, so memory stays bounded by
+the cap. A body that does not arrive within the deadline gets 408. The accepted body is
+handed to the app as one message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.http.auth import ANONYMOUS, PRINCIPAL_KEY, KeyRing, Principal, Role, required_role
+from bot.http.limits import RateLimiter, retry_after
+from bot.http.problems import problem
+from retrieval.config import HttpSettings
+
+_CHALLENGE = 'Bearer realm="newsbot"'
+
+
+class _TooLarge(Exception):
+    pass
+
+
+class GuardMiddleware:
+    """Authentication, rate limit and body cap, before the app sees the request."""
+
+    def __init__(self, app: ASGIApp, keys: KeyRing, limiter: RateLimiter, http: HttpSettings):
+        self.app = app
+        self.keys = keys
+        self.limiter = limiter
+        self.max_body = http.max_body_bytes
+        self.timeout = http.request_timeout_s
+        self.per_minute = http.rate_limit_per_minute
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        send = _with_safety_headers(send)
+        path: str = scope["path"]
+        headers = Headers(scope=scope)
+        role = required_role(scope["method"], path)
+        if role is not None:
+            principal = self._authenticate(headers, scope)
+            if principal is None:
+                wrong = "authorization" in headers
+                challenge = _CHALLENGE + (', error="invalid_token"' if wrong else "")
+                detail = "wrong API key" if wrong else "missing API key (Authorization: Bearer KEY)"
+                code = "invalid_key" if wrong else "missing_key"
+                response = problem(401, code, detail, path, headers={"WWW-Authenticate": challenge})
+                return await response(scope, receive, send)
+            if role is Role.ADMIN and not principal.admin:
+                challenge = _CHALLENGE + ', error="insufficient_scope"'
+                response = problem(
+                    403,
+                    "forbidden",
+                    "adding articles needs an admin key (http.admin_keys)",
+                    path,
+                    headers={"WWW-Authenticate": challenge},
+                )
+                return await response(scope, receive, send)
+            wait = self.limiter.take(principal.id)
+            if wait is not None:
+                response = problem(
+                    429,
+                    "rate_limited",
+                    f"rate limit of {self.per_minute} requests a minute exceeded; "
+                    f"retry in {retry_after(wait)} s",
+                    path,
+                    headers={"Retry-After": retry_after(wait)},
+                )
+                return await response(scope, receive, send)
+            scope[PRINCIPAL_KEY] = principal
+
+        length = headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                response = problem(400, "bad_request", "invalid Content-Length", path)
+                return await response(scope, receive, send)
+            if int(length) > self.max_body:
+                return await self._too_large(scope, receive, send)
+        try:
+            async with asyncio.timeout(self.timeout):
+                body, disconnected = await self._read_body(receive)
+        except _TooLarge:
+            return await self._too_large(scope, receive, send)
+        except TimeoutError:
+            response = problem(
+                408, "body_timeout", f"the request body took over {self.timeout:g} s", path
+            )
+            return await response(scope, receive, send)
+        if disconnected:
+            return None
+        await self.app(scope, _replay(body, receive), send)
+        return None
+
+    def _authenticate(self, headers: Headers, scope: Scope) -> Principal | None:
+        if self.keys.auth_disabled:
+            client = scope.get("client")
+            return Principal(f"anonymous@{client[0]}", True) if client else ANONYMOUS
+        scheme, _, token = headers.get("authorization", "").partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token or len(token) > 4096:
+            return None
+        return self.keys.authenticate(token)
+
+    async def _read_body(self, receive: Receive) -> tuple[bytes, bool]:
+        """The whole body, or _TooLarge as soon as more than the cap has arrived."""
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return b"", True
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.max_body:
+                raise _TooLarge
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks), False
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        response = problem(
+            413,
+            "body_too_large",
+            f"the request body is over the {self.max_body} byte limit (http.max_body_bytes)",
+            scope["path"],
+            # The rest of the body is never read: the connection cannot be reused.
+            headers={"Connection": "close"},
+        )
+        await response(scope, receive, send)
+
+
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive that yields the buffered body once, then defers to the server's."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
+
+
+def _with_safety_headers(send: Send) -> Send:
+    async def wrapped(message: Message) -> None:
+        if message["type"] == "http.response.start":
+            headers = MutableHeaders(scope=message)
+            headers.setdefault("X-Content-Type-Options", "nosniff")
+            headers.setdefault("Cache-Control", "no-store")
+        await send(message)
+
+    return wrapped

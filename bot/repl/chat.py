@@ -1,0 +1,196 @@
+"""The REPL's core: commands, streamed answers, and cancelling an answer with Ctrl-C.
+
+It talks to any :class:`ChatService` (``NewsService`` in the product, a fake in tests) and
+reads lines from any coroutine, so it runs the same under a terminal and under pytest."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Protocol
+
+from rich.console import Console
+from rich.text import Text
+
+from bot.repl import view
+from retrieval.answer import Answer, Citation, FinalEvent, StreamEvent, TokenEvent
+from retrieval.errors import NewsbotError
+from retrieval.sessions import Turn
+
+COMMANDS = ("/sources", "/reset", "/help", "/quit")
+
+
+class ChatService(Protocol):
+    """What the REPL needs from the service."""
+
+    def astream(
+        self, question: str, *, session_id: str | None = None
+    ) -> AsyncIterator[StreamEvent]:
+        """Tokens as they come, then the final verified answer."""
+        ...
+
+    def reset(self, session_id: str) -> None:
+        """Forget a conversation."""
+        ...
+
+    def last_turn(self, session_id: str) -> Turn | None:
+        """The conversation's most recent turn, or None."""
+        ...
+
+
+class Chat:
+    """One conversation in the terminal: handles a line at a time."""
+
+    def __init__(
+        self, service: ChatService, console: Console, session_id: str, max_question_chars: int
+    ) -> None:
+        self.service = service
+        self.console = console
+        self.session_id = session_id
+        self.max_question_chars = max_question_chars
+        self._answering: asyncio.Task[None] | None = None
+        self._interrupted = False  # Ctrl-C after Enter, before the answer task exists
+        self._mid_line = False  # streamed tokens left the cursor mid-line
+
+    async def handle(self, line: str) -> bool:
+        """Run a command or answer a question; False when the user asked to quit."""
+        line = line.strip()
+        if not line:
+            return True
+        if line.startswith("/"):
+            return self.command(line)
+        question = " ".join(line.split())
+        if len(question) > self.max_question_chars:
+            self._notice(
+                f"That is {len(question)} characters; a question may have at most "
+                f"{self.max_question_chars}. Nothing was asked."
+            )
+            return True
+        await self.ask(question)
+        return True
+
+    def command(self, line: str) -> bool:
+        """Run a /command; False for /quit."""
+        name = line.split()[0].lower()
+        if name in ("/quit", "/exit", "/q"):
+            return False
+        try:
+            if name == "/help":
+                self.console.print(Text(view.HELP))
+            elif name == "/sources":
+                self.show_sources()
+            elif name == "/reset":
+                self.service.reset(self.session_id)
+                self._notice("Conversation forgotten; the next question starts afresh.")
+            else:
+                self._notice(f"Unknown command {view.inert(name)}; try {', '.join(COMMANDS)}.")
+        except NewsbotError as e:
+            self._error(e)
+        except Exception as e:  # e.g. a locked or damaged sessions database
+            self._error(e, unexpected=True)
+        return True
+
+    def show_sources(self) -> None:
+        """The last answer's sources with their quotes."""
+        turn = self.service.last_turn(self.session_id)
+        if turn is None:
+            self._notice("No answer yet in this conversation.")
+            return
+        citations = [Citation.model_validate(c) for c in turn.citations]
+        self.console.print(view.last_sources_view(turn.question, citations))
+
+    async def ask(self, question: str) -> None:
+        """Answer a question, streaming it; Ctrl-C (:meth:`interrupt`) cancels it."""
+        self._answering = asyncio.create_task(self._answer(question))
+        if self._interrupted:
+            self._answering.cancel()
+        try:
+            await self._answering
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if task is not None and task.cancelling():
+                raise  # we were cancelled ourselves, not just the answer
+            self._notice("Cancelled. The conversation is kept.")
+        except NewsbotError as e:
+            self._error(e)
+        except Exception as e:  # a bug or a broken store: keep the conversation going
+            self._error(e, unexpected=True)
+        finally:
+            self._answering = None
+        self.console.print()
+
+    def interrupt(self) -> None:
+        """The Ctrl-C handler: cancel the answer in progress, or the one about to start."""
+        if self._answering is not None:
+            self._answering.cancel()
+        else:
+            self._interrupted = True
+
+    def prompting(self) -> None:
+        """Back at the prompt: an earlier Ctrl-C no longer applies."""
+        self._interrupted = False
+
+    async def _answer(self, question: str) -> None:
+        streamed: list[str] = []
+        final: Answer | None = None
+        async for event in self.service.astream(question, session_id=self.session_id):
+            if isinstance(event, TokenEvent):
+                streamed.append(event.text)
+                self.console.print(
+                    Text(view.inert(event.text), style="dim"), end="", soft_wrap=True
+                )
+                self._mid_line = True
+            elif isinstance(event, FinalEvent):
+                final = event.answer
+        if final is None:
+            raise NewsbotError("the answer stream ended without an answer")
+        self._end_line()
+        same = "".join(streamed).strip() == final.text.strip()
+        if streamed and not same:
+            # The verified answer may drop or re-attribute what was streamed: say so.
+            self.console.rule(Text("verified answer", style="dim"), style="dim")
+        self.console.print(view.answer_view(final, with_text=not (streamed and same)))
+
+    def _end_line(self) -> None:
+        if self._mid_line:
+            self.console.print()
+            self._mid_line = False
+
+    def _notice(self, message: str) -> None:
+        self._end_line()
+        self.console.print(Text(message, style="yellow"))
+
+    def _error(self, error: Exception, *, unexpected: bool = False) -> None:
+        self._end_line()
+        kind = f"unexpected {type(error).__name__}: " if unexpected else ""
+        self.console.print(Text(f"error: {kind}{view.inert(str(error))}", style="red"))
+
+
+async def chat_loop(chat: Chat, read_line: Callable[[], Awaitable[str]]) -> int:
+    """Prompt, handle, repeat until /quit or Ctrl-D; returns the exit code.
+
+    ``read_line`` raises KeyboardInterrupt for Ctrl-C (the line is dropped) and EOFError
+    for Ctrl-D. While an answer runs the terminal is in cooked mode, so Ctrl-C arrives as
+    SIGINT: it cancels that answer and nothing else.
+    """
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGINT, chat.interrupt)
+        installed = True
+    except (NotImplementedError, RuntimeError, ValueError):  # Windows, or not the main thread
+        installed = False
+    try:
+        while True:
+            chat.prompting()
+            try:
+                line = await read_line()
+            except KeyboardInterrupt:
+                continue
+            except EOFError:
+                return 0
+            if not await chat.handle(line):
+                return 0
+    finally:
+        if installed:
+            loop.remove_signal_handler(signal.SIGINT)

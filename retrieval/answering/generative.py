@@ -1,0 +1,274 @@
+"""The LLM answerer: a language model phrases the answer from the retrieved chunks, and code
+verifies every citation before anything reaches the user.
+
+It abstains without calling the model when the extractive answerer's evidence score is below
+the threshold, and answers extractively when the model fails (unreachable, timeout, error)
+or when none of what it wrote survives verification.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import numpy as np
+from langchain_core.language_models.chat_models import BaseChatModel
+from langchain_core.output_parsers import StrOutputParser
+
+from retrieval.answer import Answer, FinalEvent, StreamEvent, TokenEvent
+from retrieval.answering.extractive import ExtractiveAnswerer, abstention
+from retrieval.answering.verify import Embed, Verification, clean_markup, verify
+from retrieval.condense import standalone_question
+from retrieval.config import Settings
+from retrieval.lexical import terms
+from retrieval.prompts import (
+    ANSWER_SYSTEM,
+    ANSWER_USER,
+    ARTICLE_BLOCK,
+    HISTORY_TURN,
+    NO_ANSWER,
+    answer_prompt,
+    condense_prompt,
+)
+from retrieval.retriever import Hit
+from retrieval.search_index import SearchIndex
+from retrieval.sessions import Turn
+
+log = logging.getLogger(__name__)
+
+# Tokens kept free in the context window for the chat template's own markup.
+_TEMPLATE_TOKENS = 64
+_PREFIX = re.compile(
+    r"^\s*(?:(?:the\s+)?(?:rewritten|standalone|reformulated|new)\s+question|question)\s*[:\-]\s*",
+    re.IGNORECASE,
+)
+
+
+class LLMAnswerer:
+    """Answers with a chat model; citations checked by :func:`verify`."""
+
+    def __init__(
+        self,
+        index: SearchIndex,
+        settings: Settings,
+        model: BaseChatModel,
+        embed: Embed,
+        count_tokens: Callable[[str], int] | None = None,
+    ) -> None:
+        """
+        Args:
+            index: the snapshot the hits come from.
+            settings: the answer and llm sections are used.
+            model: the chat model (see :func:`retrieval.llm.make_chat_model`).
+            embed: texts -> unit vectors, with the model that embedded the index.
+            count_tokens: the model's token count (default: an estimate from characters).
+        """
+        self.index = index
+        self.settings = settings
+        self.llm = settings.llm
+        self.model = model
+        self.embed = embed
+        self.count_tokens = count_tokens or _estimate_tokens
+        self.extractive = ExtractiveAnswerer(index, settings.answer)
+        parser = StrOutputParser()
+        self._answer_chain = answer_prompt() | model | parser
+        # The rewrite is one line: stopping at the first line break bounds the call.
+        self._condense_chain = condense_prompt() | model.bind(stop=["\n"]) | parser
+
+    # --- follow-ups ----------------------------------------------------------------------
+
+    def condense(self, question: str, history: list[Turn]) -> str:
+        """The follow-up rewritten by the model into a standalone question; the rule-based
+        rewrite when the model fails or says something implausible."""
+        question = " ".join(question.split())
+        if not history:
+            return question
+        fallback = standalone_question(question, history)
+        try:
+            raw = self._condense_chain.invoke(
+                {"history": self._history(history), "question": question}
+            )
+        except Exception as e:  # any model failure: the rule-based rewrite still works
+            _warn("condense", e)
+            return fallback
+        rewritten = _first_line(clean_markup(raw))
+        rewritten = _PREFIX.sub("", rewritten).strip(" \"'“”")
+        return rewritten if self._plausible(rewritten, question) else fallback
+
+    def _history(self, history: list[Turn]) -> str:
+        """The latest turns that fit in ``llm.history_tokens``, oldest first."""
+        budget = self.llm.history_tokens
+        kept: list[str] = []
+        for turn in reversed(history):
+            answer = re.sub(r"\s*\[\d+\]", "", turn.answer)
+            text = HISTORY_TURN.format(question=turn.question, answer=_shorten(answer, 400))
+            cost = self.count_tokens(text)
+            if cost > budget:
+                break
+            kept.append(text)
+            budget -= cost
+        return "\n".join(reversed(kept))
+
+    def _plausible(self, rewritten: str, question: str) -> bool:
+        """A rewrite is used only if it is a question-sized line that keeps the follow-up's
+        own content words and answers nothing."""
+        limit = min(self.settings.answer.max_question_chars, 3 * len(question) + 200)
+        if not rewritten or len(rewritten) > limit or NO_ANSWER in rewritten:
+            return False
+        own = set(terms(question))
+        kept = own & set(terms(rewritten))
+        return not own or 2 * len(kept) >= len(own)
+
+    # --- answers -------------------------------------------------------------------------
+
+    def answer(
+        self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn] | None = None
+    ) -> Answer:
+        """A model-written, verified answer; or an abstention, or the extractive answer."""
+        return self.answer_verified(question, qvec, hits)[0]
+
+    def answer_verified(
+        self, question: str, qvec: np.ndarray, hits: list[Hit]
+    ) -> tuple[Answer, Verification | None]:
+        """Like :meth:`answer`, with what verification kept and dropped (None: no model
+        output was verified)."""
+        fallback = self.extractive.answer(question, qvec, hits)
+        if fallback.abstained:
+            return fallback, None
+        numbered, inputs = self._inputs(question, hits)
+        try:
+            raw = self._answer_chain.invoke(inputs)
+        except Exception as e:  # any model failure: answer extractively, never a traceback
+            _warn("answer", e)
+            return fallback, None
+        return self._finish(question, raw, numbered, fallback)
+
+    async def astream(
+        self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn]
+    ) -> AsyncIterator[StreamEvent]:
+        """The model's tokens as they come (unverified), then the verified final Answer."""
+        fallback = self.extractive.answer(question, qvec, hits)
+        if fallback.abstained:
+            yield FinalEvent(fallback)
+            return
+        numbered, inputs = self._inputs(question, hits)
+        parts: list[str] = []
+        stream = self._answer_chain.astream(inputs).__aiter__()
+        try:
+            while True:
+                try:
+                    token = await asyncio.wait_for(anext(stream), self.llm.timeout_s)
+                except StopAsyncIteration:
+                    break
+                if token:
+                    parts.append(token)
+                    yield TokenEvent(token)
+        except Exception as e:  # any model failure: answer extractively, never a traceback
+            _warn("answer", e)
+            yield FinalEvent(fallback)
+            return
+        finally:
+            await _aclose(stream)
+        answer, _ = await asyncio.to_thread(
+            self._finish, question, "".join(parts), numbered, fallback
+        )
+        yield FinalEvent(answer)
+
+    def _inputs(self, question: str, hits: list[Hit]) -> tuple[list[Hit], dict[str, Any]]:
+        """The hits that fit in the context window, numbered 1..n as article blocks."""
+        fixed = self.count_tokens(ANSWER_SYSTEM + ANSWER_USER + question)
+        budget = self.llm.context_tokens - self.llm.max_tokens - fixed - _TEMPLATE_TOKENS
+        blocks: list[str] = []
+        numbered: list[Hit] = []
+        for hit in hits:
+            block = _block(len(blocks) + 1, hit, hit.chunk.text)
+            cost = self.count_tokens(block)
+            if cost > budget:
+                if blocks:
+                    break
+                # Even the best chunk alone is too long: keep the share of it that fits.
+                keep = max(200, int(len(hit.chunk.text) * budget / cost * 0.9))
+                block = _block(1, hit, hit.chunk.text[:keep])
+            blocks.append(block)
+            numbered.append(hit)
+            budget -= cost
+        return numbered, {"articles": "\n\n".join(blocks), "question": question}
+
+    def _finish(
+        self, question: str, raw: str, numbered: list[Hit], fallback: Answer
+    ) -> tuple[Answer, Verification]:
+        """Verify the model's text; fall back to the extractive answer when nothing holds."""
+        v = verify(raw, numbered, self.index, self.embed)
+        if v.dropped or v.unknown_markers or v.removed_urls:
+            log.info(
+                "verification dropped %d sentence(s), %d unknown marker(s), %d url(s)",
+                len(v.dropped),
+                len(v.unknown_markers),
+                len(v.removed_urls),
+            )
+        if v.refused:
+            return abstention(question, fallback.confidence), v
+        if not v.citations:
+            return fallback, v
+        short = fallback.short_answer
+        if short and short.lower() not in v.text.lower():
+            short = None
+        answer = Answer(
+            question=question,
+            standalone_question=question,
+            text=v.text,
+            short_answer=short,
+            citations=v.citations,
+            abstained=False,
+            confidence=fallback.confidence,
+        )
+        return answer, v
+
+
+def _block(n: int, hit: Hit, text: str) -> str:
+    """One retrieved chunk as a delimited data block; nothing in it can close the block."""
+    a = hit.article
+    return ARTICLE_BLOCK.format(
+        n=n, title=_inert(a.title).replace('"', "'"), date=a.date or "unknown", text=_inert(text)
+    )
+
+
+def _inert(text: str) -> str:
+    return text.replace("<", "‹").replace(">", "›")
+
+
+def _estimate_tokens(text: str) -> int:
+    """A generous token estimate for models whose tokenizer is not at hand."""
+    return len(text) // 3 + 1
+
+
+def _first_line(text: str) -> str:
+    return next((line.strip() for line in text.splitlines() if line.strip()), "")
+
+
+def _shorten(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def _warn(stage: str, error: BaseException) -> None:
+    """The one-line notice for a failed model call (the details stay in the debug log)."""
+    detail = (str(error).strip().splitlines() or [""])[0][:200]
+    log.warning(
+        "the language model failed during %s (%s%s); answering without it",
+        stage,
+        type(error).__name__,
+        f": {detail}" if detail else "",
+    )
+    log.debug("model failure", exc_info=error)
+
+
+async def _aclose(stream: Any) -> None:
+    close = getattr(stream, "aclose", None)
+    if close is not None:
+        try:
+            await close()
+        except Exception:  # closing a failed stream must not mask the answer
+            log.debug("closing the model stream failed", exc_info=True)

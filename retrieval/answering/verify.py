@@ -1,0 +1,448 @@
+"""Citation verification of model-written answers: code checks every cited sentence against
+the chunk it cites, and nothing the model wrote reaches the user unchecked.
+
+A sentence survives when the chunk it cites supports it: its content words occur in the
+chunk, it is close in meaning to one of the chunk's sentences, and every number and date in
+it occurs in that chunk (or is the article's date). A sentence its citation does not
+support moves to the retrieved chunk that does, or is dropped; markers that name no
+retrieved chunk are dropped. The survivors are renumbered 1..n and each citation quotes,
+verbatim, the chunk's sentence that best supports what was said.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from retrieval.answer import Citation
+from retrieval.answering.spans import DATE, NUMBER
+from retrieval.lexical import terms
+from retrieval.retriever import Hit
+from retrieval.search_index import SearchIndex
+from retrieval.sentences import split_sentences
+
+Embed = Callable[[list[str]], np.ndarray]
+
+# A sentence is supported by a chunk when support = (lexical + cosine) / 2 reaches this and
+# at least MIN_LEXICAL of its content (idf-weighted) occurs in the chunk.
+SUPPORT_THRESHOLD = 0.6
+MIN_LEXICAL = 0.5
+
+# [1], [1, 2], [^1], [Article 1], [id=1], 【1】 ... (the number list is group 1).
+_MARKER = re.compile(
+    r"[\[【]\s*(?:\^|article|source|doc(?:ument)?|id)?\s*[=:#]?\s*\"?"
+    r"(\d{1,3}(?:\s*[,;&]\s*\^?\d{1,3}|\s*(?:and|-|–)\s*\d{1,3})*)\"?\s*[\]】]",
+    re.IGNORECASE,
+)
+_SCRIPT = re.compile(r"<(script|style)\b.*?(?:</\1\s*>|$)", re.IGNORECASE | re.DOTALL)
+_TAG = re.compile(r"<!--.*?(?:-->|$)|</?[A-Za-z][^<>]*>?|<![^>]*>", re.DOTALL)
+_MD_IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
+_MD_LINK = re.compile(r"\[([^\]]+)\]\([^)]*\)")
+_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|`+|~~)(?=\S)(.+?)(?<=\S)\1")
+_MD_LINE = re.compile(r"^[ \t]*(?:#{1,6}[ \t]+|>[ \t]*|[-*•+][ \t]+|\d{1,2}[.)][ \t]+)", re.M)
+_URL_TAIL = r"""(?:[^\s<>"'\])]*[^\s<>"'\]).,;:!?])?"""
+_URL = re.compile(
+    rf"(?:https?://|ftp://|www\.){_URL_TAIL}"
+    r"|\b(?:[a-z0-9-]+\.)+(?:com|org|net|gov|edu|int|io|co|uk|news|info|ru|de|fr|eu)\b"
+    rf"(?:/{_URL_TAIL})?",
+    re.IGNORECASE,
+)
+_INVISIBLE = re.compile(
+    "[\u0000-\u0008\u000b-\u001f\u007f\u200b-\u200f\u202a-\u202e\u2060-\u2064\ufeff]"
+)
+_REFUSAL = re.compile(
+    r"\b(?:could\s*n[o']t|can\s*n[o']t|cannot|unable to|did\s*n[o']t|do\s*n[o']t)\s+find\b"
+    r"|\b(?:articles?|texts?|sources?)\s+(?:do|does|did)\s*(?:n[o']t|not)\s+"
+    r"(?:contain|mention|say|include|provide|specify|state)"
+    r"|\bno (?:information|mention)\b|\bnot (?:mentioned|stated|specified) in\b",
+    re.IGNORECASE,
+)
+_MONTHS = {
+    m: i
+    for i, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for m in names
+}
+_WORD_NUMBERS = {
+    w: i
+    for i, w in enumerate(
+        "zero one two three four five six seven eight nine ten eleven twelve thirteen "
+        "fourteen fifteen sixteen seventeen eighteen nineteen twenty".split()
+    )
+} | {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80}
+_WORD_NUMBERS |= {"ninety": 90, "hundred": 100, "dozen": 12}
+_SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "hundred": 1e2}
+# Number words too vague to hold a model to ("one of them", "thousands of people").
+_VAGUE = {"one", "dozens", "hundreds", "thousands", "millions"}
+
+
+@dataclass(frozen=True)
+class Dropped:
+    """A piece of model output that did not reach the user, and why."""
+
+    text: str
+    reason: str  # unsupported | uncited | number | no-answer | repeated
+
+
+@dataclass(frozen=True)
+class Support:
+    """How well one chunk supports one sentence."""
+
+    score: float
+    lexical: float
+    cosine: float
+    row: int  # the chunk's sentence (SearchIndex row) that supports it best
+    facts_ok: bool  # every number and date of the sentence is in the chunk
+
+    @property
+    def ok(self) -> bool:
+        return self.facts_ok and self.score >= SUPPORT_THRESHOLD and self.lexical >= MIN_LEXICAL
+
+
+@dataclass(frozen=True)
+class KeptSentence:
+    """A sentence that survived, with the hits (0-based positions) it now cites."""
+
+    text: str
+    cites: tuple[int, ...]
+    support: tuple[float, ...]
+    reattributed: bool
+
+
+@dataclass
+class Verification:
+    """The verified answer, and what verification removed."""
+
+    text: str = ""
+    citations: list[Citation] = field(default_factory=list)
+    kept: list[KeptSentence] = field(default_factory=list)
+    dropped: list[Dropped] = field(default_factory=list)
+    unknown_markers: list[str] = field(default_factory=list)  # as written, e.g. "[7]"
+    # Extra markers of a kept sentence that its other marker's chunk supports instead.
+    unsupported_markers: list[str] = field(default_factory=list)
+    removed_urls: list[str] = field(default_factory=list)
+    refused: bool = False  # the model said the articles don't answer
+
+    @property
+    def reattributed(self) -> int:
+        return sum(k.reattributed for k in self.kept)
+
+
+def clean_markup(text: str) -> str:
+    """Model text as plain text: entities decoded, HTML and Markdown markup removed."""
+    text = _INVISIBLE.sub("", html.unescape(text))
+    text = _SCRIPT.sub(" ", text)
+    text = _TAG.sub(" ", text)
+    text = _MD_IMAGE.sub(r"\1", text)
+    text = _MD_LINK.sub(_unlink, text)
+    for _ in range(2):
+        text = _MD_EMPHASIS.sub(r"\2", text)
+    text = _MD_LINE.sub("", text)
+    return text.replace("<", " ").replace(">", " ")
+
+
+def _unlink(m: re.Match[str]) -> str:
+    """A Markdown link as its words; "[1](https://...)" stays a marker."""
+    inner = m.group(1)
+    return f"[{inner}]" if _MARKER.fullmatch(f"[{inner}]") else inner
+
+
+def verify(raw: str, hits: Sequence[Hit], index: SearchIndex, embed: Embed) -> Verification:
+    """Check a model's answer against the hits it was given as [1]..[k].
+
+    Args:
+        raw: the model's output.
+        hits: the chunks numbered 1..k in the prompt.
+        index: the snapshot they come from (sentence offsets and vectors).
+        embed: text -> unit vectors, with the model that embedded the index.
+
+    Returns:
+        The surviving sentences with renumbered markers and their citations, and the record
+        of what was dropped.
+    """
+    out = Verification()
+    pieces = _sentences(clean_markup(raw))
+    if not pieces:
+        return out
+    evidence = [_Evidence(index, h) for h in hits]
+    bodies: list[tuple[str, list[int], str]] = []  # (checked body, valid cites, with URLs)
+    for text in pieces:
+        cites: list[int] = []
+        for m in _MARKER.finditer(text):
+            for n in _marker_numbers(m.group(1)):
+                if 1 <= n <= len(hits):
+                    cites.append(n - 1)
+                else:
+                    out.unknown_markers.append(f"[{n}]")
+        written = _tidy(_MARKER.sub(" ", text))
+        body = _tidy(_URL.sub(" ", written))
+        if not body or not re.search(r"\w", body):
+            out.removed_urls.extend(m.group(0) for m in _URL.finditer(written))
+            continue
+        if _REFUSAL.search(body):
+            out.dropped.append(Dropped(body, "no-answer"))
+            continue
+        if any(body.casefold() == b.casefold() for b, _, _ in bodies):
+            out.dropped.append(Dropped(body, "repeated"))  # small models loop
+            continue
+        bodies.append((body, list(dict.fromkeys(cites)), written))
+    if not bodies:
+        out.refused = any(d.reason == "no-answer" for d in out.dropped)
+        return out
+    vectors = embed([b for b, _, _ in bodies])
+    for (body, cites, written), vec in zip(bodies, vectors, strict=True):
+        supports = [ev.support(body, vec) for ev in evidence]
+        good = [i for i in cites if supports[i].ok]
+        out.unsupported_markers.extend(f"[{i + 1}]" for i in cites if i not in good and good)
+        reattributed = False
+        if not good:
+            ranked = sorted(range(len(hits)), key=lambda i: -supports[i].score)
+            best = next((i for i in ranked if supports[i].ok), None)
+            if best is None:
+                out.dropped.append(Dropped(body, _why(cites, supports)))
+                out.removed_urls.extend(m.group(0) for m in _URL.finditer(written))
+                continue
+            good, reattributed = [best], bool(cites)
+        allowed = {u for i in good if (u := hits[i].article.url)}
+        shown, removed = _keep_urls(written, allowed)
+        out.removed_urls.extend(removed)
+        out.kept.append(
+            KeptSentence(shown, tuple(good), tuple(supports[i].score for i in good), reattributed)
+        )
+        for i in good:
+            evidence[i].note(supports[i])
+    out.refused = not out.kept and any(d.reason == "no-answer" for d in out.dropped)
+    _number(out, hits, evidence)
+    return out
+
+
+def _number(out: Verification, hits: Sequence[Hit], evidence: list[_Evidence]) -> None:
+    """Renumber citations in order of first use and write the answer text."""
+    numbers: dict[int, int] = {}
+    parts = []
+    for k in out.kept:
+        for i in k.cites:
+            if i not in numbers:
+                numbers[i] = len(numbers) + 1
+        markers = "".join(f"[{numbers[i]}]" for i in k.cites)
+        parts.append(f"{k.text} {markers}")
+    out.text = " ".join(parts)
+    for i, n in sorted(numbers.items(), key=lambda kv: kv[1]):
+        h, ev = hits[i], evidence[i]
+        a = h.article
+        out.citations.append(
+            Citation(
+                n=n,
+                article_id=a.id,
+                title=a.title,
+                date=a.date,
+                source=a.source,
+                url=a.url,
+                quote=ev.quote(),
+                chunk_id=h.chunk.id,
+                score=round(max(0.0, min(1.0, ev.best.score if ev.best else 0.0)), 4),
+            )
+        )
+
+
+def _why(cites: list[int], supports: list[Support]) -> str:
+    if any(s.score >= SUPPORT_THRESHOLD and s.lexical >= MIN_LEXICAL for s in supports):
+        return "number"  # supported in words, but a number or date is not in the chunk
+    return "unsupported" if cites else "uncited"
+
+
+def _marker_numbers(group: str) -> list[int]:
+    nums = [int(x) for x in re.findall(r"\d+", group)]
+    if len(nums) == 2 and re.search(r"[-–]", group) and 0 < nums[1] - nums[0] < 10:
+        return list(range(nums[0], nums[1] + 1))
+    return nums
+
+
+def _sentences(text: str) -> list[str]:
+    """Split into sentences; markers written after the full stop go with the sentence
+    before ("... in 2014. [2] The ..." -> "... in 2014. [2]", "The ...")."""
+    out: list[str] = []
+    for a, b in split_sentences(text):
+        s = text[a:b]
+        lead = re.match(rf"(?:\s*{_MARKER.pattern})+", s, re.IGNORECASE)
+        if lead and out:
+            out[-1] = f"{out[-1]} {lead.group(0).strip()}"
+            s = s[lead.end() :].strip()
+        if s:
+            out.append(s)
+    return out
+
+
+def _keep_urls(text: str, allowed: set[str]) -> tuple[str, list[str]]:
+    """Remove every URL the model wrote except the cited articles' own (from metadata)."""
+    removed: list[str] = []
+
+    def sub(m: re.Match[str]) -> str:
+        url = m.group(0)
+        bare = url.rstrip(".,;:!?")
+        if bare in allowed:
+            return bare + url[len(bare) :]
+        removed.append(url)
+        return " "
+
+    return _tidy(_URL.sub(sub, text)), removed
+
+
+def _tidy(text: str) -> str:
+    """Collapse white space, and close the gaps left before punctuation by removals."""
+    text = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(text.split()))
+    text = re.sub(r"\(\s*\)", "", text)
+    return " ".join(text.split()).strip(" ,;:")
+
+
+class _Evidence:
+    """One numbered hit, prepared for checking sentences against it."""
+
+    def __init__(self, index: SearchIndex, hit: Hit) -> None:
+        self.index = index
+        self.hit = hit
+        a = hit.article
+        self.rows = index.sentences_of[hit.chunk.row]
+        self.texts = [a.text[index.sentences[r].start : index.sentences[r].end] for r in self.rows]
+        self.vectors = index.sentence_vectors[self.rows] if self.rows else None
+        self.terms = _words(f"{a.title}\n{hit.chunk.text}")
+        self.sentence_terms = [_words(t) for t in self.texts]
+        facts_text = hit.chunk.text
+        published = _date_parts(a.date) if a.date else frozenset()
+        year = {p for p in published if p[0] == "y"}
+        self.dates = [_date_parts(m.group()) for m in DATE.finditer(facts_text)]
+        # "1 November" in an article of 2021 is 1 November 2021.
+        self.dates = [d | year if not any(k == "y" for k, _ in d) else d for d in self.dates]
+        if published:
+            self.dates.append(published)
+        self.numbers = _numbers(facts_text)
+        for parts in self.dates:
+            self.numbers |= {float(v) for k, v in parts if k in ("y", "d")}
+        self.best: Support | None = None
+
+    def support(self, sentence: str, vec: np.ndarray) -> Support:
+        """How well this chunk supports ``sentence`` (whose embedding is ``vec``)."""
+        sterms = _words(sentence)
+        idf = self.index.idf
+        weight = sum(idf(t) for t in sterms)
+        lexical = sum(idf(t) for t in sterms & self.terms) / weight if weight else 0.0
+        if self.vectors is None or not len(self.rows):
+            return Support(0.0, lexical, 0.0, -1, False)
+        cosines = self.vectors @ vec
+        per_sentence = [
+            0.5 * float(c) + 0.5 * (sum(idf(t) for t in sterms & st) / weight if weight else 0.0)
+            for c, st in zip(cosines, self.sentence_terms, strict=True)
+        ]
+        best = int(np.argmax(per_sentence))
+        cosine = max(0.0, float(cosines.max()))
+        score = 0.5 * lexical + 0.5 * cosine
+        return Support(round(score, 4), lexical, cosine, self.rows[best], self._facts_ok(sentence))
+
+    def _facts_ok(self, sentence: str) -> bool:
+        date_spans = []
+        for m in DATE.finditer(sentence):
+            date_spans.append(m.span())
+            parts = _date_parts(m.group())
+            if not parts:
+                continue
+            if not any(parts <= d for d in self.dates):
+                # A bare year may still be a plain number in the chunk ("in 2014" / "2014").
+                years = [float(v) for k, v in parts if k == "y"]
+                if not (len(parts) == 1 and years and years[0] in self.numbers):
+                    return False
+        for m in NUMBER.finditer(sentence):
+            if any(a <= m.start() < b for a, b in date_spans):
+                continue
+            value = _number_value(m.group())
+            if value is not None and value not in self.numbers:
+                return False
+        return True
+
+    def note(self, s: Support) -> None:
+        """Remember the best support this chunk gave to a kept sentence."""
+        if self.best is None or s.score > self.best.score:
+            self.best = s
+
+    def quote(self) -> str:
+        """The chunk's sentence that best supports what was said, verbatim."""
+        if self.best is None or self.best.row < 0:
+            return self.texts[0] if self.texts else self.hit.chunk.text
+        return self.texts[self.rows.index(self.best.row)]
+
+
+def _words(text: str) -> set[str]:
+    """Content terms without numbers: those are held to the stricter fact check."""
+    return {t for t in terms(text) if not t.isdigit() and t not in _WORD_NUMBERS}
+
+
+def _date_parts(text: str) -> frozenset[tuple[str, int]]:
+    """Year, month and day of a date mention, as far as it says them."""
+    t = text.lower()
+    iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", t.strip())
+    if iso:
+        y, m, d = (int(x) for x in iso.groups())
+        return frozenset({("y", y), ("m", m), ("d", d)})
+    parts: set[tuple[str, int]] = set()
+    for word in re.findall(r"[a-z]+", t):
+        if word in _MONTHS:
+            parts.add(("m", _MONTHS[word]))
+    for num in re.findall(r"\d+", t):
+        n = int(num)
+        if len(num) == 4:
+            parts.add(("y", n))
+        elif 1 <= n <= 31:
+            parts.add(("d", n))
+    return frozenset(parts)
+
+
+def _numbers(text: str) -> set[float]:
+    out = set()
+    for m in NUMBER.finditer(text):
+        v = _number_value(m.group(), strict=False)
+        if v is not None:
+            out.add(v)
+            # "5 million" also supports "5" said on its own, and "$12" supports "12".
+            base = _number_value(m.group().split()[0], strict=False)
+            if base is not None:
+                out.add(base)
+    return out
+
+
+def _number_value(text: str, strict: bool = True) -> float | None:
+    """The value a number mention denotes; None for vague words ("one", "thousands")."""
+    t = text.lower().replace(",", "")
+    t = re.sub(r"us\$|[$£€%]|per ?cent|percent", " ", t)
+    words = t.split()
+    if not words:
+        return None
+    head = words[0]
+    if strict and head in _VAGUE and len(words) == 1:
+        return None
+    if re.fullmatch(r"\d+(?:\.\d+)?", head):
+        value = float(head)
+    elif head in _WORD_NUMBERS:
+        value = float(_WORD_NUMBERS[head])
+    else:
+        return None
+    for w in words[1:]:
+        value *= _SCALES.get(w, 1.0)
+    return value
