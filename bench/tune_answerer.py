@@ -42,7 +42,9 @@ def collect(dataset: Path) -> tuple[list[np.ndarray], list[np.ndarray], list[np.
             qvec = embedder.encode([q.question])[0]
             hits = service.retriever.search(q.question, qvec=qvec)
             rows = answerer.features(q.question, qvec, hits)
-            feats.append(np.array([r[3] for r in rows], dtype=np.float64).reshape(-1, len(FEATURES)))
+            feats.append(
+                np.array([r[3] for r in rows], dtype=np.float64).reshape(-1, len(FEATURES))
+            )
             art = np.array([r[0].article.id in q.evidence_ids for r in rows], dtype=bool)
             ans = np.array([contains_answer(r[2], q.answers) for r in rows], dtype=bool)
             gold_article.append(art)

@@ -28,9 +28,14 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
     if not questions_file.exists():
         raise InputError(f"{questions_file} does not exist")
     questions = load_questions(questions_file, args.limit)
+    threshold = settings.answer.abstain_threshold
+    levels = [float(t) for t in args.thresholds.split(",") if t.strip()]
+    # Answer with the lowest threshold asked for, so every level can be scored afterwards
+    # (an abstained answer has no text to score at a lower threshold).
+    update: dict[str, object] = {"abstain_threshold": min([threshold, *levels])}
     if args.backend:
-        answer = settings.answer.model_copy(update={"backend": args.backend})
-        settings = settings.model_copy(update={"answer": answer})
+        update["backend"] = args.backend
+    settings = settings.model_copy(update={"answer": settings.answer.model_copy(update=update)})
     embedder = make_embedder(settings.embedding)
     service, tmp = eval_service(settings, args.dataset, embedder)
     try:
@@ -41,7 +46,7 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
             )
         service.ensure_index(progress=True)
         service.ask("warm-up question")  # the first call pays one-off costs
-        report = Report(threshold=settings.answer.abstain_threshold)
+        report = Report(threshold=threshold)
         with tqdm(total=len(questions), desc="questions", file=sys.stderr) as bar:
             report.outcomes = list(run_questions(service, questions, lambda _: bar.update()))
         conversations_file = args.dataset / "conversations.jsonl"
@@ -55,9 +60,8 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
     result.update(extra)
     result["dataset"] = str(args.dataset)
     result["backend"] = settings.answer.backend
-    result["abstain_threshold"] = settings.answer.abstain_threshold
-    if args.thresholds:
-        levels = [float(t) for t in args.thresholds.split(",") if t.strip()]
+    result["abstain_threshold"] = threshold
+    if levels:
         result["tradeoff"] = tradeoff(report.outcomes, levels)
     if args.details:
         with args.details.open("w", encoding="utf-8") as f:
