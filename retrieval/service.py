@@ -140,7 +140,7 @@ class NewsService:
             retriever = HybridRetriever(
                 index=index, embedder=self.embedder, settings=self.settings.retrieval
             )
-            answerer = make_answerer(self.settings, index)
+            answerer = make_answerer(self.settings, index, self.embedder)
             self._loaded = _Loaded(index, retriever, answerer)
         return True
 

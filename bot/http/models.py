@@ -121,6 +121,34 @@ class AnswerRequest(BaseModel):
     )
 
 
+ANSWER_EXAMPLE: dict[str, Any] = {
+    "question": "When is the accreditation withdrawn?",
+    "standalone_question": "When is the accreditation withdrawn?",
+    "text": "November 1, 2021 [1]\n\nThe accreditation of its employees shall be withdrawn on "
+    "November 1, 2021,” it added. [1]",
+    "short_answer": "November 1, 2021",
+    "citations": [
+        {
+            "n": 1,
+            "article_id": "2021-10-19-russia-nato-mission",
+            "title": "Russia has suspended its North Atlantic Treaty Organization (NATO) mission "
+            "in response to the…",
+            "date": "2021-10-19",
+            "source": None,
+            "url": None,
+            "quote": "The accreditation of its employees shall be withdrawn on November 1, 2021,” "
+            "it added.",
+            "chunk_id": "2021-10-19-russia-nato-mission#2",
+            "score": 0.8044,
+        }
+    ],
+    "abstained": False,
+    "confidence": 1.7044,
+    "timings": {"embed": 11.2, "retrieve": 2.1, "answer": 1.6, "total": 14.9},
+}
+"""A real answer from the shipped seed article, for the OpenAPI document."""
+
+
 class Health(BaseModel):
     """The process is alive."""
 
@@ -151,6 +179,30 @@ class ArticleSummary(BaseModel):
 
 class ArticlePage(BaseModel):
     """A page of the indexed articles, newest first."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "total": 1,
+                    "offset": 0,
+                    "limit": 50,
+                    "snapshot": "20261128T062349399364-d6cd9840",
+                    "items": [
+                        {
+                            "id": "2021-10-19-russia-nato-mission",
+                            "title": "Russia has suspended its North Atlantic Treaty "
+                            "Organization (NATO) mission in response to the…",
+                            "date": "2021-10-19",
+                            "source": None,
+                            "url": None,
+                            "chunks": 3,
+                        }
+                    ],
+                }
+            ]
+        }
+    )
 
     total: int = Field(description="Articles in the index (after the source filter).")
     offset: int

@@ -18,7 +18,7 @@ from fastapi import APIRouter, Header, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 
 from bot.http.auth import Principal, ReadAccess, session_key
-from bot.http.models import SESSION_ID_PATTERN, Question
+from bot.http.models import ANSWER_EXAMPLE, SESSION_ID_PATTERN, Question
 from bot.http.problems import problem_responses
 from bot.http.state import AppState, AppStateDep
 from bot.http.streaming import frame, open_stream, problem_body, sse_response
@@ -134,6 +134,29 @@ class Choice(BaseModel):
 class ChatCompletion(BaseModel):
     """OpenAI's chat.completion, plus `citations`, `abstained` and `standalone_question`."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "id": "chatcmpl-69a9d97092f847d19ac0fb0f7b94de01",
+                    "object": "chat.completion",
+                    "created": 1795847033,
+                    "model": MODEL_ID,
+                    "choices": [
+                        {
+                            "index": 0,
+                            "message": {"role": "assistant", "content": ANSWER_EXAMPLE["text"]},
+                            "finish_reason": "stop",
+                        }
+                    ],
+                    "citations": ANSWER_EXAMPLE["citations"],
+                    "abstained": False,
+                    "standalone_question": ANSWER_EXAMPLE["standalone_question"],
+                }
+            ]
+        }
+    )
+
     id: str
     object: Literal["chat.completion"] = "chat.completion"
     created: int
@@ -227,7 +250,10 @@ async def list_models(_: ReadAccess) -> ModelList:
     summary="Retrieve a model (OpenAI)",
     responses=problem_responses(*_GUARDED, 404),
 )
-async def get_model(model: Annotated[str, Path(max_length=256)], _: ReadAccess) -> ModelCard:
+async def get_model(
+    model: Annotated[str, Path(max_length=256, openapi_examples={"newsbot": {"value": MODEL_ID}})],
+    _: ReadAccess,
+) -> ModelCard:
     """`newsbot`, or 404."""
     if model != MODEL_ID:
         raise HTTPException(404)
@@ -328,7 +354,7 @@ async def _stream(
     completion_id: str,
     path: str,
 ) -> Any:
-    first, events, at = await open_stream(
+    stream = await open_stream(
         state, question, session_id=session, history=None if session else history
     )
     created = int(time.time())
@@ -362,10 +388,7 @@ async def _stream(
         return frame(body)
 
     return sse_response(
-        state,
-        first,
-        events,
-        at,
+        stream,
         encode=encode,
         on_answer=lambda a: state.metrics.observe_answer(a, "chat"),
         trailer=[b"data: [DONE]\n\n"],

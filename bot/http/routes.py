@@ -7,7 +7,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Path, Request, Response
 
 from bot.http.auth import ReadAccess, session_key
-from bot.http.models import SESSION_ID_PATTERN, AnswerRequest, Health, Readiness, examples_of
+from bot.http.models import (
+    ANSWER_EXAMPLE,
+    SESSION_ID_PATTERN,
+    AnswerRequest,
+    Health,
+    Readiness,
+    examples_of,
+)
 from bot.http.problems import problem, problem_responses
 from bot.http.state import AppStateDep
 from bot.http.streaming import frame, open_stream, problem_body, sse_response
@@ -57,7 +64,7 @@ _SSE_DOC: dict[str, Any] = {
     responses={
         200: {
             "description": "The Answer as JSON; with `stream: true`, server-sent events.",
-            "content": _SSE_DOC,
+            "content": {"application/json": {"example": ANSWER_EXAMPLE}, **_SSE_DOC},
         },
         **problem_responses(*_GUARDED, 422, 503, 504),
     },
@@ -76,15 +83,10 @@ async def answer(
         return await state.answer(
             body.question, endpoint="answer", session_id=session, k=body.k, filters=filters
         )
-    first, events, at = await open_stream(
-        state, body.question, session_id=session, k=body.k, filters=filters
-    )
+    stream = await open_stream(state, body.question, session_id=session, k=body.k, filters=filters)
     path = request.url.path
     return sse_response(
-        state,
-        first,
-        events,
-        at,
+        stream,
         encode=_encode,
         on_answer=lambda a: state.metrics.observe_answer(a, "answer"),
         trailer=[frame({}, event="done")],

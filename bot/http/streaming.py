@@ -11,6 +11,7 @@ import asyncio
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
@@ -32,6 +33,15 @@ ErrorEncoder = Callable[[int, str, str], bytes]
 """Turns (status, code, detail) into the frame that ends a failed stream."""
 
 
+@dataclass
+class OpenStream:
+    """An answer stream whose first event has arrived (before any byte was sent)."""
+
+    first: StreamEvent
+    events: AsyncIterator[StreamEvent]
+    deadline: float  # event loop time
+
+
 async def open_stream(
     state: AppState,
     question: str,
@@ -40,7 +50,7 @@ async def open_stream(
     k: int | None = None,
     filters: Filters | None = None,
     history: list[Turn] | None = None,
-) -> tuple[StreamEvent, AsyncIterator[StreamEvent], float]:
+) -> OpenStream:
     """Start the answer stream and wait for its first event (errors still raise)."""
     question = state.check_question(question)
     events = state.astream(question, session_id=session_id, k=k, filters=filters, history=history)
@@ -48,7 +58,7 @@ async def open_stream(
     first = await _next(events, loop_deadline)
     if first is None:
         raise RuntimeError("the answer stream ended without a final answer")
-    return first, events, loop_deadline
+    return OpenStream(first, events, loop_deadline)
 
 
 async def _next(events: AsyncIterator[StreamEvent], at: float) -> StreamEvent | None:
@@ -62,20 +72,18 @@ async def _next(events: AsyncIterator[StreamEvent], at: float) -> StreamEvent | 
 
 
 def sse_response(
-    state: AppState,
-    first: StreamEvent,
-    events: AsyncIterator[StreamEvent],
-    at: float,
+    stream: OpenStream,
     *,
     encode: Encoder,
     on_answer: Callable[[Answer], None],
     trailer: list[bytes],
     error: ErrorEncoder,
 ) -> EventSourceResponse:
-    """Stream ``first`` and the rest of ``events`` as SSE, then the trailer frames."""
+    """Stream the events as SSE, then the trailer frames."""
+    events = stream.events
 
     async def body() -> AsyncIterator[bytes]:
-        event: StreamEvent | None = first
+        event: StreamEvent | None = stream.first
         try:
             while event is not None:
                 for frame in encode(event):
@@ -83,7 +91,7 @@ def sse_response(
                 if isinstance(event, FinalEvent):
                     on_answer(event.answer)
                     break
-                event = await _next(events, at)
+                event = await _next(events, stream.deadline)
             for frame in trailer:
                 yield frame
         except DeadlineExceeded:

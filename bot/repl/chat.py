@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from bot.repl import view
+from bot.repl.background import BackgroundLoop
 from retrieval.answer import Answer, Citation, FinalEvent, StreamEvent, TokenEvent
 from retrieval.errors import NewsbotError
 from retrieval.sessions import Turn
@@ -49,6 +50,7 @@ class Chat:
         self.console = console
         self.session_id = session_id
         self.max_question_chars = max_question_chars
+        self._streams: BackgroundLoop | None = None
         self._answering: asyncio.Task[None] | None = None
         self._interrupted = False  # Ctrl-C after Enter, before the answer task exists
         self._mid_line = False  # streamed tokens left the cursor mid-line
@@ -131,10 +133,21 @@ class Chat:
         """Back at the prompt: an earlier Ctrl-C no longer applies."""
         self._interrupted = False
 
+    def close(self) -> None:
+        """Stop the loop answers run on."""
+        if self._streams is not None:
+            self._streams.close()
+            self._streams = None
+
     async def _answer(self, question: str) -> None:
         streamed: list[str] = []
         final: Answer | None = None
-        async for event in self.service.astream(question, session_id=self.session_id):
+        if self._streams is None:
+            self._streams = BackgroundLoop()
+        events = self._streams.iterate(
+            lambda: self.service.astream(question, session_id=self.session_id)
+        )
+        async for event in events:
             if isinstance(event, TokenEvent):
                 streamed.append(event.text)
                 self.console.print(
@@ -192,5 +205,6 @@ async def chat_loop(chat: Chat, read_line: Callable[[], Awaitable[str]]) -> int:
             if not await chat.handle(line):
                 return 0
     finally:
+        chat.close()
         if installed:
             loop.remove_signal_handler(signal.SIGINT)

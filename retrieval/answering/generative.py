@@ -39,6 +39,10 @@ from retrieval.sessions import Turn
 
 log = logging.getLogger(__name__)
 
+# A model's answer must rest on one of the sentences the extractive scorer ranks first, or
+# one scoring at least this share of the best: supported text that answers another
+# question is no answer (small models copy whatever article sentence they fancy).
+_ON_TOPIC = 0.85
 # Tokens kept free in the context window for the chat template's own markup.
 _TEMPLATE_TOKENS = 64
 _PREFIX = re.compile(
@@ -144,7 +148,7 @@ class LLMAnswerer:
         except Exception as e:  # any model failure: answer extractively, never a traceback
             _warn("answer", e)
             return fallback, None
-        return self._finish(question, raw, numbered, fallback)
+        return self._finish(question, qvec, raw, numbered, fallback)
 
     async def astream(
         self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn]
@@ -173,7 +177,7 @@ class LLMAnswerer:
         finally:
             await _aclose(stream)
         answer, _ = await asyncio.to_thread(
-            self._finish, question, "".join(parts), numbered, fallback
+            self._finish, question, qvec, "".join(parts), numbered, fallback
         )
         yield FinalEvent(answer)
 
@@ -198,9 +202,10 @@ class LLMAnswerer:
         return numbered, {"articles": "\n\n".join(blocks), "question": question}
 
     def _finish(
-        self, question: str, raw: str, numbered: list[Hit], fallback: Answer
+        self, question: str, qvec: np.ndarray, raw: str, numbered: list[Hit], fallback: Answer
     ) -> tuple[Answer, Verification]:
-        """Verify the model's text; fall back to the extractive answer when nothing holds."""
+        """Verify the model's text; fall back to the extractive answer when nothing holds,
+        or when what holds rests on none of the sentences that best answer the question."""
         v = verify(raw, numbered, self.index, self.embed)
         if v.dropped or v.unknown_markers or v.removed_urls:
             log.info(
@@ -212,6 +217,16 @@ class LLMAnswerer:
         if v.refused:
             return abstention(question, fallback.confidence), v
         if not v.citations:
+            return fallback, v
+        ranked = self.extractive.candidates(question, qvec, numbered)
+        floor = ranked[0].score - (1 - _ON_TOPIC) * abs(ranked[0].score) if ranked else 0.0
+        on_topic = {
+            c.row
+            for i, c in enumerate(ranked)
+            if i < self.settings.answer.max_sentences or c.score >= floor
+        }
+        if not any(row in on_topic for k in v.kept for row in k.rows):
+            log.info("the model's supported sentences do not address the question")
             return fallback, v
         short = fallback.short_answer
         if short and short.lower() not in v.text.lower():

@@ -91,6 +91,10 @@ _WORD_NUMBERS = {
 } | {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80}
 _WORD_NUMBERS |= {"ninety": 90, "hundred": 100, "dozen": 12}
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "hundred": 1e2}
+# How models refer to the text itself; no evidence either way.
+_META = frozenset(
+    terms("article articles text passage document mentions mentioned states stated reports noted")
+)
 # Number words too vague to hold a model to ("one of them", "thousands of people").
 _VAGUE = {"one", "dozens", "hundreds", "thousands", "millions"}
 
@@ -100,7 +104,7 @@ class Dropped:
     """A piece of model output that did not reach the user, and why."""
 
     text: str
-    reason: str  # unsupported | uncited | number | no-answer | repeated
+    reason: str  # unsupported | uncited | number | no-answer | repeated | unfinished
 
 
 @dataclass(frozen=True)
@@ -126,6 +130,7 @@ class KeptSentence:
     cites: tuple[int, ...]
     support: tuple[float, ...]
     reattributed: bool
+    rows: tuple[int, ...] = ()  # per cite: the chunk sentence (index row) that supports it
 
 
 @dataclass
@@ -201,8 +206,11 @@ def verify(raw: str, hits: Sequence[Hit], index: SearchIndex, embed: Embed) -> V
         if _REFUSAL.search(body):
             out.dropped.append(Dropped(body, "no-answer"))
             continue
-        if any(body.casefold() == b.casefold() for b, _, _ in bodies):
+        if any(_same(body, b) for b, _, _ in bodies):
             out.dropped.append(Dropped(body, "repeated"))  # small models loop
+            continue
+        if text is pieces[-1] and _unfinished(text, cites):
+            out.dropped.append(Dropped(body, "unfinished"))  # cut off by max_tokens
             continue
         bodies.append((body, list(dict.fromkeys(cites)), written))
     if not bodies:
@@ -226,7 +234,13 @@ def verify(raw: str, hits: Sequence[Hit], index: SearchIndex, embed: Embed) -> V
         shown, removed = _keep_urls(written, allowed)
         out.removed_urls.extend(removed)
         out.kept.append(
-            KeptSentence(shown, tuple(good), tuple(supports[i].score for i in good), reattributed)
+            KeptSentence(
+                shown,
+                tuple(good),
+                tuple(supports[i].score for i in good),
+                reattributed,
+                tuple(supports[i].row for i in good),
+            )
         )
         for i in good:
             evidence[i].note(supports[i])
@@ -390,8 +404,21 @@ class _Evidence:
 
 
 def _words(text: str) -> set[str]:
-    """Content terms without numbers: those are held to the stricter fact check."""
-    return {t for t in terms(text) if not t.isdigit() and t not in _WORD_NUMBERS}
+    """Content terms without numbers (held to the stricter fact check) and without the
+    words models use to talk about the text itself ("the article mentions")."""
+    return {t for t in terms(text) if not t.isdigit() and t not in _WORD_NUMBERS and t not in _META}
+
+
+def _unfinished(text: str, cites: list[int]) -> bool:
+    """A long last sentence with no end and no marker: cut off by ``max_tokens``."""
+    ended = re.search(r"[.!?…\"'”’)\]]$", text.strip())
+    return not ended and not cites and len(text.split()) >= 8
+
+
+def _same(a: str, b: str) -> bool:
+    """The same sentence again, or a cut-off start of one already written."""
+    a, b = a.casefold().rstrip(" .!?…"), b.casefold().rstrip(" .!?…")
+    return a == b or (len(a) >= 20 and b.startswith(a))
 
 
 def _date_parts(text: str) -> frozenset[tuple[str, int]]:

@@ -8,6 +8,7 @@ used by one caller at a time (a ``Llama`` object is not thread-safe).
 from __future__ import annotations
 
 import importlib.util
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -50,11 +51,13 @@ def _load(path: Path, n_ctx: int, n_threads: int) -> tuple[Any, threading.Lock]:
         if key not in _MODELS:
             from llama_cpp import Llama
 
+            threads = n_threads or os.cpu_count() or 1
             try:
                 llama = Llama(
                     model_path=str(path),
                     n_ctx=n_ctx,
-                    n_threads=n_threads or None,
+                    n_threads=threads,
+                    n_threads_batch=threads,
                     verbose=False,
                 )
             except (ValueError, OSError, RuntimeError) as e:
