@@ -1,0 +1,200 @@
+"""Citation verification on real chunks of the seed article: what a model writes reaches the
+user only when the chunk it cites supports it."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+
+from retrieval.answering.verify import Verification, clean_markup, verify
+from retrieval.retriever import Hit
+from retrieval.service import NewsService
+
+Q = "How many Russian diplomats did NATO expel?"
+
+
+@pytest.fixture
+def hits(seed_service: NewsService) -> list[Hit]:
+    return seed_service.retriever.search(Q, k=3)
+
+
+def check(seed_service: NewsService, hits: list[Hit], raw: str) -> Verification:
+    v = verify(raw, hits, seed_service._current().index, seed_service.embedder.encode)
+    # Invariants of every verified answer.
+    chunk_text = {h.chunk.id: h.chunk.text for h in hits}
+    assert [c.n for c in v.citations] == list(range(1, len(v.citations) + 1))
+    for c in v.citations:
+        assert c.chunk_id in chunk_text, "citations name retrieved chunks only"
+        assert c.quote in chunk_text[c.chunk_id] or c.quote in hits[0].article.text
+        assert f"[{c.n}]" in v.text
+        assert 0.0 <= c.score <= 1.0
+    for n in range(len(v.citations) + 1, 20):
+        assert f"[{n}]" not in v.text
+    return v
+
+
+def chunk_with(hits: list[Hit], needle: str) -> int:
+    """1-based number of the first hit whose chunk holds ``needle``."""
+    return next(i for i, h in enumerate(hits, 1) if needle in h.chunk.text)
+
+
+def test_supported_sentence_is_kept_with_a_verbatim_quote(
+    seed_service: NewsService, hits: list[Hit]
+) -> None:
+    n = chunk_with(hits, "expelling eight Russian diplomats")
+    v = check(seed_service, hits, f"NATO expelled eight Russian diplomats [{n}].")
+    assert v.text == "NATO expelled eight Russian diplomats. [1]"
+    assert not v.dropped
+    assert "expelling eight Russian diplomats" in v.citations[0].quote
+    assert v.citations[0].chunk_id == hits[n - 1].chunk.id
+
+
+def test_unknown_markers_are_dropped(seed_service: NewsService, hits: list[Hit]) -> None:
+    n = chunk_with(hits, "expelling eight Russian diplomats")
+    v = check(seed_service, hits, f"NATO expelled eight Russian diplomats [{n}][7]. [0] [42]")
+    assert v.unknown_markers == ["[7]", "[0]", "[42]"]
+    assert v.text == "NATO expelled eight Russian diplomats. [1]"
+
+
+def test_a_changed_number_is_dropped(seed_service: NewsService, hits: list[Hit]) -> None:
+    n = chunk_with(hits, "expelling eight Russian diplomats")
+    v = check(
+        seed_service,
+        hits,
+        f"NATO expelled nine Russian diplomats [{n}]. NATO expelled 12 Russian diplomats [{n}].",
+    )
+    assert v.text == "" and v.citations == []
+    assert len(v.dropped) == 2
+
+
+def test_digits_and_number_words_are_the_same_number(
+    seed_service: NewsService, hits: list[Hit]
+) -> None:
+    n = chunk_with(hits, "expelling eight Russian diplomats")
+    v = check(seed_service, hits, f"NATO expelled 8 Russian diplomats [{n}].")
+    assert v.text == "NATO expelled 8 Russian diplomats. [1]"
+
+
+def test_dates_take_the_article_year(seed_service: NewsService) -> None:
+    hits = seed_service.retriever.search("When did Lavrov speak about the accreditation?", k=5)
+    n = chunk_with(hits, "said on 18 October")
+    said = "Sergei Lavrov said on 18 October {} that the staff at NATO's mission in Moscow"
+    ok = check(seed_service, hits, said.format("2021") + f" would lose accreditation [{n}].")
+    assert ok.kept, ok.dropped
+    wrong = check(seed_service, hits, said.format("2020") + f" would lose accreditation [{n}].")
+    assert not wrong.kept and wrong.dropped[0].reason == "number"
+
+
+def test_misattributed_sentence_moves_to_the_supporting_chunk(
+    seed_service: NewsService,
+) -> None:
+    hits = seed_service.retriever.search("When is the accreditation withdrawn?", k=5)
+    right = chunk_with(hits, "shall be withdrawn on November 1, 2021")
+    wrong = next(
+        i for i in range(1, len(hits) + 1) if "November 1, 2021" not in hits[i - 1].chunk.text
+    )
+    v = check(
+        seed_service,
+        hits,
+        f"The accreditation of its employees shall be withdrawn on November 1, 2021 [{wrong}].",
+    )
+    assert [k.reattributed for k in v.kept] == [True]
+    assert v.citations[0].chunk_id == hits[right - 1].chunk.id
+
+
+def test_unsupported_and_uncited_sentences_are_dropped(
+    seed_service: NewsService, hits: list[Hit]
+) -> None:
+    v = check(seed_service, hits, "The moon is made of cheese [1]. Sure, happy to help!")
+    assert v.kept == [] and [d.reason for d in v.dropped] == ["unsupported", "uncited"]
+
+
+def test_citations_are_renumbered_in_order_of_first_use(seed_service: NewsService) -> None:
+    hits = seed_service.retriever.search("Why did Russia suspend its mission to NATO?", k=5)
+    a = chunk_with(hits, "expelling eight Russian diplomats")
+    b = chunk_with(hits, "shall be withdrawn on November 1, 2021")
+    raw = (
+        f"The accreditation of its employees shall be withdrawn on November 1, 2021 [{b}]. "
+        f"NATO expelled eight Russian diplomats [{a}]. "
+        f"Its employees will have their accreditation withdrawn on November 1, 2021 [{b}]."
+    )
+    v = check(seed_service, hits, raw)
+    assert [c.chunk_id for c in v.citations] == [hits[b - 1].chunk.id, hits[a - 1].chunk.id]
+    assert v.text.count("[1]") == 2 and v.text.count("[2]") == 1
+
+
+def test_marker_forms(seed_service: NewsService, hits: list[Hit]) -> None:
+    n = chunk_with(hits, "expelling eight Russian diplomats")
+    for form in (f"[{n}]", f"[^{n}]", f"[Article {n}]", f"[id={n}]", f"【{n}】"):
+        v = check(seed_service, hits, f"NATO expelled eight Russian diplomats {form}.")
+        assert v.text == "NATO expelled eight Russian diplomats. [1]", form
+    # A marker written after the full stop belongs to the sentence before it.
+    v = check(seed_service, hits, f"NATO expelled eight Russian diplomats. [{n}]")
+    assert v.text == "NATO expelled eight Russian diplomats. [1]"
+
+
+def test_markup_is_removed(seed_service: NewsService, hits: list[Hit]) -> None:
+    n = chunk_with(hits, "expelling eight Russian diplomats")
+    raw = (
+        "<script>alert('x')</script>## Answer\n"
+        f"- <b>NATO</b> expelled **eight** Russian `diplomats` [{n}](https://evil.example/x).\n"
+        "&lt;img src=x onerror=alert(1)&gt;"
+    )
+    v = check(seed_service, hits, raw)
+    assert v.text == "NATO expelled eight Russian diplomats. [1]"
+    for bad in ("<", ">", "script", "alert", "**", "`", "#", "evil", "http"):
+        assert bad not in v.text
+
+
+def test_urls_come_only_from_article_metadata(seed_service: NewsService, hits: list[Hit]) -> None:
+    url = "https://news.example.org/russia-nato"
+    article = dataclasses.replace(hits[0].article, url=url)
+    hits = [dataclasses.replace(h, article=article) for h in hits]
+    n = chunk_with(hits, "expelling eight Russian diplomats")
+    raw = (
+        f"NATO expelled eight Russian diplomats, see https://evil.example.com/steal?x=1 [{n}]. "
+        f"The men were undeclared Russian intelligence officers ({url}) [{n}]."
+    )
+    v = check(seed_service, hits, raw)
+    assert "evil" not in v.text and v.removed_urls == ["https://evil.example.com/steal?x=1"]
+    assert url in v.text and v.citations[0].url == url
+
+
+def test_the_sentinel_is_a_refusal(seed_service: NewsService, hits: list[Hit]) -> None:
+    v = check(seed_service, hits, "I couldn't find that in the articles.")
+    assert v.refused and v.kept == []
+    n = chunk_with(hits, "expelling eight Russian diplomats")
+    mixed = check(
+        seed_service,
+        hits,
+        f"NATO expelled eight Russian diplomats [{n}]. The articles do not mention their names.",
+    )
+    assert not mixed.refused and mixed.text == "NATO expelled eight Russian diplomats. [1]"
+
+
+@pytest.mark.parametrize(
+    ("raw", "plain"),
+    [
+        ("<p>Hello <i>world</i></p>", "Hello world"),
+        ("[the BBC](https://bbc.example) said", "the BBC said"),
+        ("![x](https://t.example/p.png)", "x"),
+        ("a \u202eb\u200b c", "a b c"),
+        ("1 < 2 and 3 > 2", "1 2 and 3 2"),
+    ],
+)
+def test_clean_markup(raw: str, plain: str) -> None:
+    assert " ".join(clean_markup(raw).split()) == plain
+
+
+def test_repeats_and_unsupported_extra_markers_are_dropped(
+    seed_service: NewsService, hits: list[Hit]
+) -> None:
+    n = chunk_with(hits, "expelling eight Russian diplomats")
+    other = next(i for i in range(1, len(hits) + 1) if i != n)
+    s = f"NATO expelled eight Russian diplomats [{n}][{other}]."
+    cut = "NATO expelled eight Russian diplomats from the country’s mission saying that they"
+    v = check(seed_service, hits, f"{s} {s}\n{s} {cut}")
+    assert v.text == "NATO expelled eight Russian diplomats. [1]"
+    assert [d.reason for d in v.dropped] == ["repeated", "repeated", "unfinished"]
+    assert v.unsupported_markers == [f"[{other}]"]
