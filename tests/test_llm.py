@@ -175,6 +175,18 @@ def test_a_changed_number_never_reaches_the_user(
     assert answer.text == "NATO expelled Russian diplomats from the country’s mission. [1]"
 
 
+def test_an_altered_quote_never_reaches_the_user(
+    seed_service: NewsService, answerer_for: Any
+) -> None:
+    model = scripted(
+        "NATO expelled eight Russian diplomats [1]. A NATO official called the men "
+        '"declared Russian trade officers" [1].'
+    )
+    answer = ask(seed_service, answerer_for(model), EXPEL)
+    assert "trade" not in answer.text
+    assert answer.text == "NATO expelled eight Russian diplomats. [1]"
+
+
 def test_markup_and_invented_urls_never_reach_the_user(
     seed_service: NewsService, answerer_for: Any
 ) -> None:

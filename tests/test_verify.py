@@ -198,3 +198,12 @@ def test_repeats_and_unsupported_extra_markers_are_dropped(
     assert v.text == "NATO expelled eight Russian diplomats. [1]"
     assert [d.reason for d in v.dropped] == ["repeated", "repeated", "unfinished"]
     assert v.unsupported_markers == [f"[{other}]"]
+
+
+def test_quotations_must_be_verbatim(seed_service: NewsService, hits: list[Hit]) -> None:
+    n = chunk_with(hits, "undeclared Russian intelligence officers")
+    said = "A NATO official said that the men were {} [{}]."
+    ok = check(seed_service, hits, said.format("“undeclared Russian intelligence officers”", n))
+    assert ok.kept, ok.dropped
+    altered = check(seed_service, hits, said.format('"unwelcome Russian intelligence officers"', n))
+    assert not altered.kept

@@ -31,6 +31,7 @@ LIMIT_MARKER = "x-newsbot-question-limit"
 # way, and JSON Schema's \\S (ECMA / Rust regex) misses \\x1c-\\x1f, which Python calls space.
 _SPACES = "".join(f"\\u{ord(c):04x}" for c in map(chr, range(0x3001)) if c.isspace())
 VISIBLE = f"[^{_SPACES}]"
+HTTP_URL = f"^https?://[^{_SPACES}\\u0000-\\u001f\\u007f]+$"  # no spaces, no controls
 
 _ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -232,7 +233,7 @@ class ArticleIn(BaseModel):
     )
     date: IsoDate | None = None
     source: Annotated[StrictStr, Field(max_length=200)] | None = None
-    url: Annotated[StrictStr, Field(max_length=2000, pattern=r"^https?://\S+$")] | None = None
+    url: Annotated[StrictStr, Field(max_length=2000, pattern=HTTP_URL)] | None = None
     text: Annotated[StrictStr, Field(min_length=1, pattern=VISIBLE)]
 
 

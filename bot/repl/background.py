@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -23,7 +23,7 @@ class BackgroundLoop:
         )
         self._thread.start()
 
-    async def iterate(self, make: Callable[[], AsyncIterator[T]]) -> AsyncIterator[T]:
+    async def iterate(self, make: Callable[[], AsyncIterator[T]]) -> AsyncGenerator[T, None]:
         """Iterate ``make()`` on the background loop, yielding its items on the caller's
         loop; cancelling or closing this iterator cancels that one."""
         here = asyncio.get_running_loop()

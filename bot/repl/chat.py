@@ -1,11 +1,14 @@
 """The REPL's core: commands, streamed answers, and cancelling an answer with Ctrl-C.
 
 It talks to any :class:`ChatService` (``NewsService`` in the product, a fake in tests) and
-reads lines from any coroutine, so it runs the same under a terminal and under pytest."""
+reads lines from any coroutine, so it runs the same under a terminal and under pytest.
+Answers stream from a loop in another thread (:mod:`bot.repl.background`), so Ctrl-C is
+acted on at once whatever the backend is doing."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Protocol
@@ -144,18 +147,20 @@ class Chat:
         final: Answer | None = None
         if self._streams is None:
             self._streams = BackgroundLoop()
+        # The stream runs on a loop of its own: nothing it does can delay Ctrl-C here.
         events = self._streams.iterate(
             lambda: self.service.astream(question, session_id=self.session_id)
         )
-        async for event in events:
-            if isinstance(event, TokenEvent):
-                streamed.append(event.text)
-                self.console.print(
-                    Text(view.inert(event.text), style="dim"), end="", soft_wrap=True
-                )
-                self._mid_line = True
-            elif isinstance(event, FinalEvent):
-                final = event.answer
+        async with contextlib.aclosing(events):
+            async for event in events:
+                if isinstance(event, TokenEvent):
+                    streamed.append(event.text)
+                    self.console.print(
+                        Text(view.inert(event.text), style="dim"), end="", soft_wrap=True
+                    )
+                    self._mid_line = True
+                elif isinstance(event, FinalEvent):
+                    final = event.answer
         if final is None:
             raise NewsbotError("the answer stream ended without an answer")
         self._end_line()

@@ -128,12 +128,21 @@ class ExtractiveAnswerer:
         return out
 
     def _unfocused(self, question: str, best: Candidate) -> bool:
-        """A short question whose own terms are mostly missing from the evidence."""
+        """A short question whose own terms are mostly missing from the evidence.
+
+        Code-like tokens (letters mixed with digits: ids, tags) are no topic words and are
+        left out of the check.
+        """
         w = self.weights
-        if len(set(terms(question))) > w.short_question_terms:
+        qterms = {t for t in terms(question) if not _code_like(t)}
+        if len(qterms) > w.short_question_terms:
             return False
-        context, overlap = _focus(best.features)
-        return context < w.short_min_context or overlap < w.short_min_overlap
+        idf = self.index.idf
+        total = sum(idf(t) for t in qterms) or 1.0
+        chunk = best.hit.chunk.text
+        context = sum(idf(t) for t in qterms & set(terms(f"{best.hit.article.title}\n{chunk}")))
+        overlap = sum(idf(t) for t in qterms & set(terms(best.text)))
+        return context / total < w.short_min_context or overlap / total < w.short_min_overlap
 
     def condense(self, question: str, history: list[Turn]) -> str:
         """Carry the previous turn's topic into a follow-up (no LLM)."""
@@ -190,8 +199,8 @@ class ExtractiveAnswerer:
         )
 
 
-def _focus(features: tuple[float, ...]) -> tuple[float, float]:
-    return features[FEATURES.index("context_overlap")], features[FEATURES.index("overlap")]
+def _code_like(term: str) -> bool:
+    return any(c.isdigit() for c in term) and any(c.isalpha() for c in term)
 
 
 def abstention(question: str, confidence: float | None = None) -> Answer:

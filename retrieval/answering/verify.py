@@ -91,6 +91,7 @@ _WORD_NUMBERS = {
 } | {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80}
 _WORD_NUMBERS |= {"ninety": 90, "hundred": 100, "dozen": 12}
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "hundred": 1e2}
+_QUOTED = re.compile(r"[\"“]([^\"“”]{3,}?)[\"”]")
 # How models refer to the text itself; no evidence either way.
 _META = frozenset(
     terms("article articles text passage document mentions mentioned states stated reports noted")
@@ -115,7 +116,7 @@ class Support:
     lexical: float
     cosine: float
     row: int  # the chunk's sentence (SearchIndex row) that supports it best
-    facts_ok: bool  # every number and date of the sentence is in the chunk
+    facts_ok: bool  # every number, date and quotation of the sentence is in the chunk
 
     @property
     def ok(self) -> bool:
@@ -348,6 +349,7 @@ class _Evidence:
         self.dates = [d | year if not any(k == "y" for k, _ in d) else d for d in self.dates]
         if published:
             self.dates.append(published)
+        self.plain = _plain(facts_text)
         self.numbers = _numbers(facts_text)
         for parts in self.dates:
             self.numbers |= {float(v) for k, v in parts if k in ("y", "d")}
@@ -372,6 +374,11 @@ class _Evidence:
         return Support(round(score, 4), lexical, cosine, self.rows[best], self._facts_ok(sentence))
 
     def _facts_ok(self, sentence: str) -> bool:
+        # Words in quotation marks are a quote: verbatim from the chunk, or not at all.
+        for m in _QUOTED.finditer(sentence):
+            quoted = _plain(m.group(1)).strip(" .,;:!?")
+            if len(quoted.split()) >= 2 and quoted not in self.plain:
+                return False
         date_spans = []
         for m in DATE.finditer(sentence):
             date_spans.append(m.span())
@@ -401,6 +408,12 @@ class _Evidence:
         if self.best is None or self.best.row < 0:
             return self.texts[0] if self.texts else self.hit.chunk.text
         return self.texts[self.rows.index(self.best.row)]
+
+
+def _plain(text: str) -> str:
+    """Case, quote marks and spacing normalised, for verbatim comparison."""
+    text = text.casefold().translate(str.maketrans("’‘“”", "''\"\""))
+    return " ".join(text.split())
 
 
 def _words(text: str) -> set[str]:
