@@ -1,0 +1,91 @@
+"""Helpers for the HTTP tests (no tests here): settings with keys, a real uvicorn on
+127.0.0.1 in a thread, and a service wrapper that counts the answers it was asked for."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import uvicorn
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from bot.http.server import DrainingServer
+from bot.http.state import AppState
+from retrieval.answer import Answer, FinalEvent, StreamEvent
+from retrieval.config import HttpSettings, Settings
+from retrieval.service import NewsService
+
+READ_KEY = "read-key-0123456789abcdef"
+ADMIN_KEY = "admin-key-0123456789abcdef"
+READ = {"Authorization": f"Bearer {READ_KEY}"}
+ADMIN = {"Authorization": f"Bearer {ADMIN_KEY}"}
+
+
+def with_http(settings: Settings, **http: Any) -> Settings:
+    """A copy of the settings with API keys (and any other http.* values)."""
+    values: dict[str, Any] = {
+        "api_keys": [SecretStr(READ_KEY)],
+        "admin_keys": [SecretStr(ADMIN_KEY)],
+    }
+    values.update(http)
+    return settings.model_copy(update={"http": HttpSettings(**values)})
+
+
+class CountingService:
+    """The real service, counting the questions that reached it (a wrapper, not a mock)."""
+
+    def __init__(self, service: NewsService, delay: float = 0.0) -> None:
+        self._service = service
+        self.delay = delay
+        self.asked = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._service, name)
+
+    def ask(self, question: str, **kwargs: Any) -> Answer:
+        self.asked += 1
+        if self.delay:
+            time.sleep(self.delay)
+        return self._service.ask(question, **kwargs)
+
+    async def astream(self, question: str, **kwargs: Any) -> AsyncIterator[StreamEvent]:
+        # As the extractive service streams: the whole answer, from a worker thread.
+        yield FinalEvent(await asyncio.to_thread(self.ask, question, **kwargs))
+
+
+class LiveServer:
+    """A real uvicorn (the same DrainingServer `newsbot serve` uses) on a free loopback port."""
+
+    def __init__(self, app: FastAPI, app_wrapper: Any = None, **config: Any) -> None:
+        self.app = app
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.sock.bind(("127.0.0.1", 0))
+        self.port = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}"
+        state: AppState = app.state.newsbot
+        served = app_wrapper or app  # e.g. an ASGI layer the test puts around the app
+        cfg = uvicorn.Config(served, lifespan="on", log_level="warning", **config)
+        self.server = DrainingServer(cfg, state.begin_drain)
+        self.thread = threading.Thread(
+            target=self.server.run, kwargs={"sockets": [self.sock]}, daemon=True
+        )
+
+    def __enter__(self) -> LiveServer:
+        self.thread.start()
+        deadline = time.monotonic() + 120
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.02)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=60)
+        self.sock.close()
