@@ -207,3 +207,8 @@ def test_quotations_must_be_verbatim(seed_service: NewsService, hits: list[Hit])
     assert ok.kept, ok.dropped
     altered = check(seed_service, hits, said.format('"unwelcome Russian intelligence officers"', n))
     assert not altered.kept
+
+
+def test_an_echoed_question_is_no_answer(seed_service: NewsService, hits: list[Hit]) -> None:
+    v = check(seed_service, hits, "How many Russian diplomats did NATO expel? [1]")
+    assert not v.kept and [d.reason for d in v.dropped] == ["question"]

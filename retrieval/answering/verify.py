@@ -105,7 +105,8 @@ class Dropped:
     """A piece of model output that did not reach the user, and why."""
 
     text: str
-    reason: str  # unsupported | uncited | number | no-answer | repeated | unfinished
+    # unsupported | uncited | number | no-answer | question | repeated | unfinished
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,9 @@ def verify(raw: str, hits: Sequence[Hit], index: SearchIndex, embed: Embed) -> V
             continue
         if _REFUSAL.search(body):
             out.dropped.append(Dropped(body, "no-answer"))
+            continue
+        if body.endswith("?"):
+            out.dropped.append(Dropped(body, "question"))  # the question echoed, no answer
             continue
         if any(_same(body, b) for b, _, _ in bodies):
             out.dropped.append(Dropped(body, "repeated"))  # small models loop
