@@ -12,6 +12,7 @@ from langchain_core.documents import Document
 from langchain_core.retrievers import BaseRetriever
 from pydantic import ConfigDict
 
+from retrieval.answer import Citation
 from retrieval.config import RetrievalSettings
 from retrieval.embeddings import Embedder
 from retrieval.lexical import terms
@@ -30,6 +31,21 @@ class Hit:
     dense: float | None
     sentence: float | None
     bm25: float | None
+
+    def citation(self, n: int, quote: str, score: float) -> Citation:
+        """Citation number ``n`` of this hit's article, quoting ``quote``; score in [0, 1]."""
+        a = self.article
+        return Citation(
+            n=n,
+            article_id=a.id,
+            title=a.title,
+            date=a.date,
+            source=a.source,
+            url=a.url,
+            quote=quote,
+            chunk_id=self.chunk.id,
+            score=round(max(0.0, min(1.0, score)), 4),
+        )
 
     def to_document(self) -> Document:
         """The LangChain view of the hit."""

@@ -100,8 +100,7 @@ def test_openapi_conformance(case: schemathesis.Case, live: LiveServer) -> None:
 def test_at_least_1000_requests_were_checked() -> None:
     """The fuzzing above sent (and validated) at least 1,000 requests, and every operation
     was also answered successfully (the key was used, not just refused)."""
-    if not sent:
-        pytest.skip("the conformance test did not run in this session")
+    assert sent, "run the whole module: the conformance test above records the requests"
     counts: dict[str, int] = {}
     succeeded: dict[str, int] = {}
     for label, status in sent:

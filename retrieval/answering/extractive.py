@@ -222,15 +222,4 @@ def _has_type(sentence: str, question: str, qtype: QuestionType) -> bool:
 
 
 def _citation(n: int, c: Candidate) -> Citation:
-    a = c.hit.article
-    return Citation(
-        n=n,
-        article_id=a.id,
-        title=a.title,
-        date=a.date,
-        source=a.source,
-        url=a.url,
-        quote=c.text,
-        chunk_id=c.hit.chunk.id,
-        score=round(max(0.0, min(1.0, c.cosine)), 4),
-    )
+    return c.hit.citation(n, c.text, c.cosine)

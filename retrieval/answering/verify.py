@@ -266,21 +266,8 @@ def _number(out: Verification, hits: Sequence[Hit], evidence: list[_Evidence]) -
         parts.append(f"{k.text} {markers}")
     out.text = " ".join(parts)
     for i, n in sorted(numbers.items(), key=lambda kv: kv[1]):
-        h, ev = hits[i], evidence[i]
-        a = h.article
-        out.citations.append(
-            Citation(
-                n=n,
-                article_id=a.id,
-                title=a.title,
-                date=a.date,
-                source=a.source,
-                url=a.url,
-                quote=ev.quote(),
-                chunk_id=h.chunk.id,
-                score=round(max(0.0, min(1.0, ev.best.score if ev.best else 0.0)), 4),
-            )
-        )
+        ev = evidence[i]
+        out.citations.append(hits[i].citation(n, ev.quote(), ev.best.score if ev.best else 0.0))
 
 
 def _why(cites: list[int], supports: list[Support]) -> str:
