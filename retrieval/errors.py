@@ -29,3 +29,7 @@ class IngestLockedError(NewsbotError):
 
 class InputError(NewsbotError):
     """A request is malformed: an empty or over-long question, a bad date."""
+
+
+class SessionStoreError(NewsbotError):
+    """The conversation store cannot be read or written (locked, corrupt, disk full)."""

@@ -6,9 +6,13 @@ import json
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
+
+from retrieval.errors import SessionStoreError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS turns (
@@ -61,14 +65,26 @@ class SQLiteConversationStore:
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         self.max_turns = max_turns
         self._lock = threading.Lock()
-        self._con = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._con.execute("PRAGMA journal_mode=WAL")
-        self._con.execute("PRAGMA busy_timeout=5000")
-        self._con.executescript(_SCHEMA)
+        with self._translated():
+            self._con = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+            self._con.execute("PRAGMA journal_mode=WAL")
+            self._con.execute("PRAGMA busy_timeout=5000")
+            self._con.executescript(_SCHEMA)
+
+    @contextmanager
+    def _translated(self) -> Iterator[None]:
+        """SQLite's errors as a SessionStoreError that names the file (safe to show)."""
+        try:
+            yield
+        except sqlite3.Error as e:
+            raise SessionStoreError(
+                f"the conversation store {self.path} cannot be used: {e} "
+                "(sessions.path in config.yaml)"
+            ) from e
 
     def history(self, session_id: str) -> list[Turn]:
         """The session's last turns, oldest first."""
-        with self._lock:
+        with self._lock, self._translated():
             rows = self._con.execute(
                 "SELECT question, standalone, answer, short_answer, citations FROM turns "
                 "WHERE session_id = ? ORDER BY id DESC LIMIT ?",
@@ -78,8 +94,8 @@ class SQLiteConversationStore:
 
     def append(self, session_id: str, turn: Turn) -> None:
         """Record a turn, forgetting the oldest beyond the limit."""
-        with self._lock:
-            self._con.execute("BEGIN IMMEDIATE")
+        with self._lock, self._translated():
+            self._con.execute("BEGIN IMMEDIATE")  # outside the try: nothing to roll back yet
             try:
                 self._con.execute(
                     "INSERT INTO turns (session_id, created, question, standalone, answer, "
@@ -106,7 +122,7 @@ class SQLiteConversationStore:
 
     def reset(self, session_id: str) -> None:
         """Forget the session."""
-        with self._lock:
+        with self._lock, self._translated():
             self._con.execute("DELETE FROM turns WHERE session_id = ?", (session_id,))
 
     def close(self) -> None:

@@ -13,9 +13,9 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
-from retrieval.config import EmbeddingSettings, Settings, load_settings  # noqa: E402
-from retrieval.embeddings import Embedder, make_embedder  # noqa: E402
-from retrieval.service import NewsService  # noqa: E402
+from retrieval.config import EmbeddingSettings, Settings, load_settings
+from retrieval.embeddings import Embedder, make_embedder
+from retrieval.service import NewsService
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"

@@ -76,6 +76,7 @@ def test_short_answer_for_when_question(config: Path, capsys: pytest.CaptureFixt
     code, out, _ = _run(
         capsys, "--config", str(config), "ask", "--json", "When is the accreditation withdrawn?"
     )
+    assert code == 0
     answer = json.loads(out)
     assert answer["short_answer"] in ("November 1, 2021", "1 November")
     assert answer["text"].startswith(f"{answer['short_answer']} [1]")
@@ -91,7 +92,9 @@ def test_stats(config: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert stats["chunks"] >= 3
 
 
-def test_bad_config_is_refused_with_the_key(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_config_is_refused_with_the_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     bad = tmp_path / "config.yaml"
     bad.write_text("retrieval:\n  k: 0\n  colour: blue\n", encoding="utf-8")
     code, _, err = _run(capsys, "--config", str(bad), "stats")

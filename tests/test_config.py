@@ -34,7 +34,9 @@ def test_unknown_keys_and_bad_values_are_named(tmp_path: Path) -> None:
     assert "answr: unknown key" in msg
 
 
-def test_bad_literal_names_the_env_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bad_literal_names_the_env_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("NEWSBOT_ANSWER__BACKEND", "gpt-17")
     with pytest.raises(ConfigError, match="NEWSBOT_ANSWER__BACKEND"):
         load_settings(_write(tmp_path, "{}\n"))

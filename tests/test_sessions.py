@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 import threading
 from pathlib import Path
 
 import pytest
 
 from retrieval.condense import needs_context, standalone_question
+from retrieval.errors import SessionStoreError
 from retrieval.service import NewsService
 from retrieval.sessions import SQLiteConversationStore, Turn
 from tests.conftest import EVAL
@@ -104,3 +106,26 @@ def test_sessions_do_not_share_history(seed_service: NewsService) -> None:
     answer = seed_service.ask("What did he decide on 6 October?", session_id="alice")
     assert answer.standalone_question == "What did Jens Stoltenberg decide on 6 October?"
     assert seed_service.last_turn("bob").question == "Why did Russia suspend its mission to NATO?"
+
+
+def test_an_unusable_session_store_is_a_clear_error(tmp_path: Path) -> None:
+    bad = tmp_path / "sessions.sqlite"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(SessionStoreError, match=r"sessions\.sqlite cannot be used"):
+        SQLiteConversationStore(bad).history("s")
+
+
+def test_a_locked_session_store_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "sessions.sqlite"
+    store = SQLiteConversationStore(path)
+    store._con.execute("PRAGMA busy_timeout=0")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(SessionStoreError, match="locked"):
+            store.append("s", Turn("q", "q", "a"))
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    store.append("s", Turn("q", "q", "a"))  # usable again once the lock is gone
+    assert [t.question for t in store.history("s")] == ["q"]

@@ -28,6 +28,7 @@ from retrieval.errors import (
     IngestLockedError,
     InputError,
     NewsbotError,
+    SessionStoreError,
 )
 
 log = logging.getLogger("newsbot.http")
@@ -159,6 +160,13 @@ def from_newsbot_error(exc: NewsbotError) -> ApiProblem:
             return ApiProblem(503, "index_unavailable", _INDEX_UNAVAILABLE, {"Retry-After": "30"})
         case ConfigError():
             return ApiProblem(500, "config_error", "the server is misconfigured (see its log)")
+        case SessionStoreError():
+            return ApiProblem(
+                503,
+                "sessions_unavailable",
+                "conversation history is unavailable; retry shortly",
+                {"Retry-After": "5"},
+            )
         case _:
             return ApiProblem(500, "internal_error", "the request failed (see the server log)")
 
