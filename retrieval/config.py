@@ -124,6 +124,13 @@ class LLMSettings(_Section):
         default=512, ge=0, le=65536, description="Budget for conversation history in prompts."
     )
     threads: int = Field(default=0, ge=0, le=256, description="llamacpp threads; 0 = all cores")
+    evidence_sentences: int = Field(
+        default=4,
+        ge=0,
+        le=50,
+        description="How many of the best-scoring retrieved sentences the model reads, kept "
+        "with their chunk's number; 0 = whole chunks (for large models).",
+    )
 
 
 class HttpSettings(_Section):

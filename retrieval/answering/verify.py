@@ -28,7 +28,8 @@ from retrieval.sentences import split_sentences
 Embed = Callable[[list[str]], np.ndarray]
 
 # A sentence is supported by a chunk when support = (lexical + cosine) / 2 reaches this and
-# at least MIN_LEXICAL of its content (idf-weighted) occurs in the chunk.
+# at least MIN_LEXICAL of its content (idf-weighted) occurs in one window of the chunk (a
+# sentence and its neighbours), where its numbers and dates must be too.
 SUPPORT_THRESHOLD = 0.6
 MIN_LEXICAL = 0.5
 
@@ -173,7 +174,9 @@ def _unlink(m: re.Match[str]) -> str:
     return f"[{inner}]" if _MARKER.fullmatch(f"[{inner}]") else inner
 
 
-def verify(raw: str, hits: Sequence[Hit], index: SearchIndex, embed: Embed) -> Verification:
+def verify(
+    raw: str, hits: Sequence[Hit], index: SearchIndex, embed: Embed, question: str = ""
+) -> Verification:
     """Check a model's answer against the hits it was given as [1]..[k].
 
     Args:
@@ -181,6 +184,7 @@ def verify(raw: str, hits: Sequence[Hit], index: SearchIndex, embed: Embed) -> V
         hits: the chunks numbered 1..k in the prompt.
         index: the snapshot they come from (sentence offsets and vectors).
         embed: text -> unit vectors, with the model that embedded the index.
+        question: what was asked; a sentence that only restates it is dropped.
 
     Returns:
         The surviving sentences with renumbered markers and their citations, and the record
@@ -191,6 +195,8 @@ def verify(raw: str, hits: Sequence[Hit], index: SearchIndex, embed: Embed) -> V
     if not pieces:
         return out
     evidence = [_Evidence(index, h) for h in hits]
+    # Numbers count here: "NATO expelled eight diplomats" answers "how many diplomats".
+    asked = set(terms(question)) if question else set()
     bodies: list[tuple[str, list[int], str]] = []  # (checked body, valid cites, with URLs)
     for text in pieces:
         cites: list[int] = []
@@ -208,7 +214,7 @@ def verify(raw: str, hits: Sequence[Hit], index: SearchIndex, embed: Embed) -> V
         if _REFUSAL.search(body):
             out.dropped.append(Dropped(body, "no-answer"))
             continue
-        if body.endswith("?"):
+        if body.endswith("?") or set(terms(body)) <= asked:
             out.dropped.append(Dropped(body, "question"))  # the question echoed, no answer
             continue
         if any(_same(body, b) for b, _, _ in bodies):
@@ -320,52 +326,24 @@ def _tidy(text: str) -> str:
     return " ".join(text.split()).strip(" ,;:")
 
 
-class _Evidence:
-    """One numbered hit, prepared for checking sentences against it."""
+class _Facts:
+    """The numbers, dates and verbatim text a sentence's facts are checked against."""
 
-    def __init__(self, index: SearchIndex, hit: Hit) -> None:
-        self.index = index
-        self.hit = hit
-        a = hit.article
-        self.rows = index.sentences_of[hit.chunk.row]
-        self.texts = [a.text[index.sentences[r].start : index.sentences[r].end] for r in self.rows]
-        self.vectors = index.sentence_vectors[self.rows] if self.rows else None
-        self.terms = _words(f"{a.title}\n{hit.chunk.text}")
-        self.sentence_terms = [_words(t) for t in self.texts]
-        facts_text = hit.chunk.text
-        published = _date_parts(a.date) if a.date else frozenset()
+    def __init__(self, text: str, published: frozenset[tuple[str, int]]) -> None:
         year = {p for p in published if p[0] == "y"}
-        self.dates = [_date_parts(m.group()) for m in DATE.finditer(facts_text)]
+        self.dates = [_date_parts(m.group()) for m in DATE.finditer(text)]
         # "1 November" in an article of 2021 is 1 November 2021.
         self.dates = [d | year if not any(k == "y" for k, _ in d) else d for d in self.dates]
         if published:
             self.dates.append(published)
-        self.plain = _plain(facts_text)
-        self.numbers = _numbers(facts_text)
+        self.plain = _plain(text)
+        self.numbers = _numbers(text)
         for parts in self.dates:
             self.numbers |= {float(v) for k, v in parts if k in ("y", "d")}
-        self.best: Support | None = None
 
-    def support(self, sentence: str, vec: np.ndarray) -> Support:
-        """How well this chunk supports ``sentence`` (whose embedding is ``vec``)."""
-        sterms = _words(sentence)
-        idf = self.index.idf
-        weight = sum(idf(t) for t in sterms)
-        lexical = sum(idf(t) for t in sterms & self.terms) / weight if weight else 0.0
-        if self.vectors is None or not len(self.rows):
-            return Support(0.0, lexical, 0.0, -1, False)
-        cosines = self.vectors @ vec
-        per_sentence = [
-            0.5 * float(c) + 0.5 * (sum(idf(t) for t in sterms & st) / weight if weight else 0.0)
-            for c, st in zip(cosines, self.sentence_terms, strict=True)
-        ]
-        best = int(np.argmax(per_sentence))
-        cosine = max(0.0, float(cosines.max()))
-        score = 0.5 * lexical + 0.5 * cosine
-        return Support(round(score, 4), lexical, cosine, self.rows[best], self._facts_ok(sentence))
-
-    def _facts_ok(self, sentence: str) -> bool:
-        # Words in quotation marks are a quote: verbatim from the chunk, or not at all.
+    def hold(self, sentence: str) -> bool:
+        """Every quotation, date and number of ``sentence`` is in this text."""
+        # Words in quotation marks are a quote: verbatim from the text, or not at all.
         for m in _QUOTED.finditer(sentence):
             quoted = _plain(m.group(1)).strip(" .,;:!?")
             if len(quoted.split()) >= 2 and quoted not in self.plain:
@@ -377,7 +355,7 @@ class _Evidence:
             if not parts:
                 continue
             if not any(parts <= d for d in self.dates):
-                # A bare year may still be a plain number in the chunk ("in 2014" / "2014").
+                # A bare year may still be a plain number in the text ("in 2014" / "2014").
                 years = [float(v) for k, v in parts if k == "y"]
                 if not (len(parts) == 1 and years and years[0] in self.numbers):
                     return False
@@ -388,6 +366,58 @@ class _Evidence:
             if value is not None and value not in self.numbers:
                 return False
         return True
+
+
+class _Evidence:
+    """One numbered hit, prepared for checking sentences against it.
+
+    A sentence is checked against a window of the chunk (one of its sentences with the
+    one before and after), not the chunk as a whole: a small model recombines the words
+    and numbers of different sentences ("the second crisis began in March 1974") into
+    claims that no sentence makes.
+    """
+
+    def __init__(self, index: SearchIndex, hit: Hit) -> None:
+        self.index = index
+        self.hit = hit
+        a = hit.article
+        self.rows = index.sentences_of[hit.chunk.row]
+        self.texts = [a.text[index.sentences[r].start : index.sentences[r].end] for r in self.rows]
+        self.vectors = index.sentence_vectors[self.rows] if self.rows else None
+        title = _words(a.title)
+        sentence_terms = [_words(t) for t in self.texts]
+        self.published = _date_parts(a.date) if a.date else frozenset()
+        n = len(self.rows)
+        self.windows = [(max(0, i - 1), min(n, i + 2)) for i in range(n)]
+        self.window_terms = [title.union(*sentence_terms[a:b]) for a, b in self.windows]
+        self._facts: dict[int, _Facts] = {}
+        self.best: Support | None = None
+
+    def support(self, sentence: str, vec: np.ndarray) -> Support:
+        """How well this chunk supports ``sentence`` (whose embedding is ``vec``): by its
+        best window, whose text must also hold the sentence's facts."""
+        sterms = _words(sentence)
+        idf = self.index.idf
+        weight = sum(idf(t) for t in sterms)
+        if self.vectors is None or not self.rows:
+            return Support(0.0, 0.0, 0.0, -1, False)
+        cosines = self.vectors @ vec
+        local = [
+            sum(idf(t) for t in sterms & wt) / weight if weight else 0.0 for wt in self.window_terms
+        ]
+        per_sentence = [0.5 * float(c) + 0.5 * lex for c, lex in zip(cosines, local, strict=True)]
+        best = int(np.argmax(per_sentence))
+        cosine = max(0.0, float(cosines.max()))
+        lexical = local[best]
+        score = 0.5 * lexical + 0.5 * cosine
+        facts_ok = self._window_facts(best).hold(sentence)
+        return Support(round(score, 4), lexical, cosine, self.rows[best], facts_ok)
+
+    def _window_facts(self, i: int) -> _Facts:
+        if i not in self._facts:
+            a, b = self.windows[i]
+            self._facts[i] = _Facts(" ".join(self.texts[a:b]), self.published)
+        return self._facts[i]
 
     def note(self, s: Support) -> None:
         """Remember the best support this chunk gave to a kept sentence."""
