@@ -208,14 +208,16 @@ class NewsService:
     ) -> AsyncIterator[StreamEvent]:
         """Answer as a stream of events: text as it is produced, then the final Answer.
 
-        Retrieval runs in a thread so the event loop stays free; the extractive backend
-        has no tokens to stream and yields the final answer alone.
+        Retrieval, answering and recording the turn run in threads so the event loop stays
+        free; the extractive backend has no tokens to stream and yields the final answer
+        alone.
         """
         p = await asyncio.to_thread(self._prepare, question, session_id, k, filters, 0)
         t = time.perf_counter()
         async for event in p.loaded.answerer.astream(p.standalone, p.qvec, p.top, p.history):
             if isinstance(event, FinalEvent):
-                yield FinalEvent(self._finish(p, event.answer, t))
+                # Recording the turn writes SQLite: off the event loop, like retrieval.
+                yield FinalEvent(await asyncio.to_thread(self._finish, p, event.answer, t))
                 return
             yield event
 

@@ -8,7 +8,7 @@ import json
 import pytest
 from langchain_core.documents import Document
 
-from retrieval.answering.spans import question_type, short_answer
+from retrieval.answering.spans import fits_tense, question_type, short_answer
 from retrieval.errors import InputError
 from retrieval.prompts import NO_ANSWER
 from retrieval.search_index import Filters
@@ -122,3 +122,21 @@ def test_answers_never_invent_urls(seed_service: NewsService) -> None:
     answer = seed_service.ask("When is the accreditation withdrawn?")
     assert all(c.url is None for c in answer.citations)  # the seed article has no url
     assert "http" not in answer.text
+
+
+@pytest.mark.parametrize(
+    ("date", "question", "published", "fits"),
+    [
+        ("1 November", "When does that take effect?", "2021-10-19", True),
+        ("2014", "When does that take effect?", "2021-10-19", False),
+        ("April 2014", "When will the mission close?", "2021-10-19", False),
+        ("2014", "When did NATO suspend cooperation?", "2021-10-19", True),
+        ("November 2021", "When did NATO suspend cooperation?", "2021-10-19", False),
+        ("2014", "When does that take effect?", None, True),
+        ("2014", "In what year was it founded?", "2021-10-19", True),
+    ],
+)
+def test_a_when_question_s_tense_rules_out_dates(
+    date: str, question: str, published: str | None, fits: bool
+) -> None:
+    assert fits_tense(date, question, published) is fits

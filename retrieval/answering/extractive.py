@@ -3,13 +3,20 @@ answer the question, each with its citation, and abstains when the evidence is w
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import numpy as np
 
 from retrieval.answer import Answer, Citation, FinalEvent, StreamEvent
-from retrieval.answering.spans import QuestionType, question_type, short_answer, spans_of_type
+from retrieval.answering.spans import (
+    QuestionType,
+    fits_tense,
+    question_type,
+    short_answer,
+    spans_of_type,
+)
 from retrieval.condense import standalone_question
 from retrieval.config import AnswerSettings
 from retrieval.lexical import terms
@@ -39,7 +46,7 @@ class Weights:
     # softmax regression, bench/tune_answerer.py); held out on the other 3,665 the best
     # sentence comes from a gold paragraph 82.4% of the time (hand-set weights: 80.8%).
     values: tuple[float, ...] = (2.69, 4.27, 2.85, 0.44, 0.62, 2.23, 1.36, 1.28)
-    # Further sentences of the best sentence's chunk join it when this close in score.
+    # Further sentences of the best sentence's article join it when this close in score.
     keep_margin: float = 2.0
     # A short question (this many terms or fewer) must find its terms in the evidence:
     # "What is the population of Brussels?" is not answered by a sentence about Brussels.
@@ -111,7 +118,7 @@ class ExtractiveAnswerer:
                     hit.dense if hit.dense is not None else 0.0,
                     (hit.bm25 or 0.0) / top_bm25,
                     1.0 / hit.rank,
-                    float(_has_type(sentence, question, qtype)),
+                    float(_has_type(sentence, question, qtype, hit.article.date)),
                 )
                 out.append((hit, row, sentence, feats))
                 previous = overlap
@@ -151,8 +158,8 @@ class ExtractiveAnswerer:
     async def astream(
         self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn]
     ) -> AsyncIterator[StreamEvent]:
-        """No tokens to stream: the final answer alone."""
-        yield FinalEvent(self.answer(question, qvec, hits, history))
+        """No tokens to stream: the final answer alone (scored in a thread)."""
+        yield FinalEvent(await asyncio.to_thread(self.answer, question, qvec, hits, history))
 
     def answer(
         self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn] | None = None
@@ -170,10 +177,10 @@ class ExtractiveAnswerer:
         for c in cands[1:]:
             if len(chosen) >= self.settings.max_sentences:
                 break
-            # Only the best chunk's sentences: a second chunk is a second chance to be wrong.
-            same_chunk = c.hit.chunk.row == best.hit.chunk.row
+            # Only the best article's sentences: another article is another chance to be wrong.
+            same_article = c.hit.article.id == best.hit.article.id
             close = c.score >= best.score - self.weights.keep_margin
-            if same_chunk and close and c.text not in seen:
+            if same_article and close and c.text not in seen:
                 chosen.append(c)
                 seen.add(c.text)
         citations: list[Citation] = []
@@ -214,11 +221,15 @@ def abstention(question: str, confidence: float | None = None) -> Answer:
     )
 
 
-def _has_type(sentence: str, question: str, qtype: QuestionType) -> bool:
+def _has_type(sentence: str, question: str, qtype: QuestionType, published: str | None) -> bool:
     if qtype == "other":
         return False
     low = question.lower()
-    return any(sentence[a:b].lower() not in low for a, b in spans_of_type(sentence, qtype))
+    return any(
+        sentence[a:b].lower() not in low
+        and (qtype != "when" or fits_tense(sentence[a:b], question, published))
+        for a, b in spans_of_type(sentence, qtype)
+    )
 
 
 def _citation(n: int, c: Candidate) -> Citation:

@@ -53,6 +53,31 @@ def question_type(question: str) -> QuestionType:
     return "other"
 
 
+# "When does it take effect?" asks for a date from the article's day on; "when did" before it.
+_ASKS_LATER = re.compile(r"\bwhen\s+(?:does|do|will|shall|is|are)\b", re.IGNORECASE)
+_ASKS_EARLIER = re.compile(r"\bwhen\s+(?:did|was|were|had)\b", re.IGNORECASE)
+_MONTH_NUMBER = {
+    m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)
+}
+
+
+def fits_tense(date: str, question: str, published: str | None) -> bool:
+    """Whether a date mention can answer a when-question, given the article's date: a
+    question in the present or future tense is not answered by a date before the article
+    was published, one in the past tense not by a date after it. Unknown: True."""
+    later, earlier = _ASKS_LATER.search(question), _ASKS_EARLIER.search(question)
+    if not published or not (later or earlier):
+        return True
+    pub = (int(published[:4]), int(published[5:7]))
+    year = re.search(r"\b(1[0-9]{3}|20[0-9]{2})\b", date)
+    month = re.search(r"[A-Za-z]{3}", date)
+    when_month = _MONTH_NUMBER.get(month.group().lower()) if month else None
+    when = (int(year.group(1)) if year else pub[0], when_month)
+    if when[1] is None:  # a bare year
+        return when[0] >= pub[0] if later else when[0] <= pub[0]
+    return (when[0], when[1]) >= pub if later else (when[0], when[1]) <= pub
+
+
 def spans_of_type(sentence: str, qtype: QuestionType) -> list[tuple[int, int]]:
     """Character spans in ``sentence`` that could answer a question of ``qtype``."""
     if qtype == "when":
