@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -36,6 +37,17 @@ class Answer(BaseModel):
     abstained: bool = False
     confidence: float | None = Field(
         default=None, description="The evidence score abstention is decided on."
+    )
+    written_by: Literal["extractive", "model"] = Field(
+        default="extractive",
+        description="Who wrote the text: the extractive answerer (quotes), or the language "
+        "model (every sentence verified against the chunk it cites).",
+    )
+    model_sentences: int = Field(
+        default=0, description="LLM backends: sentences the model wrote for this answer."
+    )
+    dropped: int = Field(
+        default=0, description="LLM backends: of those, how many verification kept from the user."
     )
     timings: dict[str, float] = Field(
         default_factory=dict, description="Milliseconds per stage: embed, retrieve, answer, total."

@@ -127,6 +127,7 @@ def test_a_grounded_answer_passes(seed_service: NewsService, answerer_for: Any) 
     model = scripted("NATO expelled eight Russian diplomats [1].")
     answer = ask(seed_service, answerer_for(model), EXPEL)
     assert answer.text == "NATO expelled eight Russian diplomats. [1]"
+    assert answer.written_by == "model" and (answer.model_sentences, answer.dropped) == (1, 0)
     assert not answer.abstained and answer.short_answer == "eight"
     assert answer.confidence == extractive(seed_service, EXPEL).confidence
 
@@ -253,6 +254,7 @@ def test_markup_and_invented_urls_never_reach_the_user(
     )
     answer = ask(seed_service, answerer_for(model), EXPEL)
     assert answer.text == "NATO expelled eight Russian diplomats. [1]"
+    assert answer.written_by == "model" and (answer.model_sentences, answer.dropped) == (2, 1)
     assert "evil" not in answer.model_dump_json()
 
 
@@ -266,7 +268,10 @@ def test_nothing_supported_gives_the_extractive_answer(
 ) -> None:
     model = scripted("The moon is made of cheese [1]. Paris is in France [2].")
     answer = ask(seed_service, answerer_for(model), EXPEL)
-    assert answer == extractive(seed_service, EXPEL)
+    assert answer.written_by == "extractive" and (answer.model_sentences, answer.dropped) == (2, 2)
+    assert answer.model_copy(update={"model_sentences": 0, "dropped": 0}) == extractive(
+        seed_service, EXPEL
+    )
 
 
 def test_a_supported_answer_to_another_question_gives_the_extractive_answer(
@@ -274,7 +279,8 @@ def test_a_supported_answer_to_another_question_gives_the_extractive_answer(
 ) -> None:
     model = scripted("Its policy towards Russia is becoming increasingly more aggressive [1].")
     answer = ask(seed_service, answerer_for(model), EXPEL)
-    assert answer == extractive(seed_service, EXPEL)
+    assert answer.written_by == "extractive" and (answer.model_sentences, answer.dropped) == (1, 1)
+    assert answer.text == extractive(seed_service, EXPEL).text
 
 
 def test_below_the_threshold_the_model_is_never_called(
@@ -569,3 +575,4 @@ def test_generic_fake_model_works_as_a_backend(
     model = GenericFakeChatModel(messages=iter(["NATO expelled eight Russian diplomats [1]."]))
     answer = ask(seed_service, answerer_for(model), EXPEL)
     assert answer.text == "NATO expelled eight Russian diplomats. [1]"
+    assert answer.written_by == "model" and (answer.model_sentences, answer.dropped) == (1, 0)

@@ -233,6 +233,7 @@ class LLMAnswerer:
         """Verify the model's text; fall back to the extractive answer when nothing holds,
         or when what holds rests on none of the sentences that best answer the question."""
         v = verify(raw, numbered, self.index, self.embed, question)
+        written = len(v.kept) + len(v.dropped)
         if v.dropped or v.unknown_markers or v.removed_urls:
             log.info(
                 "verification dropped %d sentence(s), %d unknown marker(s), %d url(s)",
@@ -240,10 +241,12 @@ class LLMAnswerer:
                 len(v.unknown_markers),
                 len(v.removed_urls),
             )
+        unused = fallback.model_copy(update={"model_sentences": written, "dropped": written})
         if v.refused:
-            return abstention(question, fallback.confidence), v
+            refusal = abstention(question, fallback.confidence)
+            return refusal.model_copy(update={"model_sentences": written, "dropped": written}), v
         if not v.citations:
-            return fallback, v
+            return unused, v
         ranked = self.extractive.candidates(question, qvec, numbered)
         floor = ranked[0].score - (1 - _ON_TOPIC) * abs(ranked[0].score) if ranked else 0.0
         on_topic = {
@@ -253,13 +256,13 @@ class LLMAnswerer:
         }
         if not any(row in on_topic for k in v.kept for row in k.rows):
             log.info("the model's supported sentences do not address the question")
-            return fallback, v
+            return unused, v
         short = fallback.short_answer
         if short and short.lower() not in v.text.lower():
             # The evidence names one date, number or name; an answer without it answers
             # something else, however well supported.
             log.info("the model's answer leaves out the short answer %r", short)
-            return fallback, v
+            return unused, v
         answer = Answer(
             question=question,
             standalone_question=question,
@@ -268,6 +271,9 @@ class LLMAnswerer:
             citations=v.citations,
             abstained=False,
             confidence=fallback.confidence,
+            written_by="model",
+            model_sentences=written,
+            dropped=len(v.dropped),
         )
         return answer, v
 

@@ -30,7 +30,7 @@ Embed = Callable[[list[str]], np.ndarray]
 # A sentence is supported by a chunk when support = (lexical + cosine) / 2 reaches this and
 # at least MIN_LEXICAL of its content (idf-weighted) occurs in one window of the chunk (a
 # sentence and its neighbours), where its numbers and dates must be too.
-SUPPORT_THRESHOLD = 0.6
+SUPPORT_THRESHOLD = 0.7
 MIN_LEXICAL = 0.5
 
 # [1], [1, 2], [^1], [Article 1], [id=1], 【1】 ... (the number list is group 1).
@@ -197,6 +197,7 @@ def verify(
     evidence = [_Evidence(index, h) for h in hits]
     # Numbers count here: "NATO expelled eight diplomats" answers "how many diplomats".
     asked = set(terms(question)) if question else set()
+    asked_words = frozenset(_words(question)) if question else frozenset()
     bodies: list[tuple[str, list[int], str]] = []  # (checked body, valid cites, with URLs)
     for text in pieces:
         cites: list[int] = []
@@ -229,7 +230,7 @@ def verify(
         return out
     vectors = embed([b for b, _, _ in bodies])
     for (body, cites, written), vec in zip(bodies, vectors, strict=True):
-        supports = [ev.support(body, vec) for ev in evidence]
+        supports = [ev.support(body, vec, asked_words) for ev in evidence]
         good = [i for i in cites if supports[i].ok]
         out.unsupported_markers.extend(f"[{i + 1}]" for i in cites if i not in good and good)
         reattributed = False
@@ -393,10 +394,14 @@ class _Evidence:
         self._facts: dict[int, _Facts] = {}
         self.best: Support | None = None
 
-    def support(self, sentence: str, vec: np.ndarray) -> Support:
+    def support(
+        self, sentence: str, vec: np.ndarray, asked: frozenset[str] = frozenset()
+    ) -> Support:
         """How well this chunk supports ``sentence`` (whose embedding is ``vec``): by its
-        best window, whose text must also hold the sentence's facts."""
+        best window, whose text must also hold the sentence's facts. Words of the question
+        (``asked``) are no evidence: what the sentence adds to them must be in the window."""
         sterms = _words(sentence)
+        sterms = sterms - asked or sterms
         idf = self.index.idf
         weight = sum(idf(t) for t in sterms)
         if self.vectors is None or not self.rows:
