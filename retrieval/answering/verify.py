@@ -1,9 +1,11 @@
 """Citation verification of model-written answers: code checks every cited sentence against
 the chunk it cites, and nothing the model wrote reaches the user unchecked.
 
-A sentence survives when the chunk it cites supports it: its content words occur in the
-chunk, it is close in meaning to one of the chunk's sentences, and every number and date in
-it occurs in that chunk (or is the article's date). A sentence its citation does not
+A sentence survives when the chunk it cites supports it: the content words it adds to the
+question occur in one window of the chunk (a sentence and its neighbours), it is close in
+meaning to one of the chunk's sentences, and every number and date in it occurs in that
+window (or is the article's date). A sentence that only restates the question is dropped.
+A sentence its citation does not
 support moves to the retrieved chunk that does, or is dropped; markers that name no
 retrieved chunk are dropped. The survivors are renumbered 1..n and each citation quotes,
 verbatim, the chunk's sentence that best supports what was said.
