@@ -147,23 +147,6 @@ def summarize(outcomes: list[Outcome], threshold: float) -> dict[str, Any]:
         if o.answer.short_answer and o.question.answers
     ]
     latencies = sorted(o.answer.timings.get("total", 0.0) for o in outcomes)
-    written = sum(o.answer.model_sentences for o in outcomes)
-    by_model = [o for o in outcomes if not abstained(o) and o.answer.written_by == "model"]
-    model_answered = [o for o in by_model if o.question.answerable]
-    model = {
-        # LLM backends: how much of what the model wrote reached the user.
-        "model_answer_rate": _round(
-            len(by_model) / sum(not abstained(o) for o in outcomes) if outcomes else None
-        ),
-        "model_sentences": written,
-        "dropped_share": _round(sum(o.answer.dropped for o in outcomes) / written),
-        "containment_model_written": _round(
-            sum(contains_answer(o.answer.text, o.question.answers) for o in model_answered)
-            / len(model_answered)
-            if model_answered
-            else None
-        ),
-    }
     return {
         "questions": len(outcomes),
         "answerable": len(answerable),
@@ -188,7 +171,28 @@ def summarize(outcomes: list[Outcome], threshold: float) -> dict[str, Any]:
         "short_answer_f1": _round(statistics.fmean(s[1] for s in shorts) if shorts else None),
         "latency_p50_ms": _round(_percentile(latencies, 50), 2),
         "latency_p95_ms": _round(_percentile(latencies, 95), 2),
-        **(model if written else {}),
+        **_model_scores(outcomes, abstained),
+    }
+
+
+def _model_scores(outcomes: list[Outcome], abstained: Callable[[Outcome], bool]) -> dict[str, Any]:
+    """LLM backends: how much of what the model wrote reached the user (empty otherwise)."""
+    written = sum(o.answer.model_sentences for o in outcomes)
+    if not written:
+        return {}
+    by_model = [o for o in outcomes if not abstained(o) and o.answer.written_by == "model"]
+    model_answered = [o for o in by_model if o.question.answerable]
+    answered = sum(not abstained(o) for o in outcomes)
+    return {
+        "model_answer_rate": _round(len(by_model) / answered if answered else None),
+        "model_sentences": written,
+        "dropped_share": _round(sum(o.answer.dropped for o in outcomes) / written),
+        "containment_model_written": _round(
+            sum(contains_answer(o.answer.text, o.question.answers) for o in model_answered)
+            / len(model_answered)
+            if model_answered
+            else None
+        ),
     }
 
 

@@ -140,3 +140,19 @@ def test_a_when_question_s_tense_rules_out_dates(
     date: str, question: str, published: str | None, fits: bool
 ) -> None:
     assert fits_tense(date, question, published) is fits
+
+
+def test_eval_summary_reports_model_shares_only_for_llm_answers() -> None:
+    from retrieval.answer import Answer
+    from retrieval.evaluation import Outcome, Question, summarize
+
+    q = Question(
+        id="q", question="How many?", answers=["eight"], evidence_ids=["a"], answerable=True
+    )
+    quoted = Answer(question="q", standalone_question="q", text="eight [1]", confidence=9.0)
+    assert "dropped_share" not in summarize([Outcome(q, ["a"], quoted)], 5.0)
+    written = quoted.model_copy(update={"written_by": "model", "model_sentences": 4, "dropped": 1})
+    fallback = quoted.model_copy(update={"model_sentences": 2, "dropped": 2})
+    result = summarize([Outcome(q, ["a"], written), Outcome(q, ["a"], fallback)], 5.0)
+    assert result["model_answer_rate"] == 0.5 and result["model_sentences"] == 6
+    assert result["dropped_share"] == 0.5 and result["containment_model_written"] == 1.0
