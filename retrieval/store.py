@@ -20,6 +20,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import sqlite3
 import uuid
@@ -36,6 +37,8 @@ from retrieval.errors import IndexCorruptError, IndexMissingError, IngestLockedE
 FORMAT_VERSION = 1
 ARTIFACTS = ("chunks.faiss", "sentences.faiss", "store.sqlite")
 KEEP_SNAPSHOTS = 2
+# What publish() names a snapshot: a UTC timestamp and 8 random hex digits.
+_SNAPSHOT_NAME = re.compile(r"\d{8}T\d{12}-[0-9a-f]{8}")
 
 SCHEMA = """
 CREATE TABLE articles (
@@ -222,7 +225,15 @@ class IndexStore:
                 f"{self.root / 'CURRENT'} is not a snapshot name; rebuild with "
                 "`newsbot ingest --rebuild`"
             ) from None
-        return name or None
+        if not name:
+            return None
+        if not _SNAPSHOT_NAME.fullmatch(name):
+            # Never a path: "../elsewhere" must not lead a reader out of the index folder.
+            raise IndexCorruptError(
+                f"{self.root / 'CURRENT'} does not name a snapshot ({name[:40]!r}); rebuild "
+                "with `newsbot ingest --rebuild`"
+            )
+        return name
 
     def read_manifest(self, name: str | None = None) -> dict[str, Any]:
         """The manifest of a snapshot (default: the current one)."""
