@@ -380,6 +380,7 @@ def test_condense_uses_the_models_rewrite(answerer_for: Any) -> None:
         "When " + "really " * 300 + "does that take effect?",
         NO_ANSWER,
         ConnectionError("down"),
+        "When does that take effect?",  # still leans on the conversation
     ],
 )
 def test_condense_falls_back_to_the_rule_based_rewrite(

@@ -212,3 +212,32 @@ def test_quotations_must_be_verbatim(seed_service: NewsService, hits: list[Hit])
 def test_an_echoed_question_is_no_answer(seed_service: NewsService, hits: list[Hit]) -> None:
     v = check(seed_service, hits, "How many Russian diplomats did NATO expel? [1]")
     assert not v.kept and [d.reason for d in v.dropped] == ["question"]
+
+
+@pytest.mark.parametrize(
+    "claim",
+    [
+        # Two true names joined into a false one (Lavrov is the foreign minister).
+        "Russian Foreign Minister Jens Stoltenberg withdrew the accreditation of eight members "
+        "of the Russian Permanent Mission to NATO",
+        # An invented place beside true facts.
+        "NATO expelled eight Russian diplomats from Russia's Arctic mission",
+    ],
+)
+def test_a_name_not_in_the_cited_window_is_dropped(
+    seed_service: NewsService, hits: list[Hit], claim: str
+) -> None:
+    n = chunk_with(hits, "Jens Stoltenberg’s decision")
+    v = check(seed_service, hits, f"{claim} [{n}].")
+    assert v.kept == [] and v.text == ""
+
+
+def test_names_as_the_window_writes_them_are_kept(
+    seed_service: NewsService, hits: list[Hit]
+) -> None:
+    n = chunk_with(hits, "Jens Stoltenberg’s decision")
+    claim = "NATO Secretary-General Jens Stoltenberg decided to withdraw the accreditation of eight"
+    v = check(
+        seed_service, hits, f"{claim} members of the Russian Permanent Mission to NATO [{n}]."
+    )
+    assert len(v.kept) == 1, v.dropped

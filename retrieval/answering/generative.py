@@ -21,7 +21,7 @@ from langchain_core.output_parsers import StrOutputParser
 from retrieval.answer import Answer, FinalEvent, StreamEvent, TokenEvent
 from retrieval.answering.extractive import ExtractiveAnswerer, abstention
 from retrieval.answering.verify import Embed, Verification, clean_markup, verify
-from retrieval.condense import standalone_question
+from retrieval.condense import needs_context, standalone_question
 from retrieval.config import Settings
 from retrieval.lexical import terms
 from retrieval.prompts import (
@@ -100,7 +100,11 @@ class LLMAnswerer:
             return fallback
         rewritten = _first_line(clean_markup(raw))
         rewritten = _PREFIX.sub("", rewritten).strip(" \"'“”")
-        return rewritten if self._plausible(rewritten, question) else fallback
+        # A rewrite that still leans on the conversation ("What did he decide?") resolved
+        # nothing: the rule-based rewrite at least names the previous turn's topic.
+        if not self._plausible(rewritten, question) or needs_context(rewritten):
+            return fallback
+        return rewritten
 
     def _history(self, history: list[Turn]) -> str:
         """The latest turns that fit in ``llm.history_tokens``, oldest first."""
