@@ -161,17 +161,10 @@ class ExtractiveAnswerer:
         """No tokens to stream: the final answer alone (scored in a thread)."""
         yield FinalEvent(await asyncio.to_thread(self.answer, question, qvec, hits, history))
 
-    def answer(
-        self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn] | None = None
-    ) -> Answer:
-        """Compose a cited answer of at most ``max_sentences`` sentences, or abstain."""
-        cands = self.candidates(question, qvec, hits) if hits else []
-        if not cands:
-            return abstention(question)
+    def select(self, cands: list[Candidate]) -> list[Candidate]:
+        """The sentences an answer quotes: the best, and up to ``max_sentences`` - 1 more of
+        its article that score close to it."""
         best = cands[0]
-        confidence = round(best.score, 4)
-        if confidence < self.settings.abstain_threshold or self._unfocused(question, best):
-            return abstention(question, confidence)
         chosen = [best]
         seen = {best.text}
         for c in cands[1:]:
@@ -183,6 +176,20 @@ class ExtractiveAnswerer:
             if same_article and close and c.text not in seen:
                 chosen.append(c)
                 seen.add(c.text)
+        return chosen
+
+    def answer(
+        self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn] | None = None
+    ) -> Answer:
+        """Compose a cited answer of at most ``max_sentences`` sentences, or abstain."""
+        cands = self.candidates(question, qvec, hits) if hits else []
+        if not cands:
+            return abstention(question)
+        best = cands[0]
+        confidence = round(best.score, 4)
+        if confidence < self.settings.abstain_threshold or self._unfocused(question, best):
+            return abstention(question, confidence)
+        chosen = self.select(cands)
         citations: list[Citation] = []
         numbers: dict[int, int] = {}
         parts = []

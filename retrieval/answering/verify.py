@@ -425,14 +425,16 @@ class _Evidence:
         cosine = max(0.0, float(cosines.max()))
         lexical = local[best]
         score = 0.5 * lexical + 0.5 * cosine
-        facts_ok = self._window_facts(best).hold(sentence)
+        a, b = self.windows[best]
+        facts_ok = any(self._sentence_facts(i).hold(sentence) for i in range(a, b))
         return Support(round(score, 4), lexical, cosine, self.rows[best], facts_ok)
 
-    def _window_facts(self, i: int) -> _Facts:
+    def _sentence_facts(self, i: int) -> _Facts:
+        """The facts of sentence ``i`` (and the title): a claim's names, numbers and dates
+        must come from one sentence, since a small model pairs one sentence's date with
+        another's event ("oil dropped to $10 in 1979")."""
         if i not in self._facts:
-            a, b = self.windows[i]
-            text = " ".join([self.hit.article.title, *self.texts[a:b]])
-            self._facts[i] = _Facts(text, self.published)
+            self._facts[i] = _Facts(f"{self.hit.article.title}\n{self.texts[i]}", self.published)
         return self._facts[i]
 
     def note(self, s: Support) -> None:
