@@ -577,3 +577,14 @@ def test_generic_fake_model_works_as_a_backend(
     answer = ask(seed_service, answerer_for(model), EXPEL)
     assert answer.text == "NATO expelled eight Russian diplomats. [1]"
     assert answer.written_by == "model" and (answer.model_sentences, answer.dropped) == (1, 0)
+
+
+def test_a_date_the_best_evidence_lacks_gives_the_extractive_answer(
+    seed_service: NewsService, answerer_for: Any
+) -> None:
+    question = "When did Lavrov speak about the accreditation?"
+    # 6 October is in the article (Stoltenberg's decision), not in what answers this question.
+    model = scripted("Sergei Lavrov spoke about the accreditation on 6 October [1].")
+    answer = ask(seed_service, answerer_for(model), question)
+    assert answer.written_by == "extractive" and "6 October" not in answer.text
+    assert answer.text == extractive(seed_service, question).text

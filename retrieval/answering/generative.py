@@ -20,6 +20,7 @@ from langchain_core.output_parsers import StrOutputParser
 
 from retrieval.answer import Answer, FinalEvent, StreamEvent, TokenEvent
 from retrieval.answering.extractive import ExtractiveAnswerer, abstention
+from retrieval.answering.spans import question_type, spans_of_type
 from retrieval.answering.verify import Embed, Verification, clean_markup, verify
 from retrieval.condense import needs_context, standalone_question
 from retrieval.config import Settings
@@ -41,6 +42,7 @@ log = logging.getLogger(__name__)
 
 # Tokens kept free in the context window for the chat template's own markup.
 _TEMPLATE_TOKENS = 64
+_MARKERS = re.compile(r"\[\d+\]")
 _PREFIX = re.compile(
     r"^\s*(?:(?:the\s+)?(?:rewritten|standalone|reformulated|new)\s+question|question)\s*[:\-]\s*",
     re.IGNORECASE,
@@ -251,9 +253,12 @@ class LLMAnswerer:
         # SQuAD, SmolLM2-135M picks worse evidence than the scorer, and supported text that
         # answers another question is no answer.
         ranked = self.extractive.candidates(question, qvec, numbered)
-        on_topic = {c.row for c in self.extractive.select(ranked)} if ranked else set()
-        if not any(row in on_topic for k in v.kept for row in k.rows):
+        quoted = self.extractive.select(ranked) if ranked else []
+        if not any(row in {c.row for c in quoted} for k in v.kept for row in k.rows):
             log.info("the model's supported sentences do not address the question")
+            return unused, v
+        if stray := _stray_answer(question, v.text, [c.text for c in quoted]):
+            log.info("the model answers with %r, which the best evidence does not hold", stray)
             return unused, v
         short = fallback.short_answer
         if short and short.lower() not in v.text.lower():
@@ -274,6 +279,22 @@ class LLMAnswerer:
             dropped=len(v.dropped),
         )
         return answer, v
+
+
+def _stray_answer(question: str, text: str, evidence: list[str]) -> str | None:
+    """For a when / how-many / who / where question: a date, number or name the answer
+    gives that neither the question nor the best evidence holds ("in 1940" where the
+    evidence says 1938), or None."""
+    qtype = question_type(question)
+    if qtype == "other":
+        return None
+    plain = _MARKERS.sub(" ", text)
+    known = f"{question}\n{' '.join(evidence)}".casefold()
+    for a, b in spans_of_type(plain, qtype):
+        span = plain[a:b].strip(" ,.;:").casefold()
+        if span and span not in known:
+            return plain[a:b]
+    return None
 
 
 def _block(n: int, hit: Hit, text: str) -> str:
