@@ -192,7 +192,7 @@ class LLMAnswerer:
         best-scoring ones (in article order), blocks ordered by their best sentence: a small
         model copies what is in front of it, so what is in front of it should be the best
         evidence, and a short prompt is answered in a fraction of the time. Citations still
-        name the whole chunk, and verification checks against the whole chunk.
+        name the chunk, and verification may find support in any of its sentences.
         """
         fixed = self.count_tokens(ANSWER_SYSTEM + ANSWER_USER + question)
         budget = self.llm.context_tokens - self.llm.max_tokens - fixed - _TEMPLATE_TOKENS
@@ -233,7 +233,8 @@ class LLMAnswerer:
         self, question: str, qvec: np.ndarray, raw: str, numbered: list[Hit], fallback: Answer
     ) -> tuple[Answer, Verification]:
         """Verify the model's text; fall back to the extractive answer when nothing holds,
-        or when what holds rests on none of the sentences that best answer the question."""
+        when what holds rests on none of the sentences the extractive answer quotes, or when
+        it gives a short answer (date, number, name) other than the evidence's."""
         v = verify(raw, numbered, self.index, self.embed, question)
         written = len(v.kept) + len(v.dropped)
         if v.dropped or v.unknown_markers or v.removed_urls:
