@@ -197,7 +197,9 @@ def test_article_text_cannot_close_its_block(
     settings = seed_service.settings.model_copy(update={"llm": llm})
     index = seed_service._current().index
     answerer = LLMAnswerer(index, settings, scripted("x"), seed_service.embedder.encode)
-    numbered, inputs = answerer._inputs(EXPEL, qvec, hits)
+    numbered, inputs = answerer._inputs(
+        EXPEL, answerer.extractive.candidates(EXPEL, qvec, hits), hits
+    )
     assert "ignore the rules" in inputs["articles"]  # the evil text is in a block
     assert inputs["articles"].count("</article>") == len(numbered)
     assert "</articles>" not in inputs["articles"] and "<script>" not in inputs["articles"]

@@ -182,7 +182,10 @@ class ExtractiveAnswerer:
         self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn] | None = None
     ) -> Answer:
         """Compose a cited answer of at most ``max_sentences`` sentences, or abstain."""
-        cands = self.candidates(question, qvec, hits) if hits else []
+        return self.compose(question, self.candidates(question, qvec, hits) if hits else [])
+
+    def compose(self, question: str, cands: list[Candidate]) -> Answer:
+        """The answer from already scored candidates (see :meth:`candidates`)."""
         if not cands:
             return abstention(question)
         best = cands[0]

@@ -19,7 +19,7 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
 from retrieval.answer import Answer, FinalEvent, StreamEvent, TokenEvent
-from retrieval.answering.extractive import ExtractiveAnswerer, abstention
+from retrieval.answering.extractive import Candidate, ExtractiveAnswerer, abstention
 from retrieval.answering.spans import question_type, spans_of_type
 from retrieval.answering.verify import Embed, Verification, clean_markup, verify
 from retrieval.condense import needs_context, standalone_question
@@ -141,26 +141,26 @@ class LLMAnswerer:
     ) -> tuple[Answer, Verification | None]:
         """Like :meth:`answer`, with what verification kept and dropped (None: no model
         output was verified)."""
-        fallback = self.extractive.answer(question, qvec, hits)
+        cands, fallback = self._extractive(question, qvec, hits)
         if fallback.abstained:
             return fallback, None
-        numbered, inputs = self._inputs(question, qvec, hits)
+        numbered, inputs = self._inputs(question, cands, hits)
         try:
             raw = self._answer_chain.invoke(inputs)
         except Exception as e:  # any model failure: answer extractively, never a traceback
             _warn("answer", e)
             return fallback, None
-        return self._finish(question, qvec, raw, numbered, fallback)
+        return self._finish(question, raw, numbered, fallback, cands)
 
     async def astream(
         self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn]
     ) -> AsyncIterator[StreamEvent]:
         """The model's tokens as they come (unverified), then the verified final Answer."""
-        fallback = self.extractive.answer(question, qvec, hits)
+        cands, fallback = await asyncio.to_thread(self._extractive, question, qvec, hits)
         if fallback.abstained:
             yield FinalEvent(fallback)
             return
-        numbered, inputs = self._inputs(question, qvec, hits)
+        numbered, inputs = self._inputs(question, cands, hits)
         parts: list[str] = []
         stream = self._answer_chain.astream(inputs).__aiter__()
         try:
@@ -179,12 +179,20 @@ class LLMAnswerer:
         finally:
             await _aclose(stream)
         answer, _ = await asyncio.to_thread(
-            self._finish, question, qvec, "".join(parts), numbered, fallback
+            self._finish, question, "".join(parts), numbered, fallback, cands
         )
         yield FinalEvent(answer)
 
-    def _inputs(
+    def _extractive(
         self, question: str, qvec: np.ndarray, hits: list[Hit]
+    ) -> tuple[list[Candidate], Answer]:
+        """The scored sentences, scored once, and the extractive answer they give: the
+        fallback, the model's evidence and the yardstick for what the model may say."""
+        cands = self.extractive.candidates(question, qvec, hits) if hits else []
+        return cands, self.extractive.compose(question, cands)
+
+    def _inputs(
+        self, question: str, cands: list[Candidate], hits: list[Hit]
     ) -> tuple[list[Hit], dict[str, Any]]:
         """The evidence that fits in the context window, numbered 1..n as article blocks.
 
@@ -198,7 +206,7 @@ class LLMAnswerer:
         budget = self.llm.context_tokens - self.llm.max_tokens - fixed - _TEMPLATE_TOKENS
         blocks: list[str] = []
         numbered: list[Hit] = []
-        for hit, text in self._evidence(question, qvec, hits):
+        for hit, text in self._evidence(cands, hits):
             block = _block(len(blocks) + 1, hit, text)
             cost = self.count_tokens(block)
             if cost > budget:
@@ -212,12 +220,12 @@ class LLMAnswerer:
             budget -= cost
         return numbered, {"articles": "\n\n".join(blocks), "question": question}
 
-    def _evidence(self, question: str, qvec: np.ndarray, hits: list[Hit]) -> list[tuple[Hit, str]]:
+    def _evidence(self, cands: list[Candidate], hits: list[Hit]) -> list[tuple[Hit, str]]:
         """(hit, text) pairs in prompt order: whole chunks, or each chunk's best sentences."""
         limit = self.llm.evidence_sentences
         if not limit:
             return [(hit, hit.chunk.text) for hit in hits]
-        best = self.extractive.candidates(question, qvec, hits)[:limit]
+        best = cands[:limit]
         picked: dict[int, list[int]] = {}
         for c in best:  # dicts keep insertion order: chunks by their best sentence
             picked.setdefault(c.hit.chunk.row, []).append(c.row)
@@ -230,7 +238,12 @@ class LLMAnswerer:
         return out
 
     def _finish(
-        self, question: str, qvec: np.ndarray, raw: str, numbered: list[Hit], fallback: Answer
+        self,
+        question: str,
+        raw: str,
+        numbered: list[Hit],
+        fallback: Answer,
+        cands: list[Candidate],
     ) -> tuple[Answer, Verification]:
         """Verify the model's text; fall back to the extractive answer when nothing holds,
         when what holds rests on none of the sentences the extractive answer quotes, or when
@@ -253,8 +266,7 @@ class LLMAnswerer:
         # The answer must rest on a sentence the extractive answer would quote: measured on
         # SQuAD, SmolLM2-135M picks worse evidence than the scorer, and supported text that
         # answers another question is no answer.
-        ranked = self.extractive.candidates(question, qvec, numbered)
-        quoted = self.extractive.select(ranked) if ranked else []
+        quoted = self.extractive.select(cands) if cands else []
         if not any(row in {c.row for c in quoted} for k in v.kept for row in k.rows):
             log.info("the model's supported sentences do not address the question")
             return unused, v
