@@ -56,8 +56,26 @@ def question_type(question: str) -> QuestionType:
 # "When does it take effect?" asks for a date from the article's day on; "when did" before it.
 _ASKS_LATER = re.compile(r"\bwhen\s+(?:does|do|will|shall|is|are)\b", re.IGNORECASE)
 _ASKS_EARLIER = re.compile(r"\bwhen\s+(?:did|was|were|had)\b", re.IGNORECASE)
-_MONTH_NUMBER = {
-    m: i for i, m in enumerate("jan feb mar apr may jun jul aug sep oct nov dec".split(), start=1)
+_MONTHS = {
+    m: i
+    for i, names in enumerate(
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ],
+        start=1,
+    )
+    for m in names
 }
 
 
@@ -69,13 +87,11 @@ def fits_tense(date: str, question: str, published: str | None) -> bool:
     if not published or not (later or earlier):
         return True
     pub = (int(published[:4]), int(published[5:7]))
-    year = re.search(r"\b(1[0-9]{3}|20[0-9]{2})\b", date)
-    month = re.search(r"[A-Za-z]{3}", date)
-    when_month = _MONTH_NUMBER.get(month.group().lower()) if month else None
-    when = (int(year.group(1)) if year else pub[0], when_month)
-    if when[1] is None:  # a bare year
-        return when[0] >= pub[0] if later else when[0] <= pub[0]
-    return (when[0], when[1]) >= pub if later else (when[0], when[1]) <= pub
+    parts = dict(date_parts(date))
+    year = parts.get("y", pub[0])  # "1 November" in an article of 2021 is in 2021
+    if "m" not in parts:  # a bare year
+        return year >= pub[0] if later else year <= pub[0]
+    return (year, parts["m"]) >= pub if later else (year, parts["m"]) <= pub
 
 
 def spans_of_type(sentence: str, qtype: QuestionType) -> list[tuple[int, int]]:
@@ -125,3 +141,23 @@ def short_answer(sentence: str, question: str, qtype: QuestionType) -> str | Non
         if text and not known and text not in candidates:
             candidates.append(text)
     return candidates[0] if len(candidates) == 1 else None
+
+
+def date_parts(text: str) -> frozenset[tuple[str, int]]:
+    """Year, month and day of a date mention, as far as it says them."""
+    t = text.lower()
+    iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", t.strip())
+    if iso:
+        y, m, d = (int(x) for x in iso.groups())
+        return frozenset({("y", y), ("m", m), ("d", d)})
+    parts: set[tuple[str, int]] = set()
+    for word in re.findall(r"[a-z]+", t):
+        if word in _MONTHS:
+            parts.add(("m", _MONTHS[word]))
+    for num in re.findall(r"\d+", t):
+        n = int(num)
+        if len(num) == 4:
+            parts.add(("y", n))
+        elif 1 <= n <= 31:
+            parts.add(("d", n))
+    return frozenset(parts)

@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from retrieval.answer import Citation
-from retrieval.answering.spans import DATE, NAME, NUMBER
+from retrieval.answering.spans import DATE, NAME, NUMBER, date_parts
 from retrieval.lexical import terms
 from retrieval.retriever import Hit
 from retrieval.search_index import SearchIndex
@@ -64,27 +64,6 @@ _REFUSAL = re.compile(
     r"|\bno (?:information|mention)\b|\bnot (?:mentioned|stated|specified) in\b",
     re.IGNORECASE,
 )
-_MONTHS = {
-    m: i
-    for i, names in enumerate(
-        [
-            ("jan", "january"),
-            ("feb", "february"),
-            ("mar", "march"),
-            ("apr", "april"),
-            ("may",),
-            ("jun", "june"),
-            ("jul", "july"),
-            ("aug", "august"),
-            ("sep", "sept", "september"),
-            ("oct", "october"),
-            ("nov", "november"),
-            ("dec", "december"),
-        ],
-        start=1,
-    )
-    for m in names
-}
 _WORD_NUMBERS = {
     w: i
     for i, w in enumerate(
@@ -334,7 +313,7 @@ class _Facts:
 
     def __init__(self, text: str, published: frozenset[tuple[str, int]]) -> None:
         year = {p for p in published if p[0] == "y"}
-        self.dates = [_date_parts(m.group()) for m in DATE.finditer(text)]
+        self.dates = [date_parts(m.group()) for m in DATE.finditer(text)]
         # "1 November" in an article of 2021 is 1 November 2021.
         self.dates = [d | year if not any(k == "y" for k, _ in d) else d for d in self.dates]
         if published:
@@ -362,7 +341,7 @@ class _Facts:
         date_spans = []
         for m in DATE.finditer(sentence):
             date_spans.append(m.span())
-            parts = _date_parts(m.group())
+            parts = date_parts(m.group())
             if not parts:
                 continue
             if not any(parts <= d for d in self.dates):
@@ -397,7 +376,7 @@ class _Evidence:
         self.vectors = index.sentence_vectors[self.rows] if self.rows else None
         title = _words(a.title)
         sentence_terms = [_words(t) for t in self.texts]
-        self.published = _date_parts(a.date) if a.date else frozenset()
+        self.published = date_parts(a.date) if a.date else frozenset()
         n = len(self.rows)
         self.windows = [(max(0, i - 1), min(n, i + 2)) for i in range(n)]
         self.window_terms = [title.union(*sentence_terms[a:b]) for a, b in self.windows]
@@ -471,26 +450,6 @@ def _same(a: str, b: str) -> bool:
     """The same sentence again, or a cut-off start of one already written."""
     a, b = a.casefold().rstrip(" .!?…"), b.casefold().rstrip(" .!?…")
     return a == b or (len(a) >= 20 and b.startswith(a))
-
-
-def _date_parts(text: str) -> frozenset[tuple[str, int]]:
-    """Year, month and day of a date mention, as far as it says them."""
-    t = text.lower()
-    iso = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", t.strip())
-    if iso:
-        y, m, d = (int(x) for x in iso.groups())
-        return frozenset({("y", y), ("m", m), ("d", d)})
-    parts: set[tuple[str, int]] = set()
-    for word in re.findall(r"[a-z]+", t):
-        if word in _MONTHS:
-            parts.add(("m", _MONTHS[word]))
-    for num in re.findall(r"\d+", t):
-        n = int(num)
-        if len(num) == 4:
-            parts.add(("y", n))
-        elif 1 <= n <= 31:
-            parts.add(("d", n))
-    return frozenset(parts)
 
 
 def _numbers(text: str) -> set[float]:
