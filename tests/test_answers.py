@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 
 import pytest
 from langchain_core.documents import Document
 
+from retrieval.answering.extractive import Candidate
 from retrieval.answering.spans import fits_tense, question_type, short_answer
 from retrieval.errors import InputError
 from retrieval.prompts import NO_ANSWER
@@ -38,11 +40,18 @@ def test_seed_questions(seed_service: NewsService, q: dict) -> None:
 
 
 def test_every_sentence_of_the_answer_is_cited(seed_service: NewsService) -> None:
-    answer = seed_service.ask("Why did Russia suspend its mission to NATO?")
-    quotes = {c.n: c.quote for c in answer.citations}
+    answer, hits = seed_service.ask_with_hits("Why did Russia suspend its mission to NATO?")
+    chunks = {h.chunk.id: h.chunk.text for h in hits}
     body = answer.text.split("\n\n")[-1]
-    for n, quote in quotes.items():
+    for n, quote in {c.n: c.quote for c in answer.citations}.items():
         assert f"{quote} [{n}]" in body
+    # One citation per chunk: each sentence carries the number of the chunk it is from.
+    cited = {c.n: c.chunk_id for c in answer.citations}
+    assert len(set(cited.values())) == len(cited)
+    sentences = re.findall(r"(.+?) \[(\d+)\](?: |$)", body)
+    assert len(sentences) >= len(cited)
+    for sentence, n in sentences:
+        assert sentence in chunks[cited[int(n)]]
 
 
 def test_question_limits(seed_service: NewsService) -> None:
@@ -156,3 +165,23 @@ def test_eval_summary_reports_model_shares_only_for_llm_answers() -> None:
     result = summarize([Outcome(q, ["a"], written), Outcome(q, ["a"], fallback)], 5.0)
     assert result["model_answer_rate"] == 0.5 and result["model_sentences"] == 6
     assert result["dropped_share"] == 0.5 and result["containment_model_written"] == 1.0
+
+
+def test_sentences_of_one_chunk_share_its_citation(seed_service: NewsService) -> None:
+    question = "Why did Russia suspend its mission to NATO?"
+    answerer = seed_service._current().answerer
+    index = answerer.index
+    qvec = seed_service.embedder.encode([question])[0]
+    hits = seed_service.retriever.search(question, qvec=qvec)
+    hit = hits[0]
+    rows = index.sentences_of[hit.chunk.row][:2]
+    texts = [hit.article.text[index.sentences[r].start : index.sentences[r].end] for r in rows]
+    feats = (0.5,) * 8
+    cands = [
+        Candidate(hit, r, t, 20.0 - i, feats)
+        for i, (r, t) in enumerate(zip(rows, texts, strict=True))
+    ]
+    answer = answerer.compose(question, cands)
+    assert [c.chunk_id for c in answer.citations] == [hit.chunk.id]
+    assert answer.citations[0].quote == texts[0]  # the best sentence
+    assert answer.text.split("\n\n")[-1] == f"{texts[0]} [1] {texts[1]} [1]"

@@ -192,15 +192,17 @@ class ExtractiveAnswerer:
         confidence = round(best.score, 4)
         if confidence < self.settings.abstain_threshold or self._unfocused(question, best):
             return abstention(question, confidence)
-        chosen = self.select(cands)
+        # A citation names a chunk, quoting its best sentence; every sentence taken from
+        # that chunk carries its number (as verified model answers cite).
         citations: list[Citation] = []
         numbers: dict[int, int] = {}
         parts = []
-        for c in chosen:
-            if c.row not in numbers:
-                numbers[c.row] = len(citations) + 1
-                citations.append(_citation(numbers[c.row], c))
-            parts.append(f"{c.text} [{numbers[c.row]}]")
+        for c in self.select(cands):
+            chunk = c.hit.chunk.row
+            if chunk not in numbers:
+                numbers[chunk] = len(citations) + 1
+                citations.append(_citation(numbers[chunk], c))
+            parts.append(f"{c.text} [{numbers[chunk]}]")
         short = short_answer(best.text, question, question_type(question))
         text = " ".join(parts)
         if short:
