@@ -33,4 +33,13 @@ def words(text: str) -> list[str]:
 
 def terms(text: str) -> list[str]:
     """Stemmed content terms: no stop words, no one-letter words (digits are kept)."""
-    return [_stem(w) for w in words(text) if w not in STOPWORDS and (len(w) > 1 or w.isdigit())]
+    return [_stem(w) for w in words(text) if _content(w)]
+
+
+def term_spans(text: str) -> list[tuple[str, int]]:
+    """Like :func:`terms`, each with the offset where its word starts."""
+    return [(_stem(w), m.start()) for m in _WORD.finditer(text) if _content(w := m.group().lower())]
+
+
+def _content(word: str) -> bool:
+    return word not in STOPWORDS and (len(word) > 1 or word.isdigit())

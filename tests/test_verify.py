@@ -110,6 +110,44 @@ def test_unsupported_and_uncited_sentences_are_dropped(
     assert v.kept == [] and [d.reason for d in v.dropped] == ["unsupported", "uncited"]
 
 
+def test_true_words_joined_into_a_false_claim_are_dropped(seed_service: NewsService) -> None:
+    # Every word is in the chunk ("... is NATO Secretary-General Jens Stoltenberg's decision
+    # of 6 October, withdrawing the accreditation of eight members of the Russian Permanent
+    # Mission ..."), but not linked as the claim links them.
+    question = "Whose accreditation was withdrawn?"
+    hits = seed_service.retriever.search(question, k=5)
+    n = chunk_with(hits, "Stoltenberg’s decision of 6 October")
+    claim = (
+        "The Kremlin is withdrawing the accreditation of NATO Secretary-General Jens Stoltenberg"
+    )
+    raw = f"{claim} [{n}]."
+    v = verify(raw, hits, seed_service._current().index, seed_service.embedder.encode, question)
+    assert v.kept == [] and [d.reason for d in v.dropped] == ["unlinked"]
+
+
+def test_a_denial_the_chunk_does_not_make_is_dropped(seed_service: NewsService) -> None:
+    question = "Did Russia suspend its NATO mission?"
+    hits = seed_service.retriever.search(question, k=5)
+    n = chunk_with(hits, "Russia has suspended its North Atlantic Treaty Organization")
+    v = check(seed_service, hits, f"Russia has not suspended its NATO mission [{n}].")
+    assert v.kept == [] and [d.reason for d in v.dropped] == ["unlinked"]
+    v = check(seed_service, hits, f"Russia has suspended its NATO mission [{n}].")
+    assert v.text == "Russia has suspended its NATO mission. [1]"
+
+
+def test_sentences_about_the_article_are_no_answer(
+    seed_service: NewsService, hits: list[Hit]
+) -> None:
+    n = chunk_with(hits, "expelling eight Russian diplomats")
+    v = check(
+        seed_service, hits, f"The article is about NATO expelling eight Russian diplomats [{n}]."
+    )
+    assert v.kept == [] and [d.reason for d in v.dropped] == ["about-text"]
+    # Reporting what the article says is an answer, checked like any other.
+    v = check(seed_service, hits, f"The article says NATO expelled eight Russian diplomats [{n}].")
+    assert v.text == "The article says NATO expelled eight Russian diplomats. [1]"
+
+
 def test_citations_are_renumbered_in_order_of_first_use(seed_service: NewsService) -> None:
     hits = seed_service.retriever.search("Why did Russia suspend its mission to NATO?", k=5)
     a = chunk_with(hits, "expelling eight Russian diplomats")

@@ -279,6 +279,11 @@ class LLMAnswerer:
             # something else, however well supported.
             log.info("the model's answer leaves out the short answer %r", short)
             return unused, v
+        if not short and (pick := _unsettled_pick(question, v.text, [c.text for c in quoted])):
+            # The sentence names several (1938 and 1940) and the scorer could not tell
+            # which one answers: a small model's pick is no better than a guess.
+            log.info("the model picks %r where its sentence offers several", pick)
+            return unused, v
         answer = Answer(
             question=question,
             standalone_question=question,
@@ -308,6 +313,24 @@ def _stray_answer(question: str, text: str, evidence: list[str]) -> str | None:
         if span and span not in known:
             return plain[a:b]
     return None
+
+
+def _unsettled_pick(question: str, text: str, evidence: list[str]) -> str | None:
+    """For a when / how-many / who / where question: a date, number or name the answer gives
+    that comes from an evidence sentence offering several ("In 1938, the FCC began ...
+    and published its report in 1940"), or None. Telling them apart takes reading the
+    roles in the sentence, which a small model gets wrong."""
+    qtype = question_type(question)
+    if qtype == "other":
+        return None
+    asked = question.casefold()
+
+    def offered(t: str) -> set[str]:
+        spans = (t[a:b].strip(" ,.;:").casefold() for a, b in spans_of_type(t, qtype))
+        return {s for s in spans if s and s not in asked}
+
+    crowded = set().union(*(o for e in evidence if len(o := offered(e)) > 1))
+    return min(offered(_MARKERS.sub(" ", text)) & crowded, default=None)
 
 
 def _block(n: int, hit: Hit, text: str) -> str:

@@ -4,16 +4,20 @@ the chunk it cites, and nothing the model wrote reaches the user unchecked.
 A sentence survives when the chunk it cites supports it: the content words it adds to the
 question occur in one window of the chunk (a sentence and its neighbours), it is close in
 meaning to one of the chunk's sentences, and every name, number, date and quotation in it
-occurs in one sentence of that window (or is the article's date). A sentence that only
-restates the question is dropped. A sentence its citation does not support moves to the
-retrieved chunk that does, or is dropped; markers that name no
-retrieved chunk are dropped. The survivors are renumbered 1..n and each citation quotes,
-verbatim, the chunk's sentence that best supports what was said.
+occurs in one sentence of that window (or is the article's date), and its words are linked
+as the window links them: neighbouring terms of the sentence stand close together in one
+sentence of the window, and a denial stands where the window has one. A sentence that only
+restates the question, or talks about "the article" instead of the news, is dropped. A
+sentence its citation does not support moves to the retrieved chunk that does, or is
+dropped; markers that name no retrieved chunk are dropped. The survivors are renumbered
+1..n and each citation quotes, verbatim, the chunk's sentence that best supports what was
+said.
 """
 
 from __future__ import annotations
 
 import html
+import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -22,7 +26,7 @@ import numpy as np
 
 from retrieval.answer import Citation
 from retrieval.answering.spans import DATE, NAME, NUMBER, date_parts
-from retrieval.lexical import terms
+from retrieval.lexical import term_spans, terms
 from retrieval.retriever import Hit
 from retrieval.search_index import SearchIndex
 from retrieval.sentences import split_sentences
@@ -34,6 +38,14 @@ Embed = Callable[[list[str]], np.ndarray]
 # sentence and its neighbours). 0.7 (was 0.6) after reading what SmolLM2-135M got through.
 SUPPORT_THRESHOLD = 0.7
 MIN_LEXICAL = 0.5
+# The words a sentence adds must also be linked as the window links them: of the pairs of
+# neighbouring content terms in the sentence (pairs of two question terms aside), this share
+# must stand within LINK_DISTANCE terms of each other in one sentence of the window.
+# "Eisner became president of Disney" is not what "Eisner left ABC to become president of
+# Paramount Pictures (... later President of ABC's parent company, Disney)" says, though
+# every word of it is there.
+MIN_LINKED = 0.7
+LINK_DISTANCE = 2
 
 # [1], [1, 2], [^1], [Article 1], [id=1], 【1】 ... (the number list is group 1).
 _MARKER = re.compile(
@@ -73,11 +85,23 @@ _WORD_NUMBERS = {
 } | {"thirty": 30, "forty": 40, "fifty": 50, "sixty": 60, "seventy": 70, "eighty": 80}
 _WORD_NUMBERS |= {"ninety": 90, "hundred": 100, "dozen": 12}
 _SCALES = {"thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12, "hundred": 1e2}
+# A sentence about the text rather than the news: "The article is about the Netherlands,
+# which ...", "The article about the season saw ..." (SmolLM2's favourite non-answer).
+_ABOUT_TEXT = re.compile(
+    r"(?:the|this|that)\s+(?:article|text|passage|document)s?\b"
+    r"(?!\s*(?:,|(?:says|said|states|stated|reports|reported|notes|noted|adds|added)\b))",
+    re.IGNORECASE,
+)
+_NEGATION = re.compile(r"\b(?:not|never|no|neither|nor|none|without)\b|n['’]t\b", re.IGNORECASE)
+_DENIAL = "¬"
+_NUMBER_TERMS = {t: str(v) for w, v in _WORD_NUMBERS.items() for t in terms(w)}
 _QUOTED = re.compile(r"[\"“]([^\"“”]{3,}?)[\"”]")
 # How models refer to the text itself; no evidence either way.
 _META = frozenset(
     terms("article articles text passage document mentions mentioned states stated reports noted")
 )
+# Verbs that only carry tense or mood: "shall be withdrawn" links what "will be withdrawn" does.
+_AUXILIARIES = frozenset(terms("shall must might ought"))
 # Number words too vague to hold a model to ("one of them", "thousands of people").
 _VAGUE = {"one", "dozens", "hundreds", "thousands", "millions"}
 
@@ -87,7 +111,8 @@ class Dropped:
     """A piece of model output that did not reach the user, and why."""
 
     text: str
-    # unsupported | uncited | number | no-answer | question | repeated | unfinished
+    # unsupported | unlinked | uncited | number | no-answer | question | about-text |
+    # repeated | unfinished
     reason: str
 
 
@@ -100,10 +125,16 @@ class Support:
     cosine: float
     row: int  # the chunk's sentence (SearchIndex row) that supports it best
     facts_ok: bool  # every number, date and quotation of the sentence is in the chunk
+    linked: float = 1.0  # share of the sentence's term pairs the window links (MIN_LINKED)
+
+    @property
+    def worded(self) -> bool:
+        """Its words are the window's (facts and links aside)."""
+        return self.score >= SUPPORT_THRESHOLD and self.lexical >= MIN_LEXICAL
 
     @property
     def ok(self) -> bool:
-        return self.facts_ok and self.score >= SUPPORT_THRESHOLD and self.lexical >= MIN_LEXICAL
+        return self.worded and self.facts_ok and self.linked >= MIN_LINKED
 
 
 @dataclass(frozen=True)
@@ -177,8 +208,7 @@ def verify(
         return out
     evidence = [_Evidence(index, h) for h in hits]
     # Numbers count here: "NATO expelled eight diplomats" answers "how many diplomats".
-    asked = set(terms(question)) if question else set()
-    asked_words = frozenset(_words(question)) if question else frozenset()
+    asked = frozenset(terms(question)) if question else frozenset()
     bodies: list[tuple[str, list[int], str]] = []  # (checked body, valid cites, with URLs)
     for text in pieces:
         cites: list[int] = []
@@ -199,6 +229,9 @@ def verify(
         if body.endswith("?") or set(terms(body)) <= asked:
             out.dropped.append(Dropped(body, "question"))  # the question echoed, no answer
             continue
+        if _ABOUT_TEXT.match(body):
+            out.dropped.append(Dropped(body, "about-text"))  # "The article is about ..."
+            continue
         if any(_same(body, b) for b, _, _ in bodies):
             out.dropped.append(Dropped(body, "repeated"))  # small models loop
             continue
@@ -211,7 +244,7 @@ def verify(
         return out
     vectors = embed([b for b, _, _ in bodies])
     for (body, cites, written), vec in zip(bodies, vectors, strict=True):
-        supports = [ev.support(body, vec, asked_words) for ev in evidence]
+        supports = [ev.support(body, vec, asked) for ev in evidence]
         good = [i for i in cites if supports[i].ok]
         out.unsupported_markers.extend(f"[{i + 1}]" for i in cites if i not in good and good)
         reattributed = False
@@ -259,8 +292,11 @@ def _number(out: Verification, hits: Sequence[Hit], evidence: list[_Evidence]) -
 
 
 def _why(cites: list[int], supports: list[Support]) -> str:
-    if any(s.score >= SUPPORT_THRESHOLD and s.lexical >= MIN_LEXICAL for s in supports):
-        return "number"  # supported in words, but a number or date is not in the chunk
+    worded = [s for s in supports if s.worded]
+    if any(not s.facts_ok for s in worded):
+        return "number"  # supported in words, but a name, number or date is not in the chunk
+    if worded:
+        return "unlinked"  # the chunk's words, put together into another claim
     return "unsupported" if cites else "uncited"
 
 
@@ -376,6 +412,8 @@ class _Evidence:
         self.vectors = index.sentence_vectors[self.rows] if self.rows else None
         title = _words(a.title)
         sentence_terms = [_words(t) for t in self.texts]
+        self.positions = [_positions(t) for t in self.texts]
+        self.title_positions = _positions(a.title)
         self.published = date_parts(a.date) if a.date else frozenset()
         n = len(self.rows)
         self.windows = [(max(0, i - 1), min(n, i + 2)) for i in range(n)]
@@ -406,7 +444,40 @@ class _Evidence:
         score = 0.5 * lexical + 0.5 * cosine
         a, b = self.windows[best]
         facts_ok = any(self._sentence_facts(i).hold(sentence) for i in range(a, b))
-        return Support(round(score, 4), lexical, cosine, self.rows[best], facts_ok)
+        linked = self._linked(sentence, asked, [self.title_positions, *self.positions[a:b]])
+        return Support(round(score, 4), lexical, cosine, self.rows[best], facts_ok, linked)
+
+    @staticmethod
+    def _linked(sentence: str, asked: frozenset[str], texts: list[dict[str, list[int]]]) -> float:
+        """The share of the sentence's neighbouring term pairs that stand within
+        LINK_DISTANCE terms of each other in one of ``texts`` (0.0 if a denial does not).
+
+        A name or date of several words is one term ("Jens Stoltenberg", "18 October 2021"),
+        so "ABC Circle Films" next to "2007" is not linked by "ABC Studios in February 2007".
+        Counted are the pairs whose terms both occur in ``texts`` (new words are the lexical
+        check's business), but not pairs of two question terms: they link nothing new. A
+        denial ("did not", "never") is a term of its own that must stand where the text has
+        one.
+        """
+        present = set().union(*texts)
+        linked = counted = 0
+        for (x, xs), (y, ys) in itertools.pairwise(_link_sequence(sentence)):
+            denial = _DENIAL in (x, y)
+            if not denial and (x == y or set(xs) | set(ys) <= asked):
+                continue
+            if not denial and not {x, y} <= present:
+                continue
+            ok = any(
+                x in pos
+                and y in pos
+                and any(0 < abs(i - j) <= LINK_DISTANCE for i in pos[x] for j in pos[y])
+                for pos in texts
+            )
+            if denial and not ok:
+                return 0.0
+            counted += 1
+            linked += ok
+        return linked / counted if counted else 1.0
 
     def _sentence_facts(self, i: int) -> _Facts:
         """The facts of sentence ``i`` (and the title): a claim's names, numbers and dates
@@ -426,6 +497,43 @@ class _Evidence:
         if self.best is None or self.best.row < 0:
             return self.texts[0] if self.texts else self.hit.chunk.text
         return self.texts[self.rows.index(self.best.row)]
+
+
+def _link_sequence(text: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The text's terms in order, each with the content terms it stands for: a name or
+    date of several words is one term ("u:jen stoltenberg"), number words are digits
+    ("eight" is "8") and denials are _DENIAL."""
+    spans = [m.span() for m in NAME.finditer(text) if " " in m.group()]
+    spans += [m.span() for m in DATE.finditer(text)]
+    found = [
+        (_NUMBER_TERMS.get(t, t), at)
+        for t, at in term_spans(text)
+        if t not in _META and t not in _AUXILIARIES
+    ]
+    found += [(_DENIAL, m.start()) for m in _NEGATION.finditer(text)]
+    out: list[tuple[str, tuple[str, ...]]] = []
+    unit_of: dict[int, int] = {}  # span number -> its place in out
+    for t, at in sorted(found, key=lambda ta: ta[1]):
+        span = next((i for i, (a, b) in enumerate(spans) if a <= at < b), None)
+        if span is None:
+            out.append((t, (t,)))
+        elif span not in unit_of:
+            unit_of[span] = len(out)
+            out.append((t, (t,)))
+        else:
+            members = (*out[unit_of[span]][1], t)
+            out[unit_of[span]] = ("u:" + " ".join(members), members)
+    return out
+
+
+def _positions(text: str) -> dict[str, list[int]]:
+    """Term -> where it stands among the text's terms (see :func:`_link_sequence`); a
+    name's or date's words also stand where it does."""
+    out: dict[str, list[int]] = {}
+    for i, (key, members) in enumerate(_link_sequence(text)):
+        for t in {key, *members}:
+            out.setdefault(t, []).append(i)
+    return out
 
 
 def _plain(text: str) -> str:
