@@ -9,7 +9,7 @@ import re
 import pytest
 from langchain_core.documents import Document
 
-from retrieval.answering.extractive import Candidate
+from retrieval.answering.extractive import FEATURES, Candidate
 from retrieval.answering.spans import fits_tense, question_type, short_answer
 from retrieval.errors import InputError
 from retrieval.prompts import NO_ANSWER
@@ -176,7 +176,7 @@ def test_sentences_of_one_chunk_share_its_citation(seed_service: NewsService) ->
     hit = hits[0]
     rows = index.sentences_of[hit.chunk.row][:2]
     texts = [hit.article.text[index.sentences[r].start : index.sentences[r].end] for r in rows]
-    feats = (0.5,) * 8
+    feats = (0.5,) * len(FEATURES)
     cands = [
         Candidate(hit, r, t, 20.0 - i, feats)
         for i, (r, t) in enumerate(zip(rows, texts, strict=True))
