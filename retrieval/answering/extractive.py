@@ -47,7 +47,7 @@ class Weights:
 
     # Fitted on the first 2,000 SQuAD questions of shared/eval/squad_dev_a (listwise
     # softmax regression, bench/tune_answerer.py); held out on the other 3,665 the best
-    # sentence comes from a gold paragraph 82.9% of the time (without the last two
+    # sentence comes from a gold paragraph 82.8% of the time (without the last two
     # features: 82.4%; hand-set weights: 80.8%).
     values: tuple[float, ...] = (2.57, 3.83, 3.40, 0.47, 0.92, 2.08, 1.14, 1.31, 1.25, 0.89)
     # Further sentences of the best sentence's article join it when this close in score.
