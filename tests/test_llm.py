@@ -260,9 +260,15 @@ def test_markup_and_invented_urls_never_reach_the_user(
     assert "evil" not in answer.model_dump_json()
 
 
-def test_the_sentinel_is_an_abstention(seed_service: NewsService, answerer_for: Any) -> None:
-    answer = ask(seed_service, answerer_for(scripted(NO_ANSWER)), EXPEL)
-    assert answer.abstained and answer.text == NO_ANSWER and answer.citations == []
+def test_a_refusal_over_good_evidence_gives_the_extractive_answer(
+    seed_service: NewsService, answerer_for: Any
+) -> None:
+    # Whether the articles answer is the calibrated scorer's call, not a small model's.
+    for refusal in (NO_ANSWER, "The articles do not mention how many diplomats were expelled."):
+        answer = ask(seed_service, answerer_for(scripted(refusal)), EXPEL)
+        assert not answer.abstained and answer.written_by == "extractive"
+        assert answer.text == extractive(seed_service, EXPEL).text
+        assert (answer.model_sentences, answer.dropped) == (1, 1)
 
 
 def test_nothing_supported_gives_the_extractive_answer(

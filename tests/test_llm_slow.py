@@ -82,6 +82,8 @@ def test_llamacpp_seed_questions_are_grounded(llamacpp_service: NewsService, q: 
     assert_grounded(answer, hits[: llamacpp_service.settings.retrieval.k])
     if not q["answerable"]:
         assert answer.abstained
+    else:  # the target: containment on the seed set as good as extractive's
+        assert any(a.lower() in answer.text.lower() for a in q["answers"]), answer.text
 
 
 @pytest.mark.parametrize("conv", CONVERSATIONS, ids=[c["id"] for c in CONVERSATIONS])
