@@ -20,7 +20,7 @@ from langchain_core.output_parsers import StrOutputParser
 
 from retrieval.answer import Answer, FinalEvent, StreamEvent, TokenEvent
 from retrieval.answering.extractive import Candidate, ExtractiveAnswerer
-from retrieval.answering.spans import question_type, spans_of_type
+from retrieval.answering.spans import QuestionType, question_type, spans_of_type
 from retrieval.answering.verify import Embed, Verification, clean_markup, verify
 from retrieval.condense import needs_context, standalone_question
 from retrieval.config import Settings
@@ -267,10 +267,12 @@ class LLMAnswerer:
         # SQuAD, SmolLM2-135M picks worse evidence than the scorer, and supported text that
         # answers another question is no answer.
         quoted = self.extractive.select(cands) if cands else []
-        if not any(row in {c.row for c in quoted} for k in v.kept for row in k.rows):
+        quoted_rows = {c.row for c in quoted}
+        evidence = [c.text for c in quoted]
+        if not any(row in quoted_rows for k in v.kept for row in k.rows):
             log.info("the model's supported sentences do not address the question")
             return unused, v
-        if stray := _stray_answer(question, v.text, [c.text for c in quoted]):
+        if stray := _stray_answer(question, v.text, evidence):
             log.info("the model answers with %r, which the best evidence does not hold", stray)
             return unused, v
         short = fallback.short_answer
@@ -279,7 +281,7 @@ class LLMAnswerer:
             # something else, however well supported.
             log.info("the model's answer leaves out the short answer %r", short)
             return unused, v
-        if not short and (pick := _unsettled_pick(question, v.text, [c.text for c in quoted])):
+        if not short and (pick := _unsettled_pick(question, v.text, evidence)):
             # The sentence names several (1938 and 1940) and the scorer could not tell
             # which one answers: a small model's pick is no better than a guess.
             log.info("the model picks %r where its sentence offers several", pick)
@@ -304,15 +306,8 @@ def _stray_answer(question: str, text: str, evidence: list[str]) -> str | None:
     gives that neither the question nor the best evidence holds ("in 1940" where the
     evidence says 1938), or None."""
     qtype = question_type(question)
-    if qtype == "other":
-        return None
-    plain = _MARKERS.sub(" ", text)
     known = f"{question}\n{' '.join(evidence)}".casefold()
-    for a, b in spans_of_type(plain, qtype):
-        span = plain[a:b].strip(" ,.;:").casefold()
-        if span and span not in known:
-            return plain[a:b]
-    return None
+    return next((s for s in _typed_spans(text, qtype) if s not in known), None)
 
 
 def _unsettled_pick(question: str, text: str, evidence: list[str]) -> str | None:
@@ -321,16 +316,23 @@ def _unsettled_pick(question: str, text: str, evidence: list[str]) -> str | None
     and published its report in 1940"), or None. Telling them apart takes reading the
     roles in the sentence, which a small model gets wrong."""
     qtype = question_type(question)
-    if qtype == "other":
-        return None
     asked = question.casefold()
 
     def offered(t: str) -> set[str]:
-        spans = (t[a:b].strip(" ,.;:").casefold() for a, b in spans_of_type(t, qtype))
-        return {s for s in spans if s and s not in asked}
+        return {s for s in _typed_spans(t, qtype) if s not in asked}
 
     crowded = set().union(*(o for e in evidence if len(o := offered(e)) > 1))
-    return min(offered(_MARKERS.sub(" ", text)) & crowded, default=None)
+    return min(offered(text) & crowded, default=None)
+
+
+def _typed_spans(text: str, qtype: QuestionType) -> list[str]:
+    """The dates, numbers or names (as ``qtype`` asks) of ``text``, markers aside, in
+    lower case; none for "other" questions."""
+    if qtype == "other":
+        return []
+    plain = _MARKERS.sub(" ", text)
+    spans = (plain[a:b].strip(" ,.;:").casefold() for a, b in spans_of_type(plain, qtype))
+    return [s for s in spans if s]
 
 
 def _block(n: int, hit: Hit, text: str) -> str:

@@ -21,6 +21,7 @@ import itertools
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 
@@ -412,13 +413,13 @@ class _Evidence:
         self.vectors = index.sentence_vectors[self.rows] if self.rows else None
         title = _words(a.title)
         sentence_terms = [_words(t) for t in self.texts]
-        self.positions = [_positions(t) for t in self.texts]
         self.title_positions = _positions(a.title)
         self.published = date_parts(a.date) if a.date else frozenset()
         n = len(self.rows)
         self.windows = [(max(0, i - 1), min(n, i + 2)) for i in range(n)]
         self.window_terms = [title.union(*sentence_terms[a:b]) for a, b in self.windows]
         self._facts: dict[int, _Facts] = {}
+        self._positions: dict[int, dict[str, list[int]]] = {}
         self.best: Support | None = None
 
     def support(
@@ -444,7 +445,8 @@ class _Evidence:
         score = 0.5 * lexical + 0.5 * cosine
         a, b = self.windows[best]
         facts_ok = any(self._sentence_facts(i).hold(sentence) for i in range(a, b))
-        linked = self._linked(sentence, asked, [self.title_positions, *self.positions[a:b]])
+        positions = [self.title_positions, *(self._sentence_positions(i) for i in range(a, b))]
+        linked = self._linked(sentence, asked, positions)
         return Support(round(score, 4), lexical, cosine, self.rows[best], facts_ok, linked)
 
     @staticmethod
@@ -479,6 +481,12 @@ class _Evidence:
             linked += ok
         return linked / counted if counted else 1.0
 
+    def _sentence_positions(self, i: int) -> dict[str, list[int]]:
+        """Where the terms of sentence ``i`` stand (see :func:`_positions`), computed once."""
+        if i not in self._positions:
+            self._positions[i] = _positions(self.texts[i])
+        return self._positions[i]
+
     def _sentence_facts(self, i: int) -> _Facts:
         """The facts of sentence ``i`` (and the title): a claim's names, numbers and dates
         must come from one sentence, since a small model pairs one sentence's date with
@@ -499,7 +507,8 @@ class _Evidence:
         return self.texts[self.rows.index(self.best.row)]
 
 
-def _link_sequence(text: str) -> list[tuple[str, tuple[str, ...]]]:
+@lru_cache(maxsize=4096)
+def _link_sequence(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
     """The text's terms in order, each with the content terms it stands for: a name or
     date of several words is one term ("u:jen stoltenberg"), number words are digits
     ("eight" is "8") and denials are _DENIAL."""
@@ -523,7 +532,7 @@ def _link_sequence(text: str) -> list[tuple[str, tuple[str, ...]]]:
         else:
             members = (*out[unit_of[span]][1], t)
             out[unit_of[span]] = ("u:" + " ".join(members), members)
-    return out
+    return tuple(out)
 
 
 def _positions(text: str) -> dict[str, list[int]]:
