@@ -613,3 +613,20 @@ def test_one_of_several_dates_in_a_sentence_gives_the_extractive_answer(
     answer = ask(seed_service, answerer, question)
     assert answer.written_by == "extractive"
     assert answer.text == extractive(seed_service, question).text
+
+
+def test_one_of_several_numbers_for_another_question_gives_the_extractive_answer(
+    seed_service: NewsService, answerer_for: Any
+) -> None:
+    question = "What does the military alliance include?"
+    # "... the intergovernmental military alliance including 28 European countries and 2
+    # North American countries": half of it is a pick, all of it a copy.
+    model = scripted("The military alliance includes 28 European countries [1].")
+    answer = ask(seed_service, answerer_for(model), question)
+    assert answer.written_by == "extractive"
+    assert answer.text == extractive(seed_service, question).text
+    model = scripted(
+        "The military alliance includes 28 European countries and 2 North American countries [1]."
+    )
+    answer = ask(seed_service, answerer_for(model), question)
+    assert answer.written_by == "model" and "2 North American countries" in answer.text

@@ -282,8 +282,8 @@ class LLMAnswerer:
             log.info("the model's answer leaves out the short answer %r", short)
             return unused, v
         if not short and (pick := _unsettled_pick(question, v.text, evidence)):
-            # The sentence names several (1938 and 1940) and the scorer could not tell
-            # which one answers: a small model's pick is no better than a guess.
+            # The sentence names several (1938 and 1940; 25- and 45-minute episodes) and
+            # the scorer could not tell which one answers: a small model's pick is a guess.
             log.info("the model picks %r where its sentence offers several", pick)
             return unused, v
         answer = Answer(
@@ -311,18 +311,27 @@ def _stray_answer(question: str, text: str, evidence: list[str]) -> str | None:
 
 
 def _unsettled_pick(question: str, text: str, evidence: list[str]) -> str | None:
-    """For a when / how-many / who / where question: a date, number or name the answer gives
-    that comes from an evidence sentence offering several ("In 1938, the FCC began ...
-    and published its report in 1940"), or None. Telling them apart takes reading the
-    roles in the sentence, which a small model gets wrong."""
+    """A date, number or name the answer picks from an evidence sentence that offers
+    several ("In 1938, the FCC began ... and published its report in 1940"), or None.
+    Telling them apart takes reading the roles in the sentence, which a small model gets
+    wrong. For when / how-many / who / where questions any such span is a pick; for other
+    questions a number is, unless the answer gives all of its sentence's numbers: "The
+    most common length is 45 minutes" picks one of "25-minute episodes (the most common
+    format), 45-minute episodes ...", where a copy of the whole sentence picks nothing."""
     qtype = question_type(question)
+    kind: QuestionType = "how_many" if qtype == "other" else qtype
     asked = question.casefold()
 
     def offered(t: str) -> set[str]:
-        return {s for s in _typed_spans(t, qtype) if s not in asked}
+        return {s for s in _typed_spans(t, kind) if s not in asked}
 
-    crowded = set().union(*(o for e in evidence if len(o := offered(e)) > 1))
-    return min(offered(text) & crowded, default=None)
+    given = offered(text)
+    for sentence in evidence:
+        spans = offered(sentence)
+        picked = given & spans
+        if len(spans) > 1 and picked and (qtype != "other" or spans - given):
+            return min(picked)
+    return None
 
 
 def _typed_spans(text: str, qtype: QuestionType) -> list[str]:

@@ -2,12 +2,12 @@
 the chunk it cites, and nothing the model wrote reaches the user unchecked.
 
 A sentence survives when the chunk it cites supports it: the content words it adds to the
-question occur in one window of the chunk (a sentence and its neighbours), it is close in
-meaning to one of the chunk's sentences, and every name, number, date and quotation in it
-occurs in one sentence of that window (or is the article's date), and its words are linked
-as the window links them: neighbouring terms of the sentence stand close together in one
-sentence of the window, and a denial stands where the window has one. A sentence that only
-restates the question, or talks about "the article" instead of the news, is dropped. A
+question occur in one sentence of the chunk (or its article's title), it is close in meaning
+to that sentence, every name, number, date and quotation in it occurs there too (or is the
+article's date), and its words are linked as that sentence links them: neighbouring terms
+stand close together, what it adds stands next to words of the question, and a denial stands
+where the sentence has one. A sentence that only restates the question, or talks about "the
+article" instead of the news, is dropped. A
 sentence its citation does not support moves to the retrieved chunk that does, or is
 dropped; markers that name no retrieved chunk are dropped. The survivors are renumbered
 1..n and each citation quotes, verbatim, the chunk's sentence that best supports what was
@@ -35,13 +35,15 @@ from retrieval.sentences import split_sentences
 Embed = Callable[[list[str]], np.ndarray]
 
 # A sentence is supported by a chunk when support = (lexical + cosine) / 2 reaches this and
-# at least MIN_LEXICAL of its content (idf-weighted) occurs in one window of the chunk (a
-# sentence and its neighbours). 0.7 (was 0.6) after reading what SmolLM2-135M got through.
+# at least MIN_LEXICAL of its content (idf-weighted) occurs in one sentence of the chunk.
+# 0.7 (was 0.6) after reading what SmolLM2-135M got through. One sentence, not a sentence
+# and its neighbours (session 4): "mortgage bankers, accountants and cost engineers" joined
+# a list from two sentences into a claim neither makes.
 SUPPORT_THRESHOLD = 0.7
 MIN_LEXICAL = 0.5
-# The words a sentence adds must also be linked as the window links them: of the pairs of
-# neighbouring content terms in the sentence (pairs of two question terms aside), this share
-# must stand within LINK_DISTANCE terms of each other in one sentence of the window.
+# The words a sentence adds must also be linked as the chunk's sentence links them: of the
+# pairs of neighbouring content terms in the sentence (pairs of two question terms aside),
+# this share must stand within LINK_DISTANCE terms of each other in that sentence.
 # "Eisner became president of Disney" is not what "Eisner left ABC to become president of
 # Paramount Pictures (... later President of ABC's parent company, Disney)" says, though
 # every word of it is there.
@@ -126,11 +128,11 @@ class Support:
     cosine: float
     row: int  # the chunk's sentence (SearchIndex row) that supports it best
     facts_ok: bool  # every number, date and quotation of the sentence is in the chunk
-    linked: float = 1.0  # share of the sentence's term pairs the window links (MIN_LINKED)
+    linked: float = 1.0  # share of the sentence's term pairs the chunk links (MIN_LINKED)
 
     @property
     def worded(self) -> bool:
-        """Its words are the window's (facts and links aside)."""
+        """Its words are the chunk sentence's (facts and links aside)."""
         return self.score >= SUPPORT_THRESHOLD and self.lexical >= MIN_LEXICAL
 
     @property
@@ -398,10 +400,10 @@ class _Facts:
 class _Evidence:
     """One numbered hit, prepared for checking sentences against it.
 
-    A sentence is checked against a window of the chunk (one of its sentences with the
-    one before and after), not the chunk as a whole: a small model recombines the words
-    and numbers of different sentences ("the second crisis began in March 1974") into
-    claims that no sentence makes.
+    A sentence is checked against one sentence of the chunk (with the article's title), not
+    the chunk as a whole, nor a sentence with its neighbours: a small model recombines the
+    words and numbers of different sentences ("the second crisis began in March 1974",
+    "mortgage bankers, accountants and cost engineers") into claims that no sentence makes.
     """
 
     def __init__(self, index: SearchIndex, hit: Hit) -> None:
@@ -412,12 +414,9 @@ class _Evidence:
         self.texts = [a.text[index.sentences[r].start : index.sentences[r].end] for r in self.rows]
         self.vectors = index.sentence_vectors[self.rows] if self.rows else None
         title = _words(a.title)
-        sentence_terms = [_words(t) for t in self.texts]
+        self.sentence_terms = [title | _words(t) for t in self.texts]
         self.title_positions = _positions(a.title)
         self.published = date_parts(a.date) if a.date else frozenset()
-        n = len(self.rows)
-        self.windows = [(max(0, i - 1), min(n, i + 2)) for i in range(n)]
-        self.window_terms = [title.union(*sentence_terms[a:b]) for a, b in self.windows]
         self._facts: dict[int, _Facts] = {}
         self._positions: dict[int, dict[str, list[int]]] = {}
         self.best: Support | None = None
@@ -426,8 +425,8 @@ class _Evidence:
         self, sentence: str, vec: np.ndarray, asked: frozenset[str] = frozenset()
     ) -> Support:
         """How well this chunk supports ``sentence`` (whose embedding is ``vec``): by its
-        best window, whose text must also hold the sentence's facts. Words of the question
-        (``asked``) are no evidence: what the sentence adds to them must be in the window."""
+        best sentence, which must also hold the sentence's facts and links. Words of the
+        question (``asked``) are no evidence: what the sentence adds to them must be there."""
         sterms = _words(sentence)
         sterms = sterms - asked or sterms
         idf = self.index.idf
@@ -436,38 +435,46 @@ class _Evidence:
             return Support(0.0, 0.0, 0.0, -1, False)
         cosines = self.vectors @ vec
         local = [
-            sum(idf(t) for t in sterms & wt) / weight if weight else 0.0 for wt in self.window_terms
+            sum(idf(t) for t in sterms & st) / weight if weight else 0.0
+            for st in self.sentence_terms
         ]
         per_sentence = [0.5 * float(c) + 0.5 * lex for c, lex in zip(cosines, local, strict=True)]
         best = int(np.argmax(per_sentence))
         cosine = max(0.0, float(cosines.max()))
         lexical = local[best]
         score = 0.5 * lexical + 0.5 * cosine
-        a, b = self.windows[best]
-        facts_ok = any(self._sentence_facts(i).hold(sentence) for i in range(a, b))
-        positions = [self.title_positions, *(self._sentence_positions(i) for i in range(a, b))]
+        facts_ok = self._sentence_facts(best).hold(sentence)
+        positions = [self.title_positions, self._sentence_positions(best)]
         linked = self._linked(sentence, asked, positions)
         return Support(round(score, 4), lexical, cosine, self.rows[best], facts_ok, linked)
 
     @staticmethod
     def _linked(sentence: str, asked: frozenset[str], texts: list[dict[str, list[int]]]) -> float:
         """The share of the sentence's neighbouring term pairs that stand within
-        LINK_DISTANCE terms of each other in one of ``texts`` (0.0 if a denial does not).
+        LINK_DISTANCE terms of each other in one of ``texts`` (0.0 if a denial does not, or
+        if what the sentence adds stands next to none of the question's words).
 
         A name or date of several words is one term ("Jens Stoltenberg", "18 October 2021"),
         so "ABC Circle Films" next to "2007" is not linked by "ABC Studios in February 2007".
-        Counted are the pairs whose terms both occur in ``texts`` (new words are the lexical
-        check's business), but not pairs of two question terms: they link nothing new. A
-        denial ("did not", "never") is a term of its own that must stand where the text has
-        one.
+        Only the sentence's terms that occur in ``texts`` are paired (new words are the
+        lexical check's business), and pairs of two question terms are not counted: they link
+        nothing new. When the sentence has both, one of its question terms must stand linked
+        to one of its new terms: "One criminal behavior that is hard to stop is civil
+        disobedience" puts an answer to the question that its sentence does not link to it
+        ("where the criminalized behavior is pure speech, civil disobedience can ...").
+        A denial ("did not", "never") is a term of its own that must stand where the text
+        has one.
         """
         present = set().union(*texts)
+        everything = _link_sequence(sentence)
+        sequence = [(t, ts) for t, ts in everything if t == _DENIAL or t in present]
+        asks = any(set(ts) <= asked for t, ts in everything if t != _DENIAL)
+        adds = any(not set(ts) <= asked for t, ts in sequence if t != _DENIAL)
         linked = counted = 0
-        for (x, xs), (y, ys) in itertools.pairwise(_link_sequence(sentence)):
+        anchored = False
+        for (x, xs), (y, ys) in itertools.pairwise(sequence):
             denial = _DENIAL in (x, y)
             if not denial and (x == y or set(xs) | set(ys) <= asked):
-                continue
-            if not denial and not {x, y} <= present:
                 continue
             ok = any(
                 x in pos
@@ -479,6 +486,9 @@ class _Evidence:
                 return 0.0
             counted += 1
             linked += ok
+            anchored |= ok and not denial and (set(xs) <= asked) != (set(ys) <= asked)
+        if asks and adds and not anchored:
+            return 0.0
         return linked / counted if counted else 1.0
 
     def _sentence_positions(self, i: int) -> dict[str, list[int]]:
@@ -509,11 +519,12 @@ class _Evidence:
 
 @lru_cache(maxsize=4096)
 def _link_sequence(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    """The text's terms in order, each with the content terms it stands for: a name or
-    date of several words is one term ("u:jen stoltenberg"), number words are digits
-    ("eight" is "8") and denials are _DENIAL."""
+    """The text's terms in order, each with the content terms it stands for: a name of
+    several words is one term ("u:jen stoltenberg"), and so is a date, however written
+    ("d:d1 m11 y2021"); number words are digits ("eight" is "8"), denials are _DENIAL."""
     spans = [m.span() for m in NAME.finditer(text) if " " in m.group()]
-    spans += [m.span() for m in DATE.finditer(text)]
+    dates = {m.span(): date_parts(m.group()) for m in DATE.finditer(text)}
+    spans += dates
     found = [
         (_NUMBER_TERMS.get(t, t), at)
         for t, at in term_spans(text)
@@ -531,16 +542,28 @@ def _link_sequence(text: str) -> tuple[tuple[str, tuple[str, ...]], ...]:
             out.append((t, (t,)))
         else:
             members = (*out[unit_of[span]][1], t)
-            out[unit_of[span]] = ("u:" + " ".join(members), members)
+            parts = dates.get(spans[span])
+            key = _date_key(parts) if parts else "u:" + " ".join(members)
+            out[unit_of[span]] = (key, members)
     return tuple(out)
+
+
+def _date_key(parts: frozenset[tuple[str, int]] | Sequence[tuple[str, int]]) -> str:
+    """One key for a date however it is written: "1 November 2021" is "November 1, 2021"."""
+    return "d:" + " ".join(f"{k}{v}" for k, v in sorted(parts))
 
 
 def _positions(text: str) -> dict[str, list[int]]:
     """Term -> where it stands among the text's terms (see :func:`_link_sequence`); a
-    name's or date's words also stand where it does."""
+    name's or date's words also stand where it does, and a date also stands for what it
+    says in part ("November 2021" for "1 November 2021")."""
     out: dict[str, list[int]] = {}
     for i, (key, members) in enumerate(_link_sequence(text)):
-        for t in {key, *members}:
+        keys = {key, *members}
+        if key.startswith("d:"):
+            parts = [(p[0], int(p[1:])) for p in key[2:].split()]
+            keys |= {_date_key(c) for n in (2, 3) for c in itertools.combinations(parts, n)}
+        for t in keys:
             out.setdefault(t, []).append(i)
     return out
 
