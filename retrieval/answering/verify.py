@@ -35,19 +35,23 @@ from retrieval.sentences import split_sentences
 Embed = Callable[[list[str]], np.ndarray]
 
 # A sentence is supported by a chunk when support = (lexical + cosine) / 2 reaches this and
-# at least MIN_LEXICAL of its content (idf-weighted) occurs in one sentence of the chunk.
-# 0.7 (was 0.6) after reading what SmolLM2-135M got through. One sentence, not a sentence
-# and its neighbours (session 4): "mortgage bankers, accountants and cost engineers" joined
-# a list from two sentences into a claim neither makes.
+# at least MIN_LEXICAL of what it adds to the question (idf-weighted) occurs in one sentence
+# of the chunk. 0.7 (was 0.6) after reading what SmolLM2-135M got through. One sentence, not
+# a sentence and its neighbours: "mortgage bankers, accountants and cost engineers" joined a
+# list from two sentences into a claim neither makes. MIN_LEXICAL 0.85 (was 0.5): a model
+# sentence may rephrase its chunk's sentence, not add to it ("the CJEU's duty is to ensure
+# that the law is observed, and that the law is applied in the best interests of the EU").
 SUPPORT_THRESHOLD = 0.7
-MIN_LEXICAL = 0.5
+MIN_LEXICAL = 0.85
 # The words a sentence adds must also be linked as the chunk's sentence links them: of the
 # pairs of neighbouring content terms in the sentence (pairs of two question terms aside),
-# this share must stand within LINK_DISTANCE terms of each other in that sentence.
+# this share must stand within LINK_DISTANCE terms of each other in that sentence (0.85, was
+# 0.7: "the principle treaties began with the Treaty of Rome", where they "began with common
+# rules for coal and steel", and more complete institutions came "through the Treaty of Rome").
 # "Eisner became president of Disney" is not what "Eisner left ABC to become president of
 # Paramount Pictures (... later President of ABC's parent company, Disney)" says, though
 # every word of it is there.
-MIN_LINKED = 0.7
+MIN_LINKED = 0.85
 LINK_DISTANCE = 2
 
 # [1], [1, 2], [^1], [Article 1], [id=1], 【1】 ... (the number list is group 1).
