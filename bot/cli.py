@@ -42,6 +42,13 @@ def _positive(value: str) -> int:
     return n
 
 
+def _non_negative(value: str) -> int:
+    n = int(value)
+    if n < 0:
+        raise argparse.ArgumentTypeError("must be at least 0")
+    return n
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser, with `--help` and an example on every command."""
     p = argparse.ArgumentParser(
@@ -93,6 +100,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("dataset", type=Path, metavar="DATASET_DIR")
     s.add_argument("--limit", type=_positive, help="only the first N questions")
+    s.add_argument(
+        "--offset",
+        type=_non_negative,
+        default=0,
+        metavar="N",
+        help="skip the first N questions (--offset 1000 --limit 500: questions 1001-1500)",
+    )
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.add_argument(
         "--thresholds",

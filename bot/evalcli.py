@@ -27,7 +27,7 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
     questions_file = args.dataset / "questions.jsonl"
     if not questions_file.exists():
         raise InputError(f"{questions_file} does not exist")
-    questions = load_questions(questions_file, args.limit)
+    questions = load_questions(questions_file, args.limit, args.offset)
     threshold = settings.answer.abstain_threshold
     levels = [float(t) for t in args.thresholds.split(",") if t.strip()]
     # Answer with the lowest threshold asked for, so every level can be scored afterwards
@@ -59,6 +59,8 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
     result = report.as_json()
     result.update(extra)
     result["dataset"] = str(args.dataset)
+    if args.offset:
+        result["offset"] = args.offset
     result["backend"] = settings.answer.backend
     result["abstain_threshold"] = threshold
     if levels:

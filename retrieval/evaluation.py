@@ -53,12 +53,17 @@ class Report:
         return summarize(self.outcomes, self.threshold)
 
 
-def load_questions(path: Path, limit: int | None = None) -> list[Question]:
-    """Read questions.jsonl."""
+def load_questions(path: Path, limit: int | None = None, offset: int = 0) -> list[Question]:
+    """Read questions.jsonl: the first ``limit`` questions (all: None) after skipping
+    ``offset`` of them (a held-out slice: ``offset=1000, limit=500`` is questions 1,001-1,500)."""
     out = []
+    skipped = 0
     with path.open(encoding="utf-8") as f:
         for line in f:
             if not line.strip():
+                continue
+            if skipped < offset:
+                skipped += 1
                 continue
             r = json.loads(line)
             out.append(

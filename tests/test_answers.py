@@ -167,6 +167,15 @@ def test_eval_summary_reports_model_shares_only_for_llm_answers() -> None:
     assert result["dropped_share"] == 0.5 and result["containment_model_written"] == 1.0
 
 
+def test_eval_reads_a_slice_of_the_questions() -> None:
+    from retrieval.evaluation import load_questions
+
+    path = EVAL / "seed" / "questions.jsonl"
+    every = load_questions(path)
+    assert [q.id for q in load_questions(path, limit=3, offset=2)] == [q.id for q in every[2:5]]
+    assert load_questions(path, offset=len(every)) == []
+
+
 def test_sentences_of_one_chunk_share_its_citation(seed_service: NewsService) -> None:
     question = "Why did Russia suspend its mission to NATO?"
     answerer = seed_service._current().answerer
