@@ -120,6 +120,14 @@ def extractive(seed_service: NewsService, question: str) -> Answer:
     return seed_service._current().answerer.answer(question, qvec, hits, [])
 
 
+def assert_extractive(seed_service: NewsService, answerer: Any, question: str) -> Answer:
+    """The model's answer was set aside: the user gets the extractive answer, unchanged."""
+    answer = ask(seed_service, answerer, question)
+    assert answer.written_by == "extractive"
+    assert answer.text == extractive(seed_service, question).text
+    return answer
+
+
 EXPEL = "How many Russian diplomats did NATO expel?"
 
 
@@ -593,9 +601,8 @@ def test_a_date_the_best_evidence_lacks_gives_the_extractive_answer(
     question = "When did Lavrov speak about the accreditation?"
     # 6 October is in the article (Stoltenberg's decision), not in what answers this question.
     model = scripted("Sergei Lavrov spoke about the accreditation on 6 October [1].")
-    answer = ask(seed_service, answerer_for(model), question)
-    assert answer.written_by == "extractive" and "6 October" not in answer.text
-    assert answer.text == extractive(seed_service, question).text
+    answer = assert_extractive(seed_service, answerer_for(model), question)
+    assert "6 October" not in answer.text
 
 
 def test_one_of_several_dates_in_a_sentence_gives_the_extractive_answer(
@@ -610,9 +617,7 @@ def test_one_of_several_dates_in_a_sentence_gives_the_extractive_answer(
     qvec, hits = retrieve(seed_service, question)
     _, verification = answerer.answer_verified(question, qvec, hits)
     assert verification is not None and verification.kept  # supported, and yet:
-    answer = ask(seed_service, answerer, question)
-    assert answer.written_by == "extractive"
-    assert answer.text == extractive(seed_service, question).text
+    assert_extractive(seed_service, answerer, question)
 
 
 def test_one_of_several_numbers_for_another_question_gives_the_extractive_answer(
@@ -622,9 +627,7 @@ def test_one_of_several_numbers_for_another_question_gives_the_extractive_answer
     # "... the intergovernmental military alliance including 28 European countries and 2
     # North American countries": half of it is a pick, all of it a copy.
     model = scripted("The military alliance includes 28 European countries [1].")
-    answer = ask(seed_service, answerer_for(model), question)
-    assert answer.written_by == "extractive"
-    assert answer.text == extractive(seed_service, question).text
+    assert_extractive(seed_service, answerer_for(model), question)
     model = scripted(
         "The military alliance includes 28 European countries and 2 North American countries [1]."
     )
