@@ -7,11 +7,10 @@ to that sentence, every name, number, date and quotation in it occurs there too 
 article's date), and its words are linked as that sentence links them: neighbouring terms
 stand close together, what it adds stands next to words of the question, and a denial stands
 where the sentence has one. A sentence that only restates the question, or talks about "the
-article" instead of the news, is dropped. A
-sentence its citation does not support moves to the retrieved chunk that does, or is
-dropped; markers that name no retrieved chunk are dropped. The survivors are renumbered
-1..n and each citation quotes, verbatim, the chunk's sentence that best supports what was
-said.
+article" instead of the news, is dropped. A sentence its citation does not support moves to
+the retrieved chunk that does, or is dropped; markers that name no retrieved chunk are
+dropped. The survivors are renumbered 1..n and each citation quotes, verbatim, the chunk's
+sentence that best supports what was said.
 """
 
 from __future__ import annotations
@@ -462,12 +461,12 @@ class _Evidence:
         so "ABC Circle Films" next to "2007" is not linked by "ABC Studios in February 2007".
         Only the sentence's terms that occur in ``texts`` are paired (new words are the
         lexical check's business), and pairs of two question terms are not counted: they link
-        nothing new. When the sentence has both, one of its question terms must stand linked
-        to one of its new terms: "One criminal behavior that is hard to stop is civil
-        disobedience" puts an answer to the question that its sentence does not link to it
-        ("where the criminalized behavior is pure speech, civil disobedience can ...").
-        A denial ("did not", "never") is a term of its own that must stand where the text
-        has one.
+        nothing new. When the sentence has words of the question and adds words that
+        ``texts`` hold, one of its question terms must stand linked to one of those: "One
+        criminal behavior that is hard to stop is civil disobedience" puts an answer to the
+        question that its sentence does not link to it ("where the criminalized behavior is
+        pure speech, civil disobedience can ..."). A denial ("did not", "never") is a term
+        of its own that must stand where the text has one.
         """
         present = set().union(*texts)
         everything = _link_sequence(sentence)
