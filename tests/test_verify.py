@@ -156,6 +156,24 @@ def test_an_answer_its_sentence_does_not_link_to_the_question_is_dropped(
     assert v.text == "The accreditation is withdrawn on 1 November 2021. [1]"
 
 
+def test_a_premise_the_chunk_does_not_state_is_dropped(seed_service: NewsService) -> None:
+    # "The name of Mongolia's largest airport is Ulaanbaatar", from "Mongolia's main
+    # international airport in Ulaanbaatar is named Chinggis Khaan International Airport":
+    # the words a claim takes from the question are claims too, and its sentence must state
+    # them.
+    question = "Which is the largest mission in Brussels?"
+    hits = seed_service.retriever.search(question, k=5)
+    n = chunk_with(hits, "Permanent Mission in Brussels has been previously reduced")
+    index, encode = seed_service._current().index, seed_service.embedder.encode
+    claim = "The largest mission in Brussels is Russia's Permanent Mission"
+    v = verify(f"{claim} [{n}].", hits, index, encode, question)
+    assert v.kept == [] and [d.reason for d in v.dropped] == ["premise"]
+    # What the sentence does state stands.
+    claim = "Russia's Permanent Mission is in Brussels"
+    v = verify(f"{claim} [{n}].", hits, index, encode, question)
+    assert v.text == f"{claim}. [1]"
+
+
 def test_a_denial_the_chunk_does_not_make_is_dropped(seed_service: NewsService) -> None:
     question = "Did Russia suspend its NATO mission?"
     hits = seed_service.retriever.search(question, k=5)
