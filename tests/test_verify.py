@@ -4,10 +4,14 @@ user only when the chunk it cites supports it."""
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
 from retrieval.answering.verify import Verification, clean_markup, verify
+from retrieval.config import Settings
+from retrieval.embeddings import Embedder
 from retrieval.retriever import Hit
 from retrieval.service import NewsService
 
@@ -172,6 +176,33 @@ def test_a_premise_the_chunk_does_not_state_is_dropped(seed_service: NewsService
     claim = "Russia's Permanent Mission is in Brussels"
     v = verify(f"{claim} [{n}].", hits, index, encode, question)
     assert v.text == f"{claim}. [1]"
+
+
+def test_a_name_inside_another_name_is_not_that_name(
+    tmp_path: Path, make_settings: Callable[..., Settings], embedder: Embedder
+) -> None:
+    # The Council of the European Union is not the European Union, which the title names.
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "eu.txt").write_text(
+        "title: European Union law\n\nWhile the Commission has a monopoly on initiating "
+        "legislation, the European Parliament and the Council of the European Union have "
+        "powers of amendment and veto during the legislative process.\n",
+        encoding="utf-8",
+    )
+    service = NewsService(make_settings(), embedder)
+    service.ingest(progress=False)
+    question = "Which entities have powers of amendment and veto?"
+    hits = service.retriever.search(question, k=1)
+    index = service._current().index
+
+    def verified(claim: str) -> Verification:
+        return verify(f"{claim} [1].", hits, index, embedder.encode, question)
+
+    v = verified("The European Union has powers of amendment and veto")
+    assert v.kept == [] and [d.reason for d in v.dropped] == ["number"]
+    claim = "The Council of the European Union has powers of amendment and veto"
+    assert verified(claim).text == f"{claim}. [1]"
 
 
 def test_a_denial_the_chunk_does_not_make_is_dropped(seed_service: NewsService) -> None:

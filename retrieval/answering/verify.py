@@ -108,6 +108,8 @@ _NEGATION = re.compile(r"\b(?:not|never|no|neither|nor|none|without)\b|n['’]t\
 _DENIAL = "¬"
 _NUMBER_TERMS = {t: str(v) for w, v in _WORD_NUMBERS.items() for t in terms(w)}
 _QUOTED = re.compile(r"[\"“]([^\"“”]{3,}?)[\"”]")
+# What comes before a name that is part of another: "the Council of the European Union".
+_OF_NAME = re.compile(r"\b[A-Z][\w'’\-]+\s+of\s+(?:the\s+)?$")
 # How models refer to the text itself; no evidence either way.
 _META = frozenset(
     terms("article articles text passage document mentions mentioned states stated reports noted")
@@ -368,7 +370,9 @@ def _tidy(text: str) -> str:
 class _Facts:
     """The numbers, dates and verbatim text a sentence's facts are checked against."""
 
-    def __init__(self, text: str, published: frozenset[tuple[str, int]]) -> None:
+    def __init__(self, sentence: str, title: str, published: frozenset[tuple[str, int]]) -> None:
+        self.sentence = sentence
+        text = f"{title}\n{sentence}"
         year = {p for p in published if p[0] == "y"}
         self.dates = [date_parts(m.group()) for m in DATE.finditer(text)]
         # "1 November" in an article of 2021 is 1 November 2021.
@@ -388,7 +392,7 @@ class _Facts:
             name = re.sub(r"['’]s$", "", m.group())
             if m.start() == 0 and " " not in name:
                 continue  # a capitalised first word is no name on its own
-            if _plain(name) not in self.plain:
+            if _plain(name) not in self.plain or not self._stands_alone(name, sentence, m.start()):
                 return False
         # Words in quotation marks are a quote: verbatim from the text, or not at all.
         for m in _QUOTED.finditer(sentence):
@@ -413,6 +417,15 @@ class _Facts:
             if value is not None and value not in self.numbers:
                 return False
         return True
+
+    def _stands_alone(self, name: str, sentence: str, at: int) -> bool:
+        """``name`` (at ``at`` in ``sentence``) names in the text's sentence what it names
+        in ``sentence``: "the European Union" is not "the Council of the European Union"."""
+        name = re.sub(r"^(?:The|A|An)\s+", "", name)
+        if _OF_NAME.search(sentence[:at]):
+            return True  # the sentence names the whole too: "Voyage of the Damned"
+        found = [m.start() for m in re.finditer(re.escape(name), self.sentence)]
+        return not found or any(not _OF_NAME.search(self.sentence[:i]) for i in found)
 
 
 class _Evidence:
@@ -529,7 +542,7 @@ class _Evidence:
         must come from one sentence, since a small model pairs one sentence's date with
         another's event ("oil dropped to $10 in 1979")."""
         if i not in self._facts:
-            self._facts[i] = _Facts(f"{self.hit.article.title}\n{self.texts[i]}", self.published)
+            self._facts[i] = _Facts(self.texts[i], self.hit.article.title, self.published)
         return self._facts[i]
 
     def note(self, s: Support) -> None:
