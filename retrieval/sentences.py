@@ -13,6 +13,7 @@ _ABBREVIATIONS = frozenset(
 # A candidate boundary: terminal punctuation, optional closing quotes/brackets, whitespace.
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+)")
 _NEXT_START = re.compile(r"\s+[\"'“‘(\[]*[A-Z0-9À-ÖØ-Þ]")
+_INITIALS = re.compile(r"(?:[^\W\d_]\.)*[^\W\d_]")
 _PARAGRAPH = re.compile(r"\n\s*\n|\n(?=\s*[-*•]\s)|\n")
 
 
@@ -52,8 +53,8 @@ def _is_abbreviation(text: str, sent_start: int, dot: int) -> bool:
     token = word.group(0).lower() if word else ""
     if not token:
         return False
-    # Initials such as "J. K. Rowling" or "U.S." end no sentence.
-    return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
+    # Initials such as "J. K. Rowling", "J.J. Daniel" or "U.S." end no sentence.
+    return token in _ABBREVIATIONS or _INITIALS.fullmatch(token) is not None
 
 
 def _emit(text: str, start: int, end: int, out: list[tuple[int, int]]) -> None:

@@ -1,0 +1,35 @@
+"""The sentence splitter: the unit of citation quotes and of citation checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.sentences import split_sentences
+
+
+def sentences(text: str) -> list[str]:
+    return [text[a:b] for a, b in split_sentences(text)]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Jacksonville Consolidation, led by J.J. Daniel and Claude Yates, began to win support.",
+        "Jacksonville Consolidation, led by J. J. Daniel and Claude Yates, began to win support.",
+        "Dr. Smith met Gen. Jones in the U.S. Senate on Oct. 3.",
+        "Immune cells, e.g. melanocytes, are shown.",
+    ],
+)
+def test_initials_and_abbreviations_end_no_sentence(text: str) -> None:
+    assert sentences(text) == [text]
+
+
+def test_sentences_and_their_offsets() -> None:
+    text = 'Russia suspended its mission. "NATO isn\u2019t interested," he said.\nNew line\n\nMore? Yes!'
+    assert sentences(text) == [
+        "Russia suspended its mission.",
+        '"NATO isn\u2019t interested," he said.',
+        "New line",
+        "More?",
+        "Yes!",
+    ]
