@@ -131,6 +131,14 @@ class LLMSettings(_Section):
         description="How many of the best-scoring retrieved sentences the model reads, kept "
         "with their chunk's number; 0 = whole chunks (for large models).",
     )
+    min_verbatim: float = Field(
+        default=0.9,
+        ge=0,
+        le=1,
+        description="Share of a model sentence's words that must occur, in order, in the chunk "
+        "sentence it cites: 0.9 keeps near-quotes; 0 lets any rephrasing through that the other "
+        "checks pass (measured: SmolLM2-135M's rephrasings are often unsupported).",
+    )
 
 
 class HttpSettings(_Section):

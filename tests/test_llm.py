@@ -81,13 +81,38 @@ def scripted(*script: str | BaseException) -> ScriptedChatModel:
 Ask = Callable[..., Answer]
 
 
+EXPEL = "How many Russian diplomats did NATO expel?"
+# The scripted answers rephrase ("NATO expelled eight Russian diplomats" for "NATO expelling
+# eight Russian diplomats"), which the default llm.min_verbatim (near-quotes only) would drop
+# whatever else they say: the checks these tests are about are tested with rephrasing allowed,
+# the harder case. test_by_default_only_near_quotes_survive tests the default.
+REPHRASING = {"min_verbatim": 0.0}
+
+
+def with_rephrasing(settings: Settings) -> Settings:
+    return settings.model_copy(update={"llm": settings.llm.model_copy(update=REPHRASING)})
+
+
 @pytest.fixture
 def answerer_for(seed_service: NewsService) -> Callable[[BaseChatModel], LLMAnswerer]:
-    def make(model: BaseChatModel) -> LLMAnswerer:
+    def make(model: BaseChatModel, settings: Settings | None = None) -> LLMAnswerer:
         index = seed_service._current().index
-        return LLMAnswerer(index, seed_service.settings, model, seed_service.embedder.encode)
+        settings = settings or with_rephrasing(seed_service.settings)
+        return LLMAnswerer(index, settings, model, seed_service.embedder.encode)
 
     return make
+
+
+def test_by_default_only_near_quotes_survive(seed_service: NewsService, answerer_for: Any) -> None:
+    default = seed_service.settings
+    rephrased = scripted("NATO expelled eight Russian diplomats [1].")
+    assert_extractive(seed_service, answerer_for(rephrased, default), EXPEL)
+    quote = (
+        "NATO was expelling eight Russian diplomats from the country’s mission saying that "
+        "they were working as intelligence officers"
+    )
+    answer = ask(seed_service, answerer_for(scripted(f"{quote} [1]."), default), EXPEL)
+    assert answer.written_by == "model" and answer.text == f"{quote}. [1]"
 
 
 def retrieve(seed_service: NewsService, question: str) -> tuple[Any, list[Any]]:
@@ -126,9 +151,6 @@ def assert_extractive(seed_service: NewsService, answerer: Any, question: str) -
     assert answer.written_by == "extractive"
     assert answer.text == extractive(seed_service, question).text
     return answer
-
-
-EXPEL = "How many Russian diplomats did NATO expel?"
 
 
 def test_a_grounded_answer_passes(seed_service: NewsService, answerer_for: Any) -> None:
@@ -441,7 +463,7 @@ def llm_service(
     def make(model: BaseChatModel) -> NewsService:
         monkeypatch.setattr("retrieval.llm.make_chat_model", lambda settings: model)
         settings = make_settings(
-            [seed_docs], answer={"backend": "openai"}, llm={"model": "scripted"}
+            [seed_docs], answer={"backend": "openai"}, llm={"model": "scripted", **REPHRASING}
         )
         service = NewsService(settings, embedder)
         service.ingest(progress=False)

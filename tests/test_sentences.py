@@ -25,7 +25,10 @@ def test_initials_and_abbreviations_end_no_sentence(text: str) -> None:
 
 
 def test_sentences_and_their_offsets() -> None:
-    text = 'Russia suspended its mission. "NATO isn\u2019t interested," he said.\nNew line\n\nMore? Yes!'
+    text = (
+        'Russia suspended its mission. "NATO isn\u2019t interested," he said.\nNew line\n\n'
+        "More? Yes!"
+    )
     assert sentences(text) == [
         "Russia suspended its mission.",
         '"NATO isn\u2019t interested," he said.',

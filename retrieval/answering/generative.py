@@ -248,7 +248,7 @@ class LLMAnswerer:
         """Verify the model's text; fall back to the extractive answer when nothing holds,
         when what holds rests on none of the sentences the extractive answer quotes, or when
         it gives a short answer (date, number, name) other than the evidence's."""
-        v = verify(raw, numbered, self.index, self.embed, question)
+        v = verify(raw, numbered, self.index, self.embed, question, self.llm.min_verbatim)
         written = len(v.kept) + len(v.dropped)
         if v.dropped or v.unknown_markers or v.removed_urls:
             log.info(

@@ -104,10 +104,26 @@ _ABOUT_TEXT = re.compile(
     r"(?!\s*(?:,|(?:says|said|states|stated|reports|reported|notes|noted|adds|added)\b))",
     re.IGNORECASE,
 )
+# How a model introduces what the text says; no claim of its own ("The article says that").
+_FRAME = re.compile(
+    r"^\s*(?:(?:the|this)\s+(?:article|text|passage|document)\s+(?:says|said|states|stated|"
+    r"reports|reported|notes|noted|mentions|mentioned)(?:\s+that)?|according\s+to\s+the\s+"
+    r"(?:article|text|passage)|the\s+answer\s+is)\s*[:,]?\s*",
+    re.IGNORECASE,
+)
+# A sentence that starts by referring back: "This added momentum to proposals for reform".
+_ANAPHOR = re.compile(
+    r"(?:it|its|this|these|those|that|they|their|them|he|his|him|she|her|such)\b", re.IGNORECASE
+)
 _NEGATION = re.compile(r"\b(?:not|never|no|neither|nor|none|without)\b|n['’]t\b", re.IGNORECASE)
 _DENIAL = "¬"
 _NUMBER_TERMS = {t: str(v) for w, v in _WORD_NUMBERS.items() for t in terms(w)}
 _QUOTED = re.compile(r"[\"“]([^\"“”]{3,}?)[\"”]")
+# Words that say how many or how often, held to the text like numbers: "agreed upon by all the
+# world's governments" is not "by delegates from many of the world's governments".
+_QUANTIFIER = re.compile(
+    r"\b(?:all|every|each|always|only|entire|entirely|whole|none|nobody|nothing)\b", re.IGNORECASE
+)
 # What comes before a name that is part of another: "the Council of the European Union".
 _OF_NAME = re.compile(r"\b[A-Z][\w'’\-]+\s+of\s+(?:the\s+)?$")
 # How models refer to the text itself; no evidence either way.
@@ -125,8 +141,8 @@ class Dropped:
     """A piece of model output that did not reach the user, and why."""
 
     text: str
-    # unsupported | unlinked | premise | uncited | number | no-answer | question |
-    # about-text | repeated | unfinished
+    # unsupported | unlinked | premise | rephrased | uncited | number | referent |
+    # no-answer | question | about-text | repeated | unfinished
     reason: str
 
 
@@ -141,6 +157,7 @@ class Support:
     facts_ok: bool  # every number, date and quotation of the sentence is in the chunk
     linked: float = 1.0  # share of the sentence's term pairs the chunk links (MIN_LINKED)
     premise: float = 1.0  # share of the question's words it uses that the chunk has (MIN_PREMISE)
+    verbatim: float = 1.0  # share of its words that follow the chunk sentence in order
 
     @property
     def worded(self) -> bool:
@@ -207,7 +224,12 @@ def _unlink(m: re.Match[str]) -> str:
 
 
 def verify(
-    raw: str, hits: Sequence[Hit], index: SearchIndex, embed: Embed, question: str = ""
+    raw: str,
+    hits: Sequence[Hit],
+    index: SearchIndex,
+    embed: Embed,
+    question: str = "",
+    min_verbatim: float = 0.0,
 ) -> Verification:
     """Check a model's answer against the hits it was given as [1]..[k].
 
@@ -217,6 +239,9 @@ def verify(
         index: the snapshot they come from (sentence offsets and vectors).
         embed: text -> unit vectors, with the model that embedded the index.
         question: what was asked; a sentence that only restates it is dropped.
+        min_verbatim: the share of a sentence's words that must occur, in order, in the
+            chunk sentence that supports it (``llm.min_verbatim``; 0 = any rephrasing the
+            other checks pass).
 
     Returns:
         The surviving sentences with renumbered markers and their citations, and the record
@@ -265,17 +290,21 @@ def verify(
     vectors = embed([b for b, _, _ in bodies])
     for (body, cites, written), vec in zip(bodies, vectors, strict=True):
         supports = [ev.support(body, vec, asked) for ev in evidence]
-        good = [i for i in cites if supports[i].ok]
+        holds = [s.ok and s.verbatim >= min_verbatim for s in supports]
+        good = [i for i in cites if holds[i]]
         out.unsupported_markers.extend(f"[{i + 1}]" for i in cites if i not in good and good)
         reattributed = False
         if not good:
             ranked = sorted(range(len(hits)), key=lambda i: -supports[i].score)
-            best = next((i for i in ranked if supports[i].ok), None)
+            best = next((i for i in ranked if holds[i]), None)
             if best is None:
                 out.dropped.append(Dropped(body, _why(cites, supports)))
                 out.removed_urls.extend(m.group(0) for m in _URL.finditer(written))
                 continue
             good, reattributed = [best], bool(cites)
+        if not _refers_as_in_chunk(body, [supports[i].row for i in good], evidence, good, out.kept):
+            out.dropped.append(Dropped(body, "referent"))
+            continue
         allowed = {u for i in good if (u := hits[i].article.url)}
         shown, removed = _keep_urls(written, allowed)
         out.removed_urls.extend(removed)
@@ -311,9 +340,35 @@ def _number(out: Verification, hits: Sequence[Hit], evidence: list[_Evidence]) -
         out.citations.append(hits[i].citation(n, ev.quote(), ev.best.score if ev.best else 0.0))
 
 
+def _refers_as_in_chunk(
+    body: str,
+    rows: list[int],
+    evidence: list[_Evidence],
+    cites: list[int],
+    kept: list[KeptSentence],
+) -> bool:
+    """A sentence that starts by referring back ("It", "This", "They") means what its
+    chunk's sentence means only when that sentence starts the same way and the answer says,
+    right before it, what the article says right before it: "This added momentum to
+    proposals for government reform" after another sentence than the article's is about
+    another thing."""
+    lead = _ANAPHOR.match(body)
+    if not lead:
+        return True
+    before = {row + 1 for k in kept[-1:] for row in k.rows}
+    return any(
+        row in before
+        and (m := _ANAPHOR.match(evidence[i].text_of(row)))
+        and m.group().casefold() == lead.group().casefold()
+        for i, row in zip(cites, rows, strict=True)
+    )
+
+
 def _why(cites: list[int], supports: list[Support]) -> str:
     """Why no chunk supports a sentence: by the chunks it cites, if it cites any."""
     worded = [s for s in ([supports[i] for i in cites] or supports) if s.worded]
+    if any(s.ok for s in worded):
+        return "rephrased"  # every check passes, but it is not near enough a quote
     if any(not s.facts_ok for s in worded):
         return "number"  # supported in words, but a name, number or date is not in the chunk
     if any(s.linked >= MIN_LINKED for s in worded):
@@ -385,7 +440,11 @@ class _Facts:
             self.numbers |= {float(v) for k, v in parts if k in ("y", "d")}
 
     def hold(self, sentence: str) -> bool:
-        """Every quotation, name, date and number of ``sentence`` is in this text."""
+        """Every quotation, name, date, number and quantifier of ``sentence`` is in this
+        text."""
+        said = {q.casefold() for q in _QUANTIFIER.findall(self.sentence)}
+        if any(q.casefold() not in said for q in _QUANTIFIER.findall(sentence)):
+            return False
         # Names are facts too: "Foreign Minister Jens Stoltenberg" joins two true names
         # into a false one, and "Russia's Arctic region" invents one.
         for m in NAME.finditer(sentence):
@@ -479,8 +538,9 @@ class _Evidence:
         positions = [self.title_positions, self._sentence_positions(best)]
         linked = self._linked(sentence, asked, positions)
         premise = self._share(words & asked, self.sentence_terms[best])
+        verbatim = _in_order(_FRAME.sub("", sentence), self.texts[best])
         return Support(
-            round(score, 4), lexical, cosine, self.rows[best], facts_ok, linked, premise
+            round(score, 4), lexical, cosine, self.rows[best], facts_ok, linked, premise, verbatim
         )
 
     def _share(self, part: set[str], whole: set[str]) -> float:
@@ -545,6 +605,10 @@ class _Evidence:
             self._facts[i] = _Facts(self.texts[i], self.hit.article.title, self.published)
         return self._facts[i]
 
+    def text_of(self, row: int) -> str:
+        """The text of this chunk's sentence at SearchIndex row ``row``."""
+        return self.texts[self.rows.index(row)]
+
     def note(self, s: Support) -> None:
         """Remember the best support this chunk gave to a kept sentence."""
         if self.best is None or s.score > self.best.score:
@@ -554,7 +618,7 @@ class _Evidence:
         """The chunk's sentence that best supports what was said, verbatim."""
         if self.best is None or self.best.row < 0:
             return self.texts[0] if self.texts else self.hit.chunk.text
-        return self.texts[self.rows.index(self.best.row)]
+        return self.text_of(self.best.row)
 
 
 @lru_cache(maxsize=4096)
@@ -606,6 +670,21 @@ def _positions(text: str) -> dict[str, list[int]]:
         for t in keys:
             out.setdefault(t, []).append(i)
     return out
+
+
+def _in_order(sentence: str, text: str) -> float:
+    """The share of ``sentence``'s words that occur in ``text`` in the same order (their
+    longest common subsequence): 1.0 for a quote, however trimmed."""
+    a = re.findall(r"\w+", sentence.casefold())
+    b = re.findall(r"\w+", text.casefold())
+    if not a:
+        return 1.0
+    row = [0] * (len(b) + 1)
+    for x in a:
+        diagonal, row[0] = 0, 0
+        for j, y in enumerate(b, 1):
+            diagonal, row[j] = row[j], diagonal + 1 if x == y else max(row[j], row[j - 1])
+    return row[-1] / len(a)
 
 
 def _plain(text: str) -> str:
