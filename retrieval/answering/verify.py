@@ -2,15 +2,17 @@
 the chunk it cites, and nothing the model wrote reaches the user unchecked.
 
 A sentence survives when the chunk it cites supports it: the content words it adds to the
-question occur in one sentence of the chunk (or its article's title), it is close in meaning
-to that sentence, every name, number, date and quotation in it occurs there too (or is the
-article's date), and its words are linked as that sentence links them: neighbouring terms
-stand close together, what it adds stands next to words of the question, and a denial stands
-where the sentence has one. A sentence that only restates the question, or talks about "the
-article" instead of the news, is dropped. A sentence its citation does not support moves to
-the retrieved chunk that does, or is dropped; markers that name no retrieved chunk are
-dropped. The survivors are renumbered 1..n and each citation quotes, verbatim, the chunk's
-sentence that best supports what was said.
+question occur in one sentence of the chunk (or its article's title), and so do the words it
+takes from the question; it is close in meaning to that sentence; every name, number, date,
+quantifier and quotation in it occurs there too (or is the article's date); its words are
+linked as that sentence links them: neighbouring terms stand close together, what it adds
+stands next to words of the question, and a denial stands where the sentence has one; and,
+when asked (``min_verbatim``), it is a near-quote of that sentence. A sentence that starts by
+referring back ("This ...") must follow what it refers to. A sentence that only restates the
+question, or talks about "the article" instead of the news, is dropped. A sentence its
+citation does not support moves to the retrieved chunk that does, or is dropped; markers that
+name no retrieved chunk are dropped. The survivors are renumbered 1..n and each citation
+quotes, verbatim, the chunk's sentence that best supports what was said.
 """
 
 from __future__ import annotations
@@ -302,7 +304,7 @@ def verify(
                 out.removed_urls.extend(m.group(0) for m in _URL.finditer(written))
                 continue
             good, reattributed = [best], bool(cites)
-        if not _refers_as_in_chunk(body, [supports[i].row for i in good], evidence, good, out.kept):
+        if not _refers_as_in_chunk(body, good, supports, evidence, out.kept):
             out.dropped.append(Dropped(body, "referent"))
             continue
         allowed = {u for i in good if (u := hits[i].article.url)}
@@ -342,9 +344,9 @@ def _number(out: Verification, hits: Sequence[Hit], evidence: list[_Evidence]) -
 
 def _refers_as_in_chunk(
     body: str,
-    rows: list[int],
-    evidence: list[_Evidence],
     cites: list[int],
+    supports: list[Support],
+    evidence: list[_Evidence],
     kept: list[KeptSentence],
 ) -> bool:
     """A sentence that starts by referring back ("It", "This", "They") means what its
@@ -357,10 +359,10 @@ def _refers_as_in_chunk(
         return True
     before = {row + 1 for k in kept[-1:] for row in k.rows}
     return any(
-        row in before
-        and (m := _ANAPHOR.match(evidence[i].text_of(row)))
+        supports[i].row in before
+        and (m := _ANAPHOR.match(evidence[i].text_of(supports[i].row)))
         and m.group().casefold() == lead.group().casefold()
-        for i, row in zip(cites, rows, strict=True)
+        for i in cites
     )
 
 
