@@ -43,6 +43,20 @@ def chunk_with(hits: list[Hit], needle: str) -> int:
     return next(i for i, h in enumerate(hits, 1) if needle in h.chunk.text)
 
 
+def asking(
+    seed_service: NewsService, question: str, needle: str
+) -> tuple[int, Callable[..., Verification]]:
+    """The number of the chunk holding ``needle`` among the hits for ``question``, and
+    verification of a model's text against those hits, for that question."""
+    hits = seed_service.retriever.search(question, k=5)
+    index, encode = seed_service._current().index, seed_service.embedder.encode
+
+    def verified(raw: str, **options: float) -> Verification:
+        return verify(raw, hits, index, encode, question, **options)
+
+    return chunk_with(hits, needle), verified
+
+
 def test_supported_sentence_is_kept_with_a_verbatim_quote(
     seed_service: NewsService, hits: list[Hit]
 ) -> None:
@@ -165,17 +179,16 @@ def test_a_premise_the_chunk_does_not_state_is_dropped(seed_service: NewsService
     # international airport in Ulaanbaatar is named Chinggis Khaan International Airport":
     # the words a claim takes from the question are claims too, and its sentence must state
     # them.
-    question = "Which is the largest mission in Brussels?"
-    hits = seed_service.retriever.search(question, k=5)
-    n = chunk_with(hits, "Permanent Mission in Brussels has been previously reduced")
-    index, encode = seed_service._current().index, seed_service.embedder.encode
-    claim = "The largest mission in Brussels is Russia's Permanent Mission"
-    v = verify(f"{claim} [{n}].", hits, index, encode, question)
+    n, verified = asking(
+        seed_service,
+        "Which is the largest mission in Brussels?",
+        "Permanent Mission in Brussels has been previously reduced",
+    )
+    v = verified(f"The largest mission in Brussels is Russia's Permanent Mission [{n}].")
     assert v.kept == [] and [d.reason for d in v.dropped] == ["premise"]
     # What the sentence does state stands.
     claim = "Russia's Permanent Mission is in Brussels"
-    v = verify(f"{claim} [{n}].", hits, index, encode, question)
-    assert v.text == f"{claim}. [1]"
+    assert verified(f"{claim} [{n}].").text == f"{claim}. [1]"
 
 
 def test_a_name_inside_another_name_is_not_that_name(
@@ -208,63 +221,62 @@ def test_a_name_inside_another_name_is_not_that_name(
 def test_a_sentence_that_refers_back_needs_what_it_refers_to(seed_service: NewsService) -> None:
     # "This added momentum to proposals for government reform", after a sentence on another
     # party than the chunk's "This" (the schools losing their accreditation).
-    question = "Can the alliance interact with Moscow?"
-    hits = seed_service.retriever.search(question, k=5)
-    n = chunk_with(hits, "could interact with Moscow through its embassy in Brussels")
-    index, encode = seed_service._current().index, seed_service.embedder.encode
+    n, verified = asking(
+        seed_service,
+        "Can the alliance interact with Moscow?",
+        "could interact with Moscow through its embassy in Brussels",
+    )
     referring = (
         "It also added that the intergovernmental military alliance including 28 European "
         "countries and 2 North American countries, could interact with Moscow through its "
         "embassy in Brussels if required"
     )
-    v = verify(f"{referring} [{n}].", hits, index, encode, question)
+    v = verified(f"{referring} [{n}].")
     assert v.kept == [] and [d.reason for d in v.dropped] == ["referent"]
     # After the sentence it follows in the article, "It" is Lavrov's statement again.
     before = (
         "Russian Foreign Minister Sergei Lavrov said on 18 October that the country's staff at "
         "NATO's mission in Moscow would be stripped of their accreditation from 1 November"
     )
-    v = verify(f"{before} [{n}]. {referring} [{n}].", hits, index, encode, question)
+    v = verified(f"{before} [{n}]. {referring} [{n}].")
     assert v.text == f"{before}. {referring}. [1]".replace(". It", ". [1] It", 1)
     # A pronoun the model put in place of the chunk's subject refers to nothing checked.
     claim = "It is not interested in an equal dialogue or joint efforts"
-    v = verify(f"{before} [{n}]. {claim} [{n}].", hits, index, encode, question)
+    v = verified(f"{before} [{n}]. {claim} [{n}].")
     assert [d.reason for d in v.dropped] == ["referent"]
 
 
 def test_near_quotes_only_when_asked(seed_service: NewsService) -> None:
     # llm.min_verbatim: the share of a sentence's words that must follow its chunk sentence in
     # order. Rephrasings that every other check passes are dropped; trimmed quotes stand.
-    question = "When is the accreditation withdrawn?"
-    hits = seed_service.retriever.search(question, k=5)
-    n = chunk_with(hits, "shall be withdrawn on November 1, 2021")
-    index, encode = seed_service._current().index, seed_service.embedder.encode
+    n, verified = asking(
+        seed_service, "When is the accreditation withdrawn?", "shall be withdrawn on November 1"
+    )
     rephrased = f"The accreditation is withdrawn on 1 November 2021 [{n}]."
-    assert verify(rephrased, hits, index, encode, question).kept
-    v = verify(rephrased, hits, index, encode, question, min_verbatim=0.9)
+    assert verified(rephrased).kept
+    v = verified(rephrased, min_verbatim=0.9)
     assert v.kept == [] and [d.reason for d in v.dropped] == ["rephrased"]
     quoted = (
         "The article says the accreditation of its employees shall be withdrawn on "
         f"November 1, 2021 [{n}]."
     )
-    v = verify(quoted, hits, index, encode, question, min_verbatim=0.9)
-    assert v.text == quoted.replace(f" [{n}].", ". [1]")
+    assert verified(quoted, min_verbatim=0.9).text == quoted.replace(f" [{n}].", ". [1]")
 
 
 def test_a_quantifier_the_sentence_lacks_is_dropped(seed_service: NewsService) -> None:
     # "the SPM must be agreed upon by all the world's governments", where the text says it
     # is agreed upon by delegates from many of them.
-    question = "Which countries does the alliance include?"
-    hits = seed_service.retriever.search(question, k=5)
-    n = chunk_with(hits, "including 28 European countries")
-    index, encode = seed_service._current().index, seed_service.embedder.encode
+    n, verified = asking(
+        seed_service,
+        "Which countries does the alliance include?",
+        "including 28 European countries",
+    )
     claim = (
         "The military alliance includes all 28 European countries and 2 North American countries"
     )
-    v = verify(f"{claim} [{n}].", hits, index, encode, question)
+    v = verified(f"{claim} [{n}].")
     assert v.kept == [] and [d.reason for d in v.dropped] == ["number"]
-    v = verify(f"{claim.replace('all ', '')} [{n}].", hits, index, encode, question)
-    assert v.kept
+    assert verified(f"{claim.replace('all ', '')} [{n}].").kept
 
 
 def test_a_denial_the_chunk_does_not_make_is_dropped(seed_service: NewsService) -> None:
