@@ -49,10 +49,10 @@ def _split_block(text: str, start: int, end: int, out: list[tuple[int, int]]) ->
 def _is_abbreviation(text: str, sent_start: int, dot: int) -> bool:
     if text[dot] != ".":
         return False
-    word = re.search(r"[\w.]*$", text[sent_start:dot])
+    word = re.search(r"[\w.'’]*$", text[sent_start:dot])
     token = word.group(0).lower() if word else ""
-    if not token:
-        return False
+    if not token or "'" in token or "’" in token:
+        return False  # "Israel's." and "don't." end in a letter, not an initial
     # Initials such as "J. K. Rowling", "J.J. Daniel" or "U.S." end no sentence.
     return token in _ABBREVIATIONS or _INITIALS.fullmatch(token) is not None
 

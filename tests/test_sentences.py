@@ -24,6 +24,17 @@ def test_initials_and_abbreviations_end_no_sentence(text: str) -> None:
     assert sentences(text) == [text]
 
 
+@pytest.mark.parametrize(
+    "first",
+    ["By 1979, Saudi arms purchases exceeded five times Israel's.", "\u201cWe don\u2019t.\u201d"],
+)
+def test_a_word_with_an_apostrophe_is_no_initial(first: str) -> None:
+    assert sentences(f"{first} Another motive was the Shah.") == [
+        first,
+        "Another motive was the Shah.",
+    ]
+
+
 def test_sentences_and_their_offsets() -> None:
     text = (
         'Russia suspended its mission. "NATO isn\u2019t interested," he said.\nNew line\n\n'
