@@ -429,6 +429,7 @@ class _Facts:
 
     def __init__(self, sentence: str, title: str, published: frozenset[tuple[str, int]]) -> None:
         self.sentence = sentence
+        self.quantifiers = {q.casefold() for q in _QUANTIFIER.findall(sentence)}
         text = f"{title}\n{sentence}"
         year = {p for p in published if p[0] == "y"}
         self.dates = [date_parts(m.group()) for m in DATE.finditer(text)]
@@ -444,8 +445,7 @@ class _Facts:
     def hold(self, sentence: str) -> bool:
         """Every quotation, name, date, number and quantifier of ``sentence`` is in this
         text."""
-        said = {q.casefold() for q in _QUANTIFIER.findall(self.sentence)}
-        if any(q.casefold() not in said for q in _QUANTIFIER.findall(sentence)):
+        if any(q.casefold() not in self.quantifiers for q in _QUANTIFIER.findall(sentence)):
             return False
         # Names are facts too: "Foreign Minister Jens Stoltenberg" joins two true names
         # into a false one, and "Russia's Arctic region" invents one.
