@@ -279,6 +279,22 @@ def test_a_quantifier_the_sentence_lacks_is_dropped(seed_service: NewsService) -
     assert verified(f"{claim.replace('all ', '')} [{n}].").kept
 
 
+def test_a_quantifier_counts_as_often_as_the_chunk_has_it(seed_service: NewsService) -> None:
+    # "the most recent episode of most of ABC's programming", where the text says "the most
+    # recent episode of any ABC program": the second "most" is the model's.
+    n, verified = asking(
+        seed_service, "What cooperation did the alliance suspend in 2014?", "nearly all forms"
+    )
+    claim = (
+        "The alliance on 1 April 2014 decided to suspend nearly all forms of civilian and "
+        "military cooperation between Russia and NATO"
+    )
+    assert verified(f"{claim} [{n}].").kept
+    changed = claim.replace("and military", "and all military")
+    v = verified(f"{changed} [{n}].")
+    assert v.kept == [] and [d.reason for d in v.dropped] == ["number"]
+
+
 def test_a_denial_the_chunk_does_not_make_is_dropped(seed_service: NewsService) -> None:
     question = "Did Russia suspend its NATO mission?"
     hits = seed_service.retriever.search(question, k=5)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import html
 import itertools
 import re
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -121,10 +122,14 @@ _NEGATION = re.compile(r"\b(?:not|never|no|neither|nor|none|without)\b|n['’]t\
 _DENIAL = "¬"
 _NUMBER_TERMS = {t: str(v) for w, v in _WORD_NUMBERS.items() for t in terms(w)}
 _QUOTED = re.compile(r"[\"“]([^\"“”]{3,}?)[\"”]")
-# Words that say how many or how often, held to the text like numbers: "agreed upon by all the
-# world's governments" is not "by delegates from many of the world's governments".
+# Words that say how many or how often, held to the text like numbers, each as often as the
+# text has it: "agreed upon by all the world's governments" is not "by delegates from many of
+# the world's governments", and "the most recent episode of most of ABC's programming" is not
+# "the most recent episode of any ABC program".
 _QUANTIFIER = re.compile(
-    r"\b(?:all|every|each|always|only|entire|entirely|whole|none|nobody|nothing)\b", re.IGNORECASE
+    r"\b(?:all|every|each|always|only|entire|entirely|whole|none|nobody|nothing|most|many|few|"
+    r"several|any)\b",
+    re.IGNORECASE,
 )
 # What comes before a name that is part of another: "the Council of the European Union".
 _OF_NAME = re.compile(r"\b[A-Z][\w'’\-]+\s+of\s+(?:the\s+)?$")
@@ -429,7 +434,7 @@ class _Facts:
 
     def __init__(self, sentence: str, title: str, published: frozenset[tuple[str, int]]) -> None:
         self.sentence = sentence
-        self.quantifiers = {q.casefold() for q in _QUANTIFIER.findall(sentence)}
+        self.quantifiers = _quantifiers(sentence)
         text = f"{title}\n{sentence}"
         year = {p for p in published if p[0] == "y"}
         self.dates = [date_parts(m.group()) for m in DATE.finditer(text)]
@@ -445,7 +450,7 @@ class _Facts:
     def hold(self, sentence: str) -> bool:
         """Every quotation, name, date, number and quantifier of ``sentence`` is in this
         text."""
-        if any(q.casefold() not in self.quantifiers for q in _QUANTIFIER.findall(sentence)):
+        if _quantifiers(sentence) - self.quantifiers:
             return False
         # Names are facts too: "Foreign Minister Jens Stoltenberg" joins two true names
         # into a false one, and "Russia's Arctic region" invents one.
@@ -540,7 +545,7 @@ class _Evidence:
         positions = [self.title_positions, self._sentence_positions(best)]
         linked = self._linked(sentence, asked, positions)
         premise = self._share(words & asked, self.sentence_terms[best])
-        verbatim = _in_order(_FRAME.sub("", sentence), self.texts[best])
+        verbatim = share_in_order(_FRAME.sub("", sentence), self.texts[best])
         return Support(
             round(score, 4), lexical, cosine, self.rows[best], facts_ok, linked, premise, verbatim
         )
@@ -674,7 +679,7 @@ def _positions(text: str) -> dict[str, list[int]]:
     return out
 
 
-def _in_order(sentence: str, text: str) -> float:
+def share_in_order(sentence: str, text: str) -> float:
     """The share of ``sentence``'s words that occur in ``text`` in the same order (their
     longest common subsequence): 1.0 for a quote, however trimmed."""
     a = re.findall(r"\w+", sentence.casefold())
@@ -687,6 +692,11 @@ def _in_order(sentence: str, text: str) -> float:
         for j, y in enumerate(b, 1):
             diagonal, row[j] = row[j], diagonal + 1 if x == y else max(row[j], row[j - 1])
     return row[-1] / len(a)
+
+
+def _quantifiers(text: str) -> Counter[str]:
+    """The text's quantifiers ("all", "most", "only"), each with how often it occurs."""
+    return Counter(q.casefold() for q in _QUANTIFIER.findall(text))
 
 
 def _plain(text: str) -> str:
