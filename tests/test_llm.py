@@ -655,3 +655,25 @@ def test_one_of_several_numbers_for_another_question_gives_the_extractive_answer
     )
     answer = ask(seed_service, answerer_for(model), question)
     assert answer.written_by == "model" and "2 North American countries" in answer.text
+
+
+def test_a_bare_piece_naming_one_of_several_gives_the_extractive_answer(
+    seed_service: NewsService, answerer_for: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    question = "What did the Kremlin refer to as unfriendly actions?"
+    # "What the Kremlin referred to as “unfriendly actions” is NATO Secretary-General Jens
+    # Stoltenberg’s decision of 6 October, withdrawing the accreditation of eight members of
+    # the Russian Permanent Mission to NATO ...": a piece that keeps one of its names and
+    # says nothing of the question is an answer whose roles a small model guesses.
+    piece = "NATO Secretary-General Jens Stoltenberg’s decision of 6 October"
+    with caplog.at_level(logging.INFO, logger="retrieval.answering.generative"):
+        assert_extractive(seed_service, answerer_for(scripted(f"{piece} [1].")), question)
+    assert "a piece of a sentence that names others" in caplog.text
+    whole = (
+        "What the Kremlin referred to as “unfriendly actions” is NATO Secretary-General Jens "
+        "Stoltenberg’s decision of 6 October, withdrawing the accreditation of eight members "
+        "of the Russian Permanent Mission to NATO from 1 November while also reducing the "
+        "overall number of mission personnel to 10"
+    )
+    answer = ask(seed_service, answerer_for(scripted(f"{whole} [1].")), question)
+    assert answer.written_by == "model" and answer.text == f"{whole}. [1]"

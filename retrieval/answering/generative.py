@@ -21,7 +21,7 @@ from langchain_core.output_parsers import StrOutputParser
 from retrieval.answer import Answer, FinalEvent, StreamEvent, TokenEvent
 from retrieval.answering.extractive import Candidate, ExtractiveAnswerer
 from retrieval.answering.spans import QuestionType, question_type, spans_of_type
-from retrieval.answering.verify import Embed, Verification, clean_markup, verify
+from retrieval.answering.verify import Embed, Verification, clean_markup, share_in_order, verify
 from retrieval.condense import needs_context, standalone_question
 from retrieval.config import Settings
 from retrieval.lexical import terms
@@ -43,6 +43,10 @@ log = logging.getLogger(__name__)
 # Tokens kept free in the context window for the chat template's own markup.
 _TEMPLATE_TOKENS = 64
 _MARKERS = re.compile(r"\[\d+\]")
+# A bare piece of a sentence (see _bare_pick): a near-quote of it (this share of its words
+# in the sentence's order) that repeats less than MIN_PIECE of the sentence.
+MIN_QUOTE = 0.9
+MIN_PIECE = 0.5
 _PREFIX = re.compile(
     r"^\s*(?:(?:the\s+)?(?:rewritten|standalone|reformulated|new)\s+question|question)\s*[:\-]\s*",
     re.IGNORECASE,
@@ -246,8 +250,9 @@ class LLMAnswerer:
         cands: list[Candidate],
     ) -> tuple[Answer, Verification]:
         """Verify the model's text; fall back to the extractive answer when nothing holds,
-        when what holds rests on none of the sentences the extractive answer quotes, or when
-        it gives a short answer (date, number, name) other than the evidence's."""
+        when what holds rests on none of the sentences the extractive answer quotes, when it
+        gives a short answer (date, number, name) other than the evidence's, or when it picks
+        one of several that its evidence sentence offers."""
         v = verify(raw, numbered, self.index, self.embed, question, self.llm.min_verbatim)
         written = len(v.kept) + len(v.dropped)
         if v.dropped or v.unknown_markers or v.removed_urls:
@@ -285,6 +290,9 @@ class LLMAnswerer:
             # The sentence names several (1938 and 1940; 25- and 45-minute episodes) and
             # the scorer could not tell which one answers: a small model's pick is a guess.
             log.info("the model picks %r where its sentence offers several", pick)
+            return unused, v
+        if pick := _bare_pick(question, [k.text for k in v.kept], evidence):
+            log.info("the model answers with %r, a piece of a sentence that names others", pick)
             return unused, v
         answer = Answer(
             question=question,
@@ -331,6 +339,36 @@ def _unsettled_pick(question: str, text: str, evidence: list[str]) -> str | None
         picked = given & spans
         if len(spans) > 1 and picked and (qtype != "other" or spans - given):
             return min(picked)
+    return None
+
+
+def _bare_pick(question: str, sentences: list[str], evidence: list[str]) -> str | None:
+    """A name that a bare piece of an evidence sentence keeps where the sentence names
+    others, or None. A piece (a near-quote of part of the sentence) that restates less than
+    half of the question reads as its answer, and whether it is one depends on the roles in
+    the sentence, which a small model reads by position: asked which of ABC's two main
+    production facilities is in Hollywood, it answers "The ABC Television Center, East, a
+    set of studios located throughout the New York City", the other one."""
+    asked = set(terms(question))
+    lowered = question.casefold()
+
+    def names(text: str) -> set[str]:
+        return {s for s in _typed_spans(text, "who") if s not in lowered}
+
+    for sentence in sentences:
+        if 2 * len(asked & set(terms(sentence))) >= len(asked):
+            continue  # it restates the question: a statement, not a bare answer
+        given = names(sentence)
+        for source in evidence:
+            offered = names(source)
+            picked = given & offered
+            if (
+                picked
+                and offered - given
+                and share_in_order(sentence, source) >= MIN_QUOTE
+                and share_in_order(source, sentence) < MIN_PIECE
+            ):
+                return min(picked)
     return None
 
 
