@@ -449,3 +449,31 @@ def test_names_as_the_sentence_writes_them_are_kept(
         seed_service, hits, f"{claim} of eight members of the Russian Permanent Mission [{n}]."
     )
     assert len(v.kept) == 1, v.dropped
+
+
+def test_a_sentence_that_stops_where_its_chunk_breaks_off_is_dropped(
+    tmp_path: Path, make_settings: Callable[..., Settings], embedder: Embedder
+) -> None:
+    # SQuAD's "Tesla stated," ends a paragraph; its quotation is the next one. A model that
+    # copies the lead-in says nothing, however verbatim.
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "2021-11-02-pigeons.txt").write_text(
+        "date 2021-11-02 Near the end of his life, the inventor fed the pigeons in the park "
+        "every day. In a 1937 interview, he stated:\n\n"
+        '"I have been feeding pigeons, thousands of them, for years."\n',
+        encoding="utf-8",
+    )
+    service = NewsService(make_settings(), embedder)
+    service.ingest(progress=False)
+    question = "What did the inventor say in the interview?"
+    hits = service.retriever.search(question, k=3)
+    index = service._current().index
+
+    def verified(raw: str) -> Verification:
+        return verify(raw, hits, index, embedder.encode, question)
+
+    v = verified("In a 1937 interview, he stated [1]")
+    assert v.kept == [] and [d.reason for d in v.dropped] == ["unfinished"]
+    fed = "Near the end of his life, the inventor fed the pigeons in the park every day"
+    assert verified(f"{fed} [1]. In a 1937 interview, he stated [1]").text == f"{fed}. [1]"

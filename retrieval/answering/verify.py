@@ -149,7 +149,8 @@ class Dropped:
 
     text: str
     # unsupported | unlinked | premise | rephrased | uncited | number | referent |
-    # no-answer | question | about-text | repeated | unfinished
+    # no-answer | question | about-text | repeated | unfinished (cut off, or stops where its
+    # chunk sentence leads into what the chunk does not hold)
     reason: str
 
 
@@ -311,6 +312,9 @@ def verify(
             good, reattributed = [best], bool(cites)
         if not _refers_as_in_chunk(body, good, supports, evidence, out.kept):
             out.dropped.append(Dropped(body, "referent"))
+            continue
+        if _breaks_off(body, evidence[good[0]].text_of(supports[good[0]].row)):
+            out.dropped.append(Dropped(body, "unfinished"))  # "In a 1937 interview, he stated"
             continue
         allowed = {u for i in good if (u := hits[i].article.url)}
         shown, removed = _keep_urls(written, allowed)
@@ -715,6 +719,16 @@ def _unfinished(text: str, cites: list[int]) -> bool:
     """A long last sentence with no end and no marker: cut off by ``max_tokens``."""
     ended = re.search(r"[.!?…\"'”’)\]]$", text.strip())
     return not ended and not cites and len(text.split()) >= 8
+
+
+def _breaks_off(body: str, source: str) -> bool:
+    """``body`` stops where its chunk sentence ``source`` breaks off into what the chunk
+    does not hold: "In a 1937 interview, he stated:" leads into a quotation, and says
+    nothing on its own."""
+    if not re.search(r"[:,;–—]\s*$", source):
+        return False
+    last = re.findall(r"\w+", body.casefold())[-1:]
+    return bool(last) and last == re.findall(r"\w+", source.casefold())[-1:]
 
 
 def _same(a: str, b: str) -> bool:
