@@ -677,3 +677,35 @@ def test_a_bare_piece_naming_one_of_several_gives_the_extractive_answer(
     )
     answer = ask(seed_service, answerer_for(scripted(f"{whole} [1].")), question)
     assert answer.written_by == "model" and answer.text == f"{whole}. [1]"
+
+
+def test_a_bare_piece_naming_one_of_the_evidence_names_gives_the_extractive_answer(
+    tmp_path: Path, make_settings: Callable[..., Settings], embedder: Any
+) -> None:
+    # The names may stand in different sentences of the evidence: Boyle proved it, Mayow
+    # refined it, and "John Mayow (1641–1679)" is read as the one who proved it.
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    mayow = (
+        "English chemist John Mayow (1641–1679) refined this work by showing that fire "
+        "requires only a part of air that he called nitroaereus"
+    )
+    (docs / "2021-11-02-combustion.txt").write_text(
+        "date 2021-11-02 In the late 17th century, Robert Boyle proved that air is necessary "
+        f"for combustion. {mayow}. From this he surmised that nitroaereus is consumed in both "
+        "respiration and combustion.\n",
+        encoding="utf-8",
+    )
+    service = NewsService(make_settings(), embedder)
+    service.ingest(progress=False)
+    question = "What researcher showed that air is a necessity for combustion?"
+
+    def answer(raw: str) -> Answer:
+        model = scripted(raw)
+        answerer = LLMAnswerer(service._current().index, service.settings, model, embedder.encode)
+        return ask(service, answerer, question)
+
+    bare = answer("John Mayow (1641–1679) [1].")
+    assert bare.written_by == "extractive" and bare.text.startswith("In the late 17th century")
+    whole = answer(f"{mayow} [1].")
+    assert whole.written_by == "model" and whole.text == f"{mayow}. [1]"

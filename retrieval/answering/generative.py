@@ -343,32 +343,33 @@ def _unsettled_pick(question: str, text: str, evidence: list[str]) -> str | None
 
 
 def _bare_pick(question: str, sentences: list[str], evidence: list[str]) -> str | None:
-    """A name that a bare piece of an evidence sentence keeps where the sentence names
-    others, or None. A piece (a near-quote of part of the sentence) that restates less than
+    """A name that a bare piece of an evidence sentence keeps where the evidence names
+    others, or None. A piece (a near-quote of part of a sentence) that restates less than
     half of the question reads as its answer, and whether it is one depends on the roles in
-    the sentence, which a small model reads by position: asked which of ABC's two main
+    the sentences, which a small model reads by position: asked which of ABC's two main
     production facilities is in Hollywood, it answers "The ABC Television Center, East, a
-    set of studios located throughout the New York City", the other one."""
+    set of studios located throughout the New York City", the other one; asked who showed
+    that air is necessary for combustion, "John Mayow (1641–1679)", who refined the work of
+    Robert Boyle, the sentence before."""
     asked = set(terms(question))
     lowered = question.casefold()
 
     def names(text: str) -> set[str]:
         return {s for s in _typed_spans(text, "who") if s not in lowered}
 
+    offered = set().union(*map(names, evidence))
     for sentence in sentences:
         if 2 * len(asked & set(terms(sentence))) >= len(asked):
             continue  # it restates the question: a statement, not a bare answer
-        given = names(sentence)
-        for source in evidence:
-            offered = names(source)
-            picked = given & offered
-            if (
-                picked
-                and offered - given
-                and share_in_order(sentence, source) >= MIN_QUOTE
-                and share_in_order(source, sentence) < MIN_PIECE
-            ):
-                return min(picked)
+        given = names(sentence) & offered
+        if not given or not offered - given:
+            continue
+        if any(
+            share_in_order(sentence, source) >= MIN_QUOTE
+            and share_in_order(source, sentence) < MIN_PIECE
+            for source in evidence
+        ):
+            return min(given)
     return None
 
 
