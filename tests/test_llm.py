@@ -668,7 +668,7 @@ def test_a_bare_piece_naming_one_of_several_gives_the_extractive_answer(
     piece = "NATO Secretary-General Jens Stoltenberg’s decision of 6 October"
     with caplog.at_level(logging.INFO, logger="retrieval.answering.generative"):
         assert_extractive(seed_service, answerer_for(scripted(f"{piece} [1].")), question)
-    assert "a piece of a sentence that names others" in caplog.text
+    assert "a bare piece where the evidence names others" in caplog.text
     whole = (
         "What the Kremlin referred to as “unfriendly actions” is NATO Secretary-General Jens "
         "Stoltenberg’s decision of 6 October, withdrawing the accreditation of eight members "

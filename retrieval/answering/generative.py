@@ -252,7 +252,7 @@ class LLMAnswerer:
         """Verify the model's text; fall back to the extractive answer when nothing holds,
         when what holds rests on none of the sentences the extractive answer quotes, when it
         gives a short answer (date, number, name) other than the evidence's, or when it picks
-        one of several that its evidence sentence offers."""
+        one of several that its evidence offers."""
         v = verify(raw, numbered, self.index, self.embed, question, self.llm.min_verbatim)
         written = len(v.kept) + len(v.dropped)
         if v.dropped or v.unknown_markers or v.removed_urls:
@@ -292,7 +292,9 @@ class LLMAnswerer:
             log.info("the model picks %r where its sentence offers several", pick)
             return unused, v
         if pick := _bare_pick(question, [k.text for k in v.kept], evidence):
-            log.info("the model answers with %r, a piece of a sentence that names others", pick)
+            log.info(
+                "the model answers with %r, a bare piece where the evidence names others", pick
+            )
             return unused, v
         answer = Answer(
             question=question,
