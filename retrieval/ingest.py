@@ -23,7 +23,7 @@ from retrieval.errors import IndexCorruptError, IndexMismatchError, IndexMissing
 from retrieval.loaders import FileResult, read_file
 from retrieval.store import ArticleRow, ChunkRow, IndexStore, SentenceRow, SnapshotData
 
-SPLITTER_VERSION = 1
+SPLITTER_VERSION = 2
 _EMBED_BATCH = 256
 
 

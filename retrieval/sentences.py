@@ -13,8 +13,14 @@ _ABBREVIATIONS = frozenset(
 # A candidate boundary: terminal punctuation, optional closing quotes/brackets, whitespace.
 _BOUNDARY = re.compile(r"[.!?…]+[\"'”’)\]]*(?=\s+)")
 _NEXT_START = re.compile(r"\s+[\"'“‘(\[]*[A-Z0-9À-ÖØ-Þ]")
+# How far back an open parenthesis still holds a period ("(Pharm."): a longer aside is a
+# stray "(", or parentheses that hold sentences of their own.
+_PARENTHESIS_REACH = 40
 _INITIALS = re.compile(r"(?:[^\W\d_]\.)*[^\W\d_]")
-_PARAGRAPH = re.compile(r"\n\s*\n|\n(?=\s*[-*•]\s)|\n")
+# A blank line, a list item, or a line break before a capital: "Russia-NATO relations\nNotably".
+# A line that goes on in lower case or digits is the same sentence, wrapped ("a text file\nthat
+# goes on", SQuAD's "O\n2 molecules" for a subscript).
+_PARAGRAPH = re.compile(r"\n\s*\n|\n(?=\s*[-*•]\s)|\n(?![ \t]*[a-z0-9ß-ÿ])")
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -24,8 +30,9 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         text: the article text.
 
     Returns:
-        ``(start, end)`` character spans, in order, trimmed of surrounding white space;
-        line breaks always end a sentence.
+        ``(start, end)`` character spans, in order, trimmed of surrounding white space. A
+        line break ends a sentence unless the next line goes on in lower case or digits, and
+        no sentence ends inside parentheses: "the Doctor of Pharmacy (Pharm. D.) degree".
     """
     spans: list[tuple[int, int]] = []
     pos = 0
@@ -41,6 +48,8 @@ def _split_block(text: str, start: int, end: int, out: list[tuple[int, int]]) ->
         stop = m.end()
         if not _NEXT_START.match(text, stop, end) or _is_abbreviation(text, sent_start, m.start()):
             continue
+        if _open_parenthesis(text, sent_start, m.start()):
+            continue
         _emit(text, sent_start, stop, out)
         sent_start = stop
     _emit(text, sent_start, end, out)
@@ -55,6 +64,13 @@ def _is_abbreviation(text: str, sent_start: int, dot: int) -> bool:
         return False  # "Israel's." and "don't." end in a letter, not an initial
     # Initials such as "J. K. Rowling", "J.J. Daniel" or "U.S." end no sentence.
     return token in _ABBREVIATIONS or _INITIALS.fullmatch(token) is not None
+
+
+def _open_parenthesis(text: str, sent_start: int, dot: int) -> bool:
+    """A parenthesis opened in this sentence, at most _PARENTHESIS_REACH characters before
+    ``dot``, is not closed by then."""
+    opened = text.rfind("(", sent_start, dot)
+    return opened >= 0 and dot - opened <= _PARENTHESIS_REACH and ")" not in text[opened:dot]
 
 
 def _emit(text: str, start: int, end: int, out: list[tuple[int, int]]) -> None:

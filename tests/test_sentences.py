@@ -47,3 +47,28 @@ def test_sentences_and_their_offsets() -> None:
         "More?",
         "Yes!",
     ]
+
+
+def test_a_line_that_goes_on_in_lower_case_is_the_same_sentence() -> None:
+    # Hard-wrapped text files, and SQuAD's subscripts ("O\n2" for O₂).
+    wrapped = "Russia has suspended its mission\nin response to the expulsion of eight members."
+    assert sentences(f"{wrapped} Moscow reacted.") == [wrapped, "Moscow reacted."]
+    formula = "In the triplet form, O\n2 molecules are paramagnetic."
+    assert sentences(formula) == [formula]
+    # A line that starts with a capital is a new one: a heading, a title.
+    assert sentences("Russia-NATO relations\nNotably, the mission is in Brussels.") == [
+        "Russia-NATO relations",
+        "Notably, the mission is in Brussels.",
+    ]
+
+
+def test_no_sentence_ends_inside_parentheses() -> None:
+    text = "Moreover, the Doctor of Pharmacy (Pharm. D.) degree is now required."
+    assert sentences(f"{text} Some pharmacists train for two years.") == [
+        text,
+        "Some pharmacists train for two years.",
+    ]
+    assert sentences("He left (it was late). Then he came.") == [
+        "He left (it was late).",
+        "Then he came.",
+    ]
