@@ -75,3 +75,20 @@ def seed_service(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -
     service = NewsService(load_settings(cfg), embedder)
     service.ingest(progress=False)
     return service
+
+
+@pytest.fixture
+def service_over(
+    tmp_path: Path, make_settings: Callable[..., Settings], embedder: Embedder
+) -> Callable[[str, str], NewsService]:
+    """A service over one article: ``text`` written to docs/``name`` and ingested."""
+
+    def make(name: str, text: str) -> NewsService:
+        docs = tmp_path / "docs"
+        docs.mkdir(exist_ok=True)
+        (docs / name).write_text(text, encoding="utf-8")
+        service = NewsService(make_settings(), embedder)
+        service.ingest(progress=False)
+        return service
+
+    return make

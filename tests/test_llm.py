@@ -680,24 +680,20 @@ def test_a_bare_piece_naming_one_of_several_gives_the_extractive_answer(
 
 
 def test_a_bare_piece_naming_one_of_the_evidence_names_gives_the_extractive_answer(
-    tmp_path: Path, make_settings: Callable[..., Settings], embedder: Any
+    service_over: Callable[[str, str], NewsService], embedder: Any
 ) -> None:
     # The names may stand in different sentences of the evidence: Boyle proved it, Mayow
     # refined it, and "John Mayow (1641–1679)" is read as the one who proved it.
-    docs = tmp_path / "docs"
-    docs.mkdir()
     mayow = (
         "English chemist John Mayow (1641–1679) refined this work by showing that fire "
         "requires only a part of air that he called nitroaereus"
     )
-    (docs / "2021-11-02-combustion.txt").write_text(
+    service = service_over(
+        "2021-11-02-combustion.txt",
         "date 2021-11-02 In the late 17th century, Robert Boyle proved that air is necessary "
         f"for combustion. {mayow}. From this he surmised that nitroaereus is consumed in both "
         "respiration and combustion.\n",
-        encoding="utf-8",
     )
-    service = NewsService(make_settings(), embedder)
-    service.ingest(progress=False)
     question = "What researcher showed that air is a necessity for combustion?"
 
     def answer(raw: str) -> Answer:

@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
 from retrieval.answering.verify import Verification, clean_markup, verify
-from retrieval.config import Settings
-from retrieval.embeddings import Embedder
 from retrieval.retriever import Hit
 from retrieval.service import NewsService
 
@@ -44,12 +41,12 @@ def chunk_with(hits: list[Hit], needle: str) -> int:
 
 
 def asking(
-    seed_service: NewsService, question: str, needle: str
+    service: NewsService, question: str, needle: str
 ) -> tuple[int, Callable[..., Verification]]:
     """The number of the chunk holding ``needle`` among the hits for ``question``, and
     verification of a model's text against those hits, for that question."""
-    hits = seed_service.retriever.search(question, k=5)
-    index, encode = seed_service._current().index, seed_service.embedder.encode
+    hits = service.retriever.search(question, k=5)
+    index, encode = service._current().index, service.embedder.encode
 
     def verified(raw: str, **options: float) -> Verification:
         return verify(raw, hits, index, encode, question, **options)
@@ -192,30 +189,22 @@ def test_a_premise_the_chunk_does_not_state_is_dropped(seed_service: NewsService
 
 
 def test_a_name_inside_another_name_is_not_that_name(
-    tmp_path: Path, make_settings: Callable[..., Settings], embedder: Embedder
+    service_over: Callable[[str, str], NewsService],
 ) -> None:
     # The Council of the European Union is not the European Union, which the title names.
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "eu.txt").write_text(
+    service = service_over(
+        "eu.txt",
         "title: European Union law\n\nWhile the Commission has a monopoly on initiating "
         "legislation, the European Parliament and the Council of the European Union have "
         "powers of amendment and veto during the legislative process.\n",
-        encoding="utf-8",
     )
-    service = NewsService(make_settings(), embedder)
-    service.ingest(progress=False)
-    question = "Which entities have powers of amendment and veto?"
-    hits = service.retriever.search(question, k=1)
-    index = service._current().index
-
-    def verified(claim: str) -> Verification:
-        return verify(f"{claim} [1].", hits, index, embedder.encode, question)
-
-    v = verified("The European Union has powers of amendment and veto")
+    n, verified = asking(
+        service, "Which entities have powers of amendment and veto?", "powers of amendment"
+    )
+    v = verified(f"The European Union has powers of amendment and veto [{n}].")
     assert v.kept == [] and [d.reason for d in v.dropped] == ["number"]
     claim = "The Council of the European Union has powers of amendment and veto"
-    assert verified(claim).text == f"{claim}. [1]"
+    assert verified(f"{claim} [{n}].").text == f"{claim}. [1]"
 
 
 def test_a_sentence_that_refers_back_needs_what_it_refers_to(seed_service: NewsService) -> None:
@@ -452,28 +441,18 @@ def test_names_as_the_sentence_writes_them_are_kept(
 
 
 def test_a_sentence_that_stops_where_its_chunk_breaks_off_is_dropped(
-    tmp_path: Path, make_settings: Callable[..., Settings], embedder: Embedder
+    service_over: Callable[[str, str], NewsService],
 ) -> None:
     # SQuAD's "Tesla stated," ends a paragraph; its quotation is the next one. A model that
     # copies the lead-in says nothing, however verbatim.
-    docs = tmp_path / "docs"
-    docs.mkdir()
-    (docs / "2021-11-02-pigeons.txt").write_text(
+    service = service_over(
+        "2021-11-02-pigeons.txt",
         "date 2021-11-02 Near the end of his life, the inventor fed the pigeons in the park "
         "every day. In a 1937 interview, he stated:\n\n"
         '"I have been feeding pigeons, thousands of them, for years."\n',
-        encoding="utf-8",
     )
-    service = NewsService(make_settings(), embedder)
-    service.ingest(progress=False)
-    question = "What did the inventor say in the interview?"
-    hits = service.retriever.search(question, k=3)
-    index = service._current().index
-
-    def verified(raw: str) -> Verification:
-        return verify(raw, hits, index, embedder.encode, question)
-
-    v = verified("In a 1937 interview, he stated [1]")
+    n, verified = asking(service, "What did the inventor say in the interview?", "1937")
+    v = verified(f"In a 1937 interview, he stated [{n}]")
     assert v.kept == [] and [d.reason for d in v.dropped] == ["unfinished"]
     fed = "Near the end of his life, the inventor fed the pigeons in the park every day"
-    assert verified(f"{fed} [1]. In a 1937 interview, he stated [1]").text == f"{fed}. [1]"
+    assert verified(f"{fed} [{n}]. In a 1937 interview, he stated [{n}]").text == f"{fed}. [1]"
