@@ -17,8 +17,8 @@ _NEXT_START = re.compile(r"\s+[\"'“‘(\[]*[A-Z0-9À-ÖØ-Þ]")
 # stray "(", or parentheses that hold sentences of their own.
 _PARENTHESIS_REACH = 40
 _INITIALS = re.compile(r"(?:[^\W\d_]\.)*[^\W\d_]")
-# A blank line, a list item, or a line break before a capital: "Russia-NATO relations\nNotably".
-# A line that goes on in lower case or digits is the same sentence, wrapped ("a text file\nthat
+# A blank line, a list item, or a line break ("Russia-NATO relations\nNotably"), unless the next
+# line goes on in lower case or digits: that is the same sentence, wrapped ("a text file\nthat
 # goes on", SQuAD's "O\n2 molecules" for a subscript).
 _PARAGRAPH = re.compile(r"\n\s*\n|\n(?=\s*[-*•]\s)|\n(?![ \t]*[a-z0-9ß-ÿ])")
 
