@@ -330,14 +330,9 @@ def _unsettled_pick(question: str, text: str, evidence: list[str]) -> str | None
     format), 45-minute episodes ...", where a copy of the whole sentence picks nothing."""
     qtype = question_type(question)
     kind: QuestionType = "how_many" if qtype == "other" else qtype
-    asked = question.casefold()
-
-    def offered(t: str) -> set[str]:
-        return {s for s in _typed_spans(t, kind) if s not in asked}
-
-    given = offered(text)
+    given = _unasked_spans(text, kind, question)
     for sentence in evidence:
-        spans = offered(sentence)
+        spans = _unasked_spans(sentence, kind, question)
         picked = given & spans
         if len(spans) > 1 and picked and (qtype != "other" or spans - given):
             return min(picked)
@@ -354,16 +349,11 @@ def _bare_pick(question: str, sentences: list[str], evidence: list[str]) -> str 
     that air is necessary for combustion, "John Mayow (1641–1679)", who refined the work of
     Robert Boyle, the sentence before."""
     asked = set(terms(question))
-    lowered = question.casefold()
-
-    def names(text: str) -> set[str]:
-        return {s for s in _typed_spans(text, "who") if s not in lowered}
-
-    offered = set().union(*map(names, evidence))
+    offered = set().union(*(_unasked_spans(e, "who", question) for e in evidence))
     for sentence in sentences:
         if 2 * len(asked & set(terms(sentence))) >= len(asked):
             continue  # it restates the question: a statement, not a bare answer
-        given = names(sentence) & offered
+        given = _unasked_spans(sentence, "who", question) & offered
         if not given or not offered - given:
             continue
         if any(
@@ -373,6 +363,13 @@ def _bare_pick(question: str, sentences: list[str], evidence: list[str]) -> str 
         ):
             return min(given)
     return None
+
+
+def _unasked_spans(text: str, kind: QuestionType, question: str) -> set[str]:
+    """The dates, numbers or names (as ``kind`` asks) of ``text`` that the question does
+    not already hold, in lower case."""
+    asked = question.casefold()
+    return {s for s in _typed_spans(text, kind) if s not in asked}
 
 
 def _typed_spans(text: str, qtype: QuestionType) -> list[str]:
