@@ -168,7 +168,7 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     service = _service(settings)
     report = service.ensure_index(progress=sys.stderr.isatty())
     if report is not None:
-        print(render.ingest_text(report, verbose=False), file=sys.stderr)
+        print(report.notice or render.ingest_text(report, verbose=False), file=sys.stderr)
     filters = Filters(since=args.since, until=args.until, sources=tuple(args.source))
     answer = service.ask(args.question, k=args.k, filters=filters)
     if args.json:

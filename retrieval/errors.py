@@ -31,5 +31,22 @@ class InputError(NewsbotError):
     """A request is malformed: an empty or over-long question, a bad date."""
 
 
+class EmptyQuestionError(InputError):
+    """The question has no visible text."""
+
+
+class QuestionTooLongError(InputError):
+    """The question is longer than ``answer.max_question_chars``."""
+
+    def __init__(self, length: int, limit: int) -> None:
+        super().__init__(f"the question is {length} characters; the limit is {limit}")
+        self.length = length
+        self.limit = limit
+
+
+class ArticleConflictError(InputError):
+    """An added article would replace or shadow one that came from elsewhere."""
+
+
 class SessionStoreError(NewsbotError):
     """The conversation store cannot be read or written (locked, corrupt, disk full)."""

@@ -6,9 +6,10 @@ exactly its chunks; an article whose file is gone disappears. Every file is repo
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -49,6 +50,7 @@ class IngestReport:
     chunks: int
     embedded: int
     invisible_stripped: int
+    notice: str = ""  # e.g. why nothing was ingested although articles changed
 
 
 def index_signature(settings: Settings, embedder: Embedder) -> dict[str, Any]:
@@ -252,6 +254,7 @@ def ingest(
     *,
     rebuild: bool = False,
     progress: bool = True,
+    locked: bool = False,
 ) -> IngestReport:
     """Bring the index up to date with the articles under ``paths`` (default: configured).
 
@@ -261,6 +264,7 @@ def ingest(
         paths: folders or files; articles indexed earlier from elsewhere are kept.
         rebuild: ignore the current index and embed everything again.
         progress: show a progress bar on stderr.
+        locked: the caller already holds the store's writer lock.
 
     Returns:
         A report of every file and of the published snapshot.
@@ -272,9 +276,13 @@ def ingest(
     store = IndexStore(settings.index_dir)
     roots = [p.resolve() for p in (paths or settings.docs_paths)]
     signature = index_signature(settings, embedder)
-    with store.writer_lock():
+    with contextlib.nullcontext() if locked else store.writer_lock():
         old, notes = load_previous(store, signature, rebuild)
-        reports, kept, files, stripped = _read_all(settings, roots, store.root)
+        outside = (
+            [] if old is None else [a for a in old.articles.values() if not in_scope(a.path, roots)]
+        )
+        known = {} if old is None else old.articles
+        reports, kept, files, stripped = _read_all(settings, roots, store.root, known, outside)
         if notes:
             reports.insert(0, FileReport(str(store.root), "rebuilt", notes[0]))
         builder = _Builder(settings, embedder)
@@ -330,15 +338,27 @@ def ingest(
 
 
 def _read_all(
-    settings: Settings, roots: Sequence[Path], index_dir: Path
+    settings: Settings,
+    roots: Sequence[Path],
+    index_dir: Path,
+    known: Mapping[str, ArticleRow],
+    outside: Sequence[ArticleRow],
 ) -> tuple[list[FileReport], dict[str, Article], dict[str, str], int]:
-    """Load every file; decide per article: new, duplicate, or id clash."""
+    """Load every file; decide per article: new, duplicate, or id clash.
+
+    Which of two articles keeps a shared id or text does not depend on file names or on
+    which path was ingested: an article outside an ``added/`` folder wins over one inside
+    it, then an article already indexed with that text, then the first file by name. Text
+    identical to an indexed article outside this ingest's paths is a duplicate of it.
+    """
     max_bytes = int(settings.ingest.max_file_mb * 1024 * 1024)
     reports: list[FileReport] = []
     kept: dict[str, Article] = {}
-    by_hash: dict[str, str] = {}
+    by_hash: dict[str, str] = {a.content_hash: a.id for a in outside}
     files: dict[str, str] = {}
     stripped = 0
+    entries: list[tuple[Article, FileReport]] = []
+    loaded: list[FileReport] = []  # the files that hold articles
     for path, root in scan(roots, index_dir):
         if root is None:
             reports.append(FileReport(str(path), "skipped", "no such file or folder"))
@@ -348,28 +368,41 @@ def _read_all(
         stripped += result.invisible_stripped
         report = FileReport(str(path), "skipped", result.skipped or "", list(result.warnings))
         reports.append(report)
-        if result.skipped:
-            continue
-        duplicates: list[str] = []
-        new = 0
-        for a in result.articles:
-            if a.id in kept:
-                report.warnings.append(f"article id {a.id!r} is already used by {kept[a.id].path}")
-            elif a.content_hash in by_hash:
-                duplicates.append(by_hash[a.content_hash])
-            else:
-                kept[a.id] = a
-                by_hash[a.content_hash] = a.id
-                report.article_ids.append(a.id)
-                new += 1
+        if not result.skipped:
+            loaded.append(report)
+            entries += [(a, report) for a in result.articles]
+
+    def rank(entry: tuple[Article, FileReport]) -> tuple[bool, bool]:
+        a = entry[0]
+        prev = known.get(a.id)
+        return _is_added(a.path), not (prev and prev.content_hash == a.content_hash)
+
+    duplicates: dict[int, list[str]] = {}
+    for a, report in sorted(entries, key=rank):  # stable: file order within a rank
+        if a.id in kept:
+            report.warnings.append(f"article id {a.id!r} is already used by {kept[a.id].path}")
+        elif by_hash.get(a.content_hash, a.id) != a.id:
+            duplicates.setdefault(id(report), []).append(by_hash[a.content_hash])
+        else:
+            kept[a.id] = a
+            by_hash[a.content_hash] = a.id
+            report.article_ids.append(a.id)
+    for report in loaded:
+        dups = duplicates.get(id(report), [])
+        new = len(report.article_ids)
         if new:
             report.status = "indexed"
             report.detail = f"{new} article{'s' if new > 1 else ''}"
-            if duplicates:
-                report.detail += f", {len(duplicates)} duplicate(s) of {', '.join(duplicates[:3])}"
-        elif duplicates:
+            if dups:
+                report.detail += f", {len(dups)} duplicate(s) of {', '.join(dups[:3])}"
+        elif dups:
             report.status = "duplicate"
-            report.detail = "duplicate of " + ", ".join(duplicates[:3])
+            report.detail = "duplicate of " + ", ".join(dups[:3])
         else:
             report.detail = "no article could be used"
     return reports, kept, files, stripped
+
+
+def _is_added(path: str) -> bool:
+    """True for an article file in an ``added/`` folder (written by the service)."""
+    return Path(path).parent.name == "added"

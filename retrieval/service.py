@@ -3,21 +3,33 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
+from retrieval import adding
 from retrieval.answer import Answer, FinalEvent, StreamEvent
 from retrieval.answering import Answerer, make_answerer
+from retrieval.condense import standalone_question
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder, make_embedder
-from retrieval.errors import IndexMissingError, InputError
+from retrieval.errors import (
+    ArticleConflictError,
+    EmptyQuestionError,
+    IndexMissingError,
+    IngestLockedError,
+    NewsbotError,
+    QuestionTooLongError,
+)
 from retrieval.ingest import (
+    FileReport,
     IngestReport,
     check_signature,
     fingerprint,
@@ -30,6 +42,35 @@ from retrieval.retriever import Hit, HybridRetriever
 from retrieval.search_index import Filters, SearchIndex
 from retrieval.sessions import ConversationStore, SQLiteConversationStore, Turn
 from retrieval.store import IndexStore
+
+log = logging.getLogger(__name__)
+
+# How often answering looks for a snapshot published by another process (a cheap file read).
+_RELOAD_CHECK_S = 1.0
+# A client-sent conversation's answers are cut to this many characters before condensing.
+_MAX_HISTORY_ANSWER_CHARS = 4000
+
+
+class ChatService(Protocol):
+    """What the conversational front ends (the REPL, Telegram) need from the service."""
+
+    def astream(
+        self, question: str, *, session_id: str | None = None
+    ) -> AsyncIterator[StreamEvent]:
+        """Tokens as they come, then the final verified answer."""
+        ...
+
+    def reset(self, session_id: str) -> None:
+        """Forget a conversation."""
+        ...
+
+    def last_turn(self, session_id: str) -> Turn | None:
+        """The conversation's most recent turn, with typed citations, or None."""
+        ...
+
+    def stats(self) -> dict[str, Any]:
+        """Articles, date range and sources of the index."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -49,6 +90,7 @@ class _Prepared:
     question: str
     session_id: str | None
     history: list[Turn]
+    record: bool
     standalone: str
     qvec: np.ndarray
     hits: list[Hit]
@@ -67,6 +109,8 @@ class NewsService:
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
         self._sessions: ConversationStore | None = None
+        self._checked = 0.0  # when answering last looked for a newer snapshot
+        self._failed: str | None = None  # a snapshot that failed to load, logged once
 
     @property
     def sessions(self) -> ConversationStore:
@@ -117,12 +161,22 @@ class NewsService:
 
     def ensure_index(self, progress: bool = True) -> IngestReport | None:
         """Build or update the index when it is missing or stale; load it."""
-        report = None
-        if self.is_stale():
-            report = self.ingest(progress=progress)
-        elif self._loaded is None:
+        if not self.is_stale():
+            if self._loaded is None:
+                self.reload()
+            return None
+        try:
+            return self.ingest(progress=progress)
+        except IngestLockedError:
+            # Another process is writing the next snapshot: answer from the current one.
+            if self.store.current_name() is None:
+                raise
             self.reload()
-        return report
+            name = self._current().index.name
+            return self._report_of_current(
+                [],
+                f"the index is being updated by another ingest; answering from snapshot {name}",
+            )
 
     def reload(self) -> bool:
         """Load the current snapshot if it is not the one in use; True when swapped."""
@@ -144,9 +198,37 @@ class NewsService:
             self._loaded = _Loaded(index, retriever, answerer)
         return True
 
+    def refresh(self) -> bool:
+        """Load a snapshot another process published, if any; True when swapped.
+
+        Never blocks on a reload already under way. A snapshot that fails to load is logged
+        once, and the one in use keeps serving.
+        """
+        if self._loaded is None:
+            return self.reload()
+        if not self._lock.acquire(blocking=False):
+            return False
+        self._lock.release()
+        try:
+            swapped = self.reload()
+        except NewsbotError as e:
+            name = self.store.current_name()
+            if name != self._failed:
+                log.error("cannot load index snapshot %s (still serving the old): %s", name, e)
+                self._failed = name
+            return False
+        if swapped:
+            log.info("loaded index snapshot %s", self._loaded.index.name if self._loaded else "")
+        return swapped
+
     def _current(self) -> _Loaded:
+        """The snapshot to answer from, picking up one published since (checked each second)."""
+        now = time.monotonic()
         if self._loaded is None:
             self.reload()
+        elif now - self._checked >= _RELOAD_CHECK_S:
+            self._checked = now
+            self.refresh()
         assert self._loaded is not None
         return self._loaded
 
@@ -157,43 +239,63 @@ class NewsService:
 
     # --- answering -------------------------------------------------------------------
 
+    def check_question(self, question: str) -> str:
+        """The question with its white space collapsed, checked before anything is searched.
+
+        Raises:
+            EmptyQuestionError: nothing visible is left.
+            QuestionTooLongError: longer than ``answer.max_question_chars``.
+        """
+        return check_question(question, self.settings.answer.max_question_chars)
+
     def ask(
         self,
         question: str,
         *,
         session_id: str | None = None,
+        history: Sequence[Turn] | None = None,
         k: int | None = None,
         filters: Filters | None = None,
+        record: bool = True,
     ) -> Answer:
         """Answer a question from the articles, with citations.
 
         Args:
             question: what the user asked.
-            session_id: the conversation it belongs to; a follow-up is made standalone
-                with that conversation's previous turn, and the turn is recorded.
+            session_id: the stored conversation it belongs to; a follow-up is made
+                standalone with its earlier turns, and (with ``record``) the turn is
+                recorded.
+            history: the conversation so far, when the caller keeps it (an OpenAI-style
+                ``messages`` list) instead of a ``session_id``; bounded like a stored one.
             k: chunks to retrieve (default: configured).
             filters: date range and sources.
+            record: record the turn in the session now; a front end that may still fail to
+                deliver the answer passes False and calls :meth:`remember` once delivered.
 
         Returns:
             The answer; ``abstained`` when the articles don't contain it.
 
         Raises:
-            InputError: the question is empty or too long.
+            EmptyQuestionError, QuestionTooLongError: the question is empty or too long.
         """
-        return self.ask_with_hits(question, session_id=session_id, k=k, filters=filters)[0]
+        return self.ask_with_hits(
+            question, session_id=session_id, history=history, k=k, filters=filters, record=record
+        )[0]
 
     def ask_with_hits(
         self,
         question: str,
         *,
         session_id: str | None = None,
+        history: Sequence[Turn] | None = None,
         k: int | None = None,
         filters: Filters | None = None,
+        record: bool = True,
         depth: int = 0,
     ) -> tuple[Answer, list[Hit]]:
         """Like :meth:`ask`, also returning the ranked hits (at least ``depth`` of them,
         for evaluation); the answer uses the first ``k``."""
-        p = self._prepare(question, session_id, k, filters, depth)
+        p = self._prepare(question, session_id, history, k, filters, record, depth)
         t = time.perf_counter()
         answer = p.loaded.answerer.answer(p.standalone, p.qvec, p.top, p.history)
         return self._finish(p, answer, t), p.hits
@@ -203,16 +305,20 @@ class NewsService:
         question: str,
         *,
         session_id: str | None = None,
+        history: Sequence[Turn] | None = None,
         k: int | None = None,
         filters: Filters | None = None,
+        record: bool = True,
     ) -> AsyncIterator[StreamEvent]:
         """Answer as a stream of events: text as it is produced, then the final Answer.
 
-        Retrieval, answering and recording the turn run in threads so the event loop stays
-        free; the extractive backend has no tokens to stream and yields the final answer
-        alone.
+        Arguments as for :meth:`ask`. Retrieval, answering and recording the turn run in
+        threads so the event loop stays free; the extractive backend has no tokens to
+        stream and yields the final answer alone.
         """
-        p = await asyncio.to_thread(self._prepare, question, session_id, k, filters, 0)
+        p = await asyncio.to_thread(
+            self._prepare, question, session_id, history, k, filters, record, 0
+        )
         t = time.perf_counter()
         async for event in p.loaded.answerer.astream(p.standalone, p.qvec, p.top, p.history):
             if isinstance(event, FinalEvent):
@@ -225,21 +331,22 @@ class NewsService:
         self,
         question: str,
         session_id: str | None,
+        history: Sequence[Turn] | None,
         k: int | None,
         filters: Filters | None,
+        record: bool,
         depth: int,
     ) -> _Prepared:
         """Validate, make the question standalone, embed it and retrieve."""
-        question = " ".join(question.split())
-        if not question:
-            raise InputError("the question is empty")
-        limit = self.settings.answer.max_question_chars
-        if len(question) > limit:
-            raise InputError(f"the question is {len(question)} characters; the limit is {limit}")
+        if session_id is not None and history is not None:
+            raise ValueError("pass a session_id or a history, not both")
+        question = self.check_question(question)
         loaded = self._current()  # one snapshot for the whole answer, even across a reload
         t0 = time.perf_counter()
-        history = self.sessions.history(session_id) if session_id else []
-        standalone = loaded.answerer.condense(question, history)
+        turns = self.sessions.history(session_id) if session_id else self._bounded(history or [])
+        standalone = loaded.answerer.condense(question, turns)
+        if len(standalone) > self.settings.answer.max_question_chars:
+            standalone = question  # a condensed question never outgrows the question cap
         qvec = self.embedder.encode([standalone])[0]
         t1 = time.perf_counter()
         k = k or self.settings.retrieval.k
@@ -247,22 +354,125 @@ class NewsService:
         t2 = time.perf_counter()
         timings = {"embed": _ms(t1 - t0), "retrieve": _ms(t2 - t1)}
         return _Prepared(
-            loaded, question, session_id, history, standalone, qvec, hits, hits[:k], t0, timings
+            loaded,
+            question,
+            session_id,
+            turns,
+            record,
+            standalone,
+            qvec,
+            hits,
+            hits[:k],
+            t0,
+            timings,
         )
+
+    def _bounded(self, history: Sequence[Turn]) -> list[Turn]:
+        """A caller's conversation, bounded as a stored one is: the last ``max_turns``
+        turns, each question within the question cap, each answer cut, and each turn made
+        standalone in its own context when the caller did not say."""
+        limit = self.settings.answer.max_question_chars
+        turns: list[Turn] = []
+        for t in list(history)[-self.settings.sessions.max_turns :]:
+            question = " ".join(t.question.split())[:limit]
+            standalone = " ".join(t.standalone.split())[:limit]
+            turns.append(
+                replace(
+                    t,
+                    question=question,
+                    standalone=standalone or standalone_question(question, turns)[:limit],
+                    answer=t.answer[:_MAX_HISTORY_ANSWER_CHARS],
+                )
+            )
+        return turns
 
     def _finish(self, p: _Prepared, answer: Answer, t_answer: float) -> Answer:
         """Stamp the answer with its question and timings, and record the turn."""
         t3 = time.perf_counter()
         answer.question, answer.standalone_question = p.question, p.standalone
         answer.timings = {**p.timings, "answer": _ms(t3 - t_answer), "total": _ms(t3 - p.t0)}
-        if p.session_id:
-            self.sessions.append(p.session_id, _turn(answer))
+        if p.session_id and p.record:
+            self.remember(p.session_id, answer)
         return answer
+
+    def remember(self, session_id: str, answer: Answer) -> None:
+        """Record an answered turn in a session (once the answer reached its reader)."""
+        self.sessions.append(session_id, _turn(answer))
 
     def last_turn(self, session_id: str) -> Turn | None:
         """The session's most recent turn (for /sources), or None."""
         history = self.sessions.history(session_id)
         return history[-1] if history else None
+
+    # --- adding articles ---------------------------------------------------------------
+
+    def add_articles(self, records: Sequence[Mapping[str, Any]]) -> IngestReport:
+        """Add articles (``{id?, title?, date?, source?, url?, text}``) and index them.
+
+        They are written to ``added/`` in the first docs folder, so that the folder stays
+        the source of truth, and indexed incrementally under the writer lock: when the
+        ingest fails, the files are put back as they were and nothing has changed. A record
+        that would not be indexed is reported as skipped and not written.
+
+        Raises:
+            InputError: a record is malformed.
+            ArticleConflictError: an id belongs to an article from another file than
+                ``added/`` (nothing is written), or ``added/`` is unusable.
+            IngestLockedError: another ingest is writing (nothing is written).
+        """
+        drafts = [adding.draft(r) for r in records]
+        folder = adding.added_folder(self.settings.docs_paths)
+        skipped = [
+            FileReport(
+                str(folder / d.file_name), "skipped", f"not written: {d.skipped}", d.warnings
+            )
+            for d in drafts
+            if d.skipped
+        ]
+        usable = list({d.id: d for d in drafts if not d.skipped}.values())  # last one wins
+        with self.store.writer_lock():
+            self._check_ids(usable, folder)
+            if not usable:
+                report = self._report_of_current(skipped)
+            else:
+                with adding.written(folder, usable) as paths:
+                    report = ingest(
+                        self.settings, self.embedder, paths, progress=False, locked=True
+                    )
+                notes = {str(folder / d.file_name): d.warnings for d in usable}
+                for f in report.files:
+                    f.warnings[:0] = notes.get(f.path, [])
+                report.files += skipped
+        if report.published:
+            self.reload()
+        return report
+
+    def _check_ids(self, drafts: Sequence[adding.Draft], folder: Path) -> None:
+        """Refuse ids that an article from outside ``added/`` already has."""
+        if self.store.current_name() is None:
+            return
+        self.refresh()  # under the writer lock: the snapshot cannot change meanwhile
+        articles = self._current().index.articles
+        added = folder.resolve()
+        taken = [
+            f"{d.id!r} ({Path(a.path).name})"
+            for d in drafts
+            if (a := articles.get(d.id)) is not None and not Path(a.path).is_relative_to(added)
+        ]
+        if taken:
+            raise ArticleConflictError(
+                "these ids belong to articles that did not come from added/, and an added "
+                f"article may not replace them: {', '.join(taken)}; choose another id"
+            )
+
+    def _report_of_current(self, files: list[FileReport], notice: str = "") -> IngestReport:
+        """A report of nothing ingested: the current snapshot's counts and these files."""
+        with contextlib.suppress(IndexMissingError):
+            index = self._current().index
+            return IngestReport(
+                files, index.name, False, len(index.articles), len(index.chunks), 0, 0, notice
+            )
+        return IngestReport(files, None, False, 0, 0, 0, 0, notice)
 
     def stats(self) -> dict[str, Any]:
         """Articles, chunks, date range, sources and snapshot of the current index."""
@@ -287,13 +497,28 @@ class NewsService:
         }
 
 
+def check_question(question: str, limit: int) -> str:
+    """The question with its white space collapsed, if it is neither empty nor too long.
+
+    Raises:
+        EmptyQuestionError: nothing visible is left.
+        QuestionTooLongError: longer than ``limit`` characters.
+    """
+    question = " ".join(question.split())
+    if not question:
+        raise EmptyQuestionError("the question is empty")
+    if len(question) > limit:
+        raise QuestionTooLongError(len(question), limit)
+    return question
+
+
 def _turn(answer: Answer) -> Turn:
     return Turn(
         question=answer.question,
         standalone=answer.standalone_question,
         answer=answer.text,
         short_answer=answer.short_answer,
-        citations=[c.model_dump() for c in answer.citations],
+        citations=list(answer.citations),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import threading
 import time
@@ -12,7 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
+from pydantic import ValidationError
+
+from retrieval.answer import Citation
 from retrieval.errors import SessionStoreError
+
+log = logging.getLogger(__name__)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS turns (
@@ -31,13 +37,17 @@ CREATE INDEX IF NOT EXISTS turns_by_session ON turns(session_id, id);
 
 @dataclass(frozen=True)
 class Turn:
-    """One question and its answer; ``citations`` are the Citation dicts."""
+    """One question and its answer, with the citations the answer gave.
+
+    ``standalone`` may be empty for a turn that came from a client (an OpenAI-style
+    ``messages`` list): the service makes it standalone in its own context.
+    """
 
     question: str
     standalone: str
     answer: str
     short_answer: str | None = None
-    citations: list[dict[str, object]] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
 
 
 class ConversationStore(Protocol):
@@ -90,7 +100,7 @@ class SQLiteConversationStore:
                 "WHERE session_id = ? ORDER BY id DESC LIMIT ?",
                 (session_id, self.max_turns),
             ).fetchall()
-        return [Turn(q, s, a, sa, json.loads(c)) for q, s, a, sa, c in reversed(rows)]
+        return [Turn(q, s, a, sa, _citations(c)) for q, s, a, sa, c in reversed(rows)]
 
     def append(self, session_id: str, turn: Turn) -> None:
         """Record a turn, forgetting the oldest beyond the limit."""
@@ -107,7 +117,7 @@ class SQLiteConversationStore:
                         turn.standalone,
                         turn.answer,
                         turn.short_answer,
-                        json.dumps(turn.citations),
+                        json.dumps([c.model_dump() for c in turn.citations]),
                     ),
                 )
                 self._con.execute(
@@ -129,3 +139,19 @@ class SQLiteConversationStore:
         """Close the database."""
         with self._lock:
             self._con.close()
+
+
+def _citations(stored: str) -> list[Citation]:
+    """The stored citations that still validate; a damaged one is logged and left out."""
+    try:
+        raw = json.loads(stored)
+    except json.JSONDecodeError:
+        log.warning("a stored turn's citations are not JSON; shown without sources")
+        return []
+    out = []
+    for item in raw if isinstance(raw, list) else []:
+        try:
+            out.append(Citation.model_validate(item))
+        except ValidationError:
+            log.warning("left out a stored citation that no longer validates")
+    return out

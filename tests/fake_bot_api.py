@@ -30,6 +30,7 @@ from tornado.iostream import StreamClosedError
 from tornado.netutil import bind_sockets
 
 from retrieval.answer import Answer, Citation, FinalEvent, StreamEvent, TokenEvent
+from retrieval.service import check_question
 from retrieval.sessions import Turn
 
 TOKEN = "123456789:AAHfakeTOKENfakeTOKENfakeTOKEN_xyz-42"
@@ -740,6 +741,7 @@ class EchoService:
         latency_s: (min, max) seconds each answer takes, spent in a worker thread.
         tokens: streamed before the final answer, each after ``token_delay_s``.
         make_answer: builds the final Answer from the question.
+        max_question_chars: the question cap, checked as the real service checks it.
     """
 
     def __init__(
@@ -749,7 +751,9 @@ class EchoService:
         token_delay_s: float = 0.0,
         make_answer: Callable[[str], Answer] = echo_answer,
         seed: int = 0,
+        max_question_chars: int = 1000,
     ) -> None:
+        self.max_question_chars = max_question_chars
         self.latency_s = latency_s
         self.tokens = tokens or []
         self.token_delay_s = token_delay_s
@@ -761,6 +765,7 @@ class EchoService:
     async def astream(
         self, question: str, *, session_id: str | None = None
     ) -> AsyncIterator[StreamEvent]:
+        question = check_question(question, self.max_question_chars)
         self.calls.append((session_id, question))
         await asyncio.to_thread(time.sleep, self._rng.uniform(*self.latency_s))
         for token in self.tokens:
@@ -774,7 +779,7 @@ class EchoService:
                     question,
                     answer.text,
                     None,
-                    [c.model_dump() for c in answer.citations],
+                    list(answer.citations),
                 )
             )
         yield FinalEvent(answer)

@@ -28,6 +28,7 @@ from bot.repl import Chat, chat_loop, history_path, view
 from retrieval.answer import Answer, Citation, FinalEvent, StreamEvent, TokenEvent
 from retrieval.config import load_settings
 from retrieval.errors import IndexMissingError
+from retrieval.service import check_question
 from retrieval.sessions import Turn
 from tests.conftest import REPO, SEED
 
@@ -53,8 +54,9 @@ def _answer(text: str, citations: list[Citation] | None = None) -> Answer:
 class FakeService:
     """Plays scripted event streams; ``None`` in a script means "hang until cancelled"."""
 
-    def __init__(self, scripts: dict[str, list[StreamEvent | None]]) -> None:
+    def __init__(self, scripts: dict[str, list[StreamEvent | None]], max_chars: int = 100) -> None:
         self.scripts = scripts
+        self.max_chars = max_chars
         self.asked: list[str] = []
         self.resets: list[str] = []
         self.turns: dict[str, list[Turn]] = {}
@@ -65,6 +67,7 @@ class FakeService:
     async def astream(
         self, question: str, *, session_id: str | None = None
     ) -> AsyncIterator[StreamEvent]:
+        question = check_question(question, self.max_chars)  # as the service checks it
         self.asked.append(question)
         for event in self.scripts[question]:
             if event is None:
@@ -79,8 +82,7 @@ class FakeService:
             else:
                 if isinstance(event, FinalEvent) and session_id:
                     a = event.answer
-                    turn = Turn(question, a.standalone_question, a.text, None, [])
-                    turn.citations.extend(c.model_dump() for c in a.citations)
+                    turn = Turn(question, a.standalone_question, a.text, None, list(a.citations))
                     self.turns.setdefault(session_id, []).append(turn)
                 yield event
 
@@ -105,9 +107,9 @@ def _output(chat: Chat) -> str:
     return file.getvalue()
 
 
-def _drive(service: FakeService, keys: str, *, max_chars: int = 100) -> tuple[int, Chat]:
+def _drive(service: FakeService, keys: str) -> tuple[int, Chat]:
     """Run the real chat loop on a real PromptSession fed ``keys`` through a pipe."""
-    chat = Chat(service, _console(), "s1", max_chars)
+    chat = Chat(service, _console(), "s1")
 
     async def main() -> int:
         with create_pipe_input() as pipe:
@@ -169,7 +171,7 @@ def test_ctrl_c_at_the_prompt_drops_the_line() -> None:
 
 
 def test_overlong_paste_is_refused_before_retrieval() -> None:
-    code, chat = _drive(FakeService({}), "x" * 101 + "\r\x04", max_chars=100)
+    code, chat = _drive(FakeService({}, max_chars=100), "x" * 101 + "\r\x04")
     assert code == 0
     assert (
         _output(chat)
@@ -229,7 +231,7 @@ def test_ctrl_c_cancels_the_answer_keeps_the_session_and_returns_to_the_prompt()
         }
     )
     fake.turns["s1"] = [Turn("Before?", "Before?", "Earlier.")]
-    chat = Chat(fake, _console(), "s1", 100)
+    chat = Chat(fake, _console(), "s1")
     strays: list[int] = []
     # If the REPL failed to take SIGINT over, this keeps pytest itself from being interrupted.
     previous = signal.signal(signal.SIGINT, lambda signum, frame: strays.append(signum))
@@ -271,7 +273,7 @@ def test_ctrl_c_is_immediate_even_when_the_service_blocks_its_event_loop() -> No
             yield FinalEvent(_answer("too late"))
 
     fake = Blocking({})
-    chat = Chat(fake, _console(), "s1", 100)
+    chat = Chat(fake, _console(), "s1")
 
     async def main() -> None:
         answering = asyncio.create_task(chat.handle("When?"))
@@ -289,7 +291,7 @@ def test_ctrl_c_is_immediate_even_when_the_service_blocks_its_event_loop() -> No
 
 def test_ctrl_c_between_enter_and_the_answer_cancels_that_answer() -> None:
     fake = FakeService({"When?": [FinalEvent(_answer("On 1 May."))]})
-    chat = Chat(fake, _console(), "s1", 100)
+    chat = Chat(fake, _console(), "s1")
     chat.interrupt()  # SIGINT after the prompt let go of the terminal, before ask() began
     asyncio.run(chat.handle("When?"))
     assert fake.asked == [] and _output(chat) == "Cancelled. The conversation is kept.\n\n"

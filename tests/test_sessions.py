@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from retrieval.answer import Citation
 from retrieval.condense import needs_context, standalone_question
 from retrieval.errors import SessionStoreError
 from retrieval.service import NewsService
@@ -35,8 +36,9 @@ def test_store_keeps_last_turns_per_session(tmp_path: Path) -> None:
 
 def test_store_survives_reopen(tmp_path: Path) -> None:
     path = tmp_path / "s.sqlite"
-    SQLiteConversationStore(path).append("x", Turn("q", "q", "a", "s", [{"n": 1}]))
-    assert SQLiteConversationStore(path).history("x") == [Turn("q", "q", "a", "s", [{"n": 1}])]
+    cited = [Citation(n=1, article_id="a", title="T", quote="Q.", chunk_id="a#0", score=0.5)]
+    SQLiteConversationStore(path).append("x", Turn("q", "q", "a", "s", cited))
+    assert SQLiteConversationStore(path).history("x") == [Turn("q", "q", "a", "s", cited)]
 
 
 def test_store_is_thread_safe(tmp_path: Path) -> None:

@@ -192,7 +192,7 @@ def test_allow_list_is_checked_before_any_retrieval(
 
 
 def test_rate_limit_and_question_length(make_settings: Callable[..., Settings]) -> None:
-    service = EchoService()
+    service = EchoService(max_question_chars=40)
 
     async def scenario() -> None:
         async with FakeBotApi() as api:

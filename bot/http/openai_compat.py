@@ -23,7 +23,6 @@ from bot.http.problems import problem_responses
 from bot.http.state import AppState, AppStateDep
 from bot.http.streaming import frame, open_stream, problem_body, sse_response
 from retrieval.answer import Answer, Citation, FinalEvent, StreamEvent
-from retrieval.condense import standalone_question
 from retrieval.sessions import Turn
 
 MODEL_ID = "newsbot"
@@ -317,28 +316,24 @@ async def chat_completions(
 
 
 def _split(messages: list[UserMessage | OtherMessage]) -> tuple[str, list[Turn]]:
-    """The question (the last user message) and the turns before it, as history."""
+    """The question (the last user message) and the turns before it, as history (the
+    service bounds it and makes each earlier question standalone)."""
     last = max(i for i, m in enumerate(messages) if isinstance(m, UserMessage))
     turns: list[Turn] = []
     pending: str | None = None
     for m in messages[:last]:
         if isinstance(m, UserMessage):
             if pending is not None:
-                turns.append(_turn(pending, "", turns))
+                turns.append(Turn(pending, "", ""))
             pending = m.text()
         elif m.role == "assistant" and pending is not None:
-            turns.append(_turn(pending, m.text(), turns))
+            turns.append(Turn(pending, "", m.text()))
             pending = None
     if pending is not None:
-        turns.append(_turn(pending, "", turns))
+        turns.append(Turn(pending, "", ""))
     question = messages[last]
     assert isinstance(question, UserMessage)
     return question.text(), turns
-
-
-def _turn(question: str, answer: str, earlier: list[Turn]) -> Turn:
-    # Each earlier question is made standalone in its own context, as it was when asked.
-    return Turn(question, standalone_question(question, earlier), answer)
 
 
 def _session(principal: Principal, header: str | None, user: str | None) -> str | None:

@@ -21,13 +21,16 @@ from starlette.routing import BaseRoute, Match, Route
 from starlette.types import Scope
 
 from retrieval.errors import (
+    ArticleConflictError,
     ConfigError,
+    EmptyQuestionError,
     IndexCorruptError,
     IndexMismatchError,
     IndexMissingError,
     IngestLockedError,
     InputError,
     NewsbotError,
+    QuestionTooLongError,
     SessionStoreError,
 )
 
@@ -147,6 +150,12 @@ _INDEX_UNAVAILABLE = (
 def from_newsbot_error(exc: NewsbotError) -> ApiProblem:
     """Translate a library error into the problem the API answers with."""
     match exc:
+        case EmptyQuestionError():
+            return ApiProblem(422, "empty_question", str(exc))
+        case QuestionTooLongError():
+            return ApiProblem(422, "question_too_long", str(exc))
+        case ArticleConflictError():
+            return ApiProblem(409, "article_conflict", str(exc))
         case InputError():
             return ApiProblem(422, "invalid_input", str(exc))
         case IngestLockedError():

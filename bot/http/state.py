@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -20,8 +19,8 @@ from starlette.routing import BaseRoute
 from bot.http.auth import KeyRing
 from bot.http.limits import RateLimiter
 from bot.http.metrics import Metrics
-from bot.http.problems import ApiProblem, DeadlineExceeded
-from retrieval.answer import Answer, FinalEvent, StreamEvent
+from bot.http.problems import DeadlineExceeded
+from retrieval.answer import Answer
 from retrieval.config import Settings
 from retrieval.errors import NewsbotError
 from retrieval.search_index import Filters, SearchIndex
@@ -95,64 +94,34 @@ class AppState:
 
     # --- answering ---------------------------------------------------------------------
 
-    def check_question(self, question: str) -> str:
-        """The question, whitespace-normalised, within the cap; checked before embedding."""
-        normalised = " ".join(question.split())
-        limit = self.settings.answer.max_question_chars
-        if not normalised:
-            raise ApiProblem(422, "empty_question", "the question is empty")
-        if len(normalised) > limit:
-            raise ApiProblem(
-                422,
-                "question_too_long",
-                f"the question is {len(normalised)} characters; the limit is {limit}",
-            )
-        return normalised
-
     async def answer(
         self,
         question: str,
         *,
         endpoint: str,
         session_id: str | None = None,
+        history: list[Turn] | None = None,
         k: int | None = None,
         filters: Filters | None = None,
-        history: list[Turn] | None = None,
     ) -> Answer:
-        """Answer in a worker thread, within the deadline; count it in the metrics."""
-        question = self.check_question(question)
-        if history:
-            answer = await self.run(
-                _ask_with_history, self.service, question, history, k=k, filters=filters
-            )
-        else:
-            answer = await self.run(
-                self.service.ask, question, session_id=session_id, k=k, filters=filters
-            )
+        """Answer in a worker thread, within the deadline; count it in the metrics.
+
+        The turn is recorded only when the answer came within the deadline: a client that
+        got a 504 finds its conversation as it left it.
+        """
+        answer = await self.run(
+            self.service.ask,
+            self.service.check_question(question),  # refused before a thread is used
+            session_id=session_id,
+            history=history,
+            k=k,
+            filters=filters,
+            record=False,
+        )
+        if session_id:
+            await asyncio.to_thread(self.service.remember, session_id, answer)
         self.metrics.observe_answer(answer, endpoint)
         return answer
-
-    def astream(
-        self,
-        question: str,
-        *,
-        session_id: str | None = None,
-        k: int | None = None,
-        filters: Filters | None = None,
-        history: list[Turn] | None = None,
-    ) -> AsyncIterator[StreamEvent]:
-        """The service's event stream (a replayed conversation gives the final event only)."""
-        if not history:
-            return self.service.astream(question, session_id=session_id, k=k, filters=filters)
-        return self._replayed(question, history, k, filters)
-
-    async def _replayed(
-        self, question: str, history: list[Turn], k: int | None, filters: Filters | None
-    ) -> AsyncIterator[StreamEvent]:
-        answer = await asyncio.to_thread(
-            _ask_with_history, self.service, question, history, k=k, filters=filters
-        )
-        yield FinalEvent(answer)
 
     async def run(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:
         """Run a blocking service call in a thread; DeadlineExceeded after the timeout.
@@ -166,19 +135,14 @@ class AppState:
     # --- snapshots ---------------------------------------------------------------------
 
     async def watch_snapshots(self, interval: float) -> None:
-        """Pick up a snapshot published by `newsbot ingest` without a restart."""
-        failed: str | None = None
+        """Load a snapshot published by `newsbot ingest` in the background, so that no
+        request waits for it (the service would load it on the next answer otherwise)."""
         while True:
             await asyncio.sleep(interval)
             try:
-                if await asyncio.to_thread(self.service.reload):
-                    log.info("loaded index snapshot %s", self.service.store.current_name())
-                failed = None
-            except NewsbotError as e:
-                name = self.service.store.current_name()
-                if name != failed:  # log each bad snapshot once, keep serving the old one
-                    log.error("cannot load index snapshot %s (still serving the old): %s", name, e)
-                    failed = name
+                await asyncio.to_thread(self.service.refresh)
+            except NewsbotError:
+                pass  # no index yet: /readyz says so
             except Exception:
                 log.exception("snapshot watcher")
 
@@ -191,25 +155,6 @@ async def deadline(seconds: float) -> AsyncIterator[None]:
             yield
     except TimeoutError:
         raise DeadlineExceeded from None
-
-
-def _ask_with_history(
-    service: NewsService,
-    question: str,
-    history: list[Turn],
-    *,
-    k: int | None,
-    filters: Filters | None,
-) -> Answer:
-    """Answer a follow-up whose conversation came with the request (OpenAI-style clients
-    resend it each time): replay it into a throwaway session, ask, forget the session."""
-    session_id = f"http-ephemeral:{uuid.uuid4().hex}"
-    try:
-        for turn in history[-service.settings.sessions.max_turns :]:
-            service.sessions.append(session_id, turn)
-        return service.ask(question, session_id=session_id, k=k, filters=filters)
-    finally:
-        service.reset(session_id)
 
 
 def get_state(request: Request) -> AppState:

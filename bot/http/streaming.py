@@ -40,6 +40,7 @@ class OpenStream:
     first: StreamEvent
     events: AsyncIterator[StreamEvent]
     deadline: float  # event loop time
+    delivered: Callable[[Answer], None]  # records the turn once the answer was sent
 
 
 async def open_stream(
@@ -52,13 +53,25 @@ async def open_stream(
     history: list[Turn] | None = None,
 ) -> OpenStream:
     """Start the answer stream and wait for its first event (errors still raise)."""
-    question = state.check_question(question)
-    events = state.astream(question, session_id=session_id, k=k, filters=filters, history=history)
+    service = state.service
+    events = service.astream(
+        service.check_question(question),
+        session_id=session_id,
+        history=history,
+        k=k,
+        filters=filters,
+        record=False,
+    )
     loop_deadline = asyncio.get_running_loop().time() + state.timeout
     first = await _next(events, loop_deadline)
     if first is None:
         raise RuntimeError("the answer stream ended without a final answer")
-    return OpenStream(first, events, loop_deadline)
+
+    def delivered(answer: Answer) -> None:
+        if session_id:
+            service.remember(session_id, answer)
+
+    return OpenStream(first, events, loop_deadline, delivered)
 
 
 async def _next(events: AsyncIterator[StreamEvent], at: float) -> StreamEvent | None:
@@ -90,6 +103,7 @@ def sse_response(
                     yield frame
                 if isinstance(event, FinalEvent):
                     on_answer(event.answer)
+                    await asyncio.to_thread(stream.delivered, event.answer)
                     break
                 event = await _next(events, stream.deadline)
             for frame in trailer:

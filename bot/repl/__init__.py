@@ -43,7 +43,7 @@ def run(settings: Settings, session_id: str | None = None) -> int:
     err.print(Text("Loading the index and the embedding model…", style="dim"))
     report = service.ensure_index(progress=sys.stderr.isatty())
     if report is not None:
-        err.print(Text(render.ingest_text(report, verbose=False), style="dim"))
+        err.print(Text(report.notice or render.ingest_text(report, verbose=False), style="dim"))
     session_id = session_id or f"repl-{uuid.uuid4().hex[:12]}"
     articles = service.stats()["articles"]
     console.print(
@@ -54,7 +54,7 @@ def run(settings: Settings, session_id: str | None = None) -> int:
             " · /help for commands, Ctrl-D to quit",
         )
     )
-    chat = Chat(service, console, session_id, settings.answer.max_question_chars)
+    chat = Chat(service, console, session_id)
     prompt: PromptSession[str] = PromptSession(
         history=_history(settings), auto_suggest=AutoSuggestFromHistory()
     )

@@ -10,49 +10,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Protocol
+from collections.abc import Awaitable, Callable
 
 from rich.console import Console
 from rich.text import Text
 
 from bot.repl import view
 from bot.repl.background import BackgroundLoop
-from retrieval.answer import Answer, Citation, FinalEvent, StreamEvent, TokenEvent
-from retrieval.errors import NewsbotError
-from retrieval.sessions import Turn
+from retrieval.answer import Answer, FinalEvent, TokenEvent
+from retrieval.errors import NewsbotError, QuestionTooLongError
+from retrieval.service import ChatService
 
 COMMANDS = ("/sources", "/reset", "/help", "/quit")
-
-
-class ChatService(Protocol):
-    """What the REPL needs from the service."""
-
-    def astream(
-        self, question: str, *, session_id: str | None = None
-    ) -> AsyncIterator[StreamEvent]:
-        """Tokens as they come, then the final verified answer."""
-        ...
-
-    def reset(self, session_id: str) -> None:
-        """Forget a conversation."""
-        ...
-
-    def last_turn(self, session_id: str) -> Turn | None:
-        """The conversation's most recent turn, or None."""
-        ...
 
 
 class Chat:
     """One conversation in the terminal: handles a line at a time."""
 
-    def __init__(
-        self, service: ChatService, console: Console, session_id: str, max_question_chars: int
-    ) -> None:
+    def __init__(self, service: ChatService, console: Console, session_id: str) -> None:
         self.service = service
         self.console = console
         self.session_id = session_id
-        self.max_question_chars = max_question_chars
         self._streams: BackgroundLoop | None = None
         self._answering: asyncio.Task[None] | None = None
         self._interrupted = False  # Ctrl-C after Enter, before the answer task exists
@@ -65,14 +43,7 @@ class Chat:
             return True
         if line.startswith("/"):
             return self.command(line)
-        question = " ".join(line.split())
-        if len(question) > self.max_question_chars:
-            self._notice(
-                f"That is {len(question)} characters; a question may have at most "
-                f"{self.max_question_chars}. Nothing was asked."
-            )
-            return True
-        await self.ask(question)
+        await self.ask(" ".join(line.split()))
         return True
 
     def command(self, line: str) -> bool:
@@ -102,8 +73,7 @@ class Chat:
         if turn is None:
             self._notice("No answer yet in this conversation.")
             return
-        citations = [Citation.model_validate(c) for c in turn.citations]
-        self.console.print(view.last_sources_view(turn.question, citations))
+        self.console.print(view.last_sources_view(turn.question, turn.citations))
 
     async def ask(self, question: str) -> None:
         """Answer a question, streaming it; Ctrl-C (:meth:`interrupt`) cancels it."""
@@ -117,6 +87,12 @@ class Chat:
             if task is not None and task.cancelling():
                 raise  # we were cancelled ourselves, not just the answer
             self._notice("Cancelled. The conversation is kept.")
+        except QuestionTooLongError as e:
+            self._notice(
+                f"That is {e.length} characters; a question may have at most {e.limit}. "
+                "Nothing was asked."
+            )
+            return
         except NewsbotError as e:
             self._error(e)
         except Exception as e:  # a bug or a broken store: keep the conversation going

@@ -30,10 +30,11 @@ from telegram.ext import (
 
 from bot.telegram import handlers, logsafe
 from bot.telegram.ordering import ChatOrderedProcessor
-from bot.telegram.state import STATE_KEY, AnswerService, BotState
+from bot.telegram.state import STATE_KEY, BotState
 from bot.telegram.webhook import serve_webhook, webhook_config
 from retrieval.config import Settings, TelegramSettings
 from retrieval.errors import ConfigError
+from retrieval.service import ChatService
 
 logger = logging.getLogger(__name__)
 
@@ -63,7 +64,7 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
 
 
 def build_application(
-    service: AnswerService, settings: Settings, token: str
+    service: ChatService, settings: Settings, token: str
 ) -> Application[Any, Any, Any, Any, Any, Any]:
     """The bot: handlers over ``service``, HTML without link previews, 429s retried,
     chats answered concurrently but each in order.

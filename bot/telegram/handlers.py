@@ -11,10 +11,8 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import Sequence
 from typing import Any
 
-from pydantic import ValidationError
 from telegram import (
     Chat,
     InlineKeyboardButton,
@@ -29,8 +27,8 @@ from telegram.ext import ApplicationHandlerStop, ContextTypes, filters
 from bot.telegram import render, texts
 from bot.telegram.delivery import Replier, StreamingReply, typing
 from bot.telegram.state import BotState, QuoteStore, get_state, session_id
-from retrieval.answer import Answer, Citation, FinalEvent, TokenEvent
-from retrieval.errors import InputError
+from retrieval.answer import Answer, FinalEvent, TokenEvent
+from retrieval.errors import EmptyQuestionError, InputError, QuestionTooLongError
 
 logger = logging.getLogger(__name__)
 
@@ -149,16 +147,6 @@ async def reset(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     await _replier(update).send(texts.RESET)
 
 
-def _citations(raw: Sequence[dict[str, object]]) -> list[Citation]:
-    out = []
-    for item in raw:
-        try:
-            out.append(Citation.model_validate(item))
-        except ValidationError:
-            logger.warning("skipped a stored citation that no longer validates")
-    return out
-
-
 async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """List the sources of this chat's last answer, with their quotes."""
     state = get_state(context)
@@ -169,7 +157,7 @@ async def sources(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     if turn is None:
         await replier.send(texts.NO_SOURCES)
         return
-    citations = _citations(turn.citations)
+    citations = turn.citations
     if not citations:
         await replier.send(texts.ABSTAINED_SOURCES)
         return
@@ -244,10 +232,6 @@ async def answer_question(
             limit = state.settings.telegram.rate_limit_per_minute
             await replier.send(texts.RATE_LIMITED.format(limit=limit, seconds=round(wait + 0.5)))
         return
-    length, limit = len(" ".join(question.split())), state.settings.answer.max_question_chars
-    if length > limit:
-        await replier.send(texts.TOO_LONG.format(length=length, limit=limit))
-        return
     stream = StreamingReply(replier, state.settings.telegram.stream_edit_interval_s)
     answer = None
     message = update.effective_message
@@ -259,6 +243,12 @@ async def answer_question(
                     await stream.token(event.text)
                 elif isinstance(event, FinalEvent):
                     answer = event.answer
+    except QuestionTooLongError as e:
+        await replier.send(texts.TOO_LONG.format(length=e.length, limit=e.limit))
+        return
+    except EmptyQuestionError:
+        await replier.send(texts.ASK_WHAT)
+        return
     except InputError as e:
         await replier.send(texts.INPUT_ERROR.format(reason=render.esc(str(e))))
         return

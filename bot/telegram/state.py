@@ -5,40 +5,18 @@ from __future__ import annotations
 import re
 import secrets
 from collections import OrderedDict
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol, cast
+from typing import cast
 
 from telegram.ext import ContextTypes
 
 from bot.telegram.access import AccessPolicy, Once, RateLimiter, UpdateDeduplicator
-from retrieval.answer import Citation, StreamEvent
+from retrieval.answer import Citation
 from retrieval.config import Settings
-from retrieval.sessions import Turn
+from retrieval.service import ChatService
 
 STATE_KEY = "newsbot"
-
-
-class AnswerService(Protocol):
-    """The part of ``retrieval.service.NewsService`` the bot uses."""
-
-    def astream(
-        self, question: str, *, session_id: str | None = None
-    ) -> AsyncIterator[StreamEvent]:
-        """Tokens as they come, then the final Answer."""
-        ...
-
-    def reset(self, session_id: str) -> None:
-        """Forget a conversation."""
-        ...
-
-    def last_turn(self, session_id: str) -> Turn | None:
-        """The conversation's latest turn, or None."""
-        ...
-
-    def stats(self) -> dict[str, Any]:
-        """Articles, date range and sources of the index."""
-        ...
 
 
 _CALLBACK = re.compile(r"q:([0-9a-f]{10}):([0-9]{1,3})")
@@ -84,7 +62,7 @@ class QuoteStore:
 class BotState:
     """Everything the handlers need, kept in ``application.bot_data``."""
 
-    service: AnswerService
+    service: ChatService
     settings: Settings
     access: AccessPolicy
     limiter: RateLimiter
@@ -94,7 +72,7 @@ class BotState:
     warnings: Once = field(default_factory=lambda: Once(60.0))
 
     @classmethod
-    def create(cls, service: AnswerService, settings: Settings) -> BotState:
+    def create(cls, service: ChatService, settings: Settings) -> BotState:
         """State for one application, from the configuration."""
         tg = settings.telegram
         return cls(
