@@ -229,14 +229,14 @@ def test_rate_limit_is_per_key_with_retry_after(seed_service: NewsService) -> No
 def test_token_bucket_refills_at_the_configured_rate() -> None:
     now = [0.0]
     limiter = RateLimiter(60, clock=lambda: now[0])  # one a second, bursts of 60
-    assert all(limiter.take("k") is None for _ in range(60))
-    wait = limiter.take("k")
+    assert all(limiter.hit("k") == 0.0 for _ in range(60))
+    wait = limiter.hit("k")
     assert wait == pytest.approx(1.0)
     now[0] += 0.5
-    assert limiter.take("k") == pytest.approx(0.5)
+    assert limiter.hit("k") == pytest.approx(0.5)
     now[0] += 0.5
-    assert limiter.take("k") is None
-    assert limiter.take("other") is None
+    assert limiter.hit("k") == 0.0
+    assert limiter.hit("other") == 0.0
 
 
 def test_only_loopback_hosts_may_serve_without_keys() -> None:

@@ -64,8 +64,8 @@ class GuardMiddleware:
                     headers={"WWW-Authenticate": challenge},
                 )
                 return await response(scope, receive, send)
-            wait = self.limiter.take(principal.id)
-            if wait is not None:
+            wait = self.limiter.hit(principal.id)
+            if wait:
                 response = problem(
                     429,
                     "rate_limited",
