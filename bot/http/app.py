@@ -65,11 +65,14 @@ def create_app(
         reload_interval: seconds between checks for a newly published index snapshot.
 
     Raises:
-        ConfigError: no API keys while auth is not explicitly disabled, or a blank key.
+        ConfigError: no API keys while auth is not explicitly disabled, a key no client
+            could send (blank, outer whitespace, not printable ASCII), or the key-identity
+            secret next to the sessions database cannot be read or made.
     """
     settings = settings or service.settings
     http = settings.http
-    state = AppState(service, settings, KeyRing(http), RateLimiter(http.rate_limit_per_minute))
+    keys = KeyRing.from_settings(settings)
+    state = AppState(service, settings, keys, RateLimiter(http.rate_limit_per_minute))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

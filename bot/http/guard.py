@@ -14,7 +14,15 @@ import asyncio
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.http.auth import ANONYMOUS, PRINCIPAL_KEY, KeyRing, Principal, Role, required_role
+from bot.http.auth import (
+    ANONYMOUS,
+    MAX_KEY_CHARS,
+    PRINCIPAL_KEY,
+    KeyRing,
+    Principal,
+    Role,
+    required_role,
+)
 from bot.http.limits import RateLimiter, retry_after
 from bot.http.problems import problem
 from retrieval.config import HttpSettings
@@ -105,7 +113,7 @@ class GuardMiddleware:
             return Principal(f"anonymous@{client[0]}", True) if client else ANONYMOUS
         scheme, _, token = headers.get("authorization", "").partition(" ")
         token = token.strip()
-        if scheme.lower() != "bearer" or not token or len(token) > 4096:
+        if scheme.lower() != "bearer" or not token or len(token) > MAX_KEY_CHARS:
             return None
         return self.keys.authenticate(token)
 
