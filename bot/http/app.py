@@ -3,7 +3,8 @@
 The embedding model and the index load in the lifespan (never at import); a watcher picks
 up snapshots published by `newsbot ingest` while the server runs. Middleware, outermost
 first: metrics (every response counted, errors included), CORS (only when origins are
-configured), then the guard (keys, rate limit, body cap) ahead of routing.
+configured), then the guard (back-off after wrong keys, keys, rate limit, body cap) ahead
+of routing.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from bot.http import articles, openai_compat, routes
+from bot.http import articles, guard, openai_compat, routes
 from bot.http.auth import KeyRing
-from bot.http.guard import GuardMiddleware
 from bot.http.limits import RateLimiter
 from bot.http.metrics import MetricsMiddleware
 from bot.http.openapi import install_openapi
@@ -103,7 +103,14 @@ def create_app(
     app.include_router(routes.router)
     app.include_router(articles.router)
     app.include_router(openai_compat.router)
-    app.add_middleware(GuardMiddleware, keys=state.keys, limiter=state.limiter, http=http)
+    app.add_middleware(
+        guard.GuardMiddleware,
+        keys=state.keys,
+        limiter=state.limiter,
+        http=http,
+        # Read when the app is made (until a config field exists for it).
+        failures=RateLimiter(guard.AUTH_FAILURES_PER_MINUTE),
+    )
     if http.cors_origins:
         app.add_middleware(
             CORSMiddleware,
