@@ -37,6 +37,8 @@ quoted sentence it rests on, or says plainly that the articles don't say.
 
 **Keys.** Send `Authorization: Bearer KEY` with a key from `http.api_keys` (read) or
 `http.admin_keys` (read, and add articles). `/healthz`, `/readyz` and these docs need none.
+After repeated wrong keys from one address, that address gets 429 (with Retry-After)
+whatever key it sends, until it has waited. Conversations belong to the key that made them.
 
 **Errors** are RFC 9457 `application/problem+json`: `{type, title, status, detail,
 instance, code}`. Limits: a per-key rate limit (429 with Retry-After), a body cap (413),
