@@ -11,10 +11,18 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from test_http_support import ADMIN, READ, READ_KEY, CountingService, with_http
+from test_http_support import (
+    ADMIN,
+    ADMIN_KEY,
+    READ,
+    READ_KEY,
+    CountingService,
+    principal,
+    with_http,
+)
 
 from bot.http import create_app
-from bot.http.auth import Principal, check_bind, is_loopback, session_key
+from bot.http.auth import check_bind, is_loopback, session_key
 from bot.http.limits import RateLimiter
 from retrieval.config import HttpSettings, Settings
 from retrieval.embeddings import Embedder
@@ -23,8 +31,6 @@ from retrieval.service import NewsService
 
 QUESTION = "When is the accreditation withdrawn?"
 SEED_ID = "2021-10-19-russia-nato-mission"
-READER = Principal("key-0", admin=False)
-ADMINISTRATOR = Principal("admin-0", admin=True)
 
 
 def client_for(service: Any, settings: Settings, **http: Any) -> TestClient:
@@ -135,7 +141,7 @@ def test_sessions_carry_follow_ups_are_private_and_reset(
     follow = {"question": "What did he decide on 6 October?", "session_id": sid}
     r = client.post("/v1/answer", json=follow, headers=READ)
     assert r.json()["standalone_question"] == "What did Jens Stoltenberg decide on 6 October?"
-    history = counting.sessions.history(session_key(READER, sid))
+    history = counting.sessions.history(session_key(principal(client.app, READ_KEY), sid))
     assert [t.question for t in history] == [first["question"], follow["question"]]
 
     # Another key using the same session id has a conversation of its own.
@@ -144,8 +150,8 @@ def test_sessions_carry_follow_ups_are_private_and_reset(
 
     r = client.post(f"/v1/sessions/{sid}/reset", headers=READ)
     assert r.status_code == 204
-    assert counting.sessions.history(session_key(READER, sid)) == []
-    assert len(counting.sessions.history(session_key(ADMINISTRATOR, sid))) == 1
+    assert counting.sessions.history(session_key(principal(client.app, READ_KEY), sid)) == []
+    assert len(counting.sessions.history(session_key(principal(client.app, ADMIN_KEY), sid))) == 1
     r = client.post("/v1/answer", json=follow, headers=READ)
     assert r.json()["standalone_question"] == follow["question"]
 
@@ -229,14 +235,14 @@ def test_rate_limit_is_per_key_with_retry_after(seed_service: NewsService) -> No
 def test_token_bucket_refills_at_the_configured_rate() -> None:
     now = [0.0]
     limiter = RateLimiter(60, clock=lambda: now[0])  # one a second, bursts of 60
-    assert all(limiter.take("k") is None for _ in range(60))
-    wait = limiter.take("k")
+    assert all(limiter.hit("k") == 0.0 for _ in range(60))
+    wait = limiter.hit("k")
     assert wait == pytest.approx(1.0)
     now[0] += 0.5
-    assert limiter.take("k") == pytest.approx(0.5)
+    assert limiter.hit("k") == pytest.approx(0.5)
     now[0] += 0.5
-    assert limiter.take("k") is None
-    assert limiter.take("other") is None
+    assert limiter.hit("k") == 0.0
+    assert limiter.hit("other") == 0.0
 
 
 def test_only_loopback_hosts_may_serve_without_keys() -> None:
@@ -630,7 +636,7 @@ def test_chat_follow_ups_from_messages_or_a_session(
         second = _chat([{"role": "user", "content": follow}], **payload)
         body = client.post("/v1/chat/completions", json=second, headers=headers).json()
         assert body["standalone_question"] == "What did Jens Stoltenberg decide on 6 October?"
-    assert len(counting.sessions.history(session_key(READER, sid))) == 2
+    assert len(counting.sessions.history(session_key(principal(client.app, READ_KEY), sid))) == 2
 
 
 def test_chat_requests_are_validated(client: TestClient) -> None:

@@ -21,16 +21,15 @@ import httpx
 import openai
 import pytest
 from starlette.types import Message, Receive, Scope, Send
-from test_http_support import READ, READ_KEY, CountingService, LiveServer, with_http
+from test_http_support import READ, READ_KEY, CountingService, LiveServer, principal, with_http
 
 from bot.http import create_app
-from bot.http.auth import Principal, session_key
+from bot.http.auth import session_key
 from retrieval.service import NewsService
 
 REPO = Path(__file__).resolve().parent.parent
 QUESTION = "When is the accreditation withdrawn?"
 SEED_ID = "2021-10-19-russia-nato-mission"
-READER = Principal("key-0", admin=False)
 
 
 @pytest.fixture(scope="module")
@@ -126,7 +125,8 @@ def test_50_concurrent_sessions_never_see_each_other(
             assert seen <= {token}
         # The follow-up was read in its own session's context, and only in it.
         assert set(pattern.findall(answers[1]["standalone_question"])) == {token}
-        history = counting.sessions.history(session_key(READER, f"s-{token}"))
+        reader = principal(live.app, READ_KEY)
+        history = counting.sessions.history(session_key(reader, f"s-{token}"))
         assert len(history) == 2
         recorded = " ".join(f"{t.question} {t.standalone} {t.answer}" for t in history)
         assert set(pattern.findall(recorded)) == {token}

@@ -14,6 +14,7 @@ import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
 
+from bot.http.auth import Principal
 from bot.http.server import DrainingServer
 from bot.http.state import AppState
 from retrieval.answer import Answer, FinalEvent, StreamEvent
@@ -34,6 +35,13 @@ def with_http(settings: Settings, **http: Any) -> Settings:
     }
     values.update(http)
     return settings.model_copy(update={"http": HttpSettings(**values)})
+
+
+def principal(app: Any, key: str) -> Principal:
+    """Who a configured key authenticates as in this app (its id is derived from the key)."""
+    found = app.state.newsbot.keys.authenticate(key)
+    assert isinstance(found, Principal)
+    return found
 
 
 class CountingService:

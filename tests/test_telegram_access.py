@@ -14,8 +14,9 @@ pytest.importorskip("telegram")
 
 from telegram import Chat, Message, Update, User
 
+from bot.ratelimit import RateLimiter
 from bot.telegram import logsafe
-from bot.telegram.access import AccessPolicy, Once, RateLimiter, UpdateDeduplicator
+from bot.telegram.access import AccessPolicy, Once, UpdateDeduplicator
 from bot.telegram.ordering import ChatOrderedProcessor
 from bot.telegram.state import QuoteStore
 from retrieval.answer import Citation
@@ -40,19 +41,19 @@ def test_allow_list_users_chats_and_allow_all() -> None:
     assert AccessPolicy(allow_all=True).allows(None, None)
 
 
-def test_rate_limiter_slides_and_stays_bounded() -> None:
+def test_rate_limiter_refills_per_user_and_stays_bounded() -> None:
     clock = Clock()
-    limiter = RateLimiter(3, clock=clock, max_keys=100)
+    limiter = RateLimiter(3, clock=clock, max_keys=100)  # bursts of 3, then one every 20 s
     assert [limiter.hit(7) for _ in range(3)] == [0.0, 0.0, 0.0]
-    assert limiter.hit(7) == pytest.approx(60.0)
-    clock.now += 30
-    assert limiter.hit(7) == pytest.approx(30.0)
+    assert limiter.hit(7) == pytest.approx(20.0)
+    clock.now += 10
+    assert limiter.hit(7) == pytest.approx(10.0)
     assert limiter.hit(8) == 0.0  # per user
-    clock.now += 30.5
+    clock.now += 10.5
     assert limiter.hit(7) == 0.0
     for user in range(1000):
         limiter.hit(user)
-    assert len(limiter) <= 101
+    assert len(limiter) <= 100
     clock.now += 61
     limiter.hit(1)
     assert len(limiter) == 1  # idle users are forgotten

@@ -3,7 +3,8 @@
 The embedding model and the index load in the lifespan (never at import); a watcher picks
 up snapshots published by `newsbot ingest` while the server runs. Middleware, outermost
 first: metrics (every response counted, errors included), CORS (only when origins are
-configured), then the guard (keys, rate limit, body cap) ahead of routing.
+configured), then the guard (back-off after wrong keys, keys, rate limit, body cap) ahead
+of routing.
 """
 
 from __future__ import annotations
@@ -17,9 +18,8 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from bot.http import articles, openai_compat, routes
+from bot.http import articles, guard, openai_compat, routes
 from bot.http.auth import KeyRing
-from bot.http.guard import GuardMiddleware
 from bot.http.limits import RateLimiter
 from bot.http.metrics import MetricsMiddleware
 from bot.http.openapi import install_openapi
@@ -37,6 +37,8 @@ quoted sentence it rests on, or says plainly that the articles don't say.
 
 **Keys.** Send `Authorization: Bearer KEY` with a key from `http.api_keys` (read) or
 `http.admin_keys` (read, and add articles). `/healthz`, `/readyz` and these docs need none.
+After repeated wrong keys from one address, that address gets 429 (with Retry-After)
+whatever key it sends, until it has waited. Conversations belong to the key that made them.
 
 **Errors** are RFC 9457 `application/problem+json`: `{type, title, status, detail,
 instance, code}`. Limits: a per-key rate limit (429 with Retry-After), a body cap (413),
@@ -65,11 +67,14 @@ def create_app(
         reload_interval: seconds between checks for a newly published index snapshot.
 
     Raises:
-        ConfigError: no API keys while auth is not explicitly disabled, or a blank key.
+        ConfigError: no API keys while auth is not explicitly disabled, a key no client
+            could send (blank, outer whitespace, not printable ASCII), or the key-identity
+            secret next to the sessions database cannot be read or made.
     """
     settings = settings or service.settings
     http = settings.http
-    state = AppState(service, settings, KeyRing(http), RateLimiter(http.rate_limit_per_minute))
+    keys = KeyRing.from_settings(settings)
+    state = AppState(service, settings, keys, RateLimiter(http.rate_limit_per_minute))
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -100,7 +105,14 @@ def create_app(
     app.include_router(routes.router)
     app.include_router(articles.router)
     app.include_router(openai_compat.router)
-    app.add_middleware(GuardMiddleware, keys=state.keys, limiter=state.limiter, http=http)
+    app.add_middleware(
+        guard.GuardMiddleware,
+        keys=state.keys,
+        limiter=state.limiter,
+        http=http,
+        # Read when the app is made (until a config field exists for it).
+        failures=RateLimiter(guard.AUTH_FAILURES_PER_MINUTE),
+    )
     if http.cors_origins:
         app.add_middleware(
             CORSMiddleware,

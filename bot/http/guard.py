@@ -1,10 +1,21 @@
 """The guard: a pure ASGI middleware that runs before routing, body parsing and retrieval.
 
-In order: API key (401 / 403), per-key rate limit (429), then the request body, counted on
+In order: back-off after wrong keys (429), API key (401 / 403), per-key rate limit (429),
+then the request body, counted on
 the bytes actually received (a chunked body without Content-Length included): over
 ``http.max_body_bytes`` it answers 413 at once and stops reading, so memory stays bounded by
 the cap. A body that does not arrive within the deadline gets 408. The accepted body is
 handed to the app as one message.
+
+Wrong keys are throttled per client address: each 401 for a wrong key spends a token of a
+bucket of ``AUTH_FAILURES_PER_MINUTE``; while that bucket is empty, every request from the
+address that needs a key gets 429 with Retry-After, before its key is even looked at, so a
+correct key is no way round it (else 200-or-429 would still tell a guesser when it hit).
+A correct key does not clear the count either: a holder of a read key could otherwise
+interleave it with guesses at an admin key. Missing keys are not counted (no guess was
+made). The 401 itself takes the same time whatever the key. The address is uvicorn's
+``client``: behind a reverse proxy on the same host, uvicorn takes it from
+X-Forwarded-For (its default ``forwarded_allow_ips`` is 127.0.0.1).
 """
 
 from __future__ import annotations
@@ -14,12 +25,23 @@ import asyncio
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from bot.http.auth import ANONYMOUS, PRINCIPAL_KEY, KeyRing, Principal, Role, required_role
+from bot.http.auth import (
+    ANONYMOUS,
+    MAX_KEY_CHARS,
+    PRINCIPAL_KEY,
+    KeyRing,
+    Principal,
+    Role,
+    required_role,
+)
 from bot.http.limits import RateLimiter, retry_after
 from bot.http.problems import problem
 from retrieval.config import HttpSettings
 
 _CHALLENGE = 'Bearer realm="newsbot"'
+
+AUTH_FAILURES_PER_MINUTE = 10
+"""Wrong keys a client address may send: bursts of 10, then one every 6 s."""
 
 
 class _TooLarge(Exception):
@@ -29,10 +51,18 @@ class _TooLarge(Exception):
 class GuardMiddleware:
     """Authentication, rate limit and body cap, before the app sees the request."""
 
-    def __init__(self, app: ASGIApp, keys: KeyRing, limiter: RateLimiter, http: HttpSettings):
+    def __init__(
+        self,
+        app: ASGIApp,
+        keys: KeyRing,
+        limiter: RateLimiter,
+        http: HttpSettings,
+        failures: RateLimiter,
+    ) -> None:
         self.app = app
         self.keys = keys
         self.limiter = limiter
+        self.failures = failures  # wrong keys, per client address
         self.max_body = http.max_body_bytes
         self.timeout = http.request_timeout_s
         self.per_minute = http.rate_limit_per_minute
@@ -46,9 +76,22 @@ class GuardMiddleware:
         headers = Headers(scope=scope)
         role = required_role(scope["method"], path)
         if role is not None:
+            address = _client_address(scope)
+            if not self.keys.auth_disabled and (backoff := self.failures.wait(address)):
+                seconds = retry_after(backoff)
+                response = problem(
+                    429,
+                    "too_many_wrong_keys",
+                    f"too many wrong API keys from this address; retry in {seconds} s",
+                    path,
+                    headers={"Retry-After": seconds},
+                )
+                return await response(scope, receive, send)
             principal = self._authenticate(headers, scope)
             if principal is None:
                 wrong = "authorization" in headers
+                if wrong:
+                    self.failures.hit(address)
                 challenge = _CHALLENGE + (', error="invalid_token"' if wrong else "")
                 detail = "wrong API key" if wrong else "missing API key (Authorization: Bearer KEY)"
                 code = "invalid_key" if wrong else "missing_key"
@@ -64,8 +107,8 @@ class GuardMiddleware:
                     headers={"WWW-Authenticate": challenge},
                 )
                 return await response(scope, receive, send)
-            wait = self.limiter.take(principal.id)
-            if wait is not None:
+            wait = self.limiter.hit(principal.id)
+            if wait:
                 response = problem(
                     429,
                     "rate_limited",
@@ -105,7 +148,7 @@ class GuardMiddleware:
             return Principal(f"anonymous@{client[0]}", True) if client else ANONYMOUS
         scheme, _, token = headers.get("authorization", "").partition(" ")
         token = token.strip()
-        if scheme.lower() != "bearer" or not token or len(token) > 4096:
+        if scheme.lower() != "bearer" or not token or len(token) > MAX_KEY_CHARS:
             return None
         return self.keys.authenticate(token)
 
@@ -135,6 +178,12 @@ class GuardMiddleware:
             headers={"Connection": "close"},
         )
         await response(scope, receive, send)
+
+
+def _client_address(scope: Scope) -> str:
+    """The client's address (no port: a new connection is the same client)."""
+    client = scope.get("client")
+    return str(client[0]) if client else "unknown"
 
 
 def _replay(body: bytes, receive: Receive) -> Receive:

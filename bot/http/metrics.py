@@ -84,8 +84,17 @@ class _IndexCollector(Collector):
         yield info
 
 
+CLIENT_CLOSED = "499"
+"""The status counted when the client left before any response (nginx's convention): a
+body cut off mid-way is the client's doing, not a server error."""
+
+
 class MetricsMiddleware:
-    """Times every request and counts it under its route template (not its raw path)."""
+    """Times every request and counts it under its route template (not its raw path).
+
+    A request that ends with no response started is counted as 500, unless the client had
+    disconnected: then as 499.
+    """
 
     def __init__(self, app: ASGIApp, metrics: Metrics, routes: list[BaseRoute]) -> None:
         self.app = app
@@ -97,7 +106,15 @@ class MetricsMiddleware:
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
-        status = 500
+        status: int | None = None
+        disconnected = False
+
+        async def recording_receive() -> Message:
+            nonlocal disconnected
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                disconnected = True
+            return message
 
         async def recording_send(message: Message) -> None:
             nonlocal status
@@ -106,10 +123,11 @@ class MetricsMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, recording_send)
+            await self.app(scope, recording_receive, recording_send)
         finally:
+            unanswered = CLIENT_CLOSED if disconnected else "500"
             route, method = self._route(scope), scope["method"]
-            labels = (route, method, str(status))
+            labels = (route, method, unanswered if status is None else str(status))
             self.metrics.requests.labels(*labels).inc()
             self.metrics.latency.labels(*labels).observe(time.perf_counter() - start)
 

@@ -12,7 +12,7 @@ import uvicorn
 from uvicorn.config import LOGGING_CONFIG
 
 from bot.http.app import create_app
-from bot.http.auth import check_bind, check_keys
+from bot.http.auth import check_bind
 from bot.http.state import AppState
 from retrieval.config import Settings
 from retrieval.service import NewsService
@@ -42,9 +42,8 @@ def serve(settings: Settings, host: str | None = None, port: int | None = None) 
     """
     host = host or settings.http.host
     port = settings.http.port if port is None else port
-    check_keys(settings.http)
     check_bind(settings.http, host)
-    app = create_app(NewsService(settings), settings)
+    app = create_app(NewsService(settings), settings)  # checks the keys (KeyRing), once
     state: AppState = app.state.newsbot
     server = DrainingServer(make_config(app, settings, host, port), state.begin_drain)
     try:

@@ -1,6 +1,7 @@
-"""Who may use the bot, how often, and which updates were already handled.
+"""Who may use the bot, and which updates were already handled (how often: the rate
+limiter shared with HTTP, ``bot.ratelimit.RateLimiter``).
 
-All three keep bounded state in memory: a bot restart forgets them, which is safe (the
+All of them keep bounded state in memory: a bot restart forgets them, which is safe (the
 allow-list comes from config; Telegram does not resend updates confirmed by getUpdates).
 """
 
@@ -35,49 +36,6 @@ class AccessPolicy:
         return (user_id is not None and user_id in self.user_ids) or (
             chat_id is not None and chat_id in self.chat_ids
         )
-
-
-class RateLimiter:
-    """At most ``per_minute`` events per key in any sliding 60-second window."""
-
-    def __init__(
-        self,
-        per_minute: int,
-        *,
-        window_s: float = 60.0,
-        max_keys: int = 10_000,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.per_minute = per_minute
-        self.window_s = window_s
-        self.max_keys = max_keys
-        self._clock = clock
-        self._events: OrderedDict[int, deque[float]] = OrderedDict()
-
-    def hit(self, key: int) -> float:
-        """Record an event; 0 when allowed, else seconds until the next one would be."""
-        now = self._clock()
-        events = self._events.pop(key, None) or deque()
-        while events and events[0] <= now - self.window_s:
-            events.popleft()
-        self._events[key] = events  # most recently used last
-        if len(events) >= self.per_minute:
-            return max(0.1, events[0] + self.window_s - now)
-        events.append(now)
-        self._prune(now)
-        return 0.0
-
-    def _prune(self, now: float) -> None:
-        # Drop keys idle for a whole window, oldest first; then the oldest beyond the cap.
-        while self._events:
-            key, events = next(iter(self._events.items()))
-            idle = not events or events[-1] <= now - self.window_s
-            if not idle and len(self._events) <= self.max_keys:
-                break
-            del self._events[key]
-
-    def __len__(self) -> int:
-        return len(self._events)
 
 
 class Once:

@@ -11,7 +11,8 @@ from typing import cast
 
 from telegram.ext import ContextTypes
 
-from bot.telegram.access import AccessPolicy, Once, RateLimiter, UpdateDeduplicator
+from bot.ratelimit import RateLimiter
+from bot.telegram.access import AccessPolicy, Once, UpdateDeduplicator
 from retrieval.answer import Citation
 from retrieval.config import Settings
 from retrieval.service import ChatService
