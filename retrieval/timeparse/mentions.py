@@ -35,7 +35,7 @@ _MONTH = (
 )
 _WEEKDAY = r"(?:Monday|Tuesday|Wednesday|Thursday|Friday|Saturday|Sunday)"
 _DAY = r"(?:[12]\d|3[01]|0?[1-9])(?:st|nd|rd|th)?(?!\d)"
-_YEAR = r"(?:1[89]\d\d|20\d\d)(?![\d,.]\d)"
+_YEAR = r"(?:1[89]\d\d|20\d\d)(?![\d,.]\d|-\d)"
 # A bare year counts after these words only: "2,000 troops" or "the 2014 crisis" are no date.
 _YEAR_LEAD = (
     r"(?i:in|since|during|by|until|till|from|of|before|after|throughout|between|and|to|through"
@@ -43,7 +43,8 @@ _YEAR_LEAD = (
 )
 _COUNT_NOUN = (
     r"(?!\s*(?:%|per\b|people|persons|troops|soldiers|men|women|votes|cases|deaths|dollars"
-    r"|euros|pounds|miles|km|kilomet|metres|meters|feet|tons|tonnes|units|jobs|points|yards))"
+    r"|euros|pounds|miles|km|kilomet|metres|meters|feet|tons|tonnes|units|jobs|points|yards"
+    r"|days|hours|minutes|seconds|times|words|pages))"
 )
 
 _MENTION = re.compile(

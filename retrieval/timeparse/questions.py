@@ -282,7 +282,7 @@ _RULES: list[tuple[re.Pattern[str], Handler, bool]] = [
         _rx(
             rf"\b(?:(?:in|over|during|within|for)\s+)?(?:the\s+(?:past|last)\s+"
             rf"(?:(?P<n>{NUMBER_RE})\s+)?|(?:past|last|previous)\s+(?P<n2>{NUMBER_RE})\s+"
-            rf"|past\s+){_UNIT}\b"
+            rf"|past\s+){_UNIT}\b(?!\s+of\b)"
         ),
         _past,
         True,
@@ -293,7 +293,11 @@ _RULES: list[tuple[re.Pattern[str], Handler, bool]] = [
         _single(0),
         True,
     ),
-    (_rx(r"\b(?:last|previous|the\s+previous|past)\s+week\b" + _POSS), _last_week, True),
+    (
+        _rx(r"\b(?:last|previous|the\s+previous|past)\s+week\b(?!\s+of\b)" + _POSS),
+        _last_week,
+        True,
+    ),
     (_rx(r"\bthis\s+weekend\b" + _POSS), _this_weekend, True),
     (
         _rx(r"\b(?:(?:over|during|at|on)\s+)?(?:the|last|this\s+past|past)\s+weekend\b" + _POSS),
@@ -320,6 +324,11 @@ _RULES: list[tuple[re.Pattern[str], Handler, bool]] = [
         _weekday,
         True,
     ),
+    (
+        _rx(rf"\b(?:in|on|during|throughout|over|of|for|from|at)\s+(?P<p>{POINT_RE})\b"),
+        _point,
+        False,
+    ),
     # Day-month and month-year stand alone; a bare month or year needs a preposition, so that
     # "the 2014 crisis" or "May I ask" names no window.
     (
@@ -330,11 +339,6 @@ _RULES: list[tuple[re.Pattern[str], Handler, bool]] = [
             rf"|{MONTH_RE}\s+(?:the\s+)?{DAY_RE}(?:,?\s+{YEAR_RE})?"
             rf"|{MONTH_RE},?\s+{YEAR_RE})"
         ),
-        _point,
-        False,
-    ),
-    (
-        _rx(rf"\b(?:in|on|during|throughout|over|of|for|from|at)\s+(?P<p>{POINT_RE})\b"),
         _point,
         False,
     ),
@@ -349,7 +353,7 @@ _LATEST = _rx(
 )
 _ORDER = _rx(
     r"\b(?:which|what|who)\b[^?]{0,80}?\b(?:came|happened|occurred|was|were|did|took\s+place)"
-    r"\s+(?:first|earlier|sooner|later|last|before|after)\b"
+    r"\s+(?:first|earlier|sooner|later|last)\b"
     r"|\b(?:did|does|was|were|do)\b[^?]{1,160}?\b(?:come|happen|occur|take\s+place|precede"
     r"|follow)\s+(?:before|after|earlier|later)\b"
     r"|\bin\s+(?:what|which)\s+order\b|\bbefore\s+or\s+after\b|\b(?:came|happened)\s+first\b"
@@ -360,9 +364,8 @@ _COVERAGE = _rx(
     r"|covered|interview\w*|press)\b"
 )
 _HAPPENED = _rx(r"\b(?:happen\w*|took\s+place|take\s+place|occur\w*)\b")
-_FALLBACK_TRIGGER = _rx(
-    r"\b\d{1,2}[./]\d{1,2}[./](?:\d{4}|\d{2})\b|\bthe\s+\d{1,2}(?:st|nd|rd|th)\b"
-)
+# dateparser reads "the 5th" as May, so only numeric dates go to it.
+_FALLBACK_TRIGGER = _rx(r"\b(?:on\s+)?(?P<token>\d{1,2}[./]\d{1,2}[./](?:\d{4}|\d{2}))\b")
 
 
 def _find(question: str, asked_on: dt.date) -> list[_Found]:
@@ -383,7 +386,10 @@ def _find(question: str, asked_on: dt.date) -> list[_Found]:
 
 
 def _fallback(question: str, asked_on: dt.date) -> list[_Found]:
-    """Ask dateparser about a date-like token none of the rules read (imported only then)."""
+    """Ask dateparser about a numeric date none of the rules read (imported only then).
+
+    Its default English order is month first: 10/11/2021 is 11 October.
+    """
     found = []
     for m in _FALLBACK_TRIGGER.finditer(question):
         from dateparser.date import DateDataParser
@@ -396,20 +402,12 @@ def _fallback(question: str, asked_on: dt.date) -> list[_Found]:
                 "RETURN_TIME_AS_PERIOD": True,
             },
         )
-        data = parser.get_date_data(m[0])
+        data = parser.get_date_data(m["token"])
         if data.date_obj is None:
             continue
         day = data.date_obj.date()
-        period = data.period or "day"
-        if period == "month":
-            window = month_window(day.year, day.month)
-        elif period == "year":
-            window = year_window(day.year)
-        elif period == "week":
-            window = week_window(day)
-        else:
-            window = Window(day, day)
-        found.append(_Found(m.start(), m.end(), window, m[0].lower().startswith("the")))
+        window = Window(day, day)
+        found.append(_Found(m.start(), m.end(), window, False))
     return found
 
 
@@ -423,13 +421,18 @@ def _strip(question: str, found: _Found) -> str:
 
 
 def _reading(question: str, found: _Found, window: Window, asked_on: dt.date) -> Reading:
-    """Relative periods and coverage words mean publication dates; old periods mean events."""
-    if found.relative or _COVERAGE.search(question):
-        return "publication"
-    if window.since is None:  # as of / before X: the state of the coverage up to X
+    """Publication dates for periods relative to asked_on, "as of"/"before" bounds and recent
+    periods of coverage; event dates for periods long past and "what happened in ...".
+
+    The event reading only widens what matches (articles that mention a date in the window
+    count too), so it is the choice whenever the period is history.
+    """
+    if found.relative or window.since is None:
         return "publication"
     if window.until is not None and window.until < asked_on - EVENT_AGE:
         return "event"
+    if _COVERAGE.search(question):
+        return "publication"
     return "event" if _HAPPENED.search(question) else "publication"
 
 
