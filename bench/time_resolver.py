@@ -24,7 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from retrieval.timeparse import resolve  # noqa: E402
+from retrieval.timeparse import resolve
 
 _DEFAULT = Path(__file__).resolve().parents[2] / "shared/eval/time_dev/questions.jsonl"
 

@@ -169,7 +169,7 @@ def parse_date(value: object) -> str | None:
     """
     if isinstance(value, dt.datetime):
         if value.tzinfo is not None and value.utcoffset() is not None:
-            value = value.astimezone(dt.timezone.utc)
+            value = value.astimezone(dt.UTC)
         return value.date().isoformat()
     if isinstance(value, dt.date):
         return value.isoformat()

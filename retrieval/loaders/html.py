@@ -115,7 +115,9 @@ def load(text: str, doc_id: str, path: Path) -> Loaded:
         raise NotAnArticleError("no article text found in the HTML")
     warnings: list[str] = []
     if raw_date and not date:
-        warnings.append(f"malformed page date {quote(raw_date)} in {path.name}: indexed without a date")
+        warnings.append(
+            f"malformed page date {quote(raw_date)} in {path.name}: indexed without a date"
+        )
     url = values["url"] and http_url(values["url"])
     article = Article(
         id=doc_id,

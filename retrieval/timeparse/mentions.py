@@ -69,8 +69,9 @@ _WEEKDAY_INDEX = {n: i for i, n in enumerate(re.findall(r"[A-Z][a-z]+", _WEEKDAY
 
 def _nearest(month: int, day: int, published: dt.date) -> dt.date | None:
     """A yearless day-month in the year that puts it nearest the article's date."""
-    options = [safe_date(y, month, day) for y in (published.year - 1, published.year,
-                                                   published.year + 1)]
+    options = [
+        safe_date(y, month, day) for y in (published.year - 1, published.year, published.year + 1)
+    ]
     valid = [d for d in options if d is not None]
     return min(valid, key=lambda d: abs(d - published)) if valid else None
 

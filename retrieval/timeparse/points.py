@@ -128,8 +128,8 @@ def parse(text: str, asked_on: dt.date) -> Point | None:
         part = _PART_NAMES.get(m[1], "late" if m[1] == "the end of" else m[1])
         return _with_year(_part_of_month(part, month_number(m[2])), m[3])
     if m := (_DM.fullmatch(s) or _MD.fullmatch(s)):
-        day, month = (m[1], m[2]) if m.re is _DM else (m[2], m[1])
-        return _with_year(_day(month_number(month), day_number(day)), m[3])
+        day_text, month = (m[1], m[2]) if m.re is _DM else (m[2], m[1])
+        return _with_year(_day(month_number(month), day_number(day_text)), m[3])
     if m := _MY.fullmatch(s):
         return month_window(int(m[2]), month_number(m[1]))
     if m := _Q.fullmatch(s):

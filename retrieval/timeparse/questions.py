@@ -23,10 +23,10 @@ from retrieval.timeparse.periods import (
     add_months,
     clip,
     day_number,
+    monday,
     month_end,
     month_number,
     month_window,
-    monday,
     number,
     previous_weekday,
     quarter_window,
@@ -275,8 +275,11 @@ _RULES: list[tuple[re.Pattern[str], Handler, bool]] = [
         False,
     ),
     (_rx(rf"\bsince\s+(?P<p>{POINT_RE})"), _bounded("since"), False),
-    (_rx(rf"\b(?:before|prior\s+to|earlier\s+than)\s+(?P<p>{POINT_RE})"), _bounded("before"),
-     False),
+    (
+        _rx(rf"\b(?:before|prior\s+to|earlier\s+than)\s+(?P<p>{POINT_RE})"),
+        _bounded("before"),
+        False,
+    ),
     (_rx(rf"\b(?:after|later\s+than)\s+(?P<p>{POINT_RE})"), _bounded("after"), False),
     (
         _rx(
