@@ -563,6 +563,30 @@ def test_the_expression_is_taken_out_of_the_text() -> None:
     assert intent.text == "What has been reported about Caroline Ellison?"
 
 
+@pytest.mark.parametrize(
+    ("question", "since", "until", "text"),
+    [
+        (
+            "What happened between Monday and Wednesday?",
+            "2023-11-13",
+            "2023-11-15",
+            "What happened?",
+        ),
+        ("What happened between Friday and Monday?", "2023-11-10", "2023-11-13", "What happened?"),
+        ("What has happened since last week?", "2023-11-06", "2023-11-15", "What has happened?"),
+        ("Any news from last Thursday?", "2023-11-09", "2023-11-09", "Any news?"),
+        ("What happened since Monday?", "2023-11-13", "2023-11-15", "What happened?"),
+    ],
+)
+def test_relative_points_inside_ranges_and_bounds(
+    question: str, since: str, until: str, text: str
+) -> None:
+    intent = resolve(question, D(2023, 11, 15))  # a Wednesday
+    assert intent.window is not None and intent.window.iso() == (since, until)
+    assert intent.reading == "publication"  # relative to the asked-on day: coverage
+    assert intent.text == text
+
+
 def test_numeric_dates_fall_back_to_dateparser() -> None:
     intent = resolve("What happened on 19.10.2021?", D(2023, 1, 1))
     assert intent.window == Window(D(2021, 10, 19), D(2021, 10, 19))
@@ -611,6 +635,14 @@ def test_follow_up_shifts_the_window(first: str, follow: str, expected: tuple[st
     intent = follow_up(follow, previous, SUNDAY)
     assert intent.window is not None and intent.window.iso() == expected
     assert intent.reading == previous.reading
+
+
+def test_follow_up_takes_the_shift_out_of_the_text() -> None:
+    previous = resolve("What did the Verge report last week?", SUNDAY)
+    assert follow_up("And the week before?", previous, SUNDAY).text == "And?"
+    assert follow_up("What did Wang say the day before?", previous, SUNDAY).text == (
+        "What did Wang say?"
+    )
 
 
 def test_follow_up_keeps_or_replaces_the_window() -> None:

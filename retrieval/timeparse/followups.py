@@ -18,7 +18,7 @@ from retrieval.timeparse.periods import (
     weekend_before,
     year_window,
 )
-from retrieval.timeparse.questions import TimeIntent, resolve
+from retrieval.timeparse.questions import TimeIntent, resolve, strip_span
 
 _SHIFT = re.compile(
     rf"\b(?:the\s+)?(?:(?P<n>{NUMBER_RE})\s+)?(?P<unit>days?|weeks?|weekends?|fortnights?|months?"
@@ -86,8 +86,8 @@ def follow_up(question: str, previous: TimeIntent | None, asked_on: dt.date) -> 
     m = _SHIFT.search(question)
     if previous is not None and previous.window is not None and m is not None:
         moved = shift(previous.window, question, asked_on)
-        own = resolve(question[: m.start()] + question[m.end() :], asked_on)
-        text = " ".join(own.text.split())
+        own = resolve(question, asked_on)
+        text = strip_span(question, m.start(), m.end())
         return TimeIntent(
             moved,
             previous.reading if moved else None,

@@ -30,7 +30,7 @@ from retrieval.timeparse.periods import (
 )
 
 WEEKDAY_FULL_RE = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)"
-_WEEKDAYS_FULL = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+WEEKDAYS_FULL = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _QUARTER_WORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": 4}
 
 # A point as it may appear inside a longer expression (no capture groups: `parse` re-reads it).
@@ -148,8 +148,8 @@ def parse(text: str, asked_on: dt.date) -> Point | None:
         return lambda y: month_window(y, month)
     if re.fullmatch(YEAR_RE, s):
         return year_window(int(s))
-    if s in _WEEKDAYS_FULL:
-        day = previous_weekday(asked_on, _WEEKDAYS_FULL.index(s))
+    if s in WEEKDAYS_FULL:
+        day = previous_weekday(asked_on, WEEKDAYS_FULL.index(s))
         return Window(day, day)
     if s in ("today", "yesterday"):
         day = asked_on - (ONE_DAY if s == "yesterday" else dt.timedelta(0))

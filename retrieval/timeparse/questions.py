@@ -198,7 +198,18 @@ def _point_range(m: re.Match[str], d: dt.date) -> Window | None:
     first, last = points.parse(m["p1"], d), points.parse(m["p2"], d)
     if first is None or last is None:
         return None
+    weekday = m["p2"].strip().lower()
+    if isinstance(first, Window) and first.since and weekday in points.WEEKDAYS_FULL:
+        # "between Monday and Wednesday": the Wednesday after that Monday.
+        ahead = (points.WEEKDAYS_FULL.index(weekday) - first.since.weekday()) % 7
+        last = Window(first.since, first.since + dt.timedelta(days=ahead))
     return points.place_range(first, last, d)
+
+
+def _since_last(m: re.Match[str], d: dt.date) -> Window:
+    """since last week/month/year: from the start of that period to asked_on."""
+    start = {"week": _last_week, "month": _last_month, "year": _last_year}[m["unit"].lower()](m, d)
+    return Window(start.since, d)
 
 
 def _bounded(kind: str) -> Handler:
@@ -275,6 +286,13 @@ _RULES: list[tuple[re.Pattern[str], Handler, bool]] = [
         False,
     ),
     (_rx(rf"\bsince\s+(?P<p>{POINT_RE})"), _bounded("since"), False),
+    (
+        _rx(
+            r"\bsince\s+(?:last|the\s+previous|the\s+start\s+of\s+last)\s+(?P<unit>week|month|year)\b"
+        ),
+        _since_last,
+        True,
+    ),
     (
         _rx(rf"\b(?:before|prior\s+to|earlier\s+than)\s+(?P<p>{POINT_RE})"),
         _bounded("before"),
@@ -371,6 +389,9 @@ _HAPPENED = _rx(r"\b(?:happen\w*|took\s+place|take\s+place|occur\w*)\b")
 _FALLBACK_TRIGGER = _rx(r"\b(?:on\s+)?(?P<token>\d{1,2}[./]\d{1,2}[./](?:\d{4}|\d{2}))\b")
 
 
+_RELATIVE_POINT = _rx(rf"\b(?:{WEEKDAY_FULL_RE}|today|yesterday)\b")
+
+
 def _find(question: str, asked_on: dt.date) -> list[_Found]:
     """Every time expression, each span claimed by the first rule that reads it."""
     found: list[_Found] = []
@@ -384,6 +405,9 @@ def _find(question: str, asked_on: dt.date) -> list[_Found]:
             if window is None:
                 continue
             taken.append((start, end))
+            # "since Monday", "until yesterday": a point relative to asked_on inside an
+            # absolute rule still makes the window relative.
+            relative = relative or bool(_RELATIVE_POINT.search(m[0]))
             found.append(_Found(start, end, window, relative))
     return found
 
@@ -414,9 +438,17 @@ def _fallback(question: str, asked_on: dt.date) -> list[_Found]:
     return found
 
 
-def _strip(question: str, found: _Found) -> str:
-    """The question without the expression, with the punctuation around it tidied."""
-    text = question[: found.start] + " " + question[found.end :]
+_DANGLING = re.compile(
+    r"\b(?:from|since|in|on|at|during|of|for|until|till|before|after|by|over)\s*$", re.IGNORECASE
+)
+
+
+def strip_span(question: str, start: int, end: int) -> str:
+    """The question without question[start:end], with the punctuation around it tidied."""
+    before, after = question[:start], question[end:]
+    if re.match(r"\s*(?:[?.!,;:]|$)", after):  # "news from [last Thursday]?" drops "from"
+        before = _DANGLING.sub("", before)
+    text = before + " " + after
     text = re.sub(r"\s+([,.?!;:])", r"\1", re.sub(r"\s+", " ", text)).strip()
     text = re.sub(r"^[,;:]\s*", "", text)
     text = re.sub(r",\s*([?.!])$", r"\1", text)
@@ -459,7 +491,7 @@ def resolve(question: str, asked_on: dt.date) -> TimeIntent:
     # A period relative to asked_on says which coverage is meant; otherwise the first one.
     main = min(found, key=lambda f: (not f.relative, f.start))
     expression = question[main.start : main.end].strip()
-    text = _strip(question, main)
+    text = strip_span(question, main.start, main.end)
     window = clip(main.window, asked_on) if main.window else None
     if window is None:
         return TimeIntent(None, None, expression, latest, order, text, future=True)
