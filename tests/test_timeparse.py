@@ -526,6 +526,7 @@ def test_publication_reading_for_coverage_periods() -> None:
         ("How many yards has he gained so far?", True),
         ("What is the most recent report on the strike?", True),
         ("As of 1 December 2023, who ran Binance?", True),
+        ("What's new with Taylor Swift?", True),
         ("Who knows the answer?", False),
         ("Who won the final?", False),
     ],
@@ -542,6 +543,9 @@ def test_latest_flag(question: str, latest: bool) -> None:
         ("Did the game Tyreek Hill missed come before his 157-yard game?", True),
         ("What came first, the strike or the vote?", True),
         ("In what order did the three announcements happen?", True),
+        ("Which was announced first, the Pixel 8 or the M3 Macs?", True),
+        ("Did the ouster precede the vote?", True),
+        ("Which team scored first in the final?", False),
         ("What happened before 2014?", False),
         ("Who came to the summit?", False),
     ],
@@ -585,6 +589,23 @@ def test_relative_points_inside_ranges_and_bounds(
     assert intent.window is not None and intent.window.iso() == (since, until)
     assert intent.reading == "publication"  # relative to the asked-on day: coverage
     assert intent.text == text
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("What happened in the NFL on Thanksgiving?", ("2023-11-23", "2023-11-23")),
+        ("What were sales like on Black Friday?", ("2023-11-24", "2023-11-24")),
+        ("How did retailers do on Cyber Monday?", ("2023-11-27", "2023-11-27")),
+        ("What happened on Christmas Eve?", ("2022-12-24", "2022-12-24")),
+        ("What happened at Halloween?", ("2023-10-31", "2023-10-31")),
+        ("By 10 October 2023, who had been ousted?", (None, "2023-10-10")),
+        ("As at 1 December 2023, who ran Binance?", (None, "2023-12-01")),
+    ],
+)
+def test_named_days_and_bounds(question: str, expected: tuple[str | None, str]) -> None:
+    intent = resolve(question, D(2023, 12, 20))
+    assert intent.window is not None and intent.window.iso() == expected
 
 
 def test_numeric_dates_fall_back_to_dateparser() -> None:

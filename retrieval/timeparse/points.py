@@ -33,6 +33,44 @@ WEEKDAY_FULL_RE = r"(?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)
 WEEKDAYS_FULL = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
 _QUARTER_WORDS = {"first": 1, "second": 2, "third": 3, "fourth": 4, "last": 4}
 
+# Days the news names instead of a date (US Thanksgiving and its shopping days).
+HOLIDAY_RE = (
+    r"(?:christmas\s+eve|christmas(?:\s+day)?|boxing\s+day|new\s+year'?s\s+eve"
+    r"|new\s+year'?s(?:\s+day)?|halloween|thanksgiving(?:\s+day)?|black\s+friday|cyber\s+monday"
+    r"|valentine'?s\s+day|independence\s+day|(?:the\s+)?fourth\s+of\s+july)"
+)
+
+
+def _thanksgiving(year: int, after: int = 0) -> Window:
+    """The fourth Thursday of November, or a day a given number of days after it."""
+    first = dt.date(year, 11, 1)
+    day = first + dt.timedelta(days=(3 - first.weekday()) % 7 + 21 + after)
+    return Window(day, day)
+
+
+def _fixed(month: int, day: int) -> Maker:
+    return lambda y: Window(dt.date(y, month, day), dt.date(y, month, day))
+
+
+_HOLIDAYS: dict[str, Maker] = {
+    "christmas eve": _fixed(12, 24),
+    "christmas": _fixed(12, 25),
+    "christmas day": _fixed(12, 25),
+    "boxing day": _fixed(12, 26),
+    "new years eve": _fixed(12, 31),
+    "new years": _fixed(1, 1),
+    "new years day": _fixed(1, 1),
+    "halloween": _fixed(10, 31),
+    "thanksgiving": _thanksgiving,
+    "thanksgiving day": _thanksgiving,
+    "black friday": lambda y: _thanksgiving(y, 1),
+    "cyber monday": lambda y: _thanksgiving(y, 4),
+    "valentines day": _fixed(2, 14),
+    "independence day": _fixed(7, 4),
+    "fourth of july": _fixed(7, 4),
+    "the fourth of july": _fixed(7, 4),
+}
+
 # A point as it may appear inside a longer expression (no capture groups: `parse` re-reads it).
 POINT_RE = (
     r"(?:"
@@ -49,7 +87,7 @@ POINT_RE = (
     rf"|q[1-4](?:\s+{YEAR_RE})?"
     rf"|(?:the\s+)?(?:first|second|third|fourth|last)\s+quarter(?:\s+of)?(?:\s+{YEAR_RE})?"
     rf"|(?:the\s+)?(?:first|second)\s+half\s+of\s+{YEAR_RE}|h[12]\s+{YEAR_RE}"
-    rf"|{MONTH_RE}|{YEAR_RE}|{WEEKDAY_FULL_RE}|today|yesterday"
+    rf"|{MONTH_RE}|{YEAR_RE}|{WEEKDAY_FULL_RE}|today|yesterday|{HOLIDAY_RE}"
     r")"
 )
 
@@ -151,6 +189,8 @@ def parse(text: str, asked_on: dt.date) -> Point | None:
     if s in WEEKDAYS_FULL:
         day = previous_weekday(asked_on, WEEKDAYS_FULL.index(s))
         return Window(day, day)
+    if (holiday := s.replace("'", "")) in _HOLIDAYS:
+        return _HOLIDAYS[holiday]
     if s in ("today", "yesterday"):
         day = asked_on - (ONE_DAY if s == "yesterday" else dt.timedelta(0))
         return Window(day, day)

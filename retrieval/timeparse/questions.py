@@ -60,7 +60,7 @@ class _Found:
 _LATEST = rx(
     r"\b(?:latest|now|nowadays|current(?:ly)?|still|so\s+far|most\s+recent(?:ly)?|newest"
     r"|recent(?:ly)?|up\s+to\s+date|as\s+it\s+stands|at\s+(?:the|this)\s+moment|to\s+date"
-    r"|any\s+(?:more|longer)|yet|as\s+of)\b"
+    r"|any\s+(?:more|longer)|yet|as\s+(?:of|at)|what'?s\s+new)\b"
 )
 _ORDER = rx(
     r"\b(?:which|what|who)\b[^?]{0,80}?\b(?:came|happened|occurred|was|were|did|took\s+place)"
@@ -68,6 +68,9 @@ _ORDER = rx(
     r"|\b(?:did|does|was|were|do)\b[^?]{1,160}?\b(?:come|happen|occur|take\s+place|precede"
     r"|follow)\s+(?:before|after|earlier|later)\b"
     r"|\bin\s+(?:what|which)\s+order\b|\bbefore\s+or\s+after\b|\b(?:came|happened)\s+first\b"
+    # "Which was announced first, A or B?": two options and the word for first.
+    r"|\b(?:which|what)\b[^?]{0,80}?\b(?:first|earlier|sooner)\b[^?]*\bor\b"
+    r"|\b(?:did|does|was|were)\b[^?]{1,160}?\b(?:precede|predate|postdate)\b"
 )
 _COVERAGE = rx(
     r"\b(?:report\w*|say|says|said|saying|told|tell|wr[io]te|writes?|written|publish\w*"

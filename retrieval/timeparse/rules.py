@@ -238,7 +238,7 @@ RULES: list[tuple[re.Pattern[str], Handler, bool]] = [
     (rx(r"\b(?:(?:so\s+far|earlier)\s+)?this\s+week\b" + _POSS), _this_week, True),
     (rx(r"\b(?:the\s+)?week\s+before\s+last\b"), _week_before_last, True),
     (
-        rx(rf"\b(?:as\s+of|until|till|up\s+(?:un)?to|through)\s+(?P<p>{POINT_RE})"),
+        rx(rf"\b(?:as\s+(?:of|at)|until|till|up\s+(?:un)?to|through|by)\s+(?P<p>{POINT_RE})"),
         _bounded("until"),
         False,
     ),
