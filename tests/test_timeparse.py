@@ -475,7 +475,7 @@ def test_future_only_expressions_give_no_window_and_say_so() -> None:
     "question",
     [
         "Who won Monday Night Football?",
-        "What happened on Black Friday?",
+        "Who won Thursday Night Football?",
         "May I ask about Mar-a-Lago?",
         "What happened in the 2014 crisis?",
         "What did the 49ers do in 3 games?",
