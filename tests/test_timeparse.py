@@ -482,6 +482,7 @@ def test_future_only_expressions_give_no_window_and_say_so() -> None:
         "Did the strike end before the vote?",
         "What happened between NATO and Russia?",
         "Who marched on Washington?",
+        "What did May and June bring?",
     ],
 )
 def test_no_time_expression_no_window(question: str) -> None:
@@ -601,6 +602,8 @@ def test_relative_points_inside_ranges_and_bounds(
         ("What happened at Halloween?", ("2023-10-31", "2023-10-31")),
         ("By 10 October 2023, who had been ousted?", (None, "2023-10-10")),
         ("As at 1 December 2023, who ran Binance?", (None, "2023-12-01")),
+        ("What happened on Saturday and Sunday?", ("2023-12-16", "2023-12-17")),
+        ("What happened in October and November?", ("2023-10-01", "2023-11-30")),
     ],
 )
 def test_named_days_and_bounds(question: str, expected: tuple[str | None, str]) -> None:

@@ -229,6 +229,21 @@ RULES: list[tuple[re.Pattern[str], Handler, bool]] = [
         _point_range,
         False,
     ),
+    # "on Saturday and Sunday", "in October and November": both, and the days between. A
+    # month needs its preposition ("May and June" may be names).
+    (
+        rx(rf"\b(?:on\s+)?(?P<p1>{WEEKDAY_FULL_RE})\s+(?:and|&)\s+(?P<p2>{WEEKDAY_FULL_RE})\b"),
+        _point_range,
+        False,
+    ),
+    (
+        rx(
+            rf"\b(?:in|during|over)\s+(?P<p1>{MONTH_RE})\s+(?:and|&)\s+"
+            rf"(?P<p2>{MONTH_RE}(?:,?\s+{YEAR_RE})?)"
+        ),
+        _point_range,
+        False,
+    ),
     (rx(r"\bthe\s+day\s+before\s+yesterday\b"), _single(2), True),
     (
         rx(rf"\b(?P<n>{NUMBER_RE})\s+(?P<unit>days?|weeks?|fortnights?|months?|years?)\s+ago\b"),
