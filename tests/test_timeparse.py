@@ -776,3 +776,11 @@ def test_an_event_window_matches_an_article_that_recounts_it() -> None:
     assert published not in intent.window
     assert mentions_window(dates_mentioned(ARTICLE, published), intent.window)
     assert not mentions_window(dates_mentioned("Nothing dated here.", published), intent.window)
+
+
+def test_the_package_example_runs() -> None:
+    import doctest
+
+    import retrieval.timeparse
+
+    assert doctest.testmod(retrieval.timeparse).failed == 0
