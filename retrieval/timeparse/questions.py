@@ -7,6 +7,7 @@ about a leftover date-like token none of them read (numeric dates such as 19.10.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -110,25 +111,23 @@ def _fallback(question: str, asked_on: dt.date) -> list[_Found]:
 
     Its default English order is month first: 10/11/2021 is 11 October.
     """
-    found = []
-    for m in _FALLBACK_TRIGGER.finditer(question):
-        from dateparser.date import DateDataParser
+    from dateparser.date import DateDataParser
 
-        parser = DateDataParser(
-            languages=["en"],
-            settings={
-                "RELATIVE_BASE": dt.datetime.combine(asked_on, dt.time()),
-                "PREFER_DATES_FROM": "past",
-                "RETURN_TIME_AS_PERIOD": True,
-            },
-        )
+    parser = DateDataParser(
+        languages=["en"],
+        settings={
+            "RELATIVE_BASE": dt.datetime.combine(asked_on, dt.time()),
+            "PREFER_DATES_FROM": "past",
+            "RETURN_TIME_AS_PERIOD": True,
+        },
+    )
+    # The first date read is the one used; a few tries bound the cost of a hostile question.
+    for m in itertools.islice(_FALLBACK_TRIGGER.finditer(question), 3):
         data = parser.get_date_data(m["token"])
-        if data.date_obj is None:
-            continue
-        day = data.date_obj.date()
-        window = Window(day, day)
-        found.append(_Found(m.start(), m.end(), window, False))
-    return found
+        if data.date_obj is not None:
+            day = data.date_obj.date()
+            return [_Found(m.start(), m.end(), Window(day, day), False)]
+    return []
 
 
 _DANGLING = re.compile(
