@@ -11,6 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from retrieval.articles import parse_date
 from retrieval.loaders import SUPPORTED_SUFFIXES, FileResult, read_file
 from retrieval.loaders.decode import NotAnArticleError, clean, decode_bytes
 from tests.hostile import (
@@ -116,7 +117,9 @@ def test_hostile_duplicates_have_one_content_hash(
 def test_hostile_dates(hostile: tuple[Path, dict[str, FileResult]]) -> None:
     bad = hostile[1]["bad_date.txt"]
     one(bad)
-    assert bad.warnings == ["malformed date header 'date 2021-13-45': indexed without a date"]
+    assert bad.warnings == [
+        "malformed date header 'date 2021-13-45' in bad_date.txt: indexed without a date"
+    ]
     assert bad.articles[0].date is None
     assert bad.articles[0].text == "The harbour reopened after the storm, officials said."
     assert bad.articles[0].warnings == tuple(bad.warnings)
@@ -319,6 +322,13 @@ def test_only_invisible_characters_is_empty(tmp_path: Path) -> None:
         ("date 2021-13-45 Body.", None, "Body.", "'date 2021-13-45'"),
         ("date: yesterday\nBody.", None, "Body.", "'date: yesterday'"),
         ("Date 19/10/2021\nBody.", None, "Body.", "'Date 19/10/2021'"),
+        ("date: Sun, 27 Nov 2022 10:00:00 GMT\nBody.", "2022-11-27", "Body.", None),
+        ("date: November 27, 2022\nBody.", "2022-11-27", "Body.", None),
+        ("date: 27 Nov 2022\nBody.", "2022-11-27", "Body.", None),
+        ("date: 2022/11/27\nBody.", "2022-11-27", "Body.", None),
+        ("date 2022/11/27 Body on the line.", "2022-11-27", "Body on the line.", None),
+        ("date: 2022-11-27T23:30:00-05:00\nBody.", "2022-11-28", "Body.", None),
+        ("date: Mon, 27 Nov 2022\nBody.", None, "Body.", "'date: Mon, 27 Nov 2022'"),
         ("Date palms grow in 2021-10-19 heat.", None, "Date palms grow in 2021-10-19 heat.", None),
         ("Date 2021 was hard.", None, "Date 2021 was hard.", None),
         ("Body first.\ndate 2021-10-19", None, "Body first.\ndate 2021-10-19", None),
@@ -333,7 +343,9 @@ def test_text_date_header(
     if warning is None:
         assert result.warnings == []
     else:
-        assert result.warnings == [f"malformed date header {warning}: indexed without a date"]
+        assert result.warnings == [
+            f"malformed date header {warning} in a.txt: indexed without a date"
+        ]
 
 
 def test_text_never_guesses_a_date(tmp_path: Path) -> None:
@@ -408,7 +420,7 @@ def test_markdown_bad_values(tmp_path: Path) -> None:
     assert result.warnings == [
         "front matter 'source' is not text: ignored",
         "front matter url 'ftp://x.org/a' is not an http(s) URL: dropped",
-        "malformed date '2021-13-45' in front matter: indexed without a date",
+        "malformed date '2021-13-45' in the front matter of v.md: indexed without a date",
     ]
     assert load(tmp_path, "e.md", "---\ntitle: T\n---\n# Heading\n").skipped is None
     assert load(tmp_path, "f.md", "---\ntitle: T\n---\n\n").skipped == (
@@ -428,18 +440,20 @@ def test_jsonl_bad_records(tmp_path: Path) -> None:
         json.dumps({"id": "a", "text": "Again."}),
         json.dumps({"id": 7, "text": "Numeric id.", "date": "26 Sep 2023", "title": None}),
         json.dumps({"text": "No id.\u2028Same line.", "x": {"y": 1}}, ensure_ascii=False),
+        json.dumps({"id": "z", "text": "Leap.", "date": "2023-02-29"}),
     ]
     result = load(tmp_path, "c/r.jsonl", "\r\n".join(lines))
-    assert [a.id for a in result.articles] == ["a", "7", "c/r#7"]
+    assert [a.id for a in result.articles] == ["a", "7", "c/r#7", "z"]
     assert result.articles[0].url is None
-    assert result.articles[1].date is None
+    assert result.articles[1].date == "2023-09-26"
+    assert result.articles[3].date is None
     assert result.articles[1].title == "Numeric id."
     assert result.warnings == [
         "line 1: url 'file:///etc/passwd' is not an http(s) URL: dropped",
         "line 3: not a JSON object, record skipped",
         "line 4: no non-empty string 'text', record skipped",
         "line 5: duplicate id 'a' in this file, record skipped",
-        "line 6: malformed date '26 Sep 2023': indexed without a date",
+        "line 8: malformed date '2023-02-29' in r.jsonl: indexed without a date",
     ]
 
 
@@ -492,9 +506,12 @@ def test_html_metadata_date_forms(tmp_path: Path) -> None:
         f"</head><body><article>{PARAS}</article></body></html>"
     )
     result = load(tmp_path, "rfc.html", page)
-    assert (result.articles[0].date, result.articles[0].url) == (None, None)
+    assert (result.articles[0].date, result.articles[0].url) == ("2023-09-26", None)
+    assert result.warnings == []
+    result = load(tmp_path, "wd.html", page.replace("Tue, 26", "Wed, 26"))
+    assert result.articles[0].date is None
     assert result.warnings == [
-        "page date 'Tue, 26 Sep 2023' is not an ISO date: indexed without a date"
+        "malformed page date 'Wed, 26 Sep 2023' in wd.html: indexed without a date"
     ]
     assert result.articles[0].title.startswith("The council voted on Tuesday")
 
@@ -536,3 +553,76 @@ def test_read_file_never_raises_on_random_bytes(tmp_path: Path, data: bytes, suf
     assert (result.skipped is None) == bool(result.articles)
     assert result.skipped is None or "\n" not in result.skipped
     assert all(a.text.strip() and a.title for a in result.articles)
+
+
+# --- article dates as feeds and exports write them -------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "date"),
+    [
+        ("2022-11-27", "2022-11-27"),
+        ("2022-11-27T10:00:00", "2022-11-27"),
+        ("2022-11-27 23:59", "2022-11-27"),
+        ("2022-11-27T10:00:00Z", "2022-11-27"),
+        ("2022-11-27T23:30:00-05:00", "2022-11-28"),  # the UTC date of a zoned timestamp
+        ("2022-11-27T01:30:00.123+1100", "2022-11-26"),
+        ("2022/11/27", "2022-11-27"),
+        ("2022/11/27 10:00:00", "2022-11-27"),
+        ("Sun, 27 Nov 2022 10:00:00 GMT", "2022-11-27"),
+        ("Sun, 27 Nov 2022 22:00:00 -0500", "2022-11-28"),
+        ("27 Nov 2022 10:00 +0000", "2022-11-27"),
+        ("November 27, 2022", "2022-11-27"),
+        ("Nov. 27, 2022", "2022-11-27"),
+        ("Sunday, November 27th 2022", "2022-11-27"),
+        ("November 27, 2022 at 10:00 PM EST", "2022-11-28"),
+        ("27 Nov 2022", "2022-11-27"),
+        ("27 November 2022", "2022-11-27"),
+        ("2024-02-29", "2024-02-29"),
+        # Never guessed: impossible, ambiguous, contradictory or not dates at all.
+        ("2023-02-29", None),
+        ("2021-13-45", None),
+        ("11/12/2022", None),
+        ("19/10/2021", None),
+        ("Mon, 27 Nov 2022 10:00:00 GMT", None),
+        ("2022-11-27T25:00:00Z", None),
+        ("2022-11-27T10:00:00+15:00", None),
+        ("2022-11-27T", None),
+        ("27 Foo 2022", None),
+        ("yesterday", None),
+        ("", None),
+        (20221127, None),
+        (None, None),
+    ],
+)
+def test_parse_date_forms(value: object, date: str | None) -> None:
+    assert parse_date(value) == date
+
+
+def test_jsonl_export_dates_like_2022_11_27(tmp_path: Path) -> None:
+    lines = [
+        json.dumps(
+            {
+                "id": f"n{i}",
+                "title": f"Story {i}",
+                "date": f"2022/11/{i:02d}",
+                "text": f"Story number {i}.",
+            }
+        )
+        for i in range(1, 29)
+    ]
+    lines.append(json.dumps({"id": "bad", "text": "Undated.", "date": "2022/11/31"}))
+    result = load(tmp_path, "export.jsonl", "\n".join(lines))
+    dates = {a.id: a.date for a in result.articles}
+    assert dates["n1"] == "2022-11-01" and dates["n27"] == "2022-11-27"
+    assert sum(d is not None for d in dates.values()) == 28
+    assert dates["bad"] is None
+    assert result.warnings == [
+        "line 29: malformed date '2022/11/31' in export.jsonl: indexed without a date"
+    ]
+
+
+def test_markdown_front_matter_rfc_2822_date(tmp_path: Path) -> None:
+    content = "---\ndate: Sun, 27 Nov 2022 23:00:00 -0300\n---\nBody."
+    result = load(tmp_path, "m.md", content)
+    assert (result.articles[0].date, result.warnings) == ("2022-11-28", [])

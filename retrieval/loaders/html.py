@@ -51,7 +51,7 @@ def _json_ld_dates(data: Any) -> Iterator[Any]:
 
 
 def _metadata_date(tree: HtmlElement) -> tuple[str | None, str | None]:
-    """The page's publication date from <meta> or JSON-LD, and the raw value when not ISO."""
+    """The page's publication date from <meta> or JSON-LD, and the raw value when unreadable."""
     raw: str | None = None
     for meta in tree.iter("meta"):
         key = meta.get("property") or meta.get("name") or meta.get("itemprop") or ""
@@ -115,7 +115,9 @@ def load(text: str, doc_id: str, path: Path) -> Loaded:
         raise NotAnArticleError("no article text found in the HTML")
     warnings: list[str] = []
     if raw_date and not date:
-        warnings.append(f"page date {quote(raw_date)} is not an ISO date: indexed without a date")
+        warnings.append(
+            f"malformed page date {quote(raw_date)} in {path.name}: indexed without a date"
+        )
     url = values["url"] and http_url(values["url"])
     article = Article(
         id=doc_id,

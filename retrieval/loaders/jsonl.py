@@ -39,7 +39,9 @@ def _article(
         fields["url"] = None
     date = parse_date(fields["date"])
     if date is None and record.get("date") not in (None, ""):
-        warn.append(f"malformed date {quote(str(record['date']))}: indexed without a date")
+        # Shown with the file here and the line by load(): never guessed, always findable.
+        shown = quote(str(record["date"]))
+        warn.append(f"malformed date {shown} in {path.name}: indexed without a date")
     article = Article(
         id=fields["id"] or fallback_id,
         title=fields["title"] or title_from_text(text),

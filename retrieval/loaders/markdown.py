@@ -77,7 +77,9 @@ def load(text: str, doc_id: str, path: Path) -> Loaded:
     if date is None and raw_date not in (None, ""):
         # str() only of scalars: a YAML alias bomb stays cheap until someone prints it.
         shown = quote(str(raw_date)) if isinstance(raw_date, str | int | float) else "(not text)"
-        warnings.append(f"malformed date {shown} in front matter: indexed without a date")
+        warnings.append(
+            f"malformed date {shown} in the front matter of {path.name}: indexed without a date"
+        )
     body = body.strip()
     first, _, rest = body.partition("\n")
     if title is None and (m := _HEADING.fullmatch(first)):

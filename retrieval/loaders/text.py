@@ -17,12 +17,14 @@ _DATE_BARE = re.compile(
     re.IGNORECASE,
 )
 _FIELD = re.compile(r"\s*(?P<key>title|source|url)\s*:\s*(?P<value>.*)", re.IGNORECASE)
-_ISO_TOKEN = re.compile(r"(?P<token>\d{4}-\d{2}-\d{2}\S*)\s*(?P<rest>.*)")
+_ISO_TOKEN = re.compile(r"(?P<token>\d{4}[-/]\d{1,2}[-/]\d{1,2}\S*)\s*(?P<rest>.*)")
 
 
 def _parse_header(line: str) -> tuple[str, str, str, str] | None:
     """Return (key, value, header as written, text continuing on the line), or None."""
     if m := _DATE_COLON.fullmatch(line):
+        if parse_date(m["value"]):  # the whole value: "Sun, 27 Nov 2022 10:00:00 GMT"
+            return "date", m["value"].strip(), line.strip(), ""
         iso = _ISO_TOKEN.fullmatch(m["value"])
         if iso and parse_date(iso["token"]):
             return "date", iso["token"], line.strip(), iso["rest"]
@@ -53,7 +55,9 @@ def load(text: str, doc_id: str, path: Path) -> Loaded:
             date = parse_date(value)
             if date is None:
                 # Never guess (not from the file name, not from the text): no date at all.
-                warnings.append(f"malformed date header {quote(written)}: indexed without a date")
+                warnings.append(
+                    f"malformed date header {quote(written)} in {path.name}: indexed without a date"
+                )
             else:
                 meta["date"] = date
         elif key == "url" and value and http_url(value) is None:
