@@ -26,7 +26,7 @@ from bot.http.openapi import install_openapi
 from bot.http.problems import install_problem_handlers
 from bot.http.state import AppState
 from retrieval.config import Settings
-from retrieval.errors import IngestLockedError, NewsbotError
+from retrieval.errors import NewsbotError
 from retrieval.service import NewsService
 
 log = logging.getLogger("newsbot.http")
@@ -128,13 +128,11 @@ def create_app(
 
 
 def _warm_up(service: NewsService) -> None:
-    """Load the model and the index (building or updating it when stale)."""
-    try:
-        service.ensure_index(progress=False)
-    except IngestLockedError:
-        # `newsbot ingest` is running: serve the current snapshot; the watcher loads the next.
-        log.warning("an ingest is running; serving the current snapshot until it publishes")
-        service.reload()
+    """Load the model and the index (building or updating it when stale; while another
+    ingest writes, the current snapshot serves and the watcher loads the next)."""
+    report = service.ensure_index(progress=False)
+    if report is not None and report.notice:
+        log.warning("%s", report.notice)
     service.embedder.encode(["warm up"])  # the first encode pays torch's lazy set-up
 
 

@@ -263,9 +263,10 @@ async def show_quote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     query = update.callback_query
     assert query is not None
     message = query.message if isinstance(query.message, Message) else None
-    if state.limiter.hit(query.from_user.id):
+    wait = state.limiter.hit(query.from_user.id)
+    if wait:
         limit = state.settings.telegram.rate_limit_per_minute
-        await query.answer(texts.RATE_LIMITED.format(limit=limit, seconds=60))
+        await query.answer(texts.RATE_LIMITED.format(limit=limit, seconds=round(wait + 0.5)))
         return
     citation = state.quotes.lookup(query.data, message.chat.id if message else None)
     if citation is None:
