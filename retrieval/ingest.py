@@ -307,7 +307,8 @@ def _read_all(
     by_hash: dict[str, str] = {}
     files: dict[str, str] = {}
     stripped = 0
-    for entry in scan_entries(roots, index_dir):
+    docs = settings.docs_paths
+    for entry in scan_entries(roots, index_dir, docs=docs):
         path, root = entry.path, entry.root
         if entry.problem or root is None:
             # Refused unread, and left out of the manifest as is_stale() leaves it out.
@@ -315,7 +316,7 @@ def _read_all(
                 FileReport(str(path), "skipped", entry.problem or "no such file or folder")
             )
             continue
-        result: FileResult = read_file(path, root, max_bytes, within=roots)
+        result: FileResult = read_file(path, root, max_bytes, within=[*roots, *docs])
         files[str(path)] = result.sha256 or fingerprint(path, max_bytes)
         stripped += result.invisible_stripped
         report = FileReport(str(path), "skipped", result.skipped or "", list(result.warnings))

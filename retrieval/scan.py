@@ -44,11 +44,15 @@ class NotRegularFileError(OSError):
         super().__init__(NOT_REGULAR)
 
 
-def scan_entries(paths: Iterable[Path], index_dir: Path) -> list[ScanEntry]:
+def scan_entries(
+    paths: Iterable[Path], index_dir: Path, *, docs: Iterable[Path] = ()
+) -> list[ScanEntry]:
     """Every entry under ``paths`` (folders or files), sorted, each with its problem if any.
 
     The paths themselves are the operator's choice and are resolved (a docs folder may be a
-    link); below them, hidden folders and the index are left out and nothing else is.
+    link); below them, hidden folders and the index are left out and nothing else is. Links
+    may point into ``paths`` or into ``docs`` (the configured docs folders: so that ingesting
+    part of them follows the same links as ingesting all of them).
     """
     index_dir = index_dir.resolve()
     roots: list[Path] = []
@@ -60,12 +64,13 @@ def scan_entries(paths: Iterable[Path], index_dir: Path) -> list[ScanEntry]:
             entries.append(ScanEntry(p, None, "symlink loop"))
             continue
         roots.append(p)
+    allowed = [*roots, *_resolved(docs)]
     for p in roots:
         if p.is_dir():
             for f, problem in sorted(_walk(p, index_dir)):
-                entries.append(ScanEntry(f, p, problem or _problem(f, roots, index_dir)))
+                entries.append(ScanEntry(f, p, problem or _problem(f, allowed, index_dir)))
         elif p.exists():
-            entries.append(ScanEntry(p, p.parent, _problem(p, roots, index_dir)))
+            entries.append(ScanEntry(p, p.parent, _problem(p, allowed, index_dir)))
         else:
             entries.append(ScanEntry(p, None, "no such file or folder"))
     return entries
@@ -75,6 +80,16 @@ def scan(paths: Iterable[Path], index_dir: Path) -> list[tuple[Path, Path | None
     """Entries under the given paths as ``(file, root)``, sorted; root None means there is
     nothing to read there: the path is missing, or the entry is refused (see ``scan_entries``)."""
     return [(e.path, None if e.problem else e.root) for e in scan_entries(paths, index_dir)]
+
+
+def _resolved(paths: Iterable[Path]) -> list[Path]:
+    out = []
+    for p in paths:
+        try:
+            out.append(p.resolve())
+        except (OSError, RuntimeError):  # a loop: nothing can lie inside it
+            continue
+    return out
 
 
 def _walk(root: Path, index_dir: Path) -> Iterator[tuple[Path, str | None]]:

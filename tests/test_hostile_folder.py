@@ -29,6 +29,7 @@ from retrieval.service import NewsService
 from tests.hostile import (
     BAD_UTF8_NAME,
     ESC_NAME,
+    INNER_TEXT,
     LINK_ARTICLES,
     LINK_EXPECTED,
     NOT_REGULAR,
@@ -116,6 +117,26 @@ def test_ingest_reports_every_entry_and_reads_nothing_outside(
     answer = service.ask("root:x:0:0 shell?")
     assert all(c.article_id in LINK_ARTICLES for c in answer.citations)
     assert "root:x:0" not in answer.text
+
+
+def test_ingesting_part_of_the_docs_follows_the_same_links(
+    tmp_path: Path, make_settings: MakeSettings, embedder: Embedder
+) -> None:
+    docs = tmp_path / "docs"
+    (docs / "part").mkdir(parents=True)
+    (docs / "other").mkdir()
+    (docs / "other" / "y.txt").write_text(INNER_TEXT, encoding="utf-8")
+    (docs / "part" / "x.txt").symlink_to("../other/y.txt")
+    service = NewsService(make_settings(docs=[docs]), embedder)
+    assert by_name(service.ingest(progress=False))["x.txt"] == ("duplicate", "duplicate of other/y")
+    # Only part/ is named, but its link leads into a configured docs folder: still followed.
+    assert by_name(service.ingest([docs / "part"], progress=False)) == {
+        "x.txt": ("indexed", "1 article")
+    }
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "z.txt").symlink_to(docs / "other" / "y.txt")
+    assert by_name(service.ingest([outside], progress=False)) == {"z.txt": ("indexed", "1 article")}
 
 
 def test_scan_never_hands_out_what_is_not_a_file_inside(links: Path, tmp_path: Path) -> None:

@@ -111,7 +111,7 @@ def read_file(path: Path, root: Path, max_bytes: int, *, within: Sequence[Path] 
             if info.st_size > max_bytes:
                 return FileResult(path, [], _too_big(info.st_size, max_bytes))
             data = f.read(max_bytes + 1)  # the file may have grown since fstat()
-    except OSError as e:
+    except (OSError, RuntimeError) as e:  # RuntimeError: a link loop, before Python 3.13
         return FileResult(path, [], str(e))
     if len(data) > max_bytes:
         return FileResult(path, [], _too_big(len(data), max_bytes))
