@@ -2,8 +2,28 @@
 
 from __future__ import annotations
 
+import re
+
 from retrieval.answer import Answer, Citation
 from retrieval.ingest import IngestReport
+
+# C0/C1 controls (except newline and tab), the bidi overrides that can reorder a line, and
+# lone surrogates (a file name that is not UTF-8), which cannot even be printed.
+_UNSAFE = r"\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_UNSAFE_TEXT = re.compile(f"[{_UNSAFE}]")
+_UNSAFE_LINE = re.compile(f"[\t\n{_UNSAFE}]")
+
+
+def inert(text: str, *, one_line: bool = False) -> str:
+    """The text with control characters written as escapes (``\\x1b``), so that a file name
+    or article text cannot move the cursor, retitle the terminal or plant a hyperlink;
+    ``one_line`` escapes newlines and tabs too (a file name must not forge a report line)."""
+    return (_UNSAFE_LINE if one_line else _UNSAFE_TEXT).sub(_escape, text)
+
+
+def _escape(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def citation_line(c: Citation) -> str:
@@ -29,7 +49,8 @@ def answer_text(answer: Answer) -> str:
 
 
 def ingest_text(report: IngestReport, verbose: bool = True) -> str:
-    """One line per file (status, path, detail, warnings), then totals."""
+    """One line per file (status, path, detail, warnings), then totals; file names and
+    details are shown inert (they come from the docs folder, which is not trusted)."""
     lines = []
     counts: dict[str, int] = {}
     for f in report.files:
@@ -37,8 +58,8 @@ def ingest_text(report: IngestReport, verbose: bool = True) -> str:
         if not verbose and f.status == "unchanged" and not f.warnings:
             continue
         detail = f": {f.detail}" if f.detail else ""
-        lines.append(f"{f.status:<9} {f.path}{detail}")
-        lines.extend(f"          warning: {w}" for w in f.warnings)
+        lines.append(inert(f"{f.status:<9} {f.path}{detail}", one_line=True))
+        lines.extend(inert(f"          warning: {w}", one_line=True) for w in f.warnings)
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     state = f"published snapshot {report.snapshot}" if report.published else "index unchanged"
     lines.append(

@@ -21,6 +21,8 @@ from pydantic import (
     StrictStr,
 )
 
+from retrieval.ingest import ReportStatus
+
 QUESTION_CEILING = 100_000
 """Hard ceiling of a question's length (the config's upper bound)."""
 
@@ -267,7 +269,10 @@ class FileStatus(BaseModel):
     """What ingest did with one added file."""
 
     file: str = Field(description="Relative to the docs folder, e.g. added/x.jsonl.")
-    status: str = Field(description="indexed | unchanged | duplicate | skipped | removed")
+    status: ReportStatus = Field(
+        description="What ingest did: indexed, unchanged, duplicate, skipped, removed, or "
+        "rebuilt (the index itself, rebuilt because it was unusable)."
+    )
     detail: str = ""
     warnings: list[str] = Field(default_factory=list)
     article_ids: list[str] = Field(default_factory=list)
