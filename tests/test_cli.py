@@ -13,9 +13,9 @@ import pytest
 
 from bot.cli import main
 from retrieval.prompts import NO_ANSWER
-from tests.conftest import EVAL, REPO, SEED
+from tests.conftest import REPO, SEED, SEED_SET
 
-SEED_QUESTIONS = [json.loads(line) for line in (EVAL / "seed/questions.jsonl").open()]
+SEED_QUESTIONS = [json.loads(line) for line in (SEED_SET / "questions.jsonl").open()]
 
 
 @pytest.fixture(scope="module")
