@@ -152,7 +152,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(args.config)
         return COMMANDS[args.command](settings, args)
     except NewsbotError as e:
-        print(f"newsbot: {e}", file=sys.stderr)
+        # One problem a line (a config error names each bad key on its own line).
+        for line in str(e).splitlines() or [""]:
+            print(f"newsbot: {line}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("newsbot: interrupted", file=sys.stderr)
