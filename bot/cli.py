@@ -11,9 +11,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import get_args
 
 from bot import render
-from retrieval.config import Settings, load_settings
+from retrieval.config import AnswerBackend, Settings, load_settings
 from retrieval.errors import NewsbotError
 from retrieval.search_index import Filters
 from retrieval.service import NewsService
@@ -117,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--details", type=Path, metavar="FILE", help="write per-question JSON lines")
     s.add_argument(
         "--backend",
-        choices=["extractive", "llamacpp", "openai", "ollama"],
+        choices=get_args(AnswerBackend),
         help="answer backend to evaluate (default: answer.backend)",
     )
 
@@ -152,7 +153,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(args.config)
         return COMMANDS[args.command](settings, args)
     except NewsbotError as e:
-        print(f"newsbot: {e}", file=sys.stderr)
+        # One problem a line (a config error names each bad key on its own line).
+        for line in str(e).splitlines() or [""]:
+            print(f"newsbot: {line}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("newsbot: interrupted", file=sys.stderr)

@@ -201,10 +201,6 @@ def _model_scores(outcomes: list[Outcome], abstained: Callable[[Outcome], bool])
     }
 
 
-def _reciprocal_rank(ranked: list[str], gold: list[str]) -> float:
-    return next((1 / r for r, i in enumerate(ranked, 1) if i in gold), 0.0)
-
-
 def tradeoff(outcomes: list[Outcome], thresholds: list[float]) -> list[dict[str, Any]]:
     """Abstention against false abstention (and answer quality) over thresholds."""
     rows = []

@@ -18,9 +18,9 @@ from retrieval.embeddings import Embedder, make_embedder
 from retrieval.service import NewsService
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
 SEED = REPO / "docs_store" / "2021-10-19-russia-nato-mission.txt"
-EVAL = SHARED / "eval"
+# The seed questions and conversations; tests never read ../shared (tests/data/README.md).
+SEED_SET = REPO / "tests" / "data" / "seed"
 
 
 @pytest.fixture(autouse=True)

@@ -8,14 +8,16 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from bot.cli import main
+from retrieval.config import AnswerBackend
 from retrieval.prompts import NO_ANSWER
-from tests.conftest import EVAL, REPO, SEED
+from tests.conftest import REPO, SEED, SEED_SET
 
-SEED_QUESTIONS = [json.loads(line) for line in (EVAL / "seed/questions.jsonl").open()]
+SEED_QUESTIONS = [json.loads(line) for line in (SEED_SET / "questions.jsonl").open()]
 
 
 @pytest.fixture(scope="module")
@@ -130,3 +132,12 @@ def test_console_script_in_a_real_process(config: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "eight" in proc.stdout.lower()
     assert "Sources:" in proc.stdout
+
+
+def test_eval_backend_choices_are_the_configs(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["eval", "somewhere", "--backend", "gpt-17"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'gpt-17'" in err
+    assert all(f"'{backend}'" in err for backend in get_args(AnswerBackend))
