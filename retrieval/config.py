@@ -197,6 +197,13 @@ class HttpSettings(_Section):
     rate_limit_per_minute: int = Field(
         default=120, ge=1, le=1_000_000, description="Requests per key per minute (then 429)."
     )
+    auth_failures_per_minute: int = Field(
+        default=10,
+        ge=1,
+        le=1_000_000,
+        description="Wrong API keys one client address may send a minute (in bursts of that "
+        "many); beyond them every request from it gets 429 until it waits.",
+    )
     max_body_bytes: int = Field(
         default=1_048_576, ge=1024, le=1_073_741_824, description="Larger bodies get 413."
     )

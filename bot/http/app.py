@@ -111,7 +111,7 @@ def create_app(
         limiter=state.limiter,
         http=http,
         # Read when the app is made (until a config field exists for it).
-        failures=RateLimiter(guard.AUTH_FAILURES_PER_MINUTE),
+        failures=RateLimiter(http.auth_failures_per_minute),
     )
     if http.cors_origins:
         app.add_middleware(
