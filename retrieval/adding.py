@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retrieval.durable import write_atomically
 from retrieval.errors import ArticleConflictError, InputError
 from retrieval.loaders import NotAnArticleError
 from retrieval.loaders import jsonl as jsonl_loader
@@ -157,24 +156,3 @@ def written(folder: Path, drafts: Sequence[Draft]) -> Iterator[list[Path]]:
             else:
                 write_atomically(path, old)
         raise
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write a file so that readers see the old or the new content, never a part."""
-    staging = path.parent / ".tmp"  # a dot folder: ingest never reads it
-    staging.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=staging, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

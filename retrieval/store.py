@@ -32,6 +32,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from retrieval.durable import fsync_dir, fsync_file
 from retrieval.errors import IndexCorruptError, IndexMissingError, IngestLockedError
 
 FORMAT_VERSION = 1
@@ -121,19 +122,6 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
-    with path.open("rb+") as f:
-        os.fsync(f.fileno())
-
-
 class IndexStore:
     """The index folder: a writer lock, snapshot publishing and verified loading."""
 
@@ -190,16 +178,16 @@ class IndexStore:
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         for f in (*ARTIFACTS, "manifest.json"):
-            _fsync_file(tmp / f)
-        _fsync_dir(tmp)
+            fsync_file(tmp / f)
+        fsync_dir(tmp)
         final = self.snapshots / name
         tmp.rename(final)
-        _fsync_dir(self.snapshots)
+        fsync_dir(self.snapshots)
         pointer = self.root / "CURRENT.tmp"
         pointer.write_text(name + "\n", encoding="utf-8")
-        _fsync_file(pointer)
+        fsync_file(pointer)
         pointer.replace(self.root / "CURRENT")
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
         self._collect_garbage(keep=name)
         return name
 

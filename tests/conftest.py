@@ -92,3 +92,13 @@ def service_over(
         return service
 
     return make
+
+
+@pytest.fixture
+def fresh_seed_service(
+    make_settings: Callable[..., Settings], seed_docs: Path, embedder: Embedder
+) -> NewsService:
+    """A service over its own index of the seed article, for tests that change it."""
+    service = NewsService(make_settings([seed_docs]), embedder)
+    service.ingest(progress=False)
+    return service

@@ -18,6 +18,7 @@ from typing import Any, TypeVar, get_args
 
 import httpx
 import pytest
+from test_http_support import wait_ready
 
 from bot import render
 from bot.http.models import FileStatus
@@ -237,17 +238,7 @@ def test_serve_over_hostile_folder_starts_and_stops_on_sigterm(links: Path, tmp_
         text=True,
     )
     try:
-        # Loading the model on a busy machine is slow; a hang is what this bound catches.
-        deadline = time.monotonic() + 240
-        while True:
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            assert time.monotonic() < deadline, "newsbot serve did not get ready"
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
+        wait_ready(proc, url, 240)
         r = httpx.get(f"{url}/v1/articles?limit=50")
         assert r.status_code == 200, r.text
         assert "root:x:0" not in r.text and "zq-outside-secret" not in r.text

@@ -31,6 +31,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from bot.http.problems import ApiProblem
 from retrieval.config import HttpSettings, Settings
+from retrieval.durable import fsync_dir
 from retrieval.errors import ConfigError
 
 log = logging.getLogger("newsbot.http")
@@ -208,11 +209,7 @@ def _create_secret(path: Path) -> None:
             os.link(tmp, path)  # fails if it exists: never replaces a secret in use
         except FileExistsError:
             return
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
 
