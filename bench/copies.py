@@ -1,13 +1,14 @@
 """Copy detection (`retrieval.feeds.copies`) on a synthetic set of syndicated copies.
 
 From every article of a corpus (default: ../shared/eval/multihop_sample, 326 articles) the
-bench makes four copies: a new headline, boilerplate added (an agency credit before, a
+bench makes five copies: a new headline, boilerplate added (an agency credit before, a
 newsletter pitch after), the first 70% of the words, one paragraph (line, else sentence)
-dropped. Originals and copies are shuffled and fed to one `CopyDetector` as an ingest would
-(each joins the story of a verified copy or starts its own). The corpus's own articles are
-the "different reports": many share a topic and quotes (it is a multi-hop set built from
-several outlets covering the same events); the bench also lists how many same-topic pairs
-there are (word-set Jaccard >= 0.2) and how many of them were merged.
+dropped, and all of these at once (an agency copy). Originals and copies are shuffled and
+fed to one `CopyDetector` as an ingest would (each joins the story of a verified copy or
+starts its own). The corpus's own articles are the "different reports": many share a
+topic and quotes (it is a multi-hop set built from several outlets covering the same
+events); the bench also lists how many same-topic pairs there are (word-set Jaccard
+>= 0.2) and how many of them were merged.
 
 Scores over pairs of documents: precision and recall of "same story"; merges = predicted
 stories holding copies of two or more different originals; ARI against the true stories.
@@ -45,13 +46,12 @@ _AFTER = [
     "published, broadcast, rewritten or redistributed without permission.",
     "Sign up for our daily newsletter to get the top stories delivered to your inbox. "
     "Follow us on social media for more updates.",
-    "Reporting by our wire staff; editing by the news desk. Our standards: the Trust "
-    "Principles.",
+    "Reporting by our wire staff; editing by the news desk. Our standards: the Trust Principles.",
 ]
 
 
 def copies_of(doc: dict[str, Any], rng: random.Random) -> list[tuple[str, str]]:
-    """The four copies of one article, as (kind, text)."""
+    """The five copies of one article, as (kind, text)."""
     text = doc["text"]
     words = text.split()
     lines = [ln for ln in text.split("\n") if ln.strip()]
@@ -60,11 +60,14 @@ def copies_of(doc: dict[str, Any], rng: random.Random) -> list[tuple[str, str]]:
     dropped = list(lines)
     if len(dropped) > 2:
         del dropped[rng.randrange(1, len(dropped))]
+    kept = "\n".join(dropped)
     return [
         ("headline", text),
         ("boilerplate", f"{rng.choice(_BEFORE)} {text}\n{rng.choice(_AFTER)}"),
         ("truncated", " ".join(words[: max(1, round(len(words) * 0.7))])),
-        ("dropped", "\n".join(dropped)),
+        ("dropped", kept),
+        # All at once, as an agency copy often is: dateline, a paragraph dropped, credit.
+        ("syndicated", f"{rng.choice(_BEFORE)} {kept}\n{rng.choice(_AFTER)}"),
     ]
 
 
@@ -135,11 +138,7 @@ def run(corpus: Path, seed: int) -> dict[str, Any]:
         "same_topic_pairs_merged": topical_merged,
         "ms_per_document": round(1000 * seconds / len(items), 3),
         "missed_by_kind": dict(
-            Counter(
-                k.split("~")[1]
-                for k in keys
-                if "~" in k and pred[k] != pred[truth[k]]
-            )
+            Counter(k.split("~")[1] for k in keys if "~" in k and pred[k] != pred[truth[k]])
         ),
     }
 

@@ -1,1 +1,1 @@
-"""Following RSS/Atom feeds and web pages: fetch, parse, extract, identify, poll, collapse copies."""
+"""Following RSS/Atom feeds and web pages: fetch, parse, extract, identify, poll, copies."""

@@ -21,10 +21,15 @@ SHINGLE_WORDS = 3
 # LSH finds pairs whose estimated Jaccard may be this low (a short story with a long
 # boilerplate tail still comes back as a candidate); the exact check decides.
 LSH_THRESHOLD = 0.1
-# Verified copy (tuned with bench/copies.py): nearly all of the shorter text's shingles are in the longer one (truncation,
-# a dropped paragraph, boilerplate added) and the two share a real part of their whole.
+# Verified copy (tuned with bench/copies.py): nearly all of the shorter text's shingles are
+# in the longer one (truncation, a dropped paragraph, boilerplate added) and the two share a
+# real part of their whole. 0.9, not 0.8: templated articles differing in one word are not
+# copies.
 MIN_CONTAINMENT = 0.9
 MIN_JACCARD = 0.15
+# Or simply most of the two texts in common (an agency copy with a dateline, boilerplate and
+# a paragraph dropped has no one-sided containment left, but keeps most of its shingles).
+SAME_JACCARD = 0.5
 MIN_SHINGLES = 8  # shorter texts are too small to tell a copy from a shared quote
 
 _WORD = re.compile(r"\w+")
@@ -59,7 +64,7 @@ def is_copy(a: set[str], b: set[str]) -> bool:
     if min(len(a), len(b)) < MIN_SHINGLES:
         return a == b and bool(a)
     jaccard, containment = overlap(a, b)
-    return containment >= MIN_CONTAINMENT and jaccard >= MIN_JACCARD
+    return jaccard >= SAME_JACCARD or (containment >= MIN_CONTAINMENT and jaccard >= MIN_JACCARD)
 
 
 @dataclass

@@ -106,7 +106,7 @@ class Fetcher:
         except FetchError as e:
             # As robotparser does: 401/403 mean "keep out", anything else means no rules.
             if " 401 " in str(e) or " 403 " in str(e):
-                rp.disallow_all = True
+                rp.parse(["User-agent: *", "Disallow: /"])
                 return rp
             return None
         rp.parse(got.body.decode("utf-8", "replace").splitlines())

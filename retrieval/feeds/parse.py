@@ -90,13 +90,14 @@ def _entry(e: Any, url: str, base: str) -> Entry:
 
 
 def _date(e: Any, key: str) -> str | None:
-    parsed = e.get(f"{key}_parsed")
+    # dict.get: feedparser's own get() answers "updated" with the published date.
+    parsed = dict.get(e, f"{key}_parsed")
     if parsed:
         try:
             return dt.date(parsed.tm_year, parsed.tm_mon, parsed.tm_mday).isoformat()
         except ValueError:
             return None
-    return parse_date(e.get(key))
+    return parse_date(dict.get(e, key))
 
 
 def html_to_text(fragment: str) -> str:
