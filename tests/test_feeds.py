@@ -105,8 +105,8 @@ class FeedServer:
         return [s for p, s, _ in self.log if p == path]
 
 
-@pytest.fixture
-def server() -> Iterator[FeedServer]:
+@contextlib.contextmanager
+def running_server() -> Iterator[FeedServer]:
     """A feed server with an RSS feed, an Atom feed and their article pages."""
     s = FeedServer()
     thread = threading.Thread(target=s.httpd.serve_forever, daemon=True)
@@ -121,9 +121,18 @@ def server() -> Iterator[FeedServer]:
     s.put_file("/wire/vineyard.html", "vineyard.html")
     s.put_file("/front.html", "page-with-feed.html")
     s.put("/robots.txt", Route(b"User-agent: *\nDisallow: /private/\n", "text/plain"))
-    yield s
-    s.httpd.shutdown()
-    s.httpd.server_close()
+    try:
+        yield s
+    finally:
+        s.httpd.shutdown()
+        s.httpd.server_close()
+
+
+@pytest.fixture
+def server() -> Iterator[FeedServer]:
+    """The feed server on 127.0.0.1."""
+    with running_server() as s:
+        yield s
 
 
 FEEDS = FeedsSettings(per_host_delay_s=0, timeout_s=2, max_bytes=200_000)
