@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from bot.cli import main
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder
 from retrieval.errors import IngestLockedError
+from retrieval.feeds.collapse import StoryMap, collapse
+from retrieval.feeds.identity import absolute_http_url, canonical_url, entry_identity
 from retrieval.feeds.poller import Poller
 from retrieval.service import NewsService
 from tests.test_feeds import FEEDS, FeedServer, running_server
@@ -88,3 +91,41 @@ def test_a_pass_that_cannot_ingest_records_nothing_and_the_next_picks_up(
     assert again.to_json()["feeds"][0]["new"] == 4  # fetched in full, not a 304
     assert len(list((tmp_path / "docs" / "feeds" / "g").glob("*.jsonl"))) == 4
     poller.close()
+
+
+@dataclass(frozen=True)
+class _Article:
+    id: str
+    date: str | None
+
+
+@dataclass(frozen=True)
+class _Hit:
+    article: _Article
+
+
+def test_copies_collapse_to_the_earliest_with_the_other_outlets() -> None:
+    stories = StoryMap(
+        {"ap": "ap", "yahoo": "ap", "local": "ap"},
+        {"ap": [("ap", "AP"), ("yahoo", "Yahoo News"), ("local", "Local Post")]},
+    )
+    hits = [
+        _Hit(_Article("yahoo", "2024-05-02")),
+        _Hit(_Article("other", "2024-05-01")),
+        _Hit(_Article("ap", "2024-05-01")),
+    ]
+    out = collapse(hits, stories)
+    assert [(s.hit.article.id, s.also) for s in out] == [
+        ("ap", ["Yahoo News", "Local Post"]),
+        ("other", []),
+    ]
+
+
+def test_canonical_urls_drop_tracking_fragment_and_case() -> None:
+    a = canonical_url("HTTPS://News.Example.ORG:443/a/b?utm_source=rss&id=7&fbclid=x#top")
+    assert a == "https://news.example.org/a/b?id=7"
+    assert entry_identity(None, "http://x.org/p?utm_medium=feed", "t") == "url:http://x.org/p"
+    assert entry_identity(" g1 ", "http://x.org/p", "t") == "guid:g1"
+    assert entry_identity(None, None, "a  b").startswith("hash:")
+    assert absolute_http_url("javascript:alert(1)", "http://x.org/") is None
+    assert absolute_http_url("/p", "http://x.org/feed") == "http://x.org/p"
