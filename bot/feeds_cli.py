@@ -202,7 +202,10 @@ def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
                     if report.feeds:
                         out = report.to_json() if args.json else None
                         print(json.dumps(out) if out else report_text(report), flush=True)
-                due = [f.next_poll for f in poller.state.feeds()]
+                due = [
+                    f.next_poll if f.failures else (f.last_success or 0) + feeds.every_s
+                    for f in poller.state.feeds()
+                ]
                 wait = min(due, default=0) - dt.datetime.now(dt.UTC).timestamp()
                 stop.wait(min(max(wait, 1.0), feeds.every_s))
     finally:

@@ -237,7 +237,7 @@ class Poller:
             for feed in self.state.feeds():
                 if stop.is_set():
                     break
-                if not force and feed.next_poll > now:
+                if not force and not self._due(feed, now):
                     continue
                 results.append(self._poll_feed(feed, fetcher, detector, pending, stop))
             self.last_requests = fetcher.requests
@@ -245,6 +245,13 @@ class Poller:
         return PollReport(
             results, report.snapshot if report else self.service.store.current_name(), report
         )
+
+    def _due(self, feed: Feed, now: float) -> bool:
+        """A failing feed waits out its backoff; another is due ``every`` after its last
+        success (so a changed interval applies at once)."""
+        if feed.failures:
+            return feed.next_poll <= now
+        return (feed.last_success or 0.0) + self.settings.every_s <= now
 
     def _detector(self) -> CopyDetector:
         detector = CopyDetector()
