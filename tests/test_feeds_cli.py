@@ -4,6 +4,10 @@ cannot ingest records nothing and the next pass picks up, and story collapse of 
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -11,13 +15,14 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from retrieval.config import Settings
+from retrieval.config import Settings, load_settings
 from retrieval.embeddings import Embedder
 from retrieval.errors import IngestLockedError
 from retrieval.feeds.collapse import StoryMap, collapse
 from retrieval.feeds.identity import absolute_http_url, canonical_url, entry_identity
 from retrieval.feeds.poller import Poller
 from retrieval.service import NewsService
+from tests.conftest import REPO
 from tests.test_feeds import FEEDS, FeedServer, running_server
 
 KEYS = ["url", "name", "status", "error", "entries", "new", "updated", "duplicates", "skipped"]
@@ -129,3 +134,36 @@ def test_canonical_urls_drop_tracking_fragment_and_case() -> None:
     assert entry_identity(None, None, "a  b").startswith("hash:")
     assert absolute_http_url("javascript:alert(1)", "http://x.org/") is None
     assert absolute_http_url("/p", "http://x.org/feed") == "http://x.org/p"
+
+
+@pytest.mark.slow
+def test_kill_9_during_a_poll_leaves_a_good_snapshot_and_the_next_poll_finishes(
+    tmp_path: Path, server: FeedServer, embedder: Embedder
+) -> None:
+    cfg = _config(tmp_path)
+    assert main(["--config", str(cfg), "feeds", "add", server.url("/rss.xml"), "--name", "g"]) == 0
+    assert main(["--config", str(cfg), "feeds", "add", server.url("/atom.xml"), "--name", "w"]) == 0
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    cmd = [sys.executable, "-m", "bot.cli", "--config", str(cfg), "feeds", "poll"]
+    for delay in (4.0, 8.0, 12.0):
+        proc = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=subprocess.DEVNULL)
+        try:
+            proc.wait(timeout=delay)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+        service = NewsService(load_settings(cfg), embedder)
+        if service.store.current_name() is not None:
+            service.reload()  # whatever was published loads
+    service = NewsService(load_settings(cfg), embedder)
+    poller = Poller(service, FEEDS)
+    poller.poll()
+    poller.close()
+    articles = service._current().index.articles
+    assert sorted(a.title for a in articles.values() if "dolphins" in a.text) == [
+        "Harbour festival draws record crowds",
+        "Record crowd at coastal celebration",
+    ]
+    assert len(articles) == 6  # 4 from the RSS feed, 2 from the Atom feed, none twice
+    files = list((tmp_path / "docs" / "feeds").rglob("*.jsonl"))
+    assert len(files) == 6
