@@ -23,7 +23,7 @@ class OnnxEmbedder(Embedder):
 
     backend = "onnx"
 
-    def __init__(self, settings: EmbeddingSettings) -> None:
+    def __init__(self, settings: EmbeddingSettings, cache_dir: Path | None = None) -> None:
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         path = resolve_model_path(settings.model)
         tokenizer_file = path / "tokenizer.json"
@@ -36,7 +36,7 @@ class OnnxEmbedder(Embedder):
         super().__init__(settings, tokenizer_json)
         self.precision = settings.precision
         self.max_seq_length, self.dim = _model_shape(path)
-        self.file = ensure_onnx(path, settings.precision)
+        self.file = ensure_onnx(path, settings.precision, cache_dir)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         if settings.threads:

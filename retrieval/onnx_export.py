@@ -21,6 +21,7 @@ import hashlib
 import json
 import os
 import uuid
+import warnings
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -146,7 +147,9 @@ def _export(model_path: Path, dest: Path) -> None:
     )
     model.eval()
     ids = torch.ones((2, 8), dtype=torch.long)
-    with torch.no_grad():
+    # The tracer warns about shape checks that are constant for an encoder; not actionable.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         torch.onnx.export(
             Pooled(model),
             (ids, torch.ones_like(ids), torch.zeros_like(ids)),
