@@ -59,6 +59,16 @@ class EmbeddingSettings(_Section):
         default=32, ge=1, le=1024, description="Texts embedded per model call at ingest."
     )
     threads: int = Field(default=0, ge=0, le=256, description="torch threads; 0 keeps torch's.")
+    backend: Literal["torch", "onnx"] = Field(
+        default="torch",
+        description="torch (sentence-transformers) or onnx (ONNX Runtime, exported locally from "
+        "the same model on first use; questions are then embedded without importing torch).",
+    )
+    precision: Literal["fp32", "int8"] = Field(
+        default="fp32",
+        description="onnx only: int8 (dynamic quantisation, faster) or fp32. An index is bound "
+        "to it: changing it asks for `newsbot ingest --rebuild`.",
+    )
 
 
 class ChunkingSettings(_Section):

@@ -60,14 +60,22 @@ class IngestReport:
 
 
 def index_signature(settings: Settings, embedder: Embedder) -> dict[str, Any]:
-    """What an index is bound to: a snapshot built otherwise is refused."""
+    """What an index is bound to: a snapshot built otherwise is refused.
+
+    The backend is not part of it: torch and onnx fp32 give the same vectors (within 2e-7),
+    so either may read an index the other built. int8 vectors differ (cosine ~0.995), so an
+    int8 index is bound to int8; fp32 signatures stay as they were before precision existed.
+    """
+    embedding: dict[str, Any] = {
+        "model": settings.embedding.model,
+        "dim": embedder.dim,
+        "normalized": True,
+        "max_seq_length": embedder.max_seq_length,
+    }
+    if embedder.precision != "fp32":
+        embedding["precision"] = embedder.precision
     return {
-        "embedding": {
-            "model": settings.embedding.model,
-            "dim": embedder.dim,
-            "normalized": True,
-            "max_seq_length": embedder.max_seq_length,
-        },
+        "embedding": embedding,
         "chunking": {
             "max_tokens": min(settings.chunking.max_tokens, embedder.max_seq_length),
             "overlap_sentences": settings.chunking.overlap_sentences,
