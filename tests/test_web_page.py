@@ -407,7 +407,7 @@ def test_articles_view_lists_searches_newest_first(browser: Any, live: LiveServe
 
 @pytest.mark.slow
 def test_wrong_key_is_a_clear_message_and_no_answer(
-    browser: Any, live: LiveServer, counting: CountingService
+    browser: Any, live: LiveServer, counting: CountingService, tmp_path: Path
 ) -> None:
     from selenium.webdriver.common.keys import Keys
 
@@ -430,6 +430,8 @@ def test_wrong_key_is_a_clear_message_and_no_answer(
     assert "The server refused the API key" in bot.text and "No answer" in bot.text
     assert "November" not in bot.text and counting.asked == asked
     assert browser.find_element(*_by("#key-form")).is_displayed()
+    _viewport(browser, 390, 844, mobile=True)
+    _shot(browser, tmp_path / "wrong-key-phone.png")
 
 
 @pytest.mark.slow
@@ -443,7 +445,7 @@ def test_page_without_keys_when_auth_is_disabled(browser: Any, counting: Countin
 
 @pytest.mark.slow
 def test_server_down_is_a_clear_message_and_retry_works(
-    browser: Any, counting: CountingService
+    browser: Any, counting: CountingService, tmp_path: Path
 ) -> None:
     first = LiveServer(_app(counting))
     port = first.port
@@ -453,6 +455,7 @@ def test_server_down_is_a_clear_message_and_retry_works(
     bot = _ask(browser, "When is the accreditation withdrawn?", 1)
     assert "Cannot reach the newsbot server" in bot.text
     retry = bot.find_element(*_by("button.retry"))
+    _shot(browser, tmp_path / "server-down.png")
     with PortServer(_app(counting), port):
         retry.click()
         _text_in(browser, "#transcript > li:nth-child(1) .bot .text", "November 1, 2021")
@@ -548,3 +551,25 @@ def test_time_window_conflict_and_timeline_render_when_present(
     _no_alert(browser)
     assert browser.execute_script("return window.pwned === undefined")
     assert not browser.find_elements(*_by("#probe img, #probe b, #probe i"))
+
+
+@pytest.mark.slow
+def test_focus_order_follows_the_page(browser: Any, live: LiveServer) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    _open(browser, live.url)
+    first = browser.execute_script(
+        "return document.querySelector('a[href], button:not([hidden]), textarea, input').className"
+    )
+    assert first == "skip"  # the first stop: skip to the question
+    browser.execute_script("document.querySelector('.skip').focus()")
+    seen = ["skip"]
+    for _ in range(5):
+        ActionChains(browser).send_keys(Keys.TAB).perform()
+        seen.append(
+            browser.execute_script("const e = document.activeElement; return e.id || e.className")
+        )
+    assert seen == ["skip", "show-chat", "show-articles", "new-chat", "question", "send"]
+    ActionChains(browser).key_down(Keys.SHIFT).send_keys(Keys.TAB).key_up(Keys.SHIFT).perform()
+    assert browser.execute_script("return document.activeElement.id") == "question"
