@@ -18,7 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from bot.http import articles, guard, openai_compat, routes
+from bot.http import articles, guard, openai_compat, page, routes
 from bot.http.auth import KeyRing
 from bot.http.limits import RateLimiter
 from bot.http.metrics import MetricsMiddleware
@@ -105,6 +105,8 @@ def create_app(
     app.include_router(routes.router)
     app.include_router(articles.router)
     app.include_router(openai_compat.router)
+    page_router = page.make_router()  # the web chat page at /
+    app.include_router(page_router)
     app.add_middleware(
         guard.GuardMiddleware,
         keys=state.keys,
@@ -121,7 +123,12 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "X-Session-Id"],
             max_age=600,
         )
-    state.routes = [*routes.router.routes, *articles.router.routes, *openai_compat.router.routes]
+    state.routes = [
+        *routes.router.routes,
+        *articles.router.routes,
+        *openai_compat.router.routes,
+        *page_router.routes,
+    ]
     app.add_middleware(MetricsMiddleware, metrics=state.metrics, routes=state.routes)
     install_openapi(app, settings)
     return app

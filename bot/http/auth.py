@@ -36,7 +36,8 @@ from retrieval.errors import ConfigError
 
 log = logging.getLogger("newsbot.http")
 
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/redoc"})
+PUBLIC_PATHS = frozenset({"/", "/healthz", "/readyz", "/openapi.json", "/docs", "/redoc"})
+PUBLIC_PREFIXES = ("/docs/", "/web/")  # the docs' and the chat page's assets
 ADMIN_ROUTES = frozenset({("POST", "/v1/articles")})
 PRINCIPAL_KEY = "newsbot.principal"
 MAX_KEY_CHARS = 4096  # a longer presented key is refused unread; a configured one, at start-up
@@ -63,8 +64,8 @@ ANONYMOUS = Principal("anonymous", admin=True)
 
 
 def required_role(method: str, path: str) -> Role | None:
-    """The role a request needs; None for the public probes and docs."""
-    if path in PUBLIC_PATHS or path.startswith("/docs/"):
+    """The role a request needs; None for the public probes, docs and the web page."""
+    if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
         return None
     if (method, path.rstrip("/") or "/") in ADMIN_ROUTES:
         return Role.ADMIN
