@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from retrieval.answer import Answer, Citation
+from retrieval.answer import Answer, Citation, time_stamp
 from retrieval.ingest import IngestReport
 
 
@@ -18,8 +18,11 @@ def citation_line(c: Citation) -> str:
 
 
 def answer_text(answer: Answer) -> str:
-    """The answer followed by its numbered sources and their quotes."""
+    """The answer, its as-of stamp and window, then its numbered sources and their quotes."""
     lines = [answer.text]
+    stamp = time_stamp(answer)
+    if stamp:
+        lines += ["", stamp]
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:
