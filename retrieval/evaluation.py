@@ -196,9 +196,10 @@ def summarize(outcomes: list[Outcome], threshold: float) -> dict[str, Any]:
 
 def _scored_text(o: Outcome) -> str:
     """What containment is scored on: for "which came first" the option the answer says
-    came first (its short answer), since the text names both (time_dev's scoring note)."""
-    if o.question.kind == "order" and o.answer.short_answer:
-        return o.answer.short_answer
+    came first, its short answer: the text names both (time_dev's scoring note); without
+    a short answer nothing is scored."""
+    if o.question.kind == "order":
+        return o.answer.short_answer or ""
     return o.answer.text
 
 

@@ -49,6 +49,10 @@ log = logging.getLogger(__name__)
 
 # How often answering looks for a snapshot published by another process (a cheap file read).
 _RELOAD_CHECK_S = 1.0
+# "Latest": the on-topic articles among this many times k hits, newest first, are answered
+# from alone, at most this many of them, before the usual answer over all hits.
+_LATEST_POOL = 2
+_LATEST_TRIES = 3
 # A client-sent conversation's answers are cut to this many characters before condensing.
 _MAX_HISTORY_ANSWER_CHARS = 4000
 
@@ -445,6 +449,10 @@ class NewsService:
                 answer = timely.order(index, p.standalone, options, found)
                 if answer is not None:
                     return answer
+        if plan.intent.latest and not plan.timeline:
+            answer = self._latest(p)
+            if answer is not None:
+                return answer
         if plan.timeline:
             subject = timely.topic(plan.intent.text)
             hits = p.hits
@@ -460,6 +468,28 @@ class NewsService:
                 return answer
             expression = f" {plan.intent.expression}" if plan.intent.expression else ""
             return self._nearest(p, f"No coverage of {subject}{expression}.")
+        return None
+
+    def _latest(self, p: _Prepared) -> Answer | None:
+        """The newest supporting article: on-topic articles among the best hits, newest
+        first, each answered from alone until one answers; for "what's the latest on X"
+        the newest one's closest sentences. None: answer as usual."""
+        index = p.loaded.index
+        topic = timely.latest_topic(p.plan.intent.text if p.plan else p.standalone)
+        pool = p.hits[: _LATEST_POOL * len(p.top)]
+        newest: dict[str, list[Hit]] = {}
+        for h in pool:
+            if h.article.id in newest or timely.on_topic(index, h, topic):
+                newest.setdefault(h.article.id, []).append(h)
+        if not newest:
+            return None
+        order = sorted(newest.values(), key=lambda hs: hs[0].article.date or "", reverse=True)
+        if timely.is_overview(p.plan.intent.text if p.plan else p.standalone):
+            return timely.newest_report(index, p.standalone, p.qvec, order[0])
+        for hits in order[:_LATEST_TRIES]:
+            answer = p.loaded.answerer.answer(p.standalone, p.qvec, hits, p.history)
+            if not answer.abstained:
+                return answer
         return None
 
     def _best_for(self, p: _Prepared, text: str) -> tuple[Hit, np.ndarray] | None:

@@ -139,7 +139,9 @@ def test_a_timeline_lists_dated_bullets_inside_the_window(service: NewsService) 
     lines = answer.text.splitlines()
     assert lines == [
         f"- {day}: {c.quote} [{c.n}]"
-        for day, c in zip(["4 Oct 2023", "11 Oct 2023", "26 Oct 2023"], answer.citations)
+        for day, c in zip(
+            ["4 Oct 2023", "11 Oct 2023", "26 Oct 2023"], answer.citations, strict=False
+        )
     ]
     assert [c.article_id for c in answer.citations] == ["ftx-jury", "ftx-ellison", "ftx-wang"]
     assert answer.as_of == "2023-10-26"

@@ -99,15 +99,38 @@ def empty_window(
     )
 
 
-def on_topic(index: SearchIndex, hit: Hit, topic_terms: set[str]) -> bool:
-    """Whether a hit is about the topic: its terms in the title or chunk, or a close embedding."""
+_NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)+")
+
+
+def topic_terms(subject: str) -> tuple[set[str], list[tuple[set[str], str]]]:
+    """The subject's terms, and its multi-word names with the term of their last word
+    (news calls "Caroline Ellison" "Ellison" after the first mention)."""
+    names = []
+    for m in _NAME.finditer(subject):
+        name_terms = terms(m.group())
+        if len(name_terms) >= 2:
+            names.append((set(name_terms), name_terms[-1]))
+    return set(terms(subject)), names
+
+
+def on_topic(
+    index: SearchIndex, hit: Hit, topic: tuple[set[str], list[tuple[set[str], str]]]
+) -> bool:
+    """Whether a hit's article is about the topic: most of the topic's idf weight in its
+    title and text (a name counted by its last word), or a chunk embedding close to it."""
     if (hit.dense or 0.0) >= TOPIC_COSINE:
         return True
-    if not topic_terms:
+    wanted, names = topic
+    if not wanted:
         return False
-    total = sum(index.idf(t) for t in topic_terms) or 1.0
-    found = set(terms(f"{hit.article.title}\n{hit.chunk.text}")) & topic_terms
-    return sum(index.idf(t) for t in found) / total >= TOPIC_SHARE
+    # The URL's slug names the story too, when the evidence text does not.
+    a = hit.article
+    found = set(terms(f"{a.title}\n{a.url or ''}\n{a.text}")) & wanted
+    for name_terms, last in names:
+        if last in found:
+            found |= name_terms
+    total = sum(index.idf(t) for t in wanted) or 1.0
+    return sum(index.idf(t) for t in found & wanted) / total >= TOPIC_SHARE
 
 
 def timeline(
@@ -115,10 +138,10 @@ def timeline(
 ) -> Answer | None:
     """Dated bullets, one per story (article) per day, oldest first, each cited; None when
     no hit is on the subject."""
-    topic_terms = set(terms(subject))
+    topic = topic_terms(subject)
     best: dict[str, Hit] = {}
     for h in hits:
-        if on_topic(index, h, topic_terms) and h.article.id not in best:
+        if h.article.id not in best and on_topic(index, h, topic):
             best[h.article.id] = h
     if not best:
         return None
@@ -135,6 +158,55 @@ def timeline(
         standalone_question=question,
         text="\n".join(lines),
         citations=citations,
+    )
+
+
+_LATEST_WORDS = frozenset(
+    terms("latest news update updates now current currently still so far recent recently newest")
+)
+_OVERVIEW = re.compile(
+    r"^\s*(?:what(?:'s|\s+is|\s+are)\s+(?:the\s+)?(?:latest|newest|most\s+recent)"
+    r"(?:\s+news|\s+updates?)?\s+(?:on|about|from|in|with|for)\b"
+    r"|any\s+(?:news|updates?)\s+(?:on|about)\b)",
+    re.IGNORECASE,
+)
+
+
+def latest_topic(question: str) -> tuple[set[str], list[tuple[set[str], str]]]:
+    """The topic of a "latest" question: its terms without the words that ask for news."""
+    wanted, names = topic_terms(_OVERVIEW.sub("", question))
+    return wanted - _LATEST_WORDS, names
+
+
+def is_overview(question: str) -> bool:
+    """ "What's the latest on X?": it asks for the newest report, not for one fact."""
+    return bool(_OVERVIEW.match(question))
+
+
+def newest_report(
+    index: SearchIndex, question: str, qvec: np.ndarray, hits: list[Hit], sentences: int = 2
+) -> Answer:
+    """The newest article's sentences closest to the question, in article order, cited."""
+    scored: list[tuple[float, int, str, Hit]] = []
+    for h in hits:
+        rows = index.sentences_of[h.chunk.row]
+        if not rows:
+            continue
+        cosines = index.sentence_vectors[rows] @ qvec
+        for row, cos in zip(rows, cosines, strict=True):
+            sent = index.sentences[row]
+            scored.append((float(cos), row, h.article.text[sent.start : sent.end].strip(), h))
+    chosen = sorted(sorted(scored, key=lambda x: -x[0])[:sentences], key=lambda x: x[1])
+    citations: list[Citation] = []
+    numbers: dict[int, int] = {}
+    parts = []
+    for cos, _, text, h in chosen:
+        if h.chunk.row not in numbers:
+            numbers[h.chunk.row] = len(citations) + 1
+            citations.append(h.citation(numbers[h.chunk.row], text, cos))
+        parts.append(f"{text} [{numbers[h.chunk.row]}]")
+    return Answer(
+        question=question, standalone_question=question, text=" ".join(parts), citations=citations
     )
 
 
