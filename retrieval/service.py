@@ -388,8 +388,9 @@ class NewsService:
         if time_aware:
             plan = when.plan(question, as_of or dt.date.today(), _previous_intent(turns), filters)
             filters = plan.filters
-            # The time expression is a filter, not words to match: "last week" is taken out.
-            asked = plan.intent.text or question
+            # A publication window is a filter, not words to match: "last week" is taken
+            # out. An event's date is in the text it is recounted in: "in 2014" stays.
+            asked = question if plan.event else (plan.intent.text or question)
         standalone = loaded.answerer.condense(asked, turns)
         if len(standalone) > self.settings.answer.max_question_chars:
             standalone = asked  # a condensed question never outgrows the question cap
@@ -505,6 +506,12 @@ class NewsService:
         plan = p.plan
         if plan is None or not answer.abstained:
             return answer
+        if plan.event and plan.window is not None:
+            subject = timely.topic(plan.intent.text)
+            report = timely.event_report(
+                p.loaded.index, p.standalone, p.qvec, p.top, plan.window, subject
+            )
+            return report or answer
         if plan.publication:
             return self._nearest(p, None)
         mask = p.loaded.index.mask(plan.filters)

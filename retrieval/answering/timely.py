@@ -16,6 +16,7 @@ from retrieval.answer import Answer, Citation, long_date
 from retrieval.lexical import terms
 from retrieval.retriever import Hit
 from retrieval.search_index import SearchIndex
+from retrieval.timeparse import Window, dates_mentioned, mentions_window
 
 # A timeline keeps an in-window hit when this idf-weighted share of the topic's terms occurs
 # in its title or chunk, or when the chunk's embedding is this close to the question's.
@@ -201,6 +202,50 @@ def newest_report(
     numbers: dict[int, int] = {}
     parts = []
     for cos, _, text, h in chosen:
+        if h.chunk.row not in numbers:
+            numbers[h.chunk.row] = len(citations) + 1
+            citations.append(h.citation(numbers[h.chunk.row], text, cos))
+        parts.append(f"{text} [{numbers[h.chunk.row]}]")
+    return Answer(
+        question=question, standalone_question=question, text=" ".join(parts), citations=citations
+    )
+
+
+def event_report(
+    index: SearchIndex,
+    question: str,
+    qvec: np.ndarray,
+    hits: list[Hit],
+    window: Window,
+    subject: str,
+    sentences: int = 2,
+) -> Answer | None:
+    """What on-topic articles say happened in an event window: their sentences that name a
+    date inside it (relative ones read against the article's date), closest to the
+    question first, cited; None when no sentence does."""
+    topic = topic_terms(subject)
+    scored: list[tuple[float, str, Hit]] = []
+    seen: set[str] = set()
+    for h in hits:
+        if not on_topic(index, h, topic):
+            continue
+        published = dt.date.fromisoformat(h.article.date[:10]) if h.article.date else None
+        rows = index.sentences_of[h.chunk.row]
+        cosines = index.sentence_vectors[rows] @ qvec if rows else []
+        for row, cos in zip(rows, cosines, strict=True):
+            sent = index.sentences[row]
+            text = h.article.text[sent.start : sent.end].strip()
+            if text in seen or not mentions_window(dates_mentioned(text, published), window):
+                continue
+            seen.add(text)
+            scored.append((float(cos), text, h))
+    if not scored:
+        return None
+    scored.sort(key=lambda x: -x[0])
+    citations: list[Citation] = []
+    numbers: dict[int, int] = {}
+    parts = []
+    for cos, text, h in scored[:sentences]:
         if h.chunk.row not in numbers:
             numbers[h.chunk.row] = len(citations) + 1
             citations.append(h.citation(numbers[h.chunk.row], text, cos))
