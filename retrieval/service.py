@@ -468,7 +468,27 @@ class NewsService:
             if answer is not None:
                 return answer
             expression = f" {plan.intent.expression}" if plan.intent.expression else ""
-            return self._nearest(p, f"No coverage of {subject}{expression}.")
+            opening = f"No coverage of {subject}{expression}."
+            if plan.window is None:
+                return timely.empty_window(p.standalone, "", None, None, None, opening)
+            # The nearest coverage of the subject, before or after the window, is named.
+            wider = p.loaded.retriever.search(
+                p.standalone,
+                qvec=p.qvec,
+                k=when.RERANK_DEPTH * len(p.top) or 1,
+                filters=plan.widened(),
+            )
+            nearest = timely.nearest_on_topic(
+                index, p.standalone, p.qvec, wider, subject, plan.window
+            )
+            return timely.empty_window(
+                p.standalone,
+                when.window_phrase(plan.window),
+                nearest,
+                plan.window.since,
+                plan.window.until,
+                no_coverage=opening,
+            )
         return None
 
     def _latest(self, p: _Prepared) -> Answer | None:

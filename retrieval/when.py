@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from retrieval.retriever import Hit
 from retrieval.search_index import Filters
 from retrieval.timeparse import TimeIntent, Window, dates_mentioned, follow_up, mentions_window
+from retrieval.timeparse.questions import _COVERAGE  # the resolver's own coverage words
 
 # "Latest"/"now": the newest retrieved candidate's fused score is raised by at most this
 # share, older ones proportionally less (a bounded boost: a much better match still wins).
@@ -28,6 +29,13 @@ _TIMELINE = re.compile(
     r"|gone\s+on)\b|what\s+(?:was|were|has\s+been|have\s+been)\s+reported\b"
     r"|what\s+did\s+the\s+news\s+say\b|(?:give\s+me\s+a\s+|show\s+me\s+a\s+)?timeline\s+(?:of|for)\b"
     r"|brief\s+me\s+on\b|(?:give\s+me\s+a\s+)?briefing\s+on\b|catch\s+me\s+up\s+on\b)",
+    re.IGNORECASE,
+)
+# Words that make a time expression relative to the asked-on day; without any, it names a
+# calendar date ("on 6 October", "in October 2023").
+_RELATIVE = re.compile(
+    r"\b(?:today|tonight|yesterday|last|this|past|previous|since|ago|weekend|week|month"
+    r"|year|recent\w*|monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
     re.IGNORECASE,
 )
 _NO_WINDOW_TIMELINE = re.compile(
@@ -95,6 +103,17 @@ def plan(
         The plan; its filters never reach past asked_on.
     """
     intent = follow_up(question, previous, asked_on)
+    if (
+        intent.reading == "publication"
+        and intent.window is not None
+        and intent.window.since is not None
+        and intent.expression
+        and not _RELATIVE.search(intent.expression)
+        and not _COVERAGE.search(question)
+    ):
+        # "What did he decide on 6 October?" names the day of the event, not of the report
+        # (which is often the day after, or years later): the window ranks, it does not filter.
+        intent = replace(intent, reading="event")
     caller = filters or Filters()
     until = min(d for d in (caller.until, asked_on) if d is not None)
     since = caller.since

@@ -162,6 +162,39 @@ def timeline(
     )
 
 
+def nearest_on_topic(
+    index: SearchIndex,
+    question: str,
+    qvec: np.ndarray,
+    hits: list[Hit],
+    subject: str,
+    window: Window,
+) -> Answer | None:
+    """The on-topic article dated nearest the window (outside it), as a one-citation answer
+    for :func:`empty_window` to name; None when no hit is on the topic."""
+    topic = topic_terms(subject)
+
+    def distance(h: Hit) -> int:
+        d = dt.date.fromisoformat((h.article.date or "9999-12-31")[:10])
+        if window.until and d > window.until:
+            return (d - window.until).days
+        if window.since and d < window.since:
+            return (window.since - d).days
+        return 0
+
+    dated = [h for h in hits if h.article.date and on_topic(index, h, topic)]
+    if not dated:
+        return None
+    best = min(dated, key=lambda h: (distance(h), h.rank))
+    citation = _cite(index, best, qvec, 1)
+    return Answer(
+        question=question,
+        standalone_question=question,
+        text=f"{citation.quote} [1]",
+        citations=[citation],
+    )
+
+
 _LATEST_WORDS = frozenset(
     terms("latest news update updates now current currently still so far recent recently newest")
 )
