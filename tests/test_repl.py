@@ -495,15 +495,16 @@ Mission to NATO from 1 November while also reducing the overall number of missio
 """
 
 
-def _stamp(window: dt.date | None = None) -> str:
-    """The as-of line under an answer from the seed (dated 2021-10-19) asked today."""
+def _stamp(window: dt.date | None = None, as_of: str = "2021-10-19") -> str:
+    """The as-of line under an answer from an article dated as_of (the seed's date) asked
+    today."""
     day = window.isoformat() if window else None
     return time_stamp(
         Answer(
             question="",
             standalone_question="",
             text="",
-            as_of="2021-10-19",
+            as_of=as_of,
             asked_on=dt.date.today().isoformat(),
             window=AnswerWindow(since=day, until=day) if day else None,
         )
@@ -583,12 +584,13 @@ def test_pty_overlong_paste_is_refused(terminal: Terminal) -> None:
 def test_pty_article_markup_is_printed_literally(terminal: Terminal) -> None:
     assert (
         terminal.say("When does the Porthaven Lighthouse Festival open?")
-        == """\
+        == f"""\
 newsbot> When does the Porthaven Lighthouse Festival open?
 3 May 2022 [1]
 
 The [bold red]Porthaven Lighthouse Festival[/] opens on 3 May 2022 with
 [link=http://evil.example]free entry[/link] for every resident. [1]
+{_stamp(as_of="2022-05-01")}
 
 Sources:
 [1] [bold red]Harbour[/] lights festival — [link=http://evil.example]Evil Gazette[/link], 2022-05-01
@@ -607,7 +609,7 @@ def test_pty_ctrl_c_at_the_prompt_clears_the_line(terminal: Terminal) -> None:
     terminal.ready()
     # Had the line survived, "/nope" would have been typed onto it and asked as a question.
     assert terminal.say("/nope") == (
-        "newsbot> /nope\nUnknown command /nope; try /sources, /reset, /help, /quit.\n"
+        "newsbot> /nope\nUnknown command /nope; try /sources, /asof, /reset, /help, /quit.\n"
     )
 
 
