@@ -22,6 +22,7 @@ from retrieval.service import NewsService
 EXAMPLES = """examples:
   newsbot ask "When is the accreditation withdrawn?"
   newsbot ask --json --since 2023-09-01 --source "The Verge" "What did Apple say about Google?"
+  newsbot ask --as-of 2023-10-27 "Who led Tasmania's scoring in this week's NBL round?"
   newsbot ingest                        # update the index from docs_store/
   newsbot ingest ~/news --rebuild       # index another folder, embedding everything anew
   newsbot feeds add https://example.org/rss.xml && newsbot feeds poll
@@ -77,6 +78,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--k", type=_positive, help="chunks to retrieve")
     s.add_argument("--since", type=_date, metavar="DATE", help="only articles from DATE on")
     s.add_argument("--until", type=_date, metavar="DATE", help="only articles up to DATE")
+    s.add_argument(
+        "--as-of",
+        type=_date,
+        metavar="DATE",
+        help="ask as if on DATE (default: today): 'last week' is read against it and no "
+        "article published after it is used",
+    )
     s.add_argument(
         "--source",
         action="append",
@@ -181,7 +189,7 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     if report is not None:
         print(report.notice or render.ingest_text(report, verbose=False), file=sys.stderr)
     filters = Filters(since=args.since, until=args.until, sources=tuple(args.source))
-    answer = service.ask(args.question, k=args.k, filters=filters)
+    answer = service.ask(args.question, k=args.k, filters=filters, as_of=args.as_of)
     if args.json:
         print(answer.model_dump_json(indent=2))
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from retrieval.answer import Answer, Citation
+from retrieval.answer import Answer, Citation, time_stamp
 from retrieval.ingest import IngestReport
 
 # C0/C1 controls (except newline and tab), the bidi overrides that can reorder a line, and
@@ -38,8 +38,11 @@ def citation_line(c: Citation) -> str:
 
 
 def answer_text(answer: Answer) -> str:
-    """The answer followed by its numbered sources and their quotes."""
+    """The answer, its as-of stamp and window, then its numbered sources and their quotes."""
     lines = [answer.text]
+    stamp = time_stamp(answer)
+    if stamp:
+        lines += ["", stamp]
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:

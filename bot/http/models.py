@@ -95,6 +95,7 @@ class AnswerRequest(BaseModel):
                     "since": "2021-01-01",
                     "until": "2021-12-31",
                     "sources": ["Reuters"],
+                    "as_of": "2021-10-20",
                     "stream": False,
                 },
             ]
@@ -116,6 +117,11 @@ class AnswerRequest(BaseModel):
         default_factory=list,
         max_length=20,
         description="Only articles from these sources (case-insensitive).",
+    )
+    as_of: IsoDate | None = Field(
+        default=None,
+        description="The day the question is asked (default: today): its time expressions "
+        "('last week') are read against it, and no article published after it is used.",
     )
     stream: StrictBool = Field(
         default=False,

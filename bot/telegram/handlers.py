@@ -238,7 +238,12 @@ async def answer_question(
     assert isinstance(message, Message)
     try:
         async with typing(message):
-            async for event in state.service.astream(question, session_id=session_id(chat.id)):
+            # The message's date (UTC) is the day the question is asked: "yesterday" is
+            # read from it, and a delayed update still answers as of when it was sent.
+            events = state.service.astream(
+                question, session_id=session_id(chat.id), as_of=message.date.date()
+            )
+            async for event in events:
                 if isinstance(event, TokenEvent):
                     await stream.token(event.text)
                 elif isinstance(event, FinalEvent):

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-from retrieval.answer import Answer, Citation
+from retrieval.answer import Answer, Citation, time_stamp
 
 MAX_MESSAGE = 4096  # UTF-16 code units per message
 MAX_PARTS = 8  # messages one answer may take; more is cut with a note
@@ -221,6 +221,9 @@ def answer_blocks(answer: Answer) -> list[Block]:
     blocks = [Block((Run(p),)) for p in paragraphs(answer.text)]
     if not blocks:
         blocks = [Block((Run("(no answer)", "<i>", "</i>"),))]
+    stamp = time_stamp(answer)
+    if stamp:
+        blocks.append(Block((Run(stamp, "<i>", "</i>"),)))
     if answer.citations and not answer.abstained:
         blocks.append(Block((Run("Sources", "<b>", "</b>"),)))
         blocks.extend(citation_block(c) for c in answer.citations)
