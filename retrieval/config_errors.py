@@ -64,13 +64,18 @@ def json_example(field: FieldInfo) -> str | None:
     return '["first", "second"]'
 
 
+# NEWSBOT_* variables that are no settings: the config file's path (the CLI's --config) and
+# where exported ONNX models are cached (retrieval/onnx_export.py).
+NOT_SETTINGS = {f"{ENV_PREFIX}CONFIG", f"{ENV_PREFIX}CACHE_DIR"}
+
+
 def _environment() -> dict[tuple[str, ...], str]:
-    """NEWSBOT_* variables (but NEWSBOT_CONFIG) by their lower-cased path, as pydantic-settings
-    reads them (case-insensitively)."""
+    """NEWSBOT_* settings variables by their lower-cased path, as pydantic-settings reads them
+    (case-insensitively)."""
     found: dict[tuple[str, ...], str] = {}
     for name in os.environ:
         upper = name.upper()
-        if upper.startswith(ENV_PREFIX) and upper != f"{ENV_PREFIX}CONFIG":
+        if upper.startswith(ENV_PREFIX) and upper not in NOT_SETTINGS:
             found[tuple(upper[len(ENV_PREFIX) :].lower().split("__"))] = name
     return found
 
