@@ -18,7 +18,7 @@ import numpy as np
 from retrieval import adding, when
 from retrieval.answer import Answer, AnswerWindow, FinalEvent, StreamEvent
 from retrieval.answering import Answerer, make_answerer, timely
-from retrieval.condense import standalone_question
+from retrieval.condense import needs_context, standalone_question
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder, make_embedder
 from retrieval.errors import (
@@ -386,7 +386,10 @@ class NewsService:
         plan = None
         asked = question
         if time_aware:
-            plan = when.plan(question, as_of or dt.date.today(), _previous_intent(turns), filters)
+            # Only a follow-up ("And the week before?", "Who won?") keeps the conversation's
+            # window; a question that stands on its own starts without one.
+            previous = _previous_intent(turns) if needs_context(question) else None
+            plan = when.plan(question, as_of or dt.date.today(), previous, filters)
             filters = plan.filters
             # A publication window is a filter, not words to match: "last week" is taken
             # out. An event's date is in the text it is recounted in: "in 2014" stays.

@@ -115,6 +115,11 @@ def test_a_follow_up_keeps_and_shifts_the_window(service: NewsService) -> None:
         assert second.text.startswith("No articles between 16 and 22 October 2023 mention")
         third = service.ask("And two weeks before?", session_id=session, as_of=D(2023, 10, 27))
         assert third.window is not None and third.window.since == "2023-10-02"
+        # A question that stands on its own starts without the conversation's window.
+        fourth = service.ask(
+            "Who is the Vikings' quarterback?", session_id=session, as_of=D(2023, 10, 27)
+        )
+        assert fourth.window is None
     finally:
         service.reset(session)
 
