@@ -19,7 +19,7 @@ from retrieval.service import NewsService
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "docs_store" / "2021-10-19-russia-nato-mission.txt"
-# The seed questions and conversations; tests never read ../shared (tests/data/README.md).
+# The seed questions and conversations ship with the tests (tests/data/README.md).
 SEED_SET = REPO / "tests" / "data" / "seed"
 
 
@@ -102,3 +102,14 @@ def fresh_seed_service(
     service = NewsService(make_settings([seed_docs]), embedder)
     service.ingest(progress=False)
     return service
+
+
+@pytest.fixture(scope="module")
+def seed_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A config file whose articles are the seed; the index is built on first use."""
+    root = tmp_path_factory.mktemp("seed-config")
+    (root / "docs").mkdir()
+    shutil.copy(SEED, root / "docs" / SEED.name)
+    path = root / "config.yaml"
+    path.write_text("paths:\n  docs: [docs]\n  index_dir: index\n", encoding="utf-8")
+    return path

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -21,14 +20,9 @@ SEED_QUESTIONS = [json.loads(line) for line in (SEED_SET / "questions.jsonl").op
 
 
 @pytest.fixture(scope="module")
-def config(tmp_path_factory: pytest.TempPathFactory, embedder: object) -> Path:
+def config(seed_config: Path, embedder: object) -> Path:
     """A config whose articles are the seed; the index is built by the first `ask`."""
-    root = tmp_path_factory.mktemp("cli")
-    (root / "docs").mkdir()
-    shutil.copy(SEED, root / "docs" / SEED.name)
-    path = root / "config.yaml"
-    path.write_text("paths:\n  docs: [docs]\n  index_dir: index\n", encoding="utf-8")
-    return path
+    return seed_config
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

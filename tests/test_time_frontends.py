@@ -7,7 +7,6 @@ import asyncio
 import datetime as dt
 import io
 import json
-import shutil
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -24,7 +23,6 @@ from bot.telegram import render as tg_render
 from retrieval.answer import Answer, AnswerWindow, Citation, FinalEvent, StreamEvent
 from retrieval.config import Settings
 from retrieval.service import NewsService
-from tests.conftest import SEED
 from tests.fake_bot_api import EchoService, FakeBotApi, run_bot
 
 QUESTION = "When is the accreditation withdrawn?"
@@ -32,13 +30,9 @@ NOTHING_YET = "There is no article published on or before 18 October 2021 to ans
 
 
 @pytest.fixture(scope="module")
-def config(tmp_path_factory: pytest.TempPathFactory, embedder: object) -> Path:
-    root = tmp_path_factory.mktemp("cli-time")
-    (root / "docs").mkdir()
-    shutil.copy(SEED, root / "docs" / SEED.name)
-    path = root / "config.yaml"
-    path.write_text("paths:\n  docs: [docs]\n  index_dir: index\n", encoding="utf-8")
-    return path
+def config(seed_config: Path, embedder: object) -> Path:
+    """A config whose articles are the seed; the index is built by the first `ask`."""
+    return seed_config
 
 
 def test_cli_as_of_before_the_article_says_there_is_nothing_to_answer_from(
