@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from retrieval.durable import sha256_file
 from retrieval.errors import ConfigError
 
 EXPORT_VERSION = 2  # bump when the export or the quantisation recipe changes
@@ -75,7 +76,7 @@ def _verified(folder: Path, precision: str) -> Path | None:
     onnx_file = folder / f"model-{precision}.onnx"
     try:
         meta = json.loads((folder / f"model-{precision}.json").read_text(encoding="utf-8"))
-        if onnx_file.stat().st_size != meta["bytes"] or _sha256(onnx_file) != meta["sha256"]:
+        if onnx_file.stat().st_size != meta["bytes"] or sha256_file(onnx_file) != meta["sha256"]:
             return None
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -88,7 +89,7 @@ def _publish(folder: Path, precision: str, model_path: Path, make: Any) -> Path:
     try:
         make(tmp)
         meta = {
-            "sha256": _sha256(tmp),
+            "sha256": sha256_file(tmp),
             "bytes": tmp.stat().st_size,
             "precision": precision,
             "source": str(model_path),
@@ -191,14 +192,6 @@ def _lock(folder: Path) -> Iterator[None]:
         yield
     finally:
         os.close(fd)
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def _fsync(path: Path) -> None:

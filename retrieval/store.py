@@ -17,7 +17,6 @@ import contextlib
 import datetime as dt
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import re
@@ -32,7 +31,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from retrieval.durable import fsync_dir, fsync_file
+from retrieval.durable import fsync_dir, fsync_file, sha256_file
 from retrieval.errors import IndexCorruptError, IndexMissingError, IngestLockedError
 
 FORMAT_VERSION = 1
@@ -114,14 +113,6 @@ class SnapshotData:
     sentence_index: Any = None
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 class IndexStore:
     """The index folder: a writer lock, snapshot publishing and verified loading."""
 
@@ -174,7 +165,8 @@ class IndexStore:
         }
         manifest["files"] = data.files
         manifest["artifacts"] = {
-            a: {"sha256": _sha256(tmp / a), "bytes": (tmp / a).stat().st_size} for a in ARTIFACTS
+            a: {"sha256": sha256_file(tmp / a), "bytes": (tmp / a).stat().st_size}
+            for a in ARTIFACTS
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         for f in (*ARTIFACTS, "manifest.json"):
@@ -257,7 +249,10 @@ class IndexStore:
                 path = folder / artifact
                 if not path.exists():
                     raise IndexCorruptError(f"index snapshot {name}: {artifact} is missing")
-                if path.stat().st_size != expected["bytes"] or _sha256(path) != expected["sha256"]:
+                if (
+                    path.stat().st_size != expected["bytes"]
+                    or sha256_file(path) != expected["sha256"]
+                ):
                     raise IndexCorruptError(
                         f"index snapshot {name}: {artifact} is truncated or altered "
                         "(checksum mismatch); rebuild with `newsbot ingest --rebuild`"

@@ -231,17 +231,7 @@ def newest_report(
             sent = index.sentences[row]
             scored.append((float(cos), row, h.article.text[sent.start : sent.end].strip(), h))
     chosen = sorted(sorted(scored, key=lambda x: -x[0])[:sentences], key=lambda x: x[1])
-    citations: list[Citation] = []
-    numbers: dict[int, int] = {}
-    parts = []
-    for cos, _, text, h in chosen:
-        if h.chunk.row not in numbers:
-            numbers[h.chunk.row] = len(citations) + 1
-            citations.append(h.citation(numbers[h.chunk.row], text, cos))
-        parts.append(f"{text} [{numbers[h.chunk.row]}]")
-    return Answer(
-        question=question, standalone_question=question, text=" ".join(parts), citations=citations
-    )
+    return _quoted(question, [(cos, text, h) for cos, _, text, h in chosen])
 
 
 def event_report(
@@ -275,17 +265,7 @@ def event_report(
     if not scored:
         return None
     scored.sort(key=lambda x: -x[0])
-    citations: list[Citation] = []
-    numbers: dict[int, int] = {}
-    parts = []
-    for cos, text, h in scored[:sentences]:
-        if h.chunk.row not in numbers:
-            numbers[h.chunk.row] = len(citations) + 1
-            citations.append(h.citation(numbers[h.chunk.row], text, cos))
-        parts.append(f"{text} [{numbers[h.chunk.row]}]")
-    return Answer(
-        question=question, standalone_question=question, text=" ".join(parts), citations=citations
-    )
+    return _quoted(question, scored[:sentences])
 
 
 _OPTIONS = re.compile(
@@ -353,4 +333,20 @@ def order(
         text=text,
         short_answer=short,
         citations=[ca, cb],
+    )
+
+
+def _quoted(question: str, picks: list[tuple[float, str, Hit]]) -> Answer:
+    """An answer quoting each picked sentence with its citation; sentences of one chunk
+    share its number."""
+    citations: list[Citation] = []
+    numbers: dict[int, int] = {}
+    parts = []
+    for cos, text, h in picks:
+        if h.chunk.row not in numbers:
+            numbers[h.chunk.row] = len(citations) + 1
+            citations.append(h.citation(numbers[h.chunk.row], text, cos))
+        parts.append(f"{text} [{numbers[h.chunk.row]}]")
+    return Answer(
+        question=question, standalone_question=question, text=" ".join(parts), citations=citations
     )
