@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import re
 
-from retrieval.answering.spans import NAME
 from retrieval.lexical import STOPWORDS
 from retrieval.sessions import Turn
+from retrieval.spans import NAME
 
 _PRONOUNS = {
     "he",

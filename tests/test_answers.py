@@ -10,11 +10,11 @@ import pytest
 from langchain_core.documents import Document
 
 from retrieval.answering.extractive import FEATURES, Candidate
-from retrieval.answering.spans import fits_tense, question_type, short_answer
 from retrieval.errors import InputError
 from retrieval.prompts import NO_ANSWER
 from retrieval.search_index import Filters
 from retrieval.service import NewsService
+from retrieval.spans import fits_tense, question_type, short_answer
 from tests.conftest import SEED_SET
 
 SEED_ID = "2021-10-19-russia-nato-mission"

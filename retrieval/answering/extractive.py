@@ -11,13 +11,6 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.answer import Answer, Citation, FinalEvent, StreamEvent
-from retrieval.answering.spans import (
-    QuestionType,
-    fits_tense,
-    question_type,
-    short_answer,
-    spans_of_type,
-)
 from retrieval.condense import standalone_question
 from retrieval.config import AnswerSettings
 from retrieval.lexical import terms, words
@@ -25,6 +18,13 @@ from retrieval.prompts import NO_ANSWER
 from retrieval.retriever import Hit
 from retrieval.search_index import SearchIndex
 from retrieval.sessions import Turn
+from retrieval.spans import (
+    QuestionType,
+    fits_tense,
+    question_type,
+    short_answer,
+    spans_of_type,
+)
 
 # The evidence each candidate sentence is scored on.
 FEATURES = (

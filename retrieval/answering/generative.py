@@ -20,7 +20,6 @@ from langchain_core.output_parsers import StrOutputParser
 
 from retrieval.answer import Answer, FinalEvent, StreamEvent, TokenEvent
 from retrieval.answering.extractive import Candidate, ExtractiveAnswerer
-from retrieval.answering.spans import QuestionType, question_type, spans_of_type
 from retrieval.answering.verify import Embed, Verification, clean_markup, share_in_order, verify
 from retrieval.condense import needs_context, standalone_question
 from retrieval.config import Settings
@@ -37,6 +36,7 @@ from retrieval.prompts import (
 from retrieval.retriever import Hit
 from retrieval.search_index import SearchIndex
 from retrieval.sessions import Turn
+from retrieval.spans import QuestionType, question_type, spans_of_type
 
 log = logging.getLogger(__name__)
 

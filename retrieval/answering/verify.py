@@ -28,11 +28,11 @@ from functools import lru_cache
 import numpy as np
 
 from retrieval.answer import Citation
-from retrieval.answering.spans import DATE, NAME, NUMBER, date_parts
 from retrieval.lexical import term_spans, terms
 from retrieval.retriever import Hit
 from retrieval.search_index import SearchIndex
 from retrieval.sentences import split_sentences
+from retrieval.spans import DATE, NAME, NUMBER, date_parts
 
 Embed = Callable[[list[str]], np.ndarray]
 
