@@ -8,6 +8,7 @@ import sys
 
 from tqdm import tqdm
 
+from bot import render
 from retrieval.config import Settings
 from retrieval.embeddings import make_embedder
 from retrieval.errors import InputError
@@ -16,6 +17,7 @@ from retrieval.evaluation import (
     eval_service,
     load_conversations,
     load_questions,
+    refuse_empty_corpus,
     run_questions,
     score_conversations,
     tradeoff,
@@ -44,7 +46,11 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
                 "no corpus.jsonl in the dataset: evaluating on the configured articles",
                 file=sys.stderr,
             )
-        service.ensure_index(progress=True)
+        ingested = service.ensure_index(progress=True)
+        if ingested is not None:
+            print(render.ingest_text(ingested, verbose=False), file=sys.stderr)
+        if tmp is not None:
+            refuse_empty_corpus(ingested, args.dataset / "corpus.jsonl")
         service.ask("warm-up question")  # the first call pays one-off costs
         report = Report(threshold=threshold)
         with tqdm(total=len(questions), desc="questions", file=sys.stderr) as bar:

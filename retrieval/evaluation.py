@@ -19,6 +19,8 @@ from typing import Any
 from retrieval.answer import Answer
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder
+from retrieval.errors import InputError
+from retrieval.ingest import IngestReport
 from retrieval.retriever import Hit
 from retrieval.service import NewsService
 
@@ -406,3 +408,16 @@ def eval_service(
     tmp = tempfile.TemporaryDirectory(prefix="newsbot-eval-", dir=workdir)
     paths = settings.paths.model_copy(update={"docs": [str(corpus)], "index_dir": tmp.name})
     return NewsService(settings.model_copy(update={"paths": paths}), embedder), tmp
+
+
+def refuse_empty_corpus(report: IngestReport | None, corpus: Path) -> None:
+    """Refuse to score a dataset whose corpus indexed nothing: every question would abstain.
+
+    Raises:
+        InputError: the corpus gave no article.
+    """
+    if report is not None and report.articles == 0:
+        raise InputError(
+            f"{corpus} gave no article to index (see the ingest report above); "
+            "refusing to score an empty index"
+        )

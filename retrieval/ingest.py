@@ -371,9 +371,14 @@ def _read_all(
     for report in loaded:
         dups = duplicates.get(id(report), [])
         new = len(report.article_ids)
+        # An export's records are reported one by one in the warnings ("line 7: ..."); the
+        # detail counts them.
+        refused = sum(w.endswith("record skipped") for w in report.warnings)
         if new:
             report.status = "indexed"
             report.detail = f"{new} article{'s' if new > 1 else ''}"
+            if refused:
+                report.detail += f", {refused} record{'s' if refused > 1 else ''} skipped"
             if dups:
                 report.detail += f", {len(dups)} duplicate(s) of {', '.join(dups[:3])}"
         elif dups:

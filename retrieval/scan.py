@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+_NO_CAP = 1 << 62
 OUTSIDE = "link points outside the docs folders"
 NOT_REGULAR = "not a regular file"
 
@@ -196,6 +197,9 @@ def opened_path(f: BinaryIO, path: Path) -> Path:
 def fingerprint(path: Path, max_bytes: int) -> str:
     """What the manifest records of a file: its SHA-256, its size when too large to read, or
     "" when it is not a regular file or cannot be read."""
+    if path.suffix.lower() == ".jsonl":
+        # Read line by line with a cap per record (loaders.jsonl): hashed whole, as there.
+        max_bytes = _NO_CAP
     try:
         f, info = open_regular(path)
         with f:

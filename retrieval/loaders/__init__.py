@@ -6,11 +6,12 @@ one-line ``skipped`` reason, and anything odd about one that does comes back as 
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from retrieval.articles import Article, strip_invisible
 from retrieval.loaders import html, jsonl, markdown, text
@@ -27,6 +28,8 @@ __all__ = [
 ]
 
 _MB = 1024 * 1024
+# UTF-16 and UTF-32 files cannot be split into lines as bytes: they are read whole.
+_WIDE_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)
 
 
 class ArticleLoader(Protocol):
@@ -86,6 +89,23 @@ def _article_id(path: Path, root: Path) -> str:
     return rel.with_suffix("").as_posix()
 
 
+def _read_jsonl(f: BinaryIO, path: Path, root: Path, max_bytes: int) -> FileResult:
+    """A JSONL file streamed line by line, each record under ``max_bytes``."""
+    stream = jsonl.Stream(f, _article_id(path, root), path, max_bytes)
+    try:
+        articles = list(stream)
+    except NotAnArticleError as e:
+        return FileResult(path, [], str(e), [], 0, "")
+    loaded = stream.loaded
+    warnings = list(loaded.warnings)
+    if not articles:
+        reason = "no valid records" if stream.any_text else "empty file"
+        return FileResult(path, [], reason, warnings, 0, stream.sha256)
+    if n := loaded.invisible:
+        warnings.append(f"stripped {n} invisible character{'s' if n != 1 else ''}")
+    return FileResult(path, articles, None, warnings, loaded.invisible, stream.sha256)
+
+
 def read_file(path: Path, root: Path, max_bytes: int, *, within: Sequence[Path] = ()) -> FileResult:
     """Read one file into articles; bad content becomes a skip reason or warnings, never raises.
 
@@ -108,6 +128,11 @@ def read_file(path: Path, root: Path, max_bytes: int, *, within: Sequence[Path] 
             # scanned must still not lead out of it.
             if not inside(opened_path(f, path), [r.resolve() for r in (within or [root])]):
                 return FileResult(path, [], OUTSIDE)
+            head = f.read(4)
+            f.seek(0)
+            if path.suffix.lower() == ".jsonl" and not head.startswith(_WIDE_BOMS):
+                # An export holds many articles: the cap applies to each, not to the file.
+                return _read_jsonl(f, path, root, max_bytes)
             if info.st_size > max_bytes:
                 return FileResult(path, [], _too_big(info.st_size, max_bytes))
             data = f.read(max_bytes + 1)  # the file may have grown since fstat()
