@@ -223,10 +223,10 @@ def _watching(settings: Settings) -> Iterator[BackgroundWatcher]:
         # started yet: leave through the `finally` below, which lets the watcher finish.
         raise SystemExit(0)
 
+    watcher.start()
+    print(f"newsbot: watching the feeds (every {settings.feeds.every})", file=sys.stderr)
     main = threading.current_thread() is threading.main_thread()
     previous = signal.signal(signal.SIGTERM, on_term) if main else None
-    print(f"newsbot: watching the feeds (every {settings.feeds.every})", file=sys.stderr)
-    watcher.start()
     try:
         yield watcher
     finally:

@@ -73,7 +73,15 @@ class BackgroundWatcher:
         self.passes = 0  # passes that polled a feed (for tests and logs)
 
     def start(self) -> BackgroundWatcher:
-        """Start polling; returns self."""
+        """Bring the index up to date, then start polling; returns self.
+
+        The index is built here, before the front end starts, so that the front end's own
+        start-up check never races the first poll for the writer lock on a missing index.
+
+        Raises:
+            NewsbotError: the index cannot be built (as the front end would raise).
+        """
+        self._poller.service.ensure_index(progress=False)
         self._thread.start()
         return self
 
