@@ -16,6 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from bot.cli import main
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder
 from retrieval.errors import IndexMissingError
@@ -158,3 +159,23 @@ def test_serve_watch_answers_a_just_published_article_over_http(
     assert "watching the feeds" in out and "stopping the feed watcher" in out
     assert proc.returncode == 0, out
     assert "Traceback" not in out
+
+
+@pytest.mark.slow
+def test_telegram_watch_stops_its_watcher_when_the_bot_cannot_start(
+    server: FeedServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (tmp_path / "docs").mkdir()
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        "paths:\n  docs: [docs]\n  index_dir: index\n"
+        f"feeds:\n  urls: ['{server.url('/rss.xml')}']\n  every: 1s\n  per_host_delay_s: 0\n",
+        encoding="utf-8",
+    )
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("TELEGRAM_BOT_TOKEN", raising=False)
+        assert main(["--config", str(cfg), "telegram", "--watch"]) == 1
+    err = capsys.readouterr().err
+    assert "watching the feeds" in err and "stopping the feed watcher" in err
+    assert "TELEGRAM_BOT_TOKEN" in err
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # put back as it was
