@@ -55,18 +55,17 @@ _EVAL = Path(__file__).resolve().parents[2] / "shared/eval"
 _SETS = ["squad_dev_a", "ramdocs", "multihop_sample"]
 _CACHE = Path(os.environ.get("NEWSBOT_BENCH_CACHE", Path.home() / ".cache" / "newsbot-bench"))
 FEEDS = 50
-ENTRIES = 3
 
 
 class Site:
     """50 feeds and their pages, served with validators; ``publish`` adds one entry."""
 
-    def __init__(self, pages: list[dict[str, Any]]) -> None:
+    def __init__(self, pages: list[dict[str, Any]], entries: int) -> None:
         self.pages = pages
         self.feeds: dict[int, list[int]] = {f: [] for f in range(FEEDS)}
         self.next = 0
         for f in range(FEEDS):
-            for _ in range(ENTRIES):
+            for _ in range(entries):
                 self._add(f)
         site = self
 
@@ -175,9 +174,9 @@ class Clock:
         self.calls.clear()
 
 
-def _base_articles() -> list[dict[str, Any]]:
+def _base_articles(sets: list[str]) -> list[dict[str, Any]]:
     out = []
-    for name in _SETS:
+    for name in sets:
         for line in (_EVAL / name / "corpus.jsonl").open(encoding="utf-8"):
             d = json.loads(line)
             d["id"] = f"{name}-{d['id']}"
@@ -185,14 +184,14 @@ def _base_articles() -> list[dict[str, Any]]:
     return out
 
 
-def base_index(max_tokens: int) -> tuple[Path, dict[str, Any]]:
+def base_index(sets: list[str], max_tokens: int) -> tuple[Path, dict[str, Any]]:
     """The cached base folder (docs + index over the eval corpora), built when missing."""
-    folder = _CACHE / "feeds_poll" / f"t{max_tokens}"
+    folder = _CACHE / "feeds_poll" / f"{'+'.join(sets)}-t{max_tokens}"
     docs = folder / "docs"
     docs.mkdir(parents=True, exist_ok=True)
     corpus = docs / "corpus.jsonl"
     if not corpus.exists():
-        body = "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in _base_articles())
+        body = "".join(json.dumps(a, ensure_ascii=False) + "\n" for a in _base_articles(sets))
         corpus.write_text(body, encoding="utf-8")
     sections = _sections(folder, max_tokens)
     (folder / "config.yaml").write_text("{}\n", encoding="utf-8")
@@ -223,10 +222,10 @@ def serving(site: Site) -> Iterator[Site]:
         site.httpd.server_close()
 
 
-def run(rounds: int, max_tokens: int) -> dict[str, Any]:
+def run(rounds: int, max_tokens: int, sets: list[str], entries: int) -> dict[str, Any]:
     """Build (once), then poll: a warm-up pass, then ``rounds`` passes with one new article."""
-    base, stats = base_index(max_tokens)
-    pages = [a for a in _base_articles() if a["id"].startswith("multihop")]
+    base, stats = base_index(sets, max_tokens)
+    pages = _base_articles(["multihop_sample"])
     clock = Clock()
     poller_module.extract_page = clock.wrap("extract", poller_module.extract_page)
     poller_module.ingest = clock.wrap("ingest", poller_module.ingest)
@@ -242,7 +241,7 @@ def run(rounds: int, max_tokens: int) -> dict[str, Any]:
         embedder.encode = clock.wrap("embed", embedder.encode)  # type: ignore[method-assign]
         service.reload = clock.wrap("reload", service.reload)  # type: ignore[method-assign]
         feeds = FeedsSettings(per_host_delay_s=0, timeout_s=10)
-        site = Site(pages)
+        site = Site(pages, entries)
         with serving(site):
             poller = Poller(service, feeds)
             for f in range(FEEDS):
@@ -284,6 +283,7 @@ def run(rounds: int, max_tokens: int) -> dict[str, Any]:
         "articles": stats["articles"],
         "embedding": "onnx int8",
         "max_tokens": max_tokens,
+        "base_sets": sets,
         "warmup_pass": {"new": new_first, "seconds": round(warm, 2)},
         "rounds": rounds,
         "seconds_per_new_article": med("total"),
@@ -297,10 +297,14 @@ def main() -> int:
     """Print the timings."""
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--rounds", type=int, default=3)
-    p.add_argument("--max-tokens", type=int, default=96)
+    p.add_argument("--max-tokens", type=int, default=96, help="chunking.max_tokens")
+    p.add_argument(
+        "--sets", default=",".join(_SETS), help="eval corpora in the base index (comma-separated)"
+    )
+    p.add_argument("--entries", type=int, default=3, help="entries per feed before the rounds")
     p.add_argument("--json", action="store_true")
     args = p.parse_args()
-    result = run(args.rounds, args.max_tokens)
+    result = run(args.rounds, args.max_tokens, args.sets.split(","), args.entries)
     print(
         json.dumps(result, indent=2)
         if args.json

@@ -56,7 +56,10 @@ _LATEST_POOL = 2
 _LATEST_TRIES = 3
 # A client-sent conversation's answers are cut to this many characters before condensing.
 _MAX_HISTORY_ANSWER_CHARS = 4000
-# Searches again, deeper, at most this many times when collapsing copies left fewer hits.
+# When collapsing copies left fewer than k hits, search again this many hits deeper per hit
+# removed, at most _COLLAPSE_TRIES searches in all. The first search asks for k alone: each
+# hit costs (its exact cosines), and most questions find no copies among their first k.
+_COLLAPSE_DEPTH = 3
 _COLLAPSE_TRIES = 3
 
 
@@ -263,17 +266,17 @@ class NewsService:
         """The retriever's top ``k`` hits with copies of one story collapsed to one article,
         searching deeper when collapsing left fewer than ``k``."""
         stories = self._stories
+        if not stories:
+            return loaded.retriever.search(question, qvec=qvec, k=k, filters=filters)
         want = k
         for _ in range(_COLLAPSE_TRIES):
             hits = loaded.retriever.search(question, qvec=qvec, k=want, filters=filters)
-            if not stories:
-                return hits
             kept = collapse(hits, stories)
             if len(kept) >= k or len(hits) < want:
                 break
-            want += 2 * (len(hits) - len(kept))
-        if len(kept) == len(hits) <= k:
-            return hits  # nothing collapsed
+            want += _COLLAPSE_DEPTH * (len(hits) - len(kept))
+        if kept[:k] == hits[:k]:
+            return hits[:k]  # nothing collapsed among the first k
         return [replace(h, rank=rank) for rank, h in enumerate(kept[:k], start=1)]
 
     @property
