@@ -31,6 +31,12 @@ EXAMPLES = """examples:
 """
 
 
+WATCH_HELP = (
+    "also poll the feeds in the background (every feeds.every), as `newsbot watch` does; "
+    "new articles are answered from as soon as they are indexed"
+)
+
+
 def _date(value: str) -> dt.date:
     try:
         return dt.date.fromisoformat(value)
@@ -148,16 +154,18 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser(
         "serve",
         help="run the HTTP answer endpoint",
-        epilog="example: NEWSBOT_HTTP__API_KEYS='[\"k1\"]' newsbot serve --port 8000",
+        epilog="example: NEWSBOT_HTTP__API_KEYS='[\"k1\"]' newsbot serve --port 8000 --watch",
     )
     s.add_argument("--host", default=None, help="default: http.host (127.0.0.1)")
     s.add_argument("--port", type=int, default=None, help="default: http.port (8000)")
+    s.add_argument("--watch", action="store_true", help=WATCH_HELP)
 
-    sub.add_parser(
+    s = sub.add_parser(
         "telegram",
         help="run the Telegram bot (token from $TELEGRAM_BOT_TOKEN)",
-        epilog="example: TELEGRAM_BOT_TOKEN=123:abc newsbot telegram",
+        epilog="example: TELEGRAM_BOT_TOKEN=123:abc newsbot telegram --watch",
     )
+    s.add_argument("--watch", action="store_true", help=WATCH_HELP)
     feeds_cli.register(sub)
     return p
 
@@ -248,14 +256,16 @@ def cmd_serve(settings: Settings, args: argparse.Namespace) -> int:
     """The HTTP server."""
     from bot.http.server import serve
 
-    return serve(settings, host=args.host, port=args.port)
+    with feeds_cli.watching(settings, args.watch):
+        return serve(settings, host=args.host, port=args.port)
 
 
 def cmd_telegram(settings: Settings, args: argparse.Namespace) -> int:
     """The Telegram bot."""
     from bot.telegram.app import run
 
-    return run(settings)
+    with feeds_cli.watching(settings, args.watch):
+        return run(settings)
 
 
 COMMANDS = {

@@ -7,6 +7,7 @@ ran (a poll pass ran, whatever single feeds did), 1 when nothing could run, 2 on
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import signal
@@ -23,6 +24,7 @@ from retrieval.errors import NewsbotError
 from retrieval.feeds.poller import Poller, PollReport
 from retrieval.feeds.settings import FeedsSettings, parse_every
 from retrieval.feeds.state import Feed
+from retrieval.feeds.watch import BackgroundWatcher, watch
 from retrieval.service import NewsService
 
 FEEDS_EXAMPLES = """examples:
@@ -189,28 +191,49 @@ def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
         print("newsbot: stopping after the entry in progress", file=sys.stderr)
         stop.set()
 
+    def on_report(report: PollReport) -> None:
+        print(json.dumps(report.to_json()) if args.json else report_text(report), flush=True)
+
+    def on_error(e: NewsbotError) -> None:  # e.g. another ingest holds the lock: next round
+        print(f"newsbot: {e}", file=sys.stderr)
+
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         with _poller(settings, feeds) as poller:
-            while not stop.is_set():
-                try:
-                    report = poller.poll(force=False, stop=stop)
-                except NewsbotError as e:  # e.g. another ingest holds the lock: next round
-                    print(f"newsbot: {e}", file=sys.stderr)
-                else:
-                    if report.feeds:
-                        out = report.to_json() if args.json else None
-                        print(json.dumps(out) if out else report_text(report), flush=True)
-                due = [
-                    f.next_poll if f.failures else (f.last_success or 0) + feeds.every_s
-                    for f in poller.state.feeds()
-                ]
-                wait = min(due, default=0) - dt.datetime.now(dt.UTC).timestamp()
-                stop.wait(min(max(wait, 1.0), feeds.every_s))
+            watch(poller, stop, on_report, on_error)
     finally:
         for s, handler in previous.items():
             signal.signal(s, handler)
     return 0
+
+
+def watching(settings: Settings, enabled: bool) -> contextlib.AbstractContextManager[object]:
+    """``--watch`` of `serve` and `telegram`: the poll loop in a background thread while the
+    front end runs, stopped after the entry in progress when it returns (SIGTERM / Ctrl-C
+    stop the front end first); nothing when not ``enabled``."""
+    return _watching(settings) if enabled else contextlib.nullcontext()
+
+
+@contextmanager
+def _watching(settings: Settings) -> Iterator[BackgroundWatcher]:
+    watcher = BackgroundWatcher(settings, feeds_settings(settings))
+
+    def on_term(signum: int, frame: object) -> None:
+        # The front end has shut down (uvicorn passes the signal on once it has) or has not
+        # started yet: leave through the `finally` below, which lets the watcher finish.
+        raise SystemExit(0)
+
+    watcher.start()
+    print(f"newsbot: watching the feeds (every {settings.feeds.every})", file=sys.stderr)
+    main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, on_term) if main else None
+    try:
+        yield watcher
+    finally:
+        print("newsbot: stopping the feed watcher after the entry in progress", file=sys.stderr)
+        watcher.stop()
+        if main:
+            signal.signal(signal.SIGTERM, previous)
 
 
 def cmd_ingest_urls(settings: Settings, urls: Sequence[str], as_json: bool) -> int:

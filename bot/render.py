@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from retrieval.answer import Answer, Citation, time_stamp
+from retrieval.answer import Answer, Citation, also_line, time_stamp
 from retrieval.ingest import IngestReport
 
 # C0/C1 controls (except newline and tab), the bidi overrides that can reorder a line, and
@@ -47,6 +47,8 @@ def answer_text(answer: Answer) -> str:
         lines += ["", "Sources:"]
         for c in answer.citations:
             lines.append(citation_line(c))
+            if c.also:
+                lines.append(f"    {also_line(c)}")
             lines.append(f'    "{c.quote}"')
     return "\n".join(lines)
 

@@ -9,6 +9,15 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 
+class AlsoCarried(BaseModel):
+    """Another outlet that carried the cited story: a syndicated or re-published copy."""
+
+    source: str | None = Field(default=None, examples=["Yahoo News"])
+    date: str | None = Field(default=None, description="ISO date of the copy, or null.")
+    url: str | None = Field(default=None, description="Only ever from the copy's metadata.")
+    article_id: str = Field(description="The copy's article id (retrieval skipped it).")
+
+
 class Citation(BaseModel):
     """One numbered source: the quoted sentence and the article it comes from."""
 
@@ -21,6 +30,11 @@ class Citation(BaseModel):
     quote: str = Field(description="The cited sentence, verbatim from the article.")
     chunk_id: str
     score: float = Field(description="How strongly the quote answers the question (0-1).")
+    also: list[AlsoCarried] = Field(
+        default_factory=list,
+        description="Other outlets that carried a copy of this story, earliest first: copies "
+        "of one story collapse into one citation of its earliest retrieved copy.",
+    )
 
 
 class AnswerWindow(BaseModel):
@@ -78,6 +92,16 @@ class Answer(BaseModel):
     window: AnswerWindow | None = Field(
         default=None, description="The dates the question's time expression denotes, or null."
     )
+
+
+def also_line(c: Citation) -> str:
+    """'also: AP (2024-05-01), Yahoo News': the other outlets that carried the cited story
+    (empty when none did); each front end escapes it for its medium."""
+    names = [
+        f"{a.source or a.url or a.article_id}" + (f" ({a.date[:10]})" if a.date else "")
+        for a in c.also
+    ]
+    return f"also: {', '.join(names)}" if names else ""
 
 
 def long_date(iso: str) -> str:

@@ -29,6 +29,7 @@ from retrieval.errors import (
     NewsbotError,
     QuestionTooLongError,
 )
+from retrieval.feeds.collapse import StoryMap, also_carried, collapse, state_file
 from retrieval.ingest import (
     FileReport,
     IngestReport,
@@ -55,6 +56,11 @@ _LATEST_POOL = 2
 _LATEST_TRIES = 3
 # A client-sent conversation's answers are cut to this many characters before condensing.
 _MAX_HISTORY_ANSWER_CHARS = 4000
+# When collapsing copies left fewer than k hits, search again this many hits deeper per hit
+# removed, at most _COLLAPSE_TRIES searches in all. The first search asks for k alone: each
+# hit costs (its exact cosines), and most questions find no copies among their first k.
+_COLLAPSE_DEPTH = 3
+_COLLAPSE_TRIES = 3
 
 
 class ChatService(Protocol):
@@ -119,6 +125,8 @@ class NewsService:
         self._sessions: ConversationStore | None = None
         self._checked = 0.0  # when answering last looked for a newer snapshot
         self._failed: str | None = None  # a snapshot that failed to load, logged once
+        self._stories = StoryMap()  # copies of one story (from the feed state), collapsed
+        self._stories_key: object = None
 
     @property
     def sessions(self) -> ConversationStore:
@@ -234,11 +242,42 @@ class NewsService:
         now = time.monotonic()
         if self._loaded is None:
             self.reload()
+            self.refresh_stories()
         elif now - self._checked >= _RELOAD_CHECK_S:
             self._checked = now
             self.refresh()
+            self.refresh_stories()
         assert self._loaded is not None
         return self._loaded
+
+    def refresh_stories(self) -> bool:
+        """Reload the story map when the feed state changed (two stats); True when it did."""
+        path = state_file(self.settings.docs_paths)
+        key = None if path is None else tuple(_stat(p) for p in (path, Path(f"{path}-wal")))
+        if key == self._stories_key:
+            return False
+        self._stories_key = key
+        self._stories = StoryMap.load(path)
+        return True
+
+    def _search(
+        self, loaded: _Loaded, question: str, qvec: np.ndarray, k: int, filters: Filters | None
+    ) -> list[Hit]:
+        """The retriever's top ``k`` hits with copies of one story collapsed to one article,
+        searching deeper when collapsing left fewer than ``k``."""
+        stories = self._stories
+        if not stories:
+            return loaded.retriever.search(question, qvec=qvec, k=k, filters=filters)
+        want = k
+        for _ in range(_COLLAPSE_TRIES):
+            hits = loaded.retriever.search(question, qvec=qvec, k=want, filters=filters)
+            kept = collapse(hits, stories)
+            if len(kept) >= k or len(hits) < want:
+                break
+            want += _COLLAPSE_DEPTH * (len(hits) - len(kept))
+        if kept[:k] == hits[:k]:
+            return hits[:k]  # nothing collapsed among the first k
+        return [replace(h, rank=rank) for rank, h in enumerate(kept[:k], start=1)]
 
     @property
     def retriever(self) -> HybridRetriever:
@@ -401,7 +440,7 @@ class NewsService:
         t1 = time.perf_counter()
         k = k or self.settings.retrieval.k
         fetch = max(k, depth, when.depth(k, plan) if plan else 0)
-        hits = loaded.retriever.search(standalone, qvec=qvec, k=fetch, filters=filters)
+        hits = self._search(loaded, standalone, qvec, fetch, filters)
         if plan is not None:
             hits = when.rerank(hits, plan)
         t2 = time.perf_counter()
@@ -461,11 +500,12 @@ class NewsService:
             subject = timely.topic(plan.intent.text)
             hits = p.hits
             if len(hits) < when.RERANK_DEPTH * len(p.top):
-                hits = p.loaded.retriever.search(
+                hits = self._search(
+                    p.loaded,
                     p.standalone,
-                    qvec=p.qvec,
-                    k=when.RERANK_DEPTH * len(p.top) or 1,
-                    filters=plan.filters,
+                    p.qvec,
+                    when.RERANK_DEPTH * len(p.top) or 1,
+                    plan.filters,
                 )
             answer = timely.timeline(index, p.standalone, p.qvec, hits, subject)
             if answer is not None:
@@ -475,11 +515,8 @@ class NewsService:
             if plan.window is None:
                 return timely.empty_window(p.standalone, "", None, None, None, opening)
             # The nearest coverage of the subject, before or after the window, is named.
-            wider = p.loaded.retriever.search(
-                p.standalone,
-                qvec=p.qvec,
-                k=when.RERANK_DEPTH * len(p.top) or 1,
-                filters=plan.widened(),
+            wider = self._search(
+                p.loaded, p.standalone, p.qvec, when.RERANK_DEPTH * len(p.top) or 1, plan.widened()
             )
             nearest = timely.nearest_on_topic(
                 index, p.standalone, p.qvec, wider, subject, plan.window
@@ -520,7 +557,7 @@ class NewsService:
         """The best hit for one option of a "which came first" question, up to asked_on."""
         assert p.plan is not None
         vec = self.embedder.encode([text])[0]
-        hits = p.loaded.retriever.search(text, qvec=vec, k=1, filters=p.plan.filters)
+        hits = self._search(p.loaded, text, vec, 1, p.plan.filters)
         return (hits[0], vec) if hits else None
 
     def _fail_closed(self, p: _Prepared, answer: Answer) -> Answer:
@@ -553,9 +590,7 @@ class NewsService:
         plan = p.plan
         window = plan.window
         assert window is not None
-        hits = p.loaded.retriever.search(
-            p.standalone, qvec=p.qvec, k=len(p.top) or 1, filters=plan.widened()
-        )
+        hits = self._search(p.loaded, p.standalone, p.qvec, len(p.top) or 1, plan.widened())
         nearest = p.loaded.answerer.answer(p.standalone, p.qvec, hits, p.history) if hits else None
         return timely.empty_window(
             p.standalone,
@@ -583,6 +618,11 @@ class NewsService:
                 if w is not None
                 else None
             )
+        if self._stories:
+            until = p.plan.asked_on.isoformat() if p.plan is not None else None
+            articles = p.loaded.index.articles
+            for c in answer.citations:
+                c.also = also_carried(c.article_id, self._stories, articles, until)
         answer.question, answer.standalone_question = p.question, p.standalone
         answer.timings = {**p.timings, "answer": _ms(t3 - t_answer), "total": _ms(t3 - p.t0)}
         if p.session_id and p.record:
@@ -733,6 +773,15 @@ def _previous_intent(turns: Sequence[Turn]) -> TimeIntent | None:
         return None
     reading: Reading = "event" if turns[-1].reading == "event" else "publication"
     return TimeIntent(window, reading, None, False, False, turns[-1].standalone)
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    """A file's (mtime, size), or None when it is missing."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
 
 
 def _ms(seconds: float) -> float:

@@ -18,7 +18,7 @@ from bot.cli import main
 from retrieval.config import Settings, load_settings
 from retrieval.embeddings import Embedder
 from retrieval.errors import IngestLockedError
-from retrieval.feeds.collapse import StoryMap, collapse
+from retrieval.feeds.collapse import StoryMap, also_carried, collapse
 from retrieval.feeds.identity import absolute_http_url, canonical_url, entry_identity
 from retrieval.feeds.poller import Poller
 from retrieval.service import NewsService
@@ -102,28 +102,51 @@ def test_a_pass_that_cannot_ingest_records_nothing_and_the_next_picks_up(
 class _Article:
     id: str
     date: str | None
+    source: str | None = None
+    url: str | None = None
 
 
 @dataclass(frozen=True)
 class _Hit:
     article: _Article
+    chunk: str = "c0"
 
 
 def test_copies_collapse_to_the_earliest_with_the_other_outlets() -> None:
-    stories = StoryMap(
-        {"ap": "ap", "yahoo": "ap", "local": "ap"},
-        {"ap": [("ap", "AP"), ("yahoo", "Yahoo News"), ("local", "Local Post")]},
-    )
+    ap = _Article("ap", "2024-05-01", "AP")
+    yahoo = _Article("yahoo", "2024-05-02", "Yahoo News")
+    local = _Article("local", "2024-05-03", "Local Post")
+    mirror = _Article("mirror", "2024-05-04", "AP")  # AP again: named once
+    other = _Article("other", "2024-05-01", "Other")
+    stories = StoryMap.of({"ap": ["ap", "yahoo", "local", "mirror"], "lone": ["lone"]})
     hits = [
-        _Hit(_Article("yahoo", "2024-05-02")),
-        _Hit(_Article("other", "2024-05-01")),
-        _Hit(_Article("ap", "2024-05-01")),
+        _Hit(yahoo),
+        _Hit(other),
+        _Hit(ap, "c1"),
+        _Hit(local),
+        _Hit(other, "c2"),
+        _Hit(ap, "c2"),
     ]
     out = collapse(hits, stories)
-    assert [(s.hit.article.id, s.also) for s in out] == [
-        ("ap", ["Yahoo News", "Local Post"]),
-        ("other", []),
+    # The story takes its best rank with its earliest copy; that copy's other chunk stays.
+    assert [(h.article.id, h.chunk) for h in out] == [
+        ("ap", "c1"),
+        ("other", "c0"),
+        ("other", "c2"),
+        ("ap", "c2"),
     ]
+    articles = {a.id: a for a in (ap, yahoo, local, mirror, other)}
+    also = also_carried("ap", stories, articles)
+    assert [(a.source, a.date) for a in also] == [
+        ("Yahoo News", "2024-05-02"),
+        ("Local Post", "2024-05-03"),
+    ]
+    assert [a.source for a in also_carried("ap", stories, articles, until="2024-05-02")] == [
+        "Yahoo News"
+    ]
+    assert also_carried("other", stories, articles) == []
+    assert "lone" not in stories.story_of  # a story of one article is no story to collapse
+    assert collapse(hits, StoryMap()) == hits  # no story map: the hits as they were
 
 
 def test_canonical_urls_drop_tracking_fragment_and_case() -> None:

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.text import Text
 
-from retrieval.answer import Answer, Citation, time_stamp
+from retrieval.answer import Answer, Citation, also_line, time_stamp
 
 # C0/C1 controls (except newline and tab) and the bidi overrides that can reorder a line.
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -87,7 +87,10 @@ def sources(citations: Sequence[Citation], heading: Text) -> Group:
     """A heading, then each source with its quote."""
     parts: list[RenderableType] = [heading]
     for c in citations:
-        parts += [Wrapped(citation_line(c)), quote(c)]
+        parts.append(Wrapped(citation_line(c)))
+        if c.also:
+            parts.append(Wrapped(Text(inert(also_line(c)), style="dim"), indent=4))
+        parts.append(quote(c))
     return Group(*parts)
 
 

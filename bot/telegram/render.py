@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-from retrieval.answer import Answer, Citation, time_stamp
+from retrieval.answer import Answer, Citation, also_line, time_stamp
 
 MAX_MESSAGE = 4096  # UTF-16 code units per message
 MAX_PARTS = 8  # messages one answer may take; more is cut with a note
@@ -213,6 +213,8 @@ def citation_block(c: Citation) -> Block:
     meta = _meta(c)
     if meta:
         runs.append(Run(f" — {meta}"))
+    if c.also:
+        runs.append(Run(f"\n    {also_line(c)}", "<i>", "</i>"))
     return Block(tuple(runs), sep="\n")
 
 

@@ -420,6 +420,8 @@ class Poller:
                 self.state.record_member(m)
             for feed in pending.feeds:
                 self.state.save(feed)
+        if pending.members:
+            svc.refresh_stories()  # new copies collapse from the next answer on
         return report
 
     def _write_and_ingest(self, groups: list[tuple[Path, list[adding.Draft]]]) -> IngestReport:
