@@ -15,15 +15,18 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from retrieval.articles import strip_invisible
 from retrieval.config import Settings
 from retrieval.errors import NewsbotError
-from retrieval.feeds.poller import Poller, PollReport
 from retrieval.feeds.settings import FeedsSettings, parse_every
-from retrieval.feeds.state import Feed
 from retrieval.service import NewsService
+
+if TYPE_CHECKING:
+    # The poller brings httpx and datasketch (scipy): seconds that `newsbot ask` must not pay.
+    from retrieval.feeds.poller import Poller, PollReport
+    from retrieval.feeds.state import Feed
 
 FEEDS_EXAMPLES = """examples:
   newsbot feeds add https://example.org/rss.xml --name example
@@ -104,6 +107,8 @@ def _safe(text: object) -> str:
 
 @contextmanager
 def _poller(settings: Settings, feeds: FeedsSettings | None = None) -> Iterator[Poller]:
+    from retrieval.feeds.poller import Poller
+
     poller = Poller(NewsService(settings), feeds or feeds_settings(settings))
     try:
         yield poller
