@@ -213,8 +213,15 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
             print("newsbot: give URLs or paths, not both (and no --rebuild)", file=sys.stderr)
             return 2
         return feeds_cli.cmd_ingest_urls(settings, urls, args.json)
-    service = _service(settings)
-    report = service.ingest(args.paths or None, rebuild=args.rebuild, progress=not args.json)
+    from retrieval.embeddings import make_embedder
+    from retrieval.ingest import ingest
+
+    # Not service.ingest(): that loads the new snapshot to answer from, which a command
+    # that only writes the index would pay for (seconds at 40k chunks) and never use.
+    embedder = make_embedder(settings.embedding)
+    report = ingest(
+        settings, embedder, args.paths or None, rebuild=args.rebuild, progress=not args.json
+    )
     if args.json:
         print(json.dumps(dataclasses.asdict(report), indent=2))
     else:

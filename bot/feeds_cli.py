@@ -16,16 +16,19 @@ import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from retrieval.articles import strip_invisible
 from retrieval.config import Settings
 from retrieval.errors import NewsbotError
-from retrieval.feeds.poller import Poller, PollReport
 from retrieval.feeds.settings import FeedsSettings, parse_every
-from retrieval.feeds.state import Feed
-from retrieval.feeds.watch import BackgroundWatcher, watch
 from retrieval.service import NewsService
+
+if TYPE_CHECKING:
+    # The poller brings httpx and datasketch (scipy): seconds that `newsbot ask` must not pay.
+    from retrieval.feeds.poller import Poller, PollReport
+    from retrieval.feeds.state import Feed
+    from retrieval.feeds.watch import BackgroundWatcher
 
 FEEDS_EXAMPLES = """examples:
   newsbot feeds add https://example.org/rss.xml --name example
@@ -106,6 +109,8 @@ def _safe(text: object) -> str:
 
 @contextmanager
 def _poller(settings: Settings, feeds: FeedsSettings | None = None) -> Iterator[Poller]:
+    from retrieval.feeds.poller import Poller
+
     poller = Poller(NewsService(settings), feeds or feeds_settings(settings))
     try:
         yield poller
@@ -197,6 +202,8 @@ def cmd_watch(settings: Settings, args: argparse.Namespace) -> int:
     def on_error(e: NewsbotError) -> None:  # e.g. another ingest holds the lock: next round
         print(f"newsbot: {e}", file=sys.stderr)
 
+    from retrieval.feeds.watch import watch
+
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM)}
     try:
         with _poller(settings, feeds) as poller:
@@ -216,6 +223,8 @@ def watching(settings: Settings, enabled: bool) -> contextlib.AbstractContextMan
 
 @contextmanager
 def _watching(settings: Settings) -> Iterator[BackgroundWatcher]:
+    from retrieval.feeds.watch import BackgroundWatcher
+
     watcher = BackgroundWatcher(settings, feeds_settings(settings))
 
     def on_term(signum: int, frame: object) -> None:

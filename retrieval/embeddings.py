@@ -1,7 +1,11 @@
-"""The embedding model behind LangChain's ``Embeddings`` seam, with two backends: torch
+"""The embedding model, with LangChain's ``Embeddings`` methods, and two backends: torch
 (sentence-transformers) and onnx (ONNX Runtime, see :mod:`retrieval.onnx_embedder`). Both
 load the same local model and its tokenizer; vectors are L2-normalised float32, so inner
-product is cosine."""
+product is cosine.
+
+``Embedder`` has ``embed_documents``/``embed_query`` (what LangChain calls) without
+subclassing ``langchain_core.embeddings.Embeddings``: importing that pulls in LangChain's
+callbacks and tracers, seconds that a cold `newsbot ask` must not spend."""
 
 from __future__ import annotations
 
@@ -12,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from langchain_core.embeddings import Embeddings
 
 from retrieval.config import DEFAULT_MODEL, EmbeddingSettings
 from retrieval.errors import ConfigError
@@ -41,9 +44,10 @@ def resolve_model_path(model: str) -> Path:
     return path
 
 
-class Embedder(Embeddings):
+class Embedder:
     """What both backends share: the model's word-piece tokenizer for counting and
-    truncating, and the LangChain seam. Subclasses load the model and implement encode."""
+    truncating, and LangChain's embedding methods. Subclasses load the model and implement
+    encode."""
 
     backend = ""
     precision = "fp32"

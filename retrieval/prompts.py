@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from langchain_core.prompts import ChatPromptTemplate
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    # Imported where a template is built: langchain_core.prompts costs seconds at start-up,
+    # and the extractive answerer (the default) only needs the strings.
+    from langchain_core.prompts import ChatPromptTemplate
 
 # The no-answer sentinel: tests and evaluation recognise abstention by it.
 NO_ANSWER = "I couldn't find that in the articles."
@@ -49,9 +54,13 @@ HISTORY_TURN = "User: {question}\nAssistant: {answer}"
 
 def answer_prompt() -> ChatPromptTemplate:
     """Question and numbered article blocks -> a cited answer (variables: articles, question)."""
+    from langchain_core.prompts import ChatPromptTemplate
+
     return ChatPromptTemplate.from_messages([("system", ANSWER_SYSTEM), ("human", ANSWER_USER)])
 
 
 def condense_prompt() -> ChatPromptTemplate:
     """History and a follow-up -> a standalone question (variables: history, question)."""
+    from langchain_core.prompts import ChatPromptTemplate
+
     return ChatPromptTemplate.from_messages([("system", CONDENSE_SYSTEM), ("human", CONDENSE_USER)])

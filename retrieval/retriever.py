@@ -1,16 +1,15 @@
-"""Hybrid retrieval as a LangChain ``BaseRetriever``: dense chunk search, dense sentence
-search and BM25, fused by weighted reciprocal rank fusion."""
+"""Hybrid retrieval: dense chunk search, dense sentence search and BM25, fused by weighted
+reciprocal rank fusion; a LangChain ``BaseRetriever`` on request (``as_langchain``).
+
+langchain_core is imported only when that view is asked for: importing its retrievers costs
+more than a cold `newsbot ask` may spend in all (seconds), and answering never needs it."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document
-from langchain_core.retrievers import BaseRetriever
-from pydantic import ConfigDict
 
 from retrieval.answer import Citation
 from retrieval.config import RetrievalSettings
@@ -18,6 +17,10 @@ from retrieval.embeddings import Embedder
 from retrieval.lexical import terms
 from retrieval.search_index import Filters, SearchIndex
 from retrieval.store import ArticleRow, ChunkRow
+
+if TYPE_CHECKING:
+    from langchain_core.documents import Document
+    from langchain_core.retrievers import BaseRetriever
 
 
 @dataclass(frozen=True)
@@ -49,6 +52,8 @@ class Hit:
 
     def to_document(self) -> Document:
         """The LangChain view of the hit."""
+        from langchain_core.documents import Document
+
         a = self.article
         return Document(
             page_content=self.chunk.text,
@@ -84,14 +89,28 @@ def reciprocal_rank_fusion(
     return fused
 
 
-class HybridRetriever(BaseRetriever):
+class HybridRetriever:
     """Dense (cosine on unit vectors) + sentence-level dense + BM25, fused by RRF."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    def __init__(
+        self, *, index: SearchIndex, embedder: Embedder, settings: RetrievalSettings
+    ) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.settings = settings
+        self._langchain: BaseRetriever | None = None
 
-    index: SearchIndex
-    embedder: Embedder
-    settings: RetrievalSettings
+    def as_langchain(self) -> BaseRetriever:
+        """This retriever behind LangChain's ``BaseRetriever`` seam (built on first use)."""
+        if self._langchain is None:
+            from retrieval.lc_retriever import LangChainRetriever
+
+            self._langchain = LangChainRetriever(hybrid=self)
+        return self._langchain
+
+    def invoke(self, query: str, **kwargs: Any) -> list[Document]:
+        """LangChain's ``invoke``: the hits as Documents (``k``, ``filters`` as for search)."""
+        return self.as_langchain().invoke(query, **kwargs)
 
     def search(
         self,
@@ -150,8 +169,3 @@ class HybridRetriever(BaseRetriever):
                 )
             )
         return hits
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
-    ) -> list[Document]:
-        return [h.to_document() for h in self.search(query, **kwargs)]

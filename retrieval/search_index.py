@@ -1,19 +1,17 @@
 """An in-memory, read-only view of one snapshot, ready to search: FAISS for the dense
-rankers, BM25 (bm25s) for the lexical one, and metadata arrays for filters."""
+rankers, BM25 arrays for the lexical one (loaded with the snapshot), and per-chunk numpy
+arrays for filters."""
 
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import bm25s
 import faiss
 import numpy as np
 
-from retrieval.lexical import terms
-from retrieval.store import ArticleRow, ChunkRow, SentenceRow, SnapshotData
+from retrieval.store import ArticleRow, ChunkRow, SentenceRow, SnapshotData, build_lexical
 
 
 @dataclass(frozen=True)
@@ -50,30 +48,14 @@ class SearchIndex:
         for s in data.sentences:
             self.sentences_of[s.chunk_row].append(s.row)
         arts = [data.articles[c.article_id] for c in data.chunks]
-        self._chunk_date = [a.date for a in arts]
-        self._chunk_source = [(a.source or "").casefold() for a in arts]
-        self._bm25: bm25s.BM25 | None = None
-        self._build_bm25()
-
-    def _build_bm25(self) -> None:
-        corpus = []
-        df: dict[str, int] = {}
-        for c in self.chunks:
-            title = self.articles[c.article_id].title
-            doc = terms(f"{title}\n{c.text}") or ["\x00"]
-            corpus.append(doc)
-            for t in set(doc):
-                df[t] = df.get(t, 0) + 1
-        n = max(1, len(corpus))
-        self._idf = {t: math.log(1 + (n - d + 0.5) / (d + 0.5)) for t, d in df.items()}
-        self._idf_unseen = math.log(1 + (n + 0.5) / 0.5)
-        if corpus:
-            self._bm25 = bm25s.BM25(k1=1.2, b=0.75)
-            self._bm25.index(corpus, show_progress=False)
+        # ISO dates compare as strings; "" is no date (never inside a window).
+        self._chunk_date = np.array([a.date or "" for a in arts], dtype="U10")
+        self._chunk_source = np.array([(a.source or "").casefold() for a in arts], dtype=object)
+        self.lexical = data.lexical or build_lexical(data.articles, data.chunks)
 
     def idf(self, term: str) -> float:
         """BM25's inverse document frequency of a term over the chunks."""
-        return self._idf.get(term, self._idf_unseen)
+        return self.lexical.idf(term)
 
     def __len__(self) -> int:
         return len(self.chunks)
@@ -82,19 +64,16 @@ class SearchIndex:
         """A boolean mask over chunks for the filters, or None when nothing is filtered."""
         if not filters:
             return None
-        since = filters.since.isoformat() if filters.since else None
-        until = filters.until.isoformat() if filters.until else None
-        wanted = {s.casefold() for s in filters.sources}
         ok = np.ones(len(self.chunks), dtype=bool)
-        pairs = zip(self._chunk_date, self._chunk_source, strict=True)
-        for i, (date, source) in enumerate(pairs):
-            if (
-                ((since or until) and date is None)
-                or (since and date is not None and date < since)
-                or (until and date is not None and date > until)
-                or (wanted and source not in wanted)
-            ):
-                ok[i] = False
+        if filters.since or filters.until:
+            ok &= self._chunk_date != ""
+        if filters.since:
+            ok &= self._chunk_date >= filters.since.isoformat()
+        if filters.until:
+            ok &= self._chunk_date <= filters.until.isoformat()
+        if filters.sources:
+            wanted = [s.casefold() for s in filters.sources]
+            ok &= np.isin(self._chunk_source, np.array(wanted, dtype=object))
         return ok
 
     def dense_chunks(
@@ -126,9 +105,9 @@ class SearchIndex:
         self, query_terms: Sequence[str], k: int, mask: np.ndarray | None
     ) -> list[tuple[int, float]]:
         """Chunks by BM25 over their title and text."""
-        if self._bm25 is None or not query_terms:
+        if not len(self.chunks) or not query_terms:
             return []
-        scores = self._bm25.get_scores(list(query_terms))
+        scores = self.lexical.scores(query_terms)
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
         k = min(k, len(scores))

@@ -4,11 +4,14 @@ Layout of the index folder::
 
     LOCK                      held (flock) by the one writer
     CURRENT                   the name of the current snapshot, replaced by rename
-    snapshots/<name>/         chunks.faiss, sentences.faiss, store.sqlite, manifest.json
+    snapshots/<name>/         chunks.faiss, sentences.faiss, store.sqlite, lexical.npz,
+                              manifest.json
 
 A snapshot is written in full under a temporary name, fsynced, renamed into place, and only
 then named in CURRENT. Readers verify every file's size and SHA-256 against the manifest
-before FAISS reads it, so a truncated or altered file is refused and never served. No pickle.
+before FAISS (or numpy) reads it, so a truncated or altered file is refused and never served.
+No pickle. lexical.npz (the BM25 arrays) is loaded, not rebuilt; a snapshot written before
+it existed has none, and its reader builds BM25 in memory as before.
 """
 
 from __future__ import annotations
@@ -33,9 +36,11 @@ import numpy as np
 
 from retrieval.durable import fsync_dir, fsync_file, sha256_file
 from retrieval.errors import IndexCorruptError, IndexMissingError, IngestLockedError
+from retrieval.lexical import LexicalIndex, terms
 
 FORMAT_VERSION = 1
-ARTIFACTS = ("chunks.faiss", "sentences.faiss", "store.sqlite")
+LEXICAL = "lexical.npz"
+ARTIFACTS = ("chunks.faiss", "sentences.faiss", "store.sqlite", LEXICAL)
 KEEP_SNAPSHOTS = 2
 # What publish() names a snapshot: a UTC timestamp and 8 random hex digits.
 _SNAPSHOT_NAME = re.compile(r"\d{8}T\d{12}-[0-9a-f]{8}")
@@ -111,6 +116,8 @@ class SnapshotData:
     # The FAISS indexes as read from disk (a reader's); None on the writer side.
     chunk_index: Any = None
     sentence_index: Any = None
+    # BM25 over the chunks; publish() builds it when the writer did not.
+    lexical: LexicalIndex | None = None
 
 
 class IndexStore:
@@ -155,6 +162,8 @@ class IndexStore:
         _write_faiss(data.chunk_vectors, tmp / "chunks.faiss")
         _write_faiss(data.sentence_vectors, tmp / "sentences.faiss")
         _write_sqlite(data, tmp / "store.sqlite")
+        lexical = data.lexical or build_lexical(data.articles, data.chunks)
+        lexical.save(tmp / LEXICAL)
         manifest = dict(data.manifest)
         manifest["format_version"] = FORMAT_VERSION
         manifest["created"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -244,8 +253,11 @@ class IndexStore:
         manifest = self.read_manifest(name)
         folder = self.snapshots / name
         try:
+            listed = manifest["artifacts"]
             for artifact in ARTIFACTS:
-                expected = manifest["artifacts"][artifact]
+                if artifact == LEXICAL and LEXICAL not in listed:
+                    continue  # a snapshot from before lexical.npz: BM25 is built at load
+                expected = listed[artifact]
                 path = folder / artifact
                 if not path.exists():
                     raise IndexCorruptError(f"index snapshot {name}: {artifact} is missing")
@@ -258,6 +270,8 @@ class IndexStore:
                         "(checksum mismatch); rebuild with `newsbot ingest --rebuild`"
                     )
             data = _read_snapshot(folder, manifest)
+            if LEXICAL in listed:
+                data.lexical = LexicalIndex.load(folder / LEXICAL)
             counts = manifest["counts"]  # the manifest is not checksummed: it may lack a key
             expected_counts = (counts["articles"], counts["chunks"], counts["sentences"])
         except IndexCorruptError:
@@ -267,11 +281,17 @@ class IndexStore:
         data.name = name
         actual = (len(data.articles), len(data.chunks), len(data.sentences))
         if actual != expected_counts or (
-            data.chunk_vectors.shape[0] != len(data.chunks)
+            (data.lexical is not None and data.lexical.n_docs != len(data.chunks))
+            or data.chunk_vectors.shape[0] != len(data.chunks)
             or data.sentence_vectors.shape[0] != len(data.sentences)
         ):
             raise IndexCorruptError(f"index snapshot {name}: counts disagree with its manifest")
         return data
+
+
+def build_lexical(articles: dict[str, ArticleRow], chunks: list[ChunkRow]) -> LexicalIndex:
+    """BM25 over each chunk's article title and text."""
+    return LexicalIndex.build([terms(f"{articles[c.article_id].title}\n{c.text}") for c in chunks])
 
 
 def _write_faiss(vectors: np.ndarray, path: Path) -> None:

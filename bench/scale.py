@@ -1,0 +1,193 @@
+"""How the index scales: build indexes of N chunks and time what an operator feels.
+
+    python bench/scale.py --n 10000 40000 [--code DIR ...] [--backend onnx]
+
+For each N: one-sentence news articles (so N articles = N chunks) made from the sentences of
+the shipped corpus (docs_store/multihop-news-2023.jsonl), each varied by a number and given a
+date (2019-2024) and one of five sources, in one corpus.jsonl. What is synthetic: the
+vectors. A pool of real MiniLM vectors of real sentences is embedded once; every chunk and
+sentence vector is a pool vector (picked by a hash of the text) plus Gaussian noise
+(sigma 0.03 per dimension), re-normalised, so vectors keep the pool's clustering. Everything
+else (chunking, SQLite rows, BM25, FAISS files, checksums) is what ingest really does.
+
+Reported per N: the whole-process `newsbot ingest` that finds nothing new (wall, CPU, peak
+RSS) for each --code folder (e.g. before and after a change); adding one article with the
+real embedder (whole process); cold load (store.load + SearchIndex); retrieval p50/p95
+(question embedding excluded) unfiltered and with a one-year date window; disk size.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import re
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from retrieval.config import load_settings  # noqa: E402
+from retrieval.embeddings import make_embedder  # noqa: E402
+from retrieval.ingest import ingest  # noqa: E402
+from retrieval.retriever import HybridRetriever  # noqa: E402
+from retrieval.search_index import Filters, SearchIndex  # noqa: E402
+from retrieval.store import IndexStore  # noqa: E402
+
+SOURCES = ["Example Wire", "City Paper", "The Verge", "Harbour Times", "Northern Post"]
+QUERIES = [
+    "When is the accreditation withdrawn?",
+    "Who won the election?",
+    "What did Apple say about Google?",
+    "How many people were injured in the storm?",
+    "Which team won the final?",
+]
+POOL = 512
+SIGMA = 0.03
+
+
+def real_sentences() -> list[str]:
+    """Sentences of the shipped news corpus (30 to 300 characters)."""
+    out = []
+    with (REPO / "docs_store" / "multihop-news-2023.jsonl").open(encoding="utf-8") as f:
+        for line in f:
+            text = json.loads(line)["text"]
+            out += [s for s in re.split(r"(?<=[.!?])\s+", text) if 30 <= len(s) <= 300]
+    return out
+
+
+def write_corpus(path: Path, n: int, sentences: list[str]) -> None:
+    """n one-sentence articles, streamed to a JSONL file."""
+    with path.open("w", encoding="utf-8") as f:
+        for i in range(n):
+            s = sentences[i % len(sentences)]
+            year = 2019 + (i * 7919) % 6
+            record = {
+                "id": f"a{i}",
+                "title": f"Report {i}",
+                "date": f"{year}-{1 + i % 12:02d}-{1 + i % 28:02d}",
+                "source": SOURCES[i % len(SOURCES)],
+                "text": f"{s} (item {i})",
+            }
+            f.write(json.dumps(record) + "\n")
+
+
+class Perturbed:
+    """Stands in for the embedder's encode: a real pool vector plus noise (see module doc)."""
+
+    def __init__(self, pool: np.ndarray) -> None:
+        self.pool = pool
+
+    def __call__(self, texts: list[str], progress: bool = False) -> np.ndarray:
+        out = np.empty((len(texts), self.pool.shape[1]), dtype=np.float32)
+        for i, t in enumerate(texts):
+            h = int.from_bytes(hashlib.blake2b(t.encode(), digest_size=8).digest(), "little")
+            rng = np.random.default_rng(h)
+            v = self.pool[h % len(self.pool)] + rng.normal(0, SIGMA, self.pool.shape[1])
+            out[i] = v / np.linalg.norm(v)
+        return out
+
+
+def run_cli(code: Path, config: Path, *args: str) -> dict[str, float]:
+    """One whole `newsbot` process: wall seconds, CPU seconds and peak RSS (MiB)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env["PYTHONPATH"] = str(code)
+    t = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "bot.cli", "--config", str(config), *args],
+        cwd=code,
+        env=env,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wall = time.perf_counter() - t
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "rss_mib": after.ru_maxrss // 1024}
+
+
+def percentiles(samples: list[float]) -> tuple[float, float]:
+    """p50 and p95 in milliseconds."""
+    qs = statistics.quantiles(samples, n=20)
+    return round(statistics.median(samples) * 1000, 1), round(qs[18] * 1000, 1)
+
+
+def bench(n: int, codes: list[Path], backend: str, root: Path) -> dict[str, object]:
+    """Build an index of n chunks under root and measure it."""
+    docs = root / "docs"
+    docs.mkdir(parents=True)
+    config = root / "config.yaml"
+    config.write_text(
+        f"paths: {{docs: [docs], index_dir: index}}\nembedding: {{backend: {backend}}}\n",
+        encoding="utf-8",
+    )
+    settings = load_settings(config)
+    sentences = real_sentences()
+    write_corpus(docs / "corpus.jsonl", n, sentences)
+    embedder = make_embedder(settings.embedding)
+    pool = embedder.encode(sentences[:POOL])
+    real_encode = embedder.encode
+    embedder.encode = Perturbed(pool)  # type: ignore[method-assign]
+    t = time.perf_counter()
+    report = ingest(settings, embedder, progress=False)
+    build_s = time.perf_counter() - t
+    embedder.encode = real_encode  # type: ignore[method-assign]
+    result: dict[str, object] = {"n_chunks": report.chunks, "build_s": round(build_s, 1)}
+    for code in codes:
+        result[f"ingest_nothing_new[{code.name}]"] = run_cli(code, config, "ingest", "--quiet")
+    (docs / "new.jsonl").write_text(
+        json.dumps({"id": "new-1", "date": "2024-06-01", "text": sentences[1] + " (new)"}) + "\n",
+        encoding="utf-8",
+    )
+    result["ingest_add_one_article"] = run_cli(codes[-1], config, "ingest", "--quiet")
+    store = IndexStore(settings.index_dir)
+    t = time.perf_counter()
+    index = SearchIndex(store.load())
+    result["cold_load_s"] = round(time.perf_counter() - t, 2)
+    retriever = HybridRetriever(index=index, embedder=embedder, settings=settings.retrieval)
+    qvecs = embedder.encode(QUERIES)
+    window = Filters(since=dt.date(2021, 1, 1), until=dt.date(2021, 12, 31))
+    for label, filters in (("unfiltered", None), ("date_window", window)):
+        samples = []
+        for _ in range(8):
+            for q, v in zip(QUERIES, qvecs, strict=True):
+                t = time.perf_counter()
+                retriever.search(q, qvec=v, filters=filters)
+                samples.append(time.perf_counter() - t)
+        p50, p95 = percentiles(samples)
+        result[f"retrieval_{label}_ms"] = {"p50": p50, "p95": p95}
+    result["disk_mib"] = round(
+        sum(p.stat().st_size for p in (root / "index").rglob("*") if p.is_file()) / 2**20, 1
+    )
+    result["bench_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    return result
+
+
+def main() -> int:
+    """Run the benchmark for each N and print one JSON line each."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--n", type=int, nargs="+", default=[10_000])
+    p.add_argument("--code", type=Path, nargs="*", default=[REPO], help="checkouts to time")
+    p.add_argument("--backend", default="onnx", choices=["onnx", "torch"])
+    args = p.parse_args()
+    for n in args.n:
+        with tempfile.TemporaryDirectory(prefix="newsbot-scale-") as tmp:
+            result = bench(n, [c.resolve() for c in args.code], args.backend, Path(tmp))
+        print(json.dumps(result), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""BM25 is stored in the snapshot and loaded, not rebuilt; filters are numpy masks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval.lexical import LexicalIndex, terms
+from retrieval.search_index import Filters, SearchIndex
+from retrieval.store import LEXICAL, ArticleRow, ChunkRow, IndexStore, SnapshotData
+
+TEXTS = [
+    ("a", "2023-09-26", "Example Wire", "The harbour bridge reopened on Tuesday after repairs."),
+    ("b", "2022-11-03", "City Paper", "The city library extended its opening hours."),
+    ("c", None, "Example Wire", "Engineers replaced the bridge deck and two cables."),
+    ("d", "2023-10-01", None, "Bridge tolls rise in October, the harbour board said."),
+]
+
+
+def snapshot() -> SnapshotData:
+    """Four one-chunk articles with random unit vectors (no embedding model needed)."""
+    rng = np.random.default_rng(7)
+    articles = {
+        aid: ArticleRow(aid, f"Title {aid}", date, source, None, f"/docs/{aid}.txt", aid, text)
+        for aid, date, source, text in TEXTS
+    }
+    chunks = [
+        ChunkRow(i, f"{aid}#0", aid, 0, 0, len(text), text)
+        for i, (aid, _, _, text) in enumerate(TEXTS)
+    ]
+    vecs = rng.normal(size=(len(chunks), 8)).astype(np.float32)
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    manifest = {"embedding": {"dim": 8}, "chunking": {}}
+    return SnapshotData(manifest, articles, chunks, [], {}, vecs, np.zeros((0, 8), np.float32))
+
+
+def test_stored_bm25_equals_bm25s_and_loads_without_retokenising(tmp_path: Path) -> None:
+    import bm25s
+
+    store = IndexStore(tmp_path / "index")
+    store.publish(snapshot())
+    loaded = store.load()
+    assert loaded.lexical is not None  # read from lexical.npz
+    index = SearchIndex(loaded)
+    assert index.lexical is loaded.lexical
+    corpus = [terms(f"Title {aid}\n{text}") for aid, _, _, text in TEXTS]
+    reference = bm25s.BM25(k1=1.2, b=0.75)
+    reference.index(corpus, show_progress=False)
+    for query in (["bridg", "harbour"], ["librari"], ["bridg", "bridg"]):
+        assert np.array_equal(loaded.lexical.scores(query), reference.get_scores(query))
+    assert not loaded.lexical.scores(["zebra"]).any()
+    assert [row for row, _ in index.bm25(["bridg", "harbour"], 5, None)][:2] == [0, 3]
+    # df("bridg") = 3 of 4 chunks; a term never seen gets the largest idf.
+    assert index.idf("bridg") == pytest.approx(np.log(1 + (4 - 3 + 0.5) / 3.5))
+    assert index.idf("zebra") > index.idf("librari") > index.idf("bridg")
+
+
+def test_a_snapshot_without_lexical_npz_still_loads(tmp_path: Path) -> None:
+    store = IndexStore(tmp_path / "index")
+    name = store.publish(snapshot())
+    folder = store.snapshots / name
+    (folder / LEXICAL).unlink()
+    manifest = json.loads((folder / "manifest.json").read_text())
+    del manifest["artifacts"][LEXICAL]
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    loaded = store.load()
+    assert loaded.lexical is None
+    assert [row for row, _ in SearchIndex(loaded).bm25(["librari"], 5, None)] == [1]
+
+
+def test_lexical_arrays_that_disagree_are_refused(tmp_path: Path) -> None:
+    good = LexicalIndex.build([["a"], ["b"]])
+    good.save(tmp_path / "l.npz")
+    assert (
+        LexicalIndex.load(tmp_path / "l.npz").scores(["a"]).tolist() == good.scores(["a"]).tolist()
+    )
+    with pytest.raises(ValueError, match="outside the chunks"):
+        LexicalIndex(["a"], np.ones(1, np.float32), np.array([5], np.int32), np.array([0, 1]), 2)
+    with pytest.raises(ValueError, match="disagree"):
+        LexicalIndex(
+            ["a", "b"], np.ones(1, np.float32), np.array([0], np.int32), np.array([0, 1]), 2
+        )
+
+
+@pytest.mark.parametrize(
+    ("filters", "rows"),
+    [
+        (Filters(), None),
+        (Filters(since=dt.date(2023, 1, 1)), [0, 3]),
+        (Filters(until=dt.date(2023, 9, 26)), [0, 1]),
+        (Filters(since=dt.date(2023, 9, 27), until=dt.date(2023, 12, 31)), [3]),
+        (Filters(sources=("example wire",)), [0, 2]),
+        (Filters(sources=("City Paper", "Example Wire"), since=dt.date(2023, 1, 1)), [0]),
+        (Filters(sources=("Nobody",)), []),
+    ],
+)
+def test_filter_masks(tmp_path: Path, filters: Filters, rows: list[int] | None) -> None:
+    index = SearchIndex(snapshot())
+    mask = index.mask(filters)
+    assert (mask is None) if rows is None else np.flatnonzero(mask).tolist() == rows
