@@ -307,7 +307,10 @@ def test_nothing_supported_gives_the_extractive_answer(
     model = scripted("The moon is made of cheese [1]. Paris is in France [2].")
     answer = ask(seed_service, answerer_for(model), EXPEL)
     assert answer.written_by == "extractive" and (answer.model_sentences, answer.dropped) == (2, 2)
-    assert answer.model_copy(update={"model_sentences": 0, "dropped": 0}) == extractive(
+    assert answer.fallback == "nothing_kept"
+    assert answer.drop_reasons == ["unsupported", "uncited"]  # [2] names no block
+    reset = {"model_sentences": 0, "dropped": 0, "drop_reasons": [], "fallback": None}
+    assert answer.model_copy(update=reset) == extractive(
         seed_service, EXPEL
     )
 
