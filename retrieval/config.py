@@ -212,6 +212,13 @@ class VerifySettings(_Section):
         description="Share (idf-weighted) of the words it adds to the question that one chunk "
         "sentence (with the title) must hold.",
     )
+    claim_min_lexical: float = Field(
+        default=0.6,
+        ge=0,
+        le=1,
+        description="claim: min_lexical for a rephrasing (synonyms lower it); its facts, "
+        "denials and roles are still held to the chunk sentence.",
+    )
     min_linked: float = Field(
         default=0.85,
         ge=0,

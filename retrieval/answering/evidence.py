@@ -16,6 +16,8 @@ from retrieval.retriever import Hit
 from retrieval.search_index import SearchIndex
 from retrieval.spans import date_parts
 
+# Where a sentence joins clauses that may each come from another sentence of the chunk.
+_CLAUSE = re.compile(r",\s+and\s+|;\s+|,\s+while\s+|,\s+but\s+")
 # How models introduce what the text says; no claim of its own ("The article says that").
 _FRAME = re.compile(
     r"^\s*(?:(?:the|this)\s+(?:article|text|passage|document)\s+(?:says|said|states|stated|"
@@ -99,6 +101,8 @@ class Evidence:
         lexical = local[best]
         score = round(0.5 * lexical + 0.5 * cosine, 4)
         failed = self._failure(sentence, best, score, lexical, words & asked, asked)
+        if failed == "unsupported" and self.settings.judge == "claim":
+            failed = self._clauses_failure(sentence, asked)
         verbatim = share_in_order(re_frame(sentence), self.texts[best])
         return Support(score, lexical, cosine, self.rows[best], failed, verbatim)
 
@@ -113,7 +117,8 @@ class Evidence:
     ) -> CheckName | None:
         """The first support-stage check ``sentence`` fails against sentence ``best``."""
         s = self.settings
-        if score < s.support_threshold or lexical < s.min_lexical:
+        min_lexical = s.claim_min_lexical if s.judge == "claim" else s.min_lexical
+        if score < s.support_threshold or lexical < min_lexical:
             return "unsupported"
         facts = self._sentence_facts(best)
         if fact := facts.failure(sentence):
@@ -128,6 +133,29 @@ class Evidence:
             return "unlinked"
         if self._share(premise_words, self.sentence_terms[best]) < s.min_premise:
             return "premise"
+        return None
+
+    def _clauses_failure(self, sentence: str, asked: frozenset[str]) -> CheckName | None:
+        """claim: a sentence joining clauses ("..., and ..."; "...; ...") holds when each
+        clause holds in one sentence of the chunk (its words, facts, denials and roles):
+        a summary of two sentences, where no one sentence holds the whole."""
+        clauses = [c for c in _CLAUSE.split(sentence) if c.strip()]
+        if len(clauses) < 2:
+            return "unsupported"
+        for clause in clauses:
+            words = content_words(clause)
+            sterms = words - asked or words
+            weight = sum(self.index.idf(t) for t in sterms)
+            local = [self._share(sterms, st) if weight else 0.0 for st in self.sentence_terms]
+            best = int(np.argmax(local))
+            if local[best] < self.settings.min_lexical:
+                return "unsupported"
+            if fact := self._sentence_facts(best).failure(clause):
+                return fact
+            if denial_dropped(clause, self.texts[best], self.settings.link_distance):
+                return "negation"
+            if self._sentence_facts(best).roles_swapped(clause):
+                return "role"
         return None
 
     def _share(self, part: set[str], whole: set[str]) -> float:
