@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 
@@ -48,7 +49,7 @@ def asking(
     hits = service.retriever.search(question, k=5)
     index, encode = service._current().index, service.embedder.encode
 
-    def verified(raw: str, **options: float) -> Verification:
+    def verified(raw: str, **options: Any) -> Verification:
         return verify(raw, hits, index, encode, question, **options)
 
     return chunk_with(hits, needle), verified
@@ -456,3 +457,21 @@ def test_a_sentence_that_stops_where_its_chunk_breaks_off_is_dropped(
     assert v.kept == [] and [d.reason for d in v.dropped] == ["breaks_off"]
     fed = "Near the end of his life, the inventor fed the pigeons in the park every day"
     assert verified(f"{fed} [{n}]. In a 1937 interview, he stated [{n}]").text == f"{fed}. [1]"
+
+
+def test_claim_judging_keeps_a_change_of_voice_and_names_what_it_drops(
+    seed_service: NewsService,
+) -> None:
+    # verify.judge: claim, for models that rephrase: what a sentence claims is held to its
+    # chunk sentence, not how its words are linked.
+    claim = seed_service.settings.verify.model_copy(update={"judge": "claim"})
+    n, verified = asking(seed_service, Q, "expelling eight Russian diplomats")
+    v = verified(f"Eight Russian diplomats were expelled by NATO [{n}].", settings=claim)
+    assert v.text == "Eight Russian diplomats were expelled by NATO. [1]", v.dropped
+    for wrong, reason in (
+        ("NATO did not expel eight Russian diplomats", "negation"),
+        ("NATO expelled nine Russian diplomats", "number"),
+        ("NATO expelled all eight Russian diplomats", "quantifier"),
+    ):
+        v = verified(f"{wrong} [{n}].", settings=claim)
+        assert [d.reason for d in v.dropped] == [reason], wrong
