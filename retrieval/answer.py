@@ -76,6 +76,18 @@ class Answer(BaseModel):
     dropped: int = Field(
         default=0, description="LLM backends: of those, how many verification kept from the user."
     )
+    drop_reasons: list[str] = Field(
+        default_factory=list,
+        description="LLM backends: per dropped sentence, the first check it failed (the names "
+        "of retrieval/answering/checks.py); the sentences themselves are never shown.",
+        examples=[["name", "unsupported"]],
+    )
+    fallback: str | None = Field(
+        default=None,
+        description="LLM backends: the gate that answered extractively instead of with the "
+        "model's text (e.g. stray_answer, model_error), or null.",
+        examples=["stray_answer"],
+    )
     timings: dict[str, float] = Field(
         default_factory=dict, description="Milliseconds per stage: embed, retrieve, answer, total."
     )

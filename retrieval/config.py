@@ -190,6 +190,68 @@ class LLMSettings(_Section):
     )
 
 
+class VerifySettings(_Section):
+    """LLM backends: how model sentences are judged (checks: retrieval/answering/checks.py)."""
+
+    judge: Literal["claim", "links"] = Field(
+        default="links",
+        description="claim: a sentence is judged by what it claims (names, numbers, dates, "
+        "negations, quantifiers, who did what to whom) against its chunk sentence, so "
+        "rephrasings pass; links: its words must also be linked as the chunk links them.",
+    )
+    support_threshold: float = Field(
+        default=0.7,
+        ge=0,
+        le=1,
+        description="(lexical + cosine) / 2 a sentence needs from one chunk sentence.",
+    )
+    min_lexical: float = Field(
+        default=0.85,
+        ge=0,
+        le=1,
+        description="Share (idf-weighted) of the words it adds to the question that one chunk "
+        "sentence (with the title) must hold.",
+    )
+    claim_min_lexical: float = Field(
+        default=0.6,
+        ge=0,
+        le=1,
+        description="claim: min_lexical for a rephrasing (synonyms lower it); its facts, "
+        "denials and roles are still held to the chunk sentence.",
+    )
+    min_linked: float = Field(
+        default=0.85,
+        ge=0,
+        le=1,
+        description="links: share of its neighbouring term pairs that stand close in the chunk "
+        "sentence.",
+    )
+    link_distance: int = Field(
+        default=2, ge=1, le=10, description="Terms apart that still count as close."
+    )
+    min_premise: float = Field(
+        default=0.85,
+        ge=0,
+        le=1,
+        description="Share (idf-weighted) of the question's words it uses that its chunk "
+        "sentence must hold.",
+    )
+    min_quote: float = Field(
+        default=0.9,
+        ge=0,
+        le=1,
+        description="Gate bare_pick: a model sentence with this share of an evidence "
+        "sentence's words, in order, is a near-quote of it.",
+    )
+    min_piece: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Gate bare_pick: a near-quote that repeats less than this share of its "
+        "evidence sentence is a bare piece of it.",
+    )
+
+
 class HttpSettings(_Section):
     """`newsbot serve`: the HTTP answer endpoint."""
 
@@ -287,6 +349,7 @@ class Settings(BaseSettings):
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     sessions: SessionSettings = Field(default_factory=SessionSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
+    verify: VerifySettings = Field(default_factory=VerifySettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
     feeds: FeedsSettings = Field(

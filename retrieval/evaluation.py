@@ -192,6 +192,7 @@ def summarize(outcomes: list[Outcome], threshold: float) -> dict[str, Any]:
         "latency_p50_ms": _round(_percentile(latencies, 50), 2),
         "latency_p95_ms": _round(_percentile(latencies, 95), 2),
         **_model_scores(outcomes, abstained),
+        **_verification_counts(outcomes),
         **_time_scores(outcomes, abstained),
     }
 
@@ -308,6 +309,17 @@ def _model_scores(outcomes: list[Outcome], abstained: Callable[[Outcome], bool])
             if model_answered
             else None
         ),
+    }
+
+
+def _verification_counts(outcomes: list[Outcome]) -> dict[str, dict[str, int]]:
+    """LLM backends: how many model sentences each check dropped, and how many answers each
+    gate sent back to the extractive answer (both empty for the extractive backend)."""
+    dropped = Counter(r for o in outcomes for r in o.answer.drop_reasons)
+    fallbacks = Counter(o.answer.fallback for o in outcomes if o.answer.fallback)
+    return {
+        "dropped_by_reason": dict(sorted(dropped.items())),
+        "fallbacks": dict(sorted(fallbacks.items())),
     }
 
 

@@ -47,6 +47,7 @@ def test_all_sections_are_in_the_one_table() -> None:
         "answer",
         "sessions",
         "llm",
+        "verify",
         "http",
         "telegram",
         "feeds",

@@ -307,9 +307,10 @@ def test_nothing_supported_gives_the_extractive_answer(
     model = scripted("The moon is made of cheese [1]. Paris is in France [2].")
     answer = ask(seed_service, answerer_for(model), EXPEL)
     assert answer.written_by == "extractive" and (answer.model_sentences, answer.dropped) == (2, 2)
-    assert answer.model_copy(update={"model_sentences": 0, "dropped": 0}) == extractive(
-        seed_service, EXPEL
-    )
+    assert answer.fallback == "nothing_kept"
+    assert answer.drop_reasons == ["unsupported", "uncited"]  # [2] names no block
+    reset = {"model_sentences": 0, "dropped": 0, "drop_reasons": [], "fallback": None}
+    assert answer.model_copy(update=reset) == extractive(seed_service, EXPEL)
 
 
 def test_a_supported_answer_to_another_question_gives_the_extractive_answer(
@@ -341,7 +342,7 @@ def test_a_failing_model_gives_the_extractive_answer(
 ) -> None:
     with caplog.at_level(logging.WARNING, logger="retrieval.answering.generative"):
         answer = ask(seed_service, answerer_for(scripted(error)), EXPEL)
-    assert answer == extractive(seed_service, EXPEL)
+    assert answer == extractive(seed_service, EXPEL).model_copy(update={"fallback": "model_error"})
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1 and "\n" not in warnings[0]
     assert type(error).__name__ in warnings[0]
@@ -379,7 +380,9 @@ def test_a_stream_failing_midway_gives_the_extractive_answer(
     model = FakeListChatModel(responses=["NATO expelled eight"], error_on_chunk_number=5)
     events = collect(answerer_for(model), seed_service, EXPEL)
     assert isinstance(events[-1], FinalEvent)
-    assert events[-1].answer == extractive(seed_service, EXPEL)
+    assert events[-1].answer == extractive(seed_service, EXPEL).model_copy(
+        update={"fallback": "model_error"}
+    )
 
 
 def test_streaming_abstains_without_the_model(seed_service: NewsService, answerer_for: Any) -> None:
@@ -542,7 +545,10 @@ def test_unreachable_or_failing_server_gives_the_extractive_answer(
         index = seed_service._current().index
         answerer = make_answerer(settings, index, seed_service.embedder)
         answer = ask(seed_service, answerer, EXPEL)
-        assert answer == extractive(seed_service, EXPEL)
+        assert answer.fallback == "model_error"
+        assert answer == extractive(seed_service, EXPEL).model_copy(
+            update={"fallback": "model_error"}
+        )
         events = collect(answerer, seed_service, EXPEL)
         assert events[-1] == FinalEvent(answer)
     finally:
@@ -666,9 +672,8 @@ def test_a_bare_piece_naming_one_of_several_gives_the_extractive_answer(
     # the Russian Permanent Mission to NATO ...": a piece that keeps one of its names and
     # says nothing of the question is an answer whose roles a small model guesses.
     piece = "NATO Secretary-General Jens Stoltenberg’s decision of 6 October"
-    with caplog.at_level(logging.INFO, logger="retrieval.answering.generative"):
-        assert_extractive(seed_service, answerer_for(scripted(f"{piece} [1].")), question)
-    assert "a bare piece where the evidence names others" in caplog.text
+    answer = assert_extractive(seed_service, answerer_for(scripted(f"{piece} [1].")), question)
+    assert answer.fallback == "bare_pick"
     whole = (
         "What the Kremlin referred to as “unfriendly actions” is NATO Secretary-General Jens "
         "Stoltenberg’s decision of 6 October, withdrawing the accreditation of eight members "

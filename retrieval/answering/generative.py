@@ -19,8 +19,10 @@ from langchain_core.language_models.chat_models import BaseChatModel
 from langchain_core.output_parsers import StrOutputParser
 
 from retrieval.answer import Answer, FinalEvent, StreamEvent, TokenEvent
+from retrieval.answering.checks import GateName
 from retrieval.answering.extractive import Candidate, ExtractiveAnswerer
-from retrieval.answering.verify import Embed, Verification, clean_markup, share_in_order, verify
+from retrieval.answering.gates import failed_gate
+from retrieval.answering.verify import Embed, Verification, clean_markup, verify
 from retrieval.condense import needs_context, standalone_question
 from retrieval.config import Settings
 from retrieval.lexical import terms
@@ -36,17 +38,11 @@ from retrieval.prompts import (
 from retrieval.retriever import Hit
 from retrieval.search_index import SearchIndex
 from retrieval.sessions import Turn
-from retrieval.spans import QuestionType, question_type, spans_of_type
 
 log = logging.getLogger(__name__)
 
 # Tokens kept free in the context window for the chat template's own markup.
 _TEMPLATE_TOKENS = 64
-_MARKERS = re.compile(r"\[\d+\]")
-# A bare piece of a sentence (see _bare_pick): a near-quote of it (this share of its words
-# in the sentence's order) that repeats less than MIN_PIECE of the sentence.
-MIN_QUOTE = 0.9
-MIN_PIECE = 0.5
 _PREFIX = re.compile(
     r"^\s*(?:(?:the\s+)?(?:rewritten|standalone|reformulated|new)\s+question|question)\s*[:\-]\s*",
     re.IGNORECASE,
@@ -75,6 +71,7 @@ class LLMAnswerer:
         self.index = index
         self.settings = settings
         self.llm = settings.llm
+        self.checks = settings.verify
         self.model = model
         self.embed = embed
         self.count_tokens = count_tokens or _estimate_tokens
@@ -147,13 +144,13 @@ class LLMAnswerer:
         output was verified)."""
         cands, fallback = self._extractive(question, qvec, hits)
         if fallback.abstained:
-            return fallback, None
+            return _gated(fallback, "low_evidence"), None
         numbered, inputs = self._inputs(question, cands, hits)
         try:
             raw = self._answer_chain.invoke(inputs)
         except Exception as e:  # any model failure: answer extractively, never a traceback
             _warn("answer", e)
-            return fallback, None
+            return _gated(fallback, "model_error"), None
         return self._finish(question, raw, numbered, fallback, cands)
 
     async def astream(
@@ -162,7 +159,7 @@ class LLMAnswerer:
         """The model's tokens as they come (unverified), then the verified final Answer."""
         cands, fallback = await asyncio.to_thread(self._extractive, question, qvec, hits)
         if fallback.abstained:
-            yield FinalEvent(fallback)
+            yield FinalEvent(_gated(fallback, "low_evidence"))
             return
         numbered, inputs = self._inputs(question, cands, hits)
         parts: list[str] = []
@@ -178,7 +175,7 @@ class LLMAnswerer:
                     yield TokenEvent(token)
         except Exception as e:  # any model failure: answer extractively, never a traceback
             _warn("answer", e)
-            yield FinalEvent(fallback)
+            yield FinalEvent(_gated(fallback, "model_error"))
             return
         finally:
             await _aclose(stream)
@@ -249,53 +246,35 @@ class LLMAnswerer:
         fallback: Answer,
         cands: list[Candidate],
     ) -> tuple[Answer, Verification]:
-        """Verify the model's text; fall back to the extractive answer when nothing holds,
-        when what holds rests on none of the sentences the extractive answer quotes, when it
-        gives a short answer (date, number, name) other than the evidence's, or when it picks
-        one of several that its evidence offers."""
-        v = verify(raw, numbered, self.index, self.embed, question, self.llm.min_verbatim)
+        """Verify the model's text; fall back to the extractive answer, naming the gate,
+        when what holds does not answer as its evidence does (see :func:`failed_gate`)."""
+        v = verify(
+            raw, numbered, self.index, self.embed, question, self.llm.min_verbatim, self.checks
+        )
         written = len(v.kept) + len(v.dropped)
+        reasons: list[str] = [d.reason for d in v.dropped]
         if v.dropped or v.unknown_markers or v.removed_urls:
             log.info(
-                "verification dropped %d sentence(s), %d unknown marker(s), %d url(s)",
+                "verification dropped %d sentence(s) (%s), %d unknown marker(s), %d url(s)",
                 len(v.dropped),
+                ", ".join(reasons),
                 len(v.unknown_markers),
                 len(v.removed_urls),
             )
-        unused = fallback.model_copy(update={"model_sentences": written, "dropped": written})
-        if not v.citations:
-            # Nothing held, or the model said the articles don't answer. Whether they do is
-            # the calibrated scorer's call, and it found evidence above the threshold: on
-            # the seed set SmolLM2 "could not find" a date its evidence states.
-            return unused, v
-        # The answer must rest on a sentence the extractive answer would quote: measured on
-        # SQuAD, SmolLM2-135M picks worse evidence than the scorer, and supported text that
-        # answers another question is no answer.
-        quoted = self.extractive.select(cands) if cands else []
-        quoted_rows = {c.row for c in quoted}
-        evidence = [c.text for c in quoted]
-        if not any(row in quoted_rows for k in v.kept for row in k.rows):
-            log.info("the model's supported sentences do not address the question")
-            return unused, v
-        if stray := _stray_answer(question, v.text, evidence):
-            log.info("the model answers with %r, which the best evidence does not hold", stray)
-            return unused, v
+        # Measured on SQuAD, SmolLM2-135M picks worse evidence than the scorer: the answer
+        # must rest on a sentence the extractive answer would quote.
+        quoted = self.extractive.select(cands) if cands and v.citations else []
         short = fallback.short_answer
-        if short and short.lower() not in v.text.lower():
-            # The evidence names one date, number or name; an answer without it answers
-            # something else, however well supported.
-            log.info("the model's answer leaves out the short answer %r", short)
-            return unused, v
-        if not short and (pick := _unsettled_pick(question, v.text, evidence)):
-            # The sentence names several (1938 and 1940; 25- and 45-minute episodes) and
-            # the scorer could not tell which one answers: a small model's pick is a guess.
-            log.info("the model picks %r where its sentence offers several", pick)
-            return unused, v
-        if pick := _bare_pick(question, [k.text for k in v.kept], evidence):
-            log.info(
-                "the model answers with %r, a bare piece where the evidence names others", pick
-            )
-            return unused, v
+        gate = failed_gate(question, v, short, [(c.row, c.text) for c in quoted], self.checks)
+        if gate is not None:
+            log.info("falling back to the extractive answer: %s", gate)
+            update = {
+                "model_sentences": written,
+                "dropped": written,
+                "drop_reasons": reasons,
+                "fallback": gate,
+            }
+            return fallback.model_copy(update=update), v
         answer = Answer(
             question=question,
             standalone_question=question,
@@ -307,79 +286,14 @@ class LLMAnswerer:
             written_by="model",
             model_sentences=written,
             dropped=len(v.dropped),
+            drop_reasons=reasons,
         )
         return answer, v
 
 
-def _stray_answer(question: str, text: str, evidence: list[str]) -> str | None:
-    """For a when / how-many / who / where question: a date, number or name the answer
-    gives that neither the question nor the best evidence holds ("in 1940" where the
-    evidence says 1938), or None."""
-    qtype = question_type(question)
-    known = f"{question}\n{' '.join(evidence)}".casefold()
-    return next((s for s in _typed_spans(text, qtype) if s not in known), None)
-
-
-def _unsettled_pick(question: str, text: str, evidence: list[str]) -> str | None:
-    """A date, number or name the answer picks from an evidence sentence that offers
-    several ("In 1938, the FCC began ... and published its report in 1940"), or None.
-    Telling them apart takes reading the roles in the sentence, which a small model gets
-    wrong. For when / how-many / who / where questions any such span is a pick; for other
-    questions a number is, unless the answer gives all of its sentence's numbers: "The
-    most common length is 45 minutes" picks one of "25-minute episodes (the most common
-    format), 45-minute episodes ...", where a copy of the whole sentence picks nothing."""
-    qtype = question_type(question)
-    kind: QuestionType = "how_many" if qtype == "other" else qtype
-    given = _unasked_spans(text, kind, question)
-    for sentence in evidence:
-        spans = _unasked_spans(sentence, kind, question)
-        picked = given & spans
-        if len(spans) > 1 and picked and (qtype != "other" or spans - given):
-            return min(picked)
-    return None
-
-
-def _bare_pick(question: str, sentences: list[str], evidence: list[str]) -> str | None:
-    """A name that a bare piece of an evidence sentence keeps where the evidence names
-    others, or None. A piece (a near-quote of part of a sentence) that restates less than
-    half of the question reads as its answer, and whether it is one depends on the roles in
-    the sentences, which a small model reads by position: asked which of ABC's two main
-    production facilities is in Hollywood, it answers "The ABC Television Center, East, a
-    set of studios located throughout the New York City", the other one; asked who showed
-    that air is necessary for combustion, "John Mayow (1641–1679)", who refined the work of
-    Robert Boyle, the sentence before."""
-    asked = set(terms(question))
-    offered = set().union(*(_unasked_spans(e, "who", question) for e in evidence))
-    for sentence in sentences:
-        if 2 * len(asked & set(terms(sentence))) >= len(asked):
-            continue  # it restates the question: a statement, not a bare answer
-        given = _unasked_spans(sentence, "who", question) & offered
-        if not given or not offered - given:
-            continue
-        if any(
-            share_in_order(sentence, source) >= MIN_QUOTE
-            and share_in_order(source, sentence) < MIN_PIECE
-            for source in evidence
-        ):
-            return min(given)
-    return None
-
-
-def _unasked_spans(text: str, kind: QuestionType, question: str) -> set[str]:
-    """The dates, numbers or names (as ``kind`` asks) of ``text`` that the question does
-    not already hold, in lower case."""
-    asked = question.casefold()
-    return {s for s in _typed_spans(text, kind) if s not in asked}
-
-
-def _typed_spans(text: str, qtype: QuestionType) -> list[str]:
-    """The dates, numbers or names (as ``qtype`` asks) of ``text``, markers aside, in
-    lower case; none for "other" questions."""
-    if qtype == "other":
-        return []
-    plain = _MARKERS.sub(" ", text)
-    spans = (plain[a:b].strip(" ,.;:").casefold() for a, b in spans_of_type(plain, qtype))
-    return [s for s in spans if s]
+def _gated(answer: Answer, gate: GateName) -> Answer:
+    """The extractive ``answer``, recording the gate that chose it over the model's."""
+    return answer.model_copy(update={"fallback": gate})
 
 
 def _block(n: int, hit: Hit, text: str) -> str:
