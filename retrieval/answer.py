@@ -22,6 +22,30 @@ class Citation(BaseModel):
     score: float = Field(description="How strongly the quote answers the question (0-1).")
 
 
+class ConflictValue(BaseModel):
+    """One of the values reports give for what was asked, with the reports that give it."""
+
+    value: str = Field(description="The value as the sources word it.", examples=["41"])
+    role: Literal["newer", "older", "supported", "disputed", "entity"] = Field(
+        description="newer/older: an update replaced it or it replaced another; supported: "
+        "more independent reports give it; disputed: one side of a disagreement, or a lone "
+        "outlier; entity: the answer for one of several things sharing the question's name."
+    )
+    entity: str | None = Field(
+        default=None, description="Ambiguous names: which of them this value answers for."
+    )
+    citations: list[int] = Field(default_factory=list, description="The [n] markers giving it.")
+    dates: list[str | None] = Field(default_factory=list, description="Their articles' dates.")
+    sources: list[str | None] = Field(default_factory=list, description="Their outlets.")
+
+
+class Conflict(BaseModel):
+    """Reports that give different values: an update, a disagreement, or an ambiguous name."""
+
+    kind: Literal["update", "disagreement", "ambiguous"]
+    values: list[ConflictValue] = Field(description="Leading value first.")
+
+
 class Answer(BaseModel):
     """What every front end renders: text, citations, and whether the bot abstained."""
 
@@ -48,6 +72,11 @@ class Answer(BaseModel):
     )
     dropped: int = Field(
         default=0, description="LLM backends: of those, how many verification kept from the user."
+    )
+    conflict: Conflict | None = Field(
+        default=None,
+        description="Set when the evidence gives different values: which kind, and each "
+        "value with its citations and dates.",
     )
     timings: dict[str, float] = Field(
         default_factory=dict, description="Milliseconds per stage: embed, retrieve, answer, total."

@@ -31,6 +31,11 @@ class Question:
     answers: list[str]
     evidence_ids: list[str]
     answerable: bool
+    # Conflicting evidence (ramdocs): every group must appear; wrong answers must not be
+    # asserted unless the answer's conflict shows them as the older or disputed value.
+    answers_all: list[list[str]] = field(default_factory=list)
+    all_answers_required: bool = False
+    wrong_answers: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -73,6 +78,9 @@ def load_questions(path: Path, limit: int | None = None, offset: int = 0) -> lis
                     answers=list(r.get("answers") or []),
                     evidence_ids=list(r.get("evidence_ids") or []),
                     answerable=bool(r.get("answerable", True)),
+                    answers_all=[list(g) for g in r.get("answers_all") or []],
+                    all_answers_required=bool(r.get("all_answers_required", False)),
+                    wrong_answers=list(r.get("wrong_answers") or []),
                 )
             )
             if limit and len(out) >= limit:
@@ -177,7 +185,55 @@ def summarize(outcomes: list[Outcome], threshold: float) -> dict[str, Any]:
         "latency_p50_ms": _round(_percentile(latencies, 50), 2),
         "latency_p95_ms": _round(_percentile(latencies, 95), 2),
         **_model_scores(outcomes, abstained),
+        **_conflict_scores(outcomes, abstained),
     }
+
+
+def _conflict_scores(
+    outcomes: list[Outcome], abstained: Callable[[Outcome], bool]
+) -> dict[str, Any]:
+    """Conflicting evidence: every valid answer given, no wrong one asserted, conflicts shown."""
+
+    def text(o: Outcome) -> str:
+        return "" if abstained(o) else o.answer.text
+
+    needs_all = [o for o in outcomes if o.question.all_answers_required and o.question.answers_all]
+    with_wrong = [o for o in outcomes if o.question.wrong_answers]
+    return {
+        "all_answers_rate": _round(
+            sum(all(contains_answer(text(o), g) for g in o.question.answers_all) for o in needs_all)
+            / len(needs_all)
+            if needs_all
+            else None
+        ),
+        "wrong_answer_rate": _round(
+            sum(misled(o.answer, text(o), o.question.wrong_answers) for o in with_wrong)
+            / len(with_wrong)
+            if with_wrong
+            else None
+        ),
+        "conflict_rate": _round(
+            sum(o.answer.conflict is not None and not abstained(o) for o in outcomes)
+            / len(outcomes)
+            if outcomes
+            else None
+        ),
+    }
+
+
+def misled(answer: Answer, text: str, wrong_answers: list[str]) -> bool:
+    """Whether the text asserts a wrong answer: contains it, and the answer's conflict does
+    not present it as the older or disputed value."""
+    flagged = [
+        v.value
+        for v in (answer.conflict.values if answer.conflict else [])
+        if v.role in ("older", "disputed")
+    ]
+    return any(
+        contains_answer(text, [w]) and not contains_answer(" | ".join(flagged), [w])
+        for w in wrong_answers
+        if w.strip()
+    )
 
 
 def _model_scores(outcomes: list[Outcome], abstained: Callable[[Outcome], bool]) -> dict[str, Any]:
