@@ -15,6 +15,7 @@ from bot.repl.view import answer_view
 from bot.telegram.render import answer_html
 from retrieval.answer import Answer, Citation, Conflict, ConflictValue
 from retrieval.answering.slots import changed_span, number_value, same_value
+from retrieval.answering.spans import NUMBER
 from retrieval.embeddings import Embedder
 from retrieval.evaluation import Outcome, Question, load_questions, misled, summarize
 from retrieval.service import NewsService
@@ -46,6 +47,11 @@ def test_number_words_and_formats_are_one_value() -> None:
     assert same_value("4 March 2023", "March 4, 2023", "when")
     assert same_value("March 2023", "4 March 2023", "when")
     assert same_value("Lavrov", "Sergei Lavrov", "who")
+    # A number word is read whole: "sixteen" is not "six".
+    assert [m.group() for m in NUMBER.finditer("aged sixteen, with thirty-three cars")] == [
+        "sixteen",
+        "thirty-three",
+    ]
     assert not same_value("33", "41", "how_many")
     assert not same_value("1856", "1900", "when")
     assert not same_value("Harold Land", "Barbra Streisand", "who")
