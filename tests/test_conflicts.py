@@ -14,6 +14,7 @@ from bot.render import answer_text
 from bot.repl.view import answer_view
 from bot.telegram.render import answer_html
 from retrieval.answer import Answer, Citation, Conflict, ConflictValue
+from retrieval.answering.conflicts import question_name, same_subject, subject_of
 from retrieval.answering.slots import changed_span, number_value, same_value
 from retrieval.answering.spans import NUMBER
 from retrieval.embeddings import Embedder
@@ -187,3 +188,15 @@ def test_eval_scores_every_answer_and_flagged_wrong_ones(tmp_path: Path) -> None
     seed_like = Question("s", "q", ["x"], ["b"], True)
     s = summarize([Outcome(seed_like, ["b"], plain)], threshold=0.0)
     assert s["all_answers_rate"] is None and s["wrong_answer_rate"] is None
+
+
+def test_the_thing_a_text_is_about_is_told_apart() -> None:
+    assert question_name('Who is the artist of the album "Feel the Fire"?') == "Feel the Fire"
+    assert question_name("What is the population of Broken Bow?") == "Broken Bow"
+    text = "Feel the Fire (Jermaine Jackson album) Feel the Fire is the fourth solo album."
+    assert subject_of(text, "Feel the Fire") == "Feel the Fire (Jermaine Jackson album)"
+    assert subject_of("Broken Bow, Nebraska is a city.", "Broken Bow") == "Broken Bow, Nebraska"
+    assert subject_of("The town of Broken Bow grew.", "Broken Bow") is None
+    # Ticker notes are no second company.
+    assert same_subject("Apple (AAPL)", "Apple (NASDAQ: AAPL)")
+    assert not same_subject("Broken Bow, Nebraska", "Broken Bow, Oklahoma")

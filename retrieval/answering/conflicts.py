@@ -102,10 +102,12 @@ def subject_of(text: str, name: str | None) -> str | None:
     return None
 
 
-def _same_subject(a: str | None, b: str | None) -> bool:
+def same_subject(a: str | None, b: str | None) -> bool:
+    """Whether two subjects may be one thing (unknown ones may)."""
     if not a or not b:
         return True  # unknown: no evidence of two things
-    ta, tb = set(a.lower().replace(",", " ").split()), set(b.lower().replace(",", " ").split())
+    # Word sets, so "Apple (AAPL)" and "Apple (NASDAQ: AAPL)" are one thing.
+    ta, tb = set(re.findall(r"\w+", a.lower())), set(re.findall(r"\w+", b.lower()))
     return ta <= tb or tb <= ta
 
 
@@ -145,7 +147,7 @@ def find_groups(question: str, cands: Sequence[Candidate]) -> tuple[QuestionType
         value = r.value
         if value is None:
             # Without a value a report can still tell one of several named things apart.
-            if qtype != "other" or not r.subject:
+            if not r.subject:
                 continue
             value = r.cand.text
         for g in groups:
@@ -165,7 +167,7 @@ def detect(question: str, cands: Sequence[Candidate]) -> tuple[str, list[_Group]
     subjects: list[str] = []
     for g in groups:
         for s in sorted(g.subjects):
-            if not any(_same_subject(s, t) for t in subjects):
+            if not any(same_subject(s, t) for t in subjects):
                 subjects.append(s)
     if len(subjects) >= 2:
         return "ambiguous", groups
