@@ -11,9 +11,10 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import get_args
 
-from bot import render
-from retrieval.config import Settings, load_settings
+from bot import feeds_cli, render
+from retrieval.config import AnswerBackend, Settings, load_settings
 from retrieval.errors import NewsbotError
 from retrieval.search_index import Filters
 from retrieval.service import NewsService
@@ -21,8 +22,10 @@ from retrieval.service import NewsService
 EXAMPLES = """examples:
   newsbot ask "When is the accreditation withdrawn?"
   newsbot ask --json --since 2023-09-01 --source "The Verge" "What did Apple say about Google?"
+  newsbot ask --as-of 2023-10-27 "Who led Tasmania's scoring in this week's NBL round?"
   newsbot ingest                        # update the index from docs_store/
   newsbot ingest ~/news --rebuild       # index another folder, embedding everything anew
+  newsbot feeds add https://example.org/rss.xml && newsbot feeds poll
   newsbot eval ../shared/eval/seed
   newsbot stats
 """
@@ -76,6 +79,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--since", type=_date, metavar="DATE", help="only articles from DATE on")
     s.add_argument("--until", type=_date, metavar="DATE", help="only articles up to DATE")
     s.add_argument(
+        "--as-of",
+        type=_date,
+        metavar="DATE",
+        help="ask as if on DATE (default: today): 'last week' is read against it and no "
+        "article published after it is used",
+    )
+    s.add_argument(
         "--source",
         action="append",
         default=[],
@@ -88,7 +98,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="index articles incrementally",
         epilog="example: newsbot ingest docs_store/ --rebuild",
     )
-    s.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="default: paths.docs")
+    s.add_argument(
+        "paths",
+        nargs="*",
+        type=feeds_cli.path_or_url,
+        metavar="PATH|URL",
+        help="default: paths.docs; http(s) URLs are fetched and indexed as single pages",
+    )
     s.add_argument("--rebuild", action="store_true", help="ignore the current index")
     s.add_argument("--json", action="store_true", help="print the report as JSON")
     s.add_argument("--quiet", action="store_true", help="list only files that changed")
@@ -117,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--details", type=Path, metavar="FILE", help="write per-question JSON lines")
     s.add_argument(
         "--backend",
-        choices=["extractive", "llamacpp", "openai", "ollama"],
+        choices=get_args(AnswerBackend),
         help="answer backend to evaluate (default: answer.backend)",
     )
 
@@ -142,6 +158,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="run the Telegram bot (token from $TELEGRAM_BOT_TOKEN)",
         epilog="example: TELEGRAM_BOT_TOKEN=123:abc newsbot telegram",
     )
+    feeds_cli.register(sub)
     return p
 
 
@@ -152,7 +169,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         settings = load_settings(args.config)
         return COMMANDS[args.command](settings, args)
     except NewsbotError as e:
-        print(f"newsbot: {e}", file=sys.stderr)
+        # One problem a line (a config error names each bad key on its own line).
+        for line in str(e).splitlines() or [""]:
+            print(f"newsbot: {line}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("newsbot: interrupted", file=sys.stderr)
@@ -170,7 +189,7 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     if report is not None:
         print(report.notice or render.ingest_text(report, verbose=False), file=sys.stderr)
     filters = Filters(since=args.since, until=args.until, sources=tuple(args.source))
-    answer = service.ask(args.question, k=args.k, filters=filters)
+    answer = service.ask(args.question, k=args.k, filters=filters, as_of=args.as_of)
     if args.json:
         print(answer.model_dump_json(indent=2))
     else:
@@ -180,6 +199,12 @@ def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
 
 def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     """Index articles and report every file."""
+    urls = [p for p in args.paths if isinstance(p, str)]
+    if urls:
+        if len(urls) < len(args.paths) or args.rebuild:
+            print("newsbot: give URLs or paths, not both (and no --rebuild)", file=sys.stderr)
+            return 2
+        return feeds_cli.cmd_ingest_urls(settings, urls, args.json)
     service = _service(settings)
     report = service.ingest(args.paths or None, rebuild=args.rebuild, progress=not args.json)
     if args.json:
@@ -241,6 +266,8 @@ COMMANDS = {
     "chat": cmd_chat,
     "serve": cmd_serve,
     "telegram": cmd_telegram,
+    "feeds": feeds_cli.cmd_feeds,
+    "watch": feeds_cli.cmd_watch,
 }
 
 if __name__ == "__main__":

@@ -2,8 +2,32 @@
 
 from __future__ import annotations
 
+<<<<<<< HEAD
 from retrieval.answer import Answer, Citation, Conflict, ConflictValue
+=======
+import re
+
+from retrieval.answer import Answer, Citation, time_stamp
+>>>>>>> main
 from retrieval.ingest import IngestReport
+
+# C0/C1 controls (except newline and tab), the bidi overrides that can reorder a line, and
+# lone surrogates (a file name that is not UTF-8), which cannot even be printed.
+_UNSAFE = r"\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_UNSAFE_TEXT = re.compile(f"[{_UNSAFE}]")
+_UNSAFE_LINE = re.compile(f"[\t\n{_UNSAFE}]")
+
+
+def inert(text: str, *, one_line: bool = False) -> str:
+    """The text with control characters written as escapes (``\\x1b``), so that a file name
+    or article text cannot move the cursor, retitle the terminal or plant a hyperlink;
+    ``one_line`` escapes newlines and tabs too (a file name must not forge a report line)."""
+    return (_UNSAFE_LINE if one_line else _UNSAFE_TEXT).sub(_escape, text)
+
+
+def _escape(m: re.Match[str]) -> str:
+    code = ord(m.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def citation_line(c: Citation) -> str:
@@ -46,11 +70,19 @@ def conflict_text(conflict: Conflict) -> str:
 
 
 def answer_text(answer: Answer) -> str:
+<<<<<<< HEAD
     """The answer, the conflict among its sources if any, then its numbered sources and
     their quotes."""
     lines = [answer.text]
     if answer.conflict and not answer.abstained:
         lines += ["", conflict_text(answer.conflict)]
+=======
+    """The answer, its as-of stamp and window, then its numbered sources and their quotes."""
+    lines = [answer.text]
+    stamp = time_stamp(answer)
+    if stamp:
+        lines += ["", stamp]
+>>>>>>> main
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:
@@ -60,7 +92,8 @@ def answer_text(answer: Answer) -> str:
 
 
 def ingest_text(report: IngestReport, verbose: bool = True) -> str:
-    """One line per file (status, path, detail, warnings), then totals."""
+    """One line per file (status, path, detail, warnings), then totals; file names and
+    details are shown inert (they come from the docs folder, which is not trusted)."""
     lines = []
     counts: dict[str, int] = {}
     for f in report.files:
@@ -68,8 +101,8 @@ def ingest_text(report: IngestReport, verbose: bool = True) -> str:
         if not verbose and f.status == "unchanged" and not f.warnings:
             continue
         detail = f": {f.detail}" if f.detail else ""
-        lines.append(f"{f.status:<9} {f.path}{detail}")
-        lines.extend(f"          warning: {w}" for w in f.warnings)
+        lines.append(inert(f"{f.status:<9} {f.path}{detail}", one_line=True))
+        lines.extend(inert(f"          warning: {w}", one_line=True) for w in f.warnings)
     summary = ", ".join(f"{n} {s}" for s, n in sorted(counts.items()))
     state = f"published snapshot {report.snapshot}" if report.published else "index unchanged"
     lines.append(

@@ -15,15 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
-import tempfile
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from retrieval.durable import write_atomically
 from retrieval.errors import ArticleConflictError, InputError
 from retrieval.loaders import NotAnArticleError
 from retrieval.loaders import jsonl as jsonl_loader
@@ -113,27 +112,33 @@ def file_name(article_id: str) -> str:
     return f"{slug}-{hashlib.sha256(article_id.encode()).hexdigest()[:8]}.jsonl"
 
 
-def added_folder(docs_paths: Sequence[Path]) -> Path:
-    """Where added articles go: ``added/`` in the first docs folder, which must not be a link.
+def added_folder(docs_paths: Sequence[Path], folder: str = ADDED_FOLDER) -> Path:
+    """Where added articles go: ``added/`` (or ``folder``, a relative path such as
+    ``feeds/<name>``) in the first docs folder; no part of it may be a link.
 
     Raises:
-        ArticleConflictError: no docs folder is configured, or ``added/`` (or the docs
-            folder itself) is a symbolic link, which would write outside the docs folder.
+        ArticleConflictError: no docs folder is configured, or the folder (or the docs
+            folder itself, or a folder between them) is a symbolic link, which would write
+            outside the docs folder.
     """
     if not docs_paths:
         raise ArticleConflictError("paths.docs is empty: nowhere to add articles")
     root = docs_paths[0]
     root = root.parent if root.is_file() else root
-    folder = root / ADDED_FOLDER
-    for p in (root, folder):
+    parts = Path(folder).parts
+    if not parts or Path(folder).is_absolute() or any(p in ("..", ".") for p in parts):
+        raise ArticleConflictError(f"{folder!r} is not a folder name inside the docs folder")
+    target = root.joinpath(*parts)
+    chain = [root] + [root.joinpath(*parts[: i + 1]) for i in range(len(parts))]
+    for p in chain:
         if p.is_symlink():
             raise ArticleConflictError(
-                f"{ADDED_FOLDER}/ or its docs folder is a symbolic link; refusing to write "
+                f"{folder}/ or its docs folder is a symbolic link; refusing to write "
                 "through it (make it a real folder)"
             )
-    if folder.exists() and not folder.is_dir():
-        raise ArticleConflictError(f"{ADDED_FOLDER} in the docs folder is not a folder")
-    return folder
+    if target.exists() and not target.is_dir():
+        raise ArticleConflictError(f"{folder} in the docs folder is not a folder")
+    return target
 
 
 @contextmanager
@@ -157,24 +162,3 @@ def written(folder: Path, drafts: Sequence[Draft]) -> Iterator[list[Path]]:
             else:
                 write_atomically(path, old)
         raise
-
-
-def write_atomically(path: Path, data: bytes) -> None:
-    """Write a file so that readers see the old or the new content, never a part."""
-    staging = path.parent / ".tmp"  # a dot folder: ingest never reads it
-    staging.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=staging, suffix=".part")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    dir_fd = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(dir_fd)
-    finally:
-        os.close(dir_fd)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import Literal
 
@@ -46,6 +47,18 @@ class Conflict(BaseModel):
     values: list[ConflictValue] = Field(description="Leading value first.")
 
 
+class AnswerWindow(BaseModel):
+    """The publication (or event) dates a question's time expression denotes, inclusive."""
+
+    since: str | None = Field(default=None, description="ISO date; null: open.")
+    until: str | None = Field(default=None, description="ISO date; null: open.")
+    reading: Literal["publication", "event"] | None = Field(
+        default=None,
+        description="publication: only articles published in the window are used; event: "
+        "the window names when something happened, and articles mentioning it count.",
+    )
+
+
 class Answer(BaseModel):
     """What every front end renders: text, citations, and whether the bot abstained."""
 
@@ -81,6 +94,74 @@ class Answer(BaseModel):
     timings: dict[str, float] = Field(
         default_factory=dict, description="Milliseconds per stage: embed, retrieve, answer, total."
     )
+    as_of: str | None = Field(
+        default=None,
+        description="ISO date of the newest cited article: the news the answer rests on.",
+        examples=["2021-10-19"],
+    )
+    asked_on: str | None = Field(
+        default=None,
+        description="ISO date the question was asked on; no article after it is used.",
+        examples=["2021-10-20"],
+    )
+    window: AnswerWindow | None = Field(
+        default=None, description="The dates the question's time expression denotes, or null."
+    )
+
+
+def long_date(iso: str) -> str:
+    """'2021-10-19' as '19 Oct 2021' (the text unchanged when it is not an ISO date)."""
+    try:
+        day = dt.date.fromisoformat(iso[:10])
+    except ValueError:
+        return iso
+    return f"{day.day} {day:%b %Y}"
+
+
+def _age(days: int) -> str:
+    if days < 14:
+        return f"{days} days"
+    if days < 60:
+        return f"{days // 7} weeks"
+    if days < 730:
+        return f"{days // 30} months"
+    return f"{days // 365} years"
+
+
+def time_stamp(answer: Answer) -> str:
+    """'As of 19 Oct 2021 (4 days before the question) · window 11 Oct 2021 - 17 Oct 2021'.
+
+    The as-of date, how old that coverage is when it is two days or more older than the
+    question, and the window; empty when the answer has none of them.
+    """
+    parts = []
+    if answer.as_of:
+        part = f"As of {long_date(answer.as_of)}"
+        if answer.asked_on:
+            try:
+                days = (
+                    dt.date.fromisoformat(answer.asked_on[:10])
+                    - dt.date.fromisoformat(answer.as_of[:10])
+                ).days
+            except ValueError:
+                days = 0
+            if days >= 2:
+                part += f" ({_age(days)} before the question)"
+        parts.append(part)
+    if answer.window is not None:
+        w = answer.window
+        if w.since and w.until:
+            span = (
+                long_date(w.since)
+                if w.since == w.until
+                else (f"{long_date(w.since)} - {long_date(w.until)}")
+            )
+        elif w.until:
+            span = f"up to {long_date(w.until)}"
+        else:
+            span = f"from {long_date(w.since or '')}"
+        parts.append(f"window {span}")
+    return " · ".join(parts)
 
 
 @dataclass(frozen=True)

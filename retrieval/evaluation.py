@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import statistics
@@ -31,6 +32,10 @@ class Question:
     answers: list[str]
     evidence_ids: list[str]
     answerable: bool
+    asked_on: dt.date | None = None
+    # [since, until] as ISO dates (None: open), the publication window the question denotes.
+    window: tuple[str | None, str | None] | None = None
+    kind: str | None = None
     # Conflicting evidence (ramdocs): every group must appear; wrong answers must not be
     # asserted unless the answer's conflict shows them as the older or disputed value.
     answers_all: list[list[str]] = field(default_factory=list)
@@ -78,6 +83,9 @@ def load_questions(path: Path, limit: int | None = None, offset: int = 0) -> lis
                     answers=list(r.get("answers") or []),
                     evidence_ids=list(r.get("evidence_ids") or []),
                     answerable=bool(r.get("answerable", True)),
+                    asked_on=dt.date.fromisoformat(r["asked_on"]) if r.get("asked_on") else None,
+                    window=tuple(r["window"]) if r.get("window") else None,
+                    kind=r.get("kind"),
                     answers_all=[list(g) for g in r.get("answers_all") or []],
                     all_answers_required=bool(r.get("all_answers_required", False)),
                     wrong_answers=list(r.get("wrong_answers") or []),
@@ -135,7 +143,10 @@ def summarize(outcomes: list[Outcome], threshold: float) -> dict[str, Any]:
     unanswerable = [o for o in outcomes if not o.question.answerable]
 
     def abstained(o: Outcome) -> bool:
-        return o.answer.abstained or (o.answer.confidence or 0.0) < threshold
+        # An answer without a confidence (a timeline, "which came first": shaped from dates,
+        # not scored on the answerer's scale) stands unless it abstained itself.
+        confidence = o.answer.confidence
+        return o.answer.abstained or (confidence is not None and confidence < threshold)
 
     def hit_at(k: int) -> float | None:
         if not answerable:
@@ -167,7 +178,7 @@ def summarize(outcomes: list[Outcome], threshold: float) -> dict[str, Any]:
         "hit@5": _round(hit_at(5)),
         "mrr@10": _round(statistics.fmean(mrr) if mrr else None),
         "containment": _round(
-            sum(contains_answer(o.answer.text, o.question.answers) for o in answered)
+            sum(contains_answer(_scored_text(o), o.question.answers) for o in answered)
             / len(answerable)
             if answerable
             else None
@@ -186,6 +197,101 @@ def summarize(outcomes: list[Outcome], threshold: float) -> dict[str, Any]:
         "latency_p95_ms": _round(_percentile(latencies, 95), 2),
         **_model_scores(outcomes, abstained),
         **_conflict_scores(outcomes, abstained),
+        **_time_scores(outcomes, abstained),
+    }
+
+
+def _scored_text(o: Outcome) -> str:
+    """What containment is scored on: for "which came first" the option the answer says
+    came first, its short answer: the text names both (time_dev's scoring note); without
+    a short answer nothing is scored."""
+    if o.question.kind == "order":
+        return o.answer.short_answer or ""
+    return o.answer.text
+
+
+def _in_window(date: str | None, window: tuple[str | None, str | None]) -> bool:
+    if not date:
+        return False
+    day = date[:10]
+    since, until = window
+    return (since is None or since <= day) and (until is None or day <= until)
+
+
+def _time_scores(outcomes: list[Outcome], abstained: Callable[[Outcome], bool]) -> dict[str, Any]:
+    """Datasets with asked-on dates: window accuracy, citations inside the window and after
+    the question, and containment / abstention per kind (empty otherwise)."""
+    dated = [o for o in outcomes if o.question.asked_on is not None]
+    if not dated:
+        return {}
+    windowed = [o for o in dated if o.question.window is not None]
+    right_window = sum(
+        o.answer.window is not None
+        and (o.answer.window.since, o.answer.window.until) == o.question.window
+        for o in windowed
+    )
+    # The evidence an answer rests on: an abstention's pointer to the nearest coverage
+    # outside the window is no claim about the window, so it is not counted there.
+    inside = [
+        _in_window(c.date, o.question.window)
+        for o in windowed
+        if not abstained(o)
+        for c in o.answer.citations
+        if o.question.window is not None
+    ]
+    future = sum(
+        1
+        for o in dated
+        for c in o.answer.citations
+        if o.question.asked_on is not None
+        and c.date
+        and c.date[:10] > o.question.asked_on.isoformat()
+    )
+    by_kind: dict[str, Any] = {}
+    for kind in sorted({o.question.kind or "none" for o in dated}):
+        group = [o for o in dated if (o.question.kind or "none") == kind]
+        answerable = [o for o in group if o.question.answerable]
+        unanswerable = [o for o in group if not o.question.answerable]
+        row: dict[str, Any] = {
+            "n": len(group),
+            "containment": _round(
+                sum(
+                    not abstained(o) and contains_answer(_scored_text(o), o.question.answers)
+                    for o in answerable
+                )
+                / len(answerable)
+                if answerable
+                else None
+            ),
+            "abstention": _round(
+                sum(abstained(o) for o in unanswerable) / len(unanswerable)
+                if unanswerable
+                else None
+            ),
+        }
+        groups = [o for o in answerable if o.question.answers_all]
+        if groups:
+            row["groups_covered"] = _round(
+                statistics.fmean(
+                    sum(contains_answer(o.answer.text, g) for g in o.question.answers_all)
+                    / len(o.question.answers_all)
+                    if not abstained(o)
+                    else 0.0
+                    for o in groups
+                )
+            )
+        by_kind[kind] = row
+    empty = [o for o in dated if not o.question.answerable and o.question.window is not None]
+    return {
+        "window_accuracy": _round(right_window / len(windowed) if windowed else None),
+        "in_window_citations": _round(statistics.fmean(inside) if inside else None),
+        "future_citations": future,
+        "empty_window_nearest_named": _round(
+            sum(abstained(o) and bool(o.answer.citations) for o in empty) / len(empty)
+            if empty
+            else None
+        ),
+        "by_kind": by_kind,
     }
 
 
@@ -257,10 +363,6 @@ def _model_scores(outcomes: list[Outcome], abstained: Callable[[Outcome], bool])
     }
 
 
-def _reciprocal_rank(ranked: list[str], gold: list[str]) -> float:
-    return next((1 / r for r, i in enumerate(ranked, 1) if i in gold), 0.0)
-
-
 def tradeoff(outcomes: list[Outcome], thresholds: list[float]) -> list[dict[str, Any]]:
     """Abstention against false abstention (and answer quality) over thresholds."""
     rows = []
@@ -297,7 +399,10 @@ def run_questions(
 ) -> Iterator[Outcome]:
     """Ask every question; yield how each went."""
     for i, q in enumerate(questions, 1):
-        answer, hits = service.ask_with_hits(q.question, depth=10)
+        # A question without an asked-on date is asked as before: no window, no date filter.
+        answer, hits = service.ask_with_hits(
+            q.question, depth=10, as_of=q.asked_on, time_aware=q.asked_on is not None
+        )
         yield Outcome(q, ranked_article_ids(hits), answer)
         if on_progress:
             on_progress(i)
@@ -330,7 +435,7 @@ def score_conversations(
         session = f"eval-conversation-{n}-{uuid.uuid4().hex[:8]}"
         try:
             for i, q in enumerate(turns):
-                answer = service.ask(q.question, session_id=session)
+                answer = service.ask(q.question, session_id=session, time_aware=False)
                 ok = contains_answer(answer.text, q.answers)
                 right.append(ok)
                 if i > 0:

@@ -7,12 +7,11 @@ exactly its chunks; an article whose file is gone disappears. Every file is repo
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -22,18 +21,25 @@ from retrieval.config import Settings
 from retrieval.embeddings import Embedder
 from retrieval.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
 from retrieval.loaders import FileResult, read_file
+from retrieval.scan import fingerprint as fingerprint
+from retrieval.scan import scan as scan
+from retrieval.scan import scan_entries
 from retrieval.store import ArticleRow, ChunkRow, IndexStore, SentenceRow, SnapshotData
 
 SPLITTER_VERSION = 2
 _EMBED_BATCH = 256
 
 
+# rebuilt: not a file but the index itself, when the current one was unusable.
+ReportStatus = Literal["indexed", "unchanged", "duplicate", "skipped", "removed", "rebuilt"]
+
+
 @dataclass
 class FileReport:
-    """What ingest did with one file."""
+    """What ingest did with one file (or folder entry)."""
 
     path: str
-    status: str  # indexed | unchanged | duplicate | skipped | removed
+    status: ReportStatus
     detail: str = ""
     warnings: list[str] = field(default_factory=list)
     article_ids: list[str] = field(default_factory=list)
@@ -54,14 +60,22 @@ class IngestReport:
 
 
 def index_signature(settings: Settings, embedder: Embedder) -> dict[str, Any]:
-    """What an index is bound to: a snapshot built otherwise is refused."""
+    """What an index is bound to: a snapshot built otherwise is refused.
+
+    The backend is not part of it: torch and onnx fp32 give the same vectors (within 2e-7),
+    so either may read an index the other built. int8 vectors differ (cosine ~0.995), so an
+    int8 index is bound to int8; fp32 signatures stay as they were before precision existed.
+    """
+    embedding: dict[str, Any] = {
+        "model": settings.embedding.model,
+        "dim": embedder.dim,
+        "normalized": True,
+        "max_seq_length": embedder.max_seq_length,
+    }
+    if embedder.precision != "fp32":
+        embedding["precision"] = embedder.precision
     return {
-        "embedding": {
-            "model": settings.embedding.model,
-            "dim": embedder.dim,
-            "normalized": True,
-            "max_seq_length": embedder.max_seq_length,
-        },
+        "embedding": embedding,
         "chunking": {
             "max_tokens": min(settings.chunking.max_tokens, embedder.max_seq_length),
             "overlap_sentences": settings.chunking.overlap_sentences,
@@ -81,41 +95,6 @@ def check_signature(manifest: dict[str, Any], signature: dict[str, Any]) -> None
             )
 
 
-def scan(paths: Iterable[Path], index_dir: Path) -> list[tuple[Path, Path | None]]:
-    """Files under the given paths as ``(file, root)``, sorted; root None means missing."""
-    found: list[tuple[Path, Path | None]] = []
-    for p in paths:
-        p = p.resolve()
-        if p.is_file():
-            found.append((p, p.parent))
-        elif p.is_dir():
-            for f in sorted(p.rglob("*")):
-                rel = f.relative_to(p).parts
-                # Dot folders (the index itself, .git) hold no articles; dotfiles are reported.
-                if any(part.startswith(".") for part in rel[:-1]) or f.is_relative_to(index_dir):
-                    continue
-                if f.is_file() or f.is_symlink():
-                    found.append((f, p))
-        else:
-            found.append((p, None))
-    return found
-
-
-def fingerprint(path: Path, max_bytes: int) -> str:
-    """What the manifest records of a file: its SHA-256, or its size when too large to read."""
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            return f"unread:{size}"
-        h = hashlib.sha256()
-        with path.open("rb") as f:
-            for block in iter(lambda: f.read(1 << 20), b""):
-                h.update(block)
-    except OSError:
-        return ""
-    return h.hexdigest()
-
-
 def in_scope(path: str, roots: Sequence[Path]) -> bool:
     """True when ``path`` is one of ``roots`` or lies below one."""
     return any(Path(path) == r or Path(path).is_relative_to(r) for r in roots)
@@ -124,9 +103,19 @@ def in_scope(path: str, roots: Sequence[Path]) -> bool:
 class _Builder:
     """Assembles the next snapshot from reused rows and freshly embedded ones."""
 
-    def __init__(self, settings: Settings, embedder: Embedder) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder, old: SnapshotData | None) -> None:
         self.settings = settings
         self.embedder = embedder
+        self.old = old
+        # Where the previous snapshot keeps each article's chunks and each chunk's sentences,
+        # indexed once for all the articles reused from it.
+        self.old_chunks: dict[str, list[int]] = {}
+        self.old_sentences: dict[int, list[SentenceRow]] = {}
+        if old is not None:
+            for c in old.chunks:
+                self.old_chunks.setdefault(c.article_id, []).append(c.row)
+            for s in old.sentences:
+                self.old_sentences.setdefault(s.chunk_row, []).append(s)
         self.articles: dict[str, ArticleRow] = {}
         self.chunks: list[ChunkRow] = []
         self.sentences: list[SentenceRow] = []
@@ -135,17 +124,17 @@ class _Builder:
         self.pending_chunks: list[tuple[int, str]] = []  # (chunk row, text to embed)
         self.pending_sents: list[tuple[int, str]] = []
 
-    def reuse(
-        self, article: ArticleRow, old: SnapshotData, by_article: dict[str, list[int]]
-    ) -> None:
+    def reuse(self, article: ArticleRow) -> None:
+        """Carry an article of the previous snapshot over, with its vectors."""
+        old = self.old
+        assert old is not None, "reuse needs a previous snapshot"
         self.articles[article.id] = article
-        sents_by_chunk = _sentences_by_chunk(old)
-        for old_row in by_article.get(article.id, []):
+        for old_row in self.old_chunks.get(article.id, []):
             c = old.chunks[old_row]
             new_row = len(self.chunks)
             self.chunks.append(ChunkRow(new_row, c.id, c.article_id, c.idx, c.start, c.end, c.text))
             self.chunk_vecs.append(old.chunk_vectors[old_row])
-            for s in sents_by_chunk.get(old_row, []):
+            for s in self.old_sentences.get(old_row, []):
                 self.sentences.append(SentenceRow(len(self.sentences), new_row, s.start, s.end))
                 self.sent_vecs.append(old.sentence_vectors[s.row])
 
@@ -207,16 +196,6 @@ class _Builder:
 
 def _stack(vecs: list[np.ndarray], dim: int) -> np.ndarray:
     return np.vstack(vecs).astype(np.float32) if vecs else np.zeros((0, dim), dtype=np.float32)
-
-
-def _sentences_by_chunk(old: SnapshotData) -> dict[int, list[SentenceRow]]:
-    cache: dict[int, list[SentenceRow]] | None = getattr(old, "_by_chunk", None)
-    if cache is None:
-        cache = {}
-        for s in old.sentences:
-            cache.setdefault(s.chunk_row, []).append(s)
-        old._by_chunk = cache  # type: ignore[attr-defined]
-    return cache
 
 
 def _progress(total: int, enabled: bool) -> Any:
@@ -285,11 +264,8 @@ def ingest(
         reports, kept, files, stripped = _read_all(settings, roots, store.root, known, outside)
         if notes:
             reports.insert(0, FileReport(str(store.root), "rebuilt", notes[0]))
-        builder = _Builder(settings, embedder)
-        old_by_article: dict[str, list[int]] = {}
+        builder = _Builder(settings, embedder, old)
         if old is not None:
-            for c in old.chunks:
-                old_by_article.setdefault(c.article_id, []).append(c.row)
             # Articles from outside this ingest's paths stay as they are, unless a file read
             # now has the same id (the folder moved, or an explicit file shares a stem): the
             # file read now wins, since one id must not be indexed twice.
@@ -300,7 +276,7 @@ def ingest(
                 if a.id in kept:
                     owner[a.id].warnings.append(f"replaces article {a.id!r} from {a.path}")
                 else:
-                    builder.reuse(a, old, old_by_article)
+                    builder.reuse(a)
             files.update({p: h for p, h in old.files.items() if not in_scope(p, roots)})
             for a in sorted(old.articles.values(), key=lambda a: a.path):
                 if in_scope(a.path, roots) and a.id not in kept:
@@ -310,7 +286,7 @@ def ingest(
             prev = old.articles.get(article.id) if old else None
             if prev is not None and prev.content_hash == article.content_hash and old is not None:
                 # Same content, but the file may have moved: record where it is now.
-                builder.reuse(replace(prev, path=article.path), old, old_by_article)
+                builder.reuse(replace(prev, path=article.path))
             else:
                 builder.add(article)
                 fresh.add(article.id)
@@ -359,11 +335,16 @@ def _read_all(
     stripped = 0
     entries: list[tuple[Article, FileReport]] = []
     loaded: list[FileReport] = []  # the files that hold articles
-    for path, root in scan(roots, index_dir):
-        if root is None:
-            reports.append(FileReport(str(path), "skipped", "no such file or folder"))
+    docs = settings.docs_paths
+    for entry in scan_entries(roots, index_dir, docs=docs):
+        path, root = entry.path, entry.root
+        if entry.problem or root is None:
+            # Refused unread, and left out of the manifest as is_stale() leaves it out.
+            reports.append(
+                FileReport(str(path), "skipped", entry.problem or "no such file or folder")
+            )
             continue
-        result: FileResult = read_file(path, root, max_bytes)
+        result: FileResult = read_file(path, root, max_bytes, within=[*roots, *docs])
         files[str(path)] = result.sha256 or fingerprint(path, max_bytes)
         stripped += result.invisible_stripped
         report = FileReport(str(path), "skipped", result.skipped or "", list(result.warnings))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
 import threading
 import time
@@ -14,10 +15,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from retrieval import adding
-from retrieval.answer import Answer, FinalEvent, StreamEvent
-from retrieval.answering import Answerer, make_answerer
-from retrieval.condense import standalone_question
+from retrieval import adding, when
+from retrieval.answer import Answer, AnswerWindow, FinalEvent, StreamEvent
+from retrieval.answering import Answerer, make_answerer, timely
+from retrieval.condense import needs_context, standalone_question
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder, make_embedder
 from retrieval.errors import (
@@ -42,11 +43,16 @@ from retrieval.retriever import Hit, HybridRetriever
 from retrieval.search_index import Filters, SearchIndex
 from retrieval.sessions import ConversationStore, SQLiteConversationStore, Turn
 from retrieval.store import IndexStore
+from retrieval.timeparse import Reading, TimeIntent, Window
 
 log = logging.getLogger(__name__)
 
 # How often answering looks for a snapshot published by another process (a cheap file read).
 _RELOAD_CHECK_S = 1.0
+# "Latest": the on-topic articles among this many times k hits, newest first, are answered
+# from alone, at most this many of them, before the usual answer over all hits.
+_LATEST_POOL = 2
+_LATEST_TRIES = 3
 # A client-sent conversation's answers are cut to this many characters before condensing.
 _MAX_HISTORY_ANSWER_CHARS = 4000
 
@@ -55,9 +61,10 @@ class ChatService(Protocol):
     """What the conversational front ends (the REPL, Telegram) need from the service."""
 
     def astream(
-        self, question: str, *, session_id: str | None = None
+        self, question: str, *, session_id: str | None = None, as_of: dt.date | None = None
     ) -> AsyncIterator[StreamEvent]:
-        """Tokens as they come, then the final verified answer."""
+        """Tokens as they come, then the final verified answer (asked on ``as_of``, default
+        today)."""
         ...
 
     def reset(self, session_id: str) -> None:
@@ -97,6 +104,7 @@ class _Prepared:
     top: list[Hit]
     t0: float
     timings: dict[str, float]
+    plan: when.TimePlan | None = None
 
 
 class NewsService:
@@ -257,6 +265,8 @@ class NewsService:
         k: int | None = None,
         filters: Filters | None = None,
         record: bool = True,
+        as_of: dt.date | None = None,
+        time_aware: bool = True,
     ) -> Answer:
         """Answer a question from the articles, with citations.
 
@@ -271,6 +281,12 @@ class NewsService:
             filters: date range and sources.
             record: record the turn in the session now; a front end that may still fail to
                 deliver the answer passes False and calls :meth:`remember` once delivered.
+            as_of: the day the question is asked (default: today). Nothing published after
+                it is retrieved, and the question's time expression ("last week") is
+                resolved against it: a publication window is a hard filter that fails
+                closed, naming the nearest coverage outside it.
+            time_aware: False reads no time expression and filters on no date (evaluation
+                sets without an asked-on date).
 
         Returns:
             The answer; ``abstained`` when the articles don't contain it.
@@ -279,7 +295,14 @@ class NewsService:
             EmptyQuestionError, QuestionTooLongError: the question is empty or too long.
         """
         return self.ask_with_hits(
-            question, session_id=session_id, history=history, k=k, filters=filters, record=record
+            question,
+            session_id=session_id,
+            history=history,
+            k=k,
+            filters=filters,
+            record=record,
+            as_of=as_of,
+            time_aware=time_aware,
         )[0]
 
     def ask_with_hits(
@@ -292,12 +315,19 @@ class NewsService:
         filters: Filters | None = None,
         record: bool = True,
         depth: int = 0,
+        as_of: dt.date | None = None,
+        time_aware: bool = True,
     ) -> tuple[Answer, list[Hit]]:
         """Like :meth:`ask`, also returning the ranked hits (at least ``depth`` of them,
         for evaluation); the answer uses the first ``k``."""
-        p = self._prepare(question, session_id, history, k, filters, record, depth)
+        p = self._prepare(
+            question, session_id, history, k, filters, record, depth, as_of, time_aware
+        )
         t = time.perf_counter()
-        answer = p.loaded.answerer.answer(p.standalone, p.qvec, p.top, p.history)
+        answer = self._shaped(p)
+        if answer is None:
+            answer = p.loaded.answerer.answer(p.standalone, p.qvec, p.top, p.history)
+            answer = self._fail_closed(p, answer)
         return self._finish(p, answer, t), p.hits
 
     async def astream(
@@ -309,6 +339,8 @@ class NewsService:
         k: int | None = None,
         filters: Filters | None = None,
         record: bool = True,
+        as_of: dt.date | None = None,
+        time_aware: bool = True,
     ) -> AsyncIterator[StreamEvent]:
         """Answer as a stream of events: text as it is produced, then the final Answer.
 
@@ -317,13 +349,18 @@ class NewsService:
         stream and yields the final answer alone.
         """
         p = await asyncio.to_thread(
-            self._prepare, question, session_id, history, k, filters, record, 0
+            self._prepare, question, session_id, history, k, filters, record, 0, as_of, time_aware
         )
         t = time.perf_counter()
+        shaped = await asyncio.to_thread(self._shaped, p)
+        if shaped is not None:
+            yield FinalEvent(await asyncio.to_thread(self._finish, p, shaped, t))
+            return
         async for event in p.loaded.answerer.astream(p.standalone, p.qvec, p.top, p.history):
             if isinstance(event, FinalEvent):
-                # Recording the turn writes SQLite: off the event loop, like retrieval.
-                yield FinalEvent(await asyncio.to_thread(self._finish, p, event.answer, t))
+                # The fallback search and recording the turn block: off the event loop.
+                answer = await asyncio.to_thread(self._fail_closed, p, event.answer)
+                yield FinalEvent(await asyncio.to_thread(self._finish, p, answer, t))
                 return
             yield event
 
@@ -336,21 +373,37 @@ class NewsService:
         filters: Filters | None,
         record: bool,
         depth: int,
+        as_of: dt.date | None = None,
+        time_aware: bool = True,
     ) -> _Prepared:
-        """Validate, make the question standalone, embed it and retrieve."""
+        """Validate, read the question's time, make it standalone, embed it and retrieve."""
         if session_id is not None and history is not None:
             raise ValueError("pass a session_id or a history, not both")
         question = self.check_question(question)
         loaded = self._current()  # one snapshot for the whole answer, even across a reload
         t0 = time.perf_counter()
         turns = self.sessions.history(session_id) if session_id else self._bounded(history or [])
-        standalone = loaded.answerer.condense(question, turns)
+        plan = None
+        asked = question
+        if time_aware:
+            # Only a follow-up ("And the week before?", "Who won?") keeps the conversation's
+            # window; a question that stands on its own starts without one.
+            previous = _previous_intent(turns) if needs_context(question) else None
+            plan = when.plan(question, as_of or dt.date.today(), previous, filters)
+            filters = plan.filters
+            # A publication window is a filter, not words to match: "last week" is taken
+            # out. An event's date is in the text it is recounted in: "in 2014" stays.
+            asked = question if plan.event else (plan.intent.text or question)
+        standalone = loaded.answerer.condense(asked, turns)
         if len(standalone) > self.settings.answer.max_question_chars:
-            standalone = question  # a condensed question never outgrows the question cap
+            standalone = asked  # a condensed question never outgrows the question cap
         qvec = self.embedder.encode([standalone])[0]
         t1 = time.perf_counter()
         k = k or self.settings.retrieval.k
-        hits = loaded.retriever.search(standalone, qvec=qvec, k=max(k, depth), filters=filters)
+        fetch = max(k, depth, when.depth(k, plan) if plan else 0)
+        hits = loaded.retriever.search(standalone, qvec=qvec, k=fetch, filters=filters)
+        if plan is not None:
+            hits = when.rerank(hits, plan)
         t2 = time.perf_counter()
         timings = {"embed": _ms(t1 - t0), "retrieve": _ms(t2 - t1)}
         return _Prepared(
@@ -365,6 +418,7 @@ class NewsService:
             hits[:k],
             t0,
             timings,
+            plan,
         )
 
     def _bounded(self, history: Sequence[Turn]) -> list[Turn]:
@@ -386,9 +440,149 @@ class NewsService:
             )
         return turns
 
+    def _shaped(self, p: _Prepared) -> Answer | None:
+        """An answer whose shape time decides (a timeline, which came first), or None."""
+        plan = p.plan
+        if plan is None:
+            return None
+        index = p.loaded.index
+        if plan.intent.order:
+            options = timely.order_options(plan.intent.text)
+            if options is not None:
+                found = [self._best_for(p, option) for option in options[:2]]
+                answer = timely.order(index, p.standalone, options, found)
+                if answer is not None:
+                    return answer
+        if plan.intent.latest and not plan.timeline:
+            answer = self._latest(p)
+            if answer is not None:
+                return answer
+        if plan.timeline:
+            subject = timely.topic(plan.intent.text)
+            hits = p.hits
+            if len(hits) < when.RERANK_DEPTH * len(p.top):
+                hits = p.loaded.retriever.search(
+                    p.standalone,
+                    qvec=p.qvec,
+                    k=when.RERANK_DEPTH * len(p.top) or 1,
+                    filters=plan.filters,
+                )
+            answer = timely.timeline(index, p.standalone, p.qvec, hits, subject)
+            if answer is not None:
+                return answer
+            expression = f" {plan.intent.expression}" if plan.intent.expression else ""
+            opening = f"No coverage of {subject}{expression}."
+            if plan.window is None:
+                return timely.empty_window(p.standalone, "", None, None, None, opening)
+            # The nearest coverage of the subject, before or after the window, is named.
+            wider = p.loaded.retriever.search(
+                p.standalone,
+                qvec=p.qvec,
+                k=when.RERANK_DEPTH * len(p.top) or 1,
+                filters=plan.widened(),
+            )
+            nearest = timely.nearest_on_topic(
+                index, p.standalone, p.qvec, wider, subject, plan.window
+            )
+            return timely.empty_window(
+                p.standalone,
+                when.window_phrase(plan.window),
+                nearest,
+                plan.window.since,
+                plan.window.until,
+                no_coverage=opening,
+            )
+        return None
+
+    def _latest(self, p: _Prepared) -> Answer | None:
+        """The newest supporting article: on-topic articles among the best hits, newest
+        first, each answered from alone until one answers; for "what's the latest on X"
+        the newest one's closest sentences. None: answer as usual."""
+        index = p.loaded.index
+        topic = timely.latest_topic(p.plan.intent.text if p.plan else p.standalone)
+        pool = p.hits[: _LATEST_POOL * len(p.top)]
+        newest: dict[str, list[Hit]] = {}
+        for h in pool:
+            if h.article.id in newest or timely.on_topic(index, h, topic):
+                newest.setdefault(h.article.id, []).append(h)
+        if not newest:
+            return None
+        order = sorted(newest.values(), key=lambda hs: hs[0].article.date or "", reverse=True)
+        if timely.is_overview(p.plan.intent.text if p.plan else p.standalone):
+            return timely.newest_report(index, p.standalone, p.qvec, order[0])
+        for hits in order[:_LATEST_TRIES]:
+            answer = p.loaded.answerer.answer(p.standalone, p.qvec, hits, p.history)
+            if not answer.abstained:
+                return answer
+        return None
+
+    def _best_for(self, p: _Prepared, text: str) -> tuple[Hit, np.ndarray] | None:
+        """The best hit for one option of a "which came first" question, up to asked_on."""
+        assert p.plan is not None
+        vec = self.embedder.encode([text])[0]
+        hits = p.loaded.retriever.search(text, qvec=vec, k=1, filters=p.plan.filters)
+        return (hits[0], vec) if hits else None
+
+    def _fail_closed(self, p: _Prepared, answer: Answer) -> Answer:
+        """A window with nothing that answers says so, naming the nearest coverage outside
+        it; nothing before asked_on says there is nothing to answer from."""
+        plan = p.plan
+        if plan is None or not answer.abstained:
+            return answer
+        if plan.event and plan.window is not None:
+            subject = timely.topic(plan.intent.text)
+            report = timely.event_report(
+                p.loaded.index, p.standalone, p.qvec, p.top, plan.window, subject
+            )
+            return report or answer
+        if plan.publication:
+            return self._nearest(p, None)
+        mask = p.loaded.index.mask(plan.filters)
+        if mask is not None and not mask.any() and plan.filters.until is not None:
+            day = plan.filters.until
+            text = (
+                f"There is no article published on or before {day.day} {day:%B %Y} to answer from."
+            )
+            return answer.model_copy(update={"text": text})
+        return answer
+
+    def _nearest(self, p: _Prepared, opening: str | None) -> Answer:
+        """The empty-window answer with the nearest coverage outside the window (up to
+        asked_on), found by answering again without the window."""
+        assert p.plan is not None and p.plan.window is not None
+        plan = p.plan
+        window = plan.window
+        assert window is not None
+        hits = p.loaded.retriever.search(
+            p.standalone, qvec=p.qvec, k=len(p.top) or 1, filters=plan.widened()
+        )
+        nearest = p.loaded.answerer.answer(p.standalone, p.qvec, hits, p.history) if hits else None
+        return timely.empty_window(
+            p.standalone,
+            when.window_phrase(window),
+            nearest,
+            window.since,
+            window.until,
+            no_coverage=opening,
+        )
+
     def _finish(self, p: _Prepared, answer: Answer, t_answer: float) -> Answer:
-        """Stamp the answer with its question and timings, and record the turn."""
+        """Stamp the answer with its question, dates and timings, and record the turn."""
         t3 = time.perf_counter()
+        if p.plan is not None:
+            dates = [c.date[:10] for c in answer.citations if c.date]
+            answer.as_of = max(dates) if dates else None
+            answer.asked_on = p.plan.asked_on.isoformat()
+            w = p.plan.window
+            answer.window = (
+                AnswerWindow(
+                    since=w.since.isoformat() if w.since else None,
+                    until=w.until.isoformat() if w.until else None,
+                    reading=p.plan.intent.reading,
+                )
+                if w is not None
+                else None
+            )
         answer.question, answer.standalone_question = p.question, p.standalone
         answer.timings = {**p.timings, "answer": _ms(t3 - t_answer), "total": _ms(t3 - p.t0)}
         if p.session_id and p.record:
@@ -513,13 +707,32 @@ def check_question(question: str, limit: int) -> str:
 
 
 def _turn(answer: Answer) -> Turn:
+    w = answer.window
     return Turn(
         question=answer.question,
         standalone=answer.standalone_question,
         answer=answer.text,
         short_answer=answer.short_answer,
         citations=list(answer.citations),
+        window=(w.since, w.until) if w is not None else None,
+        reading=w.reading if w is not None else None,
     )
+
+
+def _previous_intent(turns: Sequence[Turn]) -> TimeIntent | None:
+    """The last turn's window as an intent a follow-up keeps or shifts; None without one."""
+    if not turns or turns[-1].window is None:
+        return None
+    since, until = turns[-1].window
+    try:
+        window = Window(
+            dt.date.fromisoformat(since) if since else None,
+            dt.date.fromisoformat(until) if until else None,
+        )
+    except ValueError:
+        return None
+    reading: Reading = "event" if turns[-1].reading == "event" else "publication"
+    return TimeIntent(window, reading, None, False, False, turns[-1].standalone)
 
 
 def _ms(seconds: float) -> float:

@@ -33,6 +33,8 @@ CREATE TABLE IF NOT EXISTS turns (
 );
 CREATE INDEX IF NOT EXISTS turns_by_session ON turns(session_id, id);
 """
+# Columns added after the first release: a database made before them gains them on open.
+_ADDED_COLUMNS = {"time": "TEXT"}
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,10 @@ class Turn:
     answer: str
     short_answer: str | None = None
     citations: list[Citation] = field(default_factory=list)
+    # The turn's time window as ISO dates (None: open) with its reading ("publication" or
+    # "event"), so that a follow-up keeps or shifts it; None when the question named none.
+    window: tuple[str | None, str | None] | None = None
+    reading: str | None = None
 
 
 class ConversationStore(Protocol):
@@ -80,6 +86,14 @@ class SQLiteConversationStore:
             self._con.execute("PRAGMA journal_mode=WAL")
             self._con.execute("PRAGMA busy_timeout=5000")
             self._con.executescript(_SCHEMA)
+            self._migrate()
+
+    def _migrate(self) -> None:
+        """Add the columns an older database lacks (its turns read as having no window)."""
+        have = {row[1] for row in self._con.execute("PRAGMA table_info(turns)")}
+        for name, kind in _ADDED_COLUMNS.items():
+            if name not in have:
+                self._con.execute(f"ALTER TABLE turns ADD COLUMN {name} {kind}")
 
     @contextmanager
     def _translated(self) -> Iterator[None]:
@@ -96,11 +110,11 @@ class SQLiteConversationStore:
         """The session's last turns, oldest first."""
         with self._lock, self._translated():
             rows = self._con.execute(
-                "SELECT question, standalone, answer, short_answer, citations FROM turns "
+                "SELECT question, standalone, answer, short_answer, citations, time FROM turns "
                 "WHERE session_id = ? ORDER BY id DESC LIMIT ?",
                 (session_id, self.max_turns),
             ).fetchall()
-        return [Turn(q, s, a, sa, _citations(c)) for q, s, a, sa, c in reversed(rows)]
+        return [Turn(q, s, a, sa, _citations(c), *_time(t)) for q, s, a, sa, c, t in reversed(rows)]
 
     def append(self, session_id: str, turn: Turn) -> None:
         """Record a turn, forgetting the oldest beyond the limit."""
@@ -109,7 +123,7 @@ class SQLiteConversationStore:
             try:
                 self._con.execute(
                     "INSERT INTO turns (session_id, created, question, standalone, answer, "
-                    "short_answer, citations) VALUES (?,?,?,?,?,?,?)",
+                    "short_answer, citations, time) VALUES (?,?,?,?,?,?,?,?)",
                     (
                         session_id,
                         time.time(),
@@ -118,6 +132,9 @@ class SQLiteConversationStore:
                         turn.answer,
                         turn.short_answer,
                         json.dumps([c.model_dump() for c in turn.citations]),
+                        json.dumps({"window": list(turn.window), "reading": turn.reading})
+                        if turn.window is not None
+                        else None,
                     ),
                 )
                 self._con.execute(
@@ -155,3 +172,17 @@ def _citations(stored: str) -> list[Citation]:
         except ValidationError:
             log.warning("left out a stored citation that no longer validates")
     return out
+
+
+def _time(stored: str | None) -> tuple[tuple[str | None, str | None] | None, str | None]:
+    """A stored turn's window and reading; (None, None) when it had none or is damaged."""
+    if not stored:
+        return None, None
+    try:
+        raw = json.loads(stored)
+        since, until = raw["window"]
+        reading = raw.get("reading")
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
+        log.warning("a stored turn's window is unreadable; the follow-up starts without one")
+        return None, None
+    return (since, until), reading if isinstance(reading, str) else None

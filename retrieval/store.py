@@ -17,7 +17,6 @@ import contextlib
 import datetime as dt
 import errno
 import fcntl
-import hashlib
 import json
 import os
 import re
@@ -32,6 +31,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from retrieval.durable import fsync_dir, fsync_file, sha256_file
 from retrieval.errors import IndexCorruptError, IndexMissingError, IngestLockedError
 
 FORMAT_VERSION = 1
@@ -113,27 +113,6 @@ class SnapshotData:
     sentence_index: Any = None
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _fsync_file(path: Path) -> None:
-    with path.open("rb+") as f:
-        os.fsync(f.fileno())
-
-
 class IndexStore:
     """The index folder: a writer lock, snapshot publishing and verified loading."""
 
@@ -186,20 +165,21 @@ class IndexStore:
         }
         manifest["files"] = data.files
         manifest["artifacts"] = {
-            a: {"sha256": _sha256(tmp / a), "bytes": (tmp / a).stat().st_size} for a in ARTIFACTS
+            a: {"sha256": sha256_file(tmp / a), "bytes": (tmp / a).stat().st_size}
+            for a in ARTIFACTS
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
         for f in (*ARTIFACTS, "manifest.json"):
-            _fsync_file(tmp / f)
-        _fsync_dir(tmp)
+            fsync_file(tmp / f)
+        fsync_dir(tmp)
         final = self.snapshots / name
         tmp.rename(final)
-        _fsync_dir(self.snapshots)
+        fsync_dir(self.snapshots)
         pointer = self.root / "CURRENT.tmp"
         pointer.write_text(name + "\n", encoding="utf-8")
-        _fsync_file(pointer)
+        fsync_file(pointer)
         pointer.replace(self.root / "CURRENT")
-        _fsync_dir(self.root)
+        fsync_dir(self.root)
         self._collect_garbage(keep=name)
         return name
 
@@ -269,7 +249,10 @@ class IndexStore:
                 path = folder / artifact
                 if not path.exists():
                     raise IndexCorruptError(f"index snapshot {name}: {artifact} is missing")
-                if path.stat().st_size != expected["bytes"] or _sha256(path) != expected["sha256"]:
+                if (
+                    path.stat().st_size != expected["bytes"]
+                    or sha256_file(path) != expected["sha256"]
+                ):
                     raise IndexCorruptError(
                         f"index snapshot {name}: {artifact} is truncated or altered "
                         "(checksum mismatch); rebuild with `newsbot ingest --rebuild`"

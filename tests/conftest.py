@@ -18,9 +18,9 @@ from retrieval.embeddings import Embedder, make_embedder
 from retrieval.service import NewsService
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
 SEED = REPO / "docs_store" / "2021-10-19-russia-nato-mission.txt"
-EVAL = SHARED / "eval"
+# The seed questions and conversations ship with the tests (tests/data/README.md).
+SEED_SET = REPO / "tests" / "data" / "seed"
 
 
 @pytest.fixture(autouse=True)
@@ -92,3 +92,24 @@ def service_over(
         return service
 
     return make
+
+
+@pytest.fixture
+def fresh_seed_service(
+    make_settings: Callable[..., Settings], seed_docs: Path, embedder: Embedder
+) -> NewsService:
+    """A service over its own index of the seed article, for tests that change it."""
+    service = NewsService(make_settings([seed_docs]), embedder)
+    service.ingest(progress=False)
+    return service
+
+
+@pytest.fixture(scope="module")
+def seed_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A config file whose articles are the seed; the index is built on first use."""
+    root = tmp_path_factory.mktemp("seed-config")
+    (root / "docs").mkdir()
+    shutil.copy(SEED, root / "docs" / SEED.name)
+    path = root / "config.yaml"
+    path.write_text("paths:\n  docs: [docs]\n  index_dir: index\n", encoding="utf-8")
+    return path

@@ -32,7 +32,7 @@ def main(argv: list[str]) -> int:
 
     delay = float(argv[2]) if len(argv) > 2 else 0.0
     if delay > 0:
-        fsync_file, fsync_dir = store._fsync_file, store._fsync_dir
+        fsync_file, fsync_dir = store.fsync_file, store.fsync_dir
 
         def slow_file(path: Path) -> None:
             time.sleep(delay)
@@ -42,8 +42,8 @@ def main(argv: list[str]) -> int:
             time.sleep(delay)
             fsync_dir(path)
 
-        store._fsync_file = slow_file  # type: ignore[assignment]
-        store._fsync_dir = slow_dir  # type: ignore[assignment]
+        store.fsync_file = slow_file  # type: ignore[assignment]
+        store.fsync_dir = slow_dir  # type: ignore[assignment]
 
     publish = store.IndexStore.publish
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import html
 import json
 import random
@@ -194,6 +195,7 @@ class FakeMessage:
     edits: list[float] = field(default_factory=list)
     sent_at: float = field(default_factory=time.monotonic)
     user_id: int | None = None
+    date: int | None = None  # Unix time the message is dated (None: when it is served)
 
     def buttons(self) -> list[dict[str, Any]]:
         """The inline buttons under the message, row by row flattened."""
@@ -353,7 +355,7 @@ class FakeBotApi:
     def _message_dict(self, m: FakeMessage) -> dict[str, Any]:
         d: dict[str, Any] = {
             "message_id": m.message_id,
-            "date": int(time.time()),
+            "date": m.date if m.date is not None else int(time.time()),
             "chat": self.chats[m.chat_id],
             "from": self.bot_user if m.from_bot else self.user(m.user_id or m.chat_id),
             "text": m.text,
@@ -390,8 +392,10 @@ class FakeBotApi:
         user_id: int | None = None,
         chat_type: str | None = None,
         reply_to: int | None = None,
+        date: int | None = None,
     ) -> FakeMessage:
-        """A user writes ``text`` in a chat; commands and @mentions get their entities."""
+        """A user writes ``text`` in a chat (dated ``date``, Unix time; default: now);
+        commands and @mentions get their entities."""
         self.chat(chat_id, chat_type)
         m = FakeMessage(
             chat_id,
@@ -401,6 +405,7 @@ class FakeBotApi:
             text,
             reply_to=reply_to,
             user_id=user_id or abs(chat_id),
+            date=date,
         )
         self.messages[chat_id].append(m)
         self.push_update({"message": self._message_dict(m)})
@@ -759,14 +764,16 @@ class EchoService:
         self.token_delay_s = token_delay_s
         self.make_answer = make_answer
         self.calls: list[tuple[str | None, str]] = []
+        self.as_ofs: list[dt.date | None] = []  # the asked-on date of each call
         self.history: dict[str, list[Turn]] = {}
         self._rng = random.Random(seed)
 
     async def astream(
-        self, question: str, *, session_id: str | None = None
+        self, question: str, *, session_id: str | None = None, as_of: dt.date | None = None
     ) -> AsyncIterator[StreamEvent]:
         question = check_question(question, self.max_question_chars)
         self.calls.append((session_id, question))
+        self.as_ofs.append(as_of)
         await asyncio.to_thread(time.sleep, self._rng.uniform(*self.latency_s))
         for token in self.tokens:
             await asyncio.sleep(self.token_delay_s)

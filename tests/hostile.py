@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+import os
 import shutil
 from pathlib import Path
 
@@ -129,3 +130,83 @@ def make_hostile_folder(dest: Path) -> dict[str, str]:
     shutil.copyfile(SEED_PATH, dest / SEED_NAME)
     _write_big(dest / "big.txt", BIG_BYTES)
     return dict(EXPECTED)
+
+
+# --- links, FIFOs and odd names: a folder that tries to make ingest read elsewhere or hang ---
+
+OUTSIDE_SECRET = "NEWSBOT_SECRET=zq-outside-secret-4417\n"
+INNER_TEXT = (
+    "date 2023-05-02\nThe lighthouse keeper logged a record number of gannets this spring.\n"
+)
+HIDDEN_TEXT = "date 2023-05-03\nThis article sits in a hidden folder and is never indexed.\n"
+ESC_TEXT = "date 2023-05-04\nThe ferry timetable changes on Monday, the port authority said.\n"
+# Escape sequences in a file name: set the terminal title (OSC 0), then clear the screen.
+ESC_NAME = "esc\x1b]0;pwned\x07\x1b[2J.txt"
+BAD_UTF8_NAME = os.fsdecode(b"bad\xff.txt")
+OUTSIDE = "link points outside the docs folders"
+NOT_REGULAR = "not a regular file"
+
+# {name: (status, detail)}; names are those of the docs folder's entries, sub/ included.
+LINK_EXPECTED: dict[str, tuple[str, str]] = {
+    SEED_NAME: ("indexed", "1 article"),
+    "inner.txt": ("indexed", "1 article"),
+    ESC_NAME: ("indexed", "1 article"),
+    "z_inner_link.txt": ("duplicate", "duplicate of sub/inner"),
+    "passwd.txt": ("skipped", OUTSIDE),
+    "status.txt": ("skipped", OUTSIDE),
+    "env.txt": ("skipped", OUTSIDE),
+    "rel_env.txt": ("skipped", OUTSIDE),
+    "zero.txt": ("skipped", OUTSIDE),
+    "pipe_out.txt": ("skipped", OUTSIDE),
+    "etc": ("skipped", OUTSIDE),
+    "fifo.txt": ("skipped", NOT_REGULAR),
+    "fifo_link.txt": ("skipped", NOT_REGULAR),
+    "loop_a.txt": ("skipped", "symlink loop"),
+    "loop_b.txt": ("skipped", "symlink loop"),
+    "dangling.txt": ("skipped", "link points to nothing"),
+    "sub_link": ("skipped", "link to a folder: not followed"),
+    "hidden_link.txt": ("skipped", "link points into a hidden folder"),
+    BAD_UTF8_NAME: ("skipped", "file name is not valid UTF-8"),
+}
+# What ingest may index from this folder, and nothing else.
+LINK_ARTICLES = {Path(SEED_NAME).stem, "sub/inner", Path(ESC_NAME).stem}
+
+
+def make_hostile_links(docs: Path, outside: Path) -> list[Path]:
+    """Fill docs with links out of it, FIFOs, loops and odd names (``LINK_EXPECTED``).
+
+    ``outside`` gets a secret file and a FIFO for links to point at. Returns the FIFOs, which
+    a test can open for writing to release a reader stuck on one.
+    """
+    docs.mkdir(parents=True, exist_ok=True)
+    outside.mkdir(parents=True, exist_ok=True)
+    (outside / ".env").write_text(OUTSIDE_SECRET, encoding="utf-8")
+    fifos = [outside / "pipe", docs / "fifo.txt"]
+    for fifo in fifos:
+        os.mkfifo(fifo)
+    shutil.copyfile(SEED_PATH, docs / SEED_NAME)
+    (docs / "sub").mkdir()
+    (docs / "sub" / "inner.txt").write_text(INNER_TEXT, encoding="utf-8")
+    (docs / ".hidden").mkdir()
+    (docs / ".hidden" / "secret.txt").write_text(HIDDEN_TEXT, encoding="utf-8")
+    (docs / ESC_NAME).write_text(ESC_TEXT, encoding="utf-8")
+    (docs / BAD_UTF8_NAME).write_text(ESC_TEXT.replace("Monday", "Friday"), encoding="utf-8")
+    links = {
+        "passwd.txt": "/etc/passwd",
+        "status.txt": "/proc/self/status",
+        "env.txt": str(outside / ".env"),
+        "rel_env.txt": os.path.relpath(outside / ".env", docs),
+        "zero.txt": "/dev/zero",
+        "pipe_out.txt": str(outside / "pipe"),
+        "etc": "/etc",
+        "fifo_link.txt": "fifo.txt",
+        "loop_a.txt": "loop_b.txt",
+        "loop_b.txt": "loop_a.txt",
+        "dangling.txt": "nowhere.txt",
+        "sub_link": "sub",
+        "z_inner_link.txt": "sub/inner.txt",
+        "hidden_link.txt": ".hidden/secret.txt",
+    }
+    for name, target in links.items():
+        (docs / name).symlink_to(target)
+    return fifos

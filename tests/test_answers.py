@@ -15,10 +15,10 @@ from retrieval.errors import InputError
 from retrieval.prompts import NO_ANSWER
 from retrieval.search_index import Filters
 from retrieval.service import NewsService
-from tests.conftest import EVAL
+from tests.conftest import SEED_SET
 
 SEED_ID = "2021-10-19-russia-nato-mission"
-SEED_QUESTIONS = [json.loads(line) for line in (EVAL / "seed/questions.jsonl").open()]
+SEED_QUESTIONS = [json.loads(line) for line in (SEED_SET / "questions.jsonl").open()]
 
 
 @pytest.mark.parametrize("q", SEED_QUESTIONS, ids=[q["id"] for q in SEED_QUESTIONS])
@@ -170,7 +170,7 @@ def test_eval_summary_reports_model_shares_only_for_llm_answers() -> None:
 def test_eval_reads_a_slice_of_the_questions() -> None:
     from retrieval.evaluation import load_questions
 
-    path = EVAL / "seed" / "questions.jsonl"
+    path = SEED_SET / "questions.jsonl"
     every = load_questions(path)
     assert [q.id for q in load_questions(path, limit=3, offset=2)] == [q.id for q in every[2:5]]
     assert load_questions(path, offset=len(every)) == []

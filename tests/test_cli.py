@@ -4,29 +4,25 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
 from bot.cli import main
+from retrieval.config import AnswerBackend
 from retrieval.prompts import NO_ANSWER
-from tests.conftest import EVAL, REPO, SEED
+from tests.conftest import REPO, SEED, SEED_SET
 
-SEED_QUESTIONS = [json.loads(line) for line in (EVAL / "seed/questions.jsonl").open()]
+SEED_QUESTIONS = [json.loads(line) for line in (SEED_SET / "questions.jsonl").open()]
 
 
 @pytest.fixture(scope="module")
-def config(tmp_path_factory: pytest.TempPathFactory, embedder: object) -> Path:
+def config(seed_config: Path, embedder: object) -> Path:
     """A config whose articles are the seed; the index is built by the first `ask`."""
-    root = tmp_path_factory.mktemp("cli")
-    (root / "docs").mkdir()
-    shutil.copy(SEED, root / "docs" / SEED.name)
-    path = root / "config.yaml"
-    path.write_text("paths:\n  docs: [docs]\n  index_dir: index\n", encoding="utf-8")
-    return path
+    return seed_config
 
 
 def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -130,3 +126,12 @@ def test_console_script_in_a_real_process(config: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert "eight" in proc.stdout.lower()
     assert "Sources:" in proc.stdout
+
+
+def test_eval_backend_choices_are_the_configs(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as e:
+        main(["eval", "somewhere", "--backend", "gpt-17"])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "invalid choice: 'gpt-17'" in err
+    assert all(f"'{backend}'" in err for backend in get_args(AnswerBackend))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.conftest import EVAL, REPO
+from tests.conftest import REPO, SEED_SET
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,7 @@ def test_seed_eval_on_the_shipped_articles(
         "sessions:\n  path: sessions.sqlite\n",
         encoding="utf-8",
     )
-    code = main(["--config", str(config), "eval", str(EVAL / "seed"), "--json"])
+    code = main(["--config", str(config), "eval", str(SEED_SET), "--json"])
     out, _ = capsys.readouterr()
     assert code == 0
     result = json.loads(out)

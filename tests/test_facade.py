@@ -5,7 +5,6 @@ and adding articles as a library operation with one rule for ids and duplicates.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,6 @@ import pytest
 from retrieval import adding
 from retrieval import service as service_module
 from retrieval.answer import Citation
-from retrieval.config import Settings
 from retrieval.embeddings import Embedder
 from retrieval.errors import (
     ArticleConflictError,
@@ -35,13 +33,8 @@ ZORBLAT = {
 
 
 @pytest.fixture
-def service(
-    make_settings: Callable[..., Settings], seed_docs: Path, embedder: Embedder
-) -> NewsService:
-    """A service over its own index of the seed article (articles may be added)."""
-    s = NewsService(make_settings([seed_docs]), embedder)
-    s.ingest(progress=False)
-    return s
+def service(fresh_seed_service: NewsService) -> NewsService:
+    return fresh_seed_service
 
 
 # --- one question check ----------------------------------------------------------------

@@ -21,7 +21,15 @@ import httpx
 import openai
 import pytest
 from starlette.types import Message, Receive, Scope, Send
-from test_http_support import READ, READ_KEY, CountingService, LiveServer, principal, with_http
+from test_http_support import (
+    READ,
+    READ_KEY,
+    CountingService,
+    LiveServer,
+    principal,
+    wait_ready,
+    with_http,
+)
 
 from bot.http import create_app
 from bot.http.auth import session_key
@@ -297,16 +305,7 @@ def test_newsbot_serve_end_to_end(serve_config: Path) -> None:
     proc = _serve(serve_config, "--port", str(port), env=_env(NEWSBOT_HTTP__API_KEYS=keys))
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300
-        while True:
-            assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
-            assert time.monotonic() < deadline, "newsbot serve did not get ready"
-            try:
-                if httpx.get(f"{url}/readyz").status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            time.sleep(0.5)
+        wait_ready(proc, url, 300)
         r = httpx.post(f"{url}/v1/answer", json={"question": QUESTION}, headers=READ)
         assert r.json()["short_answer"] == "November 1, 2021"
 

@@ -5,7 +5,6 @@ chat client's history is bounded before it is condensed."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,6 @@ from test_http_support import ADMIN, READ, CountingService, with_http
 
 from bot.http import create_app
 from retrieval.config import Settings
-from retrieval.embeddings import Embedder
 from retrieval.service import NewsService
 
 SEED_ID = "2021-10-19-russia-nato-mission"
@@ -23,12 +21,8 @@ QUESTION = "When is the accreditation withdrawn?"
 
 
 @pytest.fixture
-def service(
-    make_settings: Callable[..., Settings], seed_docs: Path, embedder: Embedder
-) -> NewsService:
-    s = NewsService(make_settings([seed_docs]), embedder)
-    s.ingest(progress=False)
-    return s
+def service(fresh_seed_service: NewsService) -> NewsService:
+    return fresh_seed_service
 
 
 def _client(service: Any, settings: Settings, **http: Any) -> TestClient:

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
 from test_http_support import ADMIN_KEY, LiveServer, with_http
 
-from bot.http import create_app, guard
+from bot.http import create_app
 from retrieval.config import load_settings
 from retrieval.embeddings import Embedder
 from retrieval.service import NewsService
@@ -46,11 +46,9 @@ def live(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterat
     service = NewsService(base, embedder)
     service.ingest(progress=False)
     # No rate limit to speak of: 429s would be valid, but they would hide everything else.
-    # Nor a back-off after wrong keys, which the fuzzing sends by the hundred (a module
-    # constant until http.auth_failures_per_minute exists).
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(guard, "AUTH_FAILURES_PER_MINUTE", 1_000_000)
-        app = create_app(service, with_http(base, rate_limit_per_minute=1_000_000))
+    # Nor a back-off after wrong keys, which the fuzzing sends by the hundred.
+    unlimited = {"rate_limit_per_minute": 1_000_000, "auth_failures_per_minute": 1_000_000}
+    app = create_app(service, with_http(base, **unlimited))
     with LiveServer(app) as server:
         yield server
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Any
 
+import httpx
 import uvicorn
 from fastapi import FastAPI
 from pydantic import SecretStr
@@ -97,3 +99,18 @@ class LiveServer:
         self.server.should_exit = True
         self.thread.join(timeout=60)
         self.sock.close()
+
+
+def wait_ready(proc: subprocess.Popen[str], url: str, seconds: float) -> None:
+    """Wait until a `newsbot serve` subprocess answers /readyz with 200 (it must not exit)."""
+    # Loading the model on a busy machine is slow; a hang is what this bound catches.
+    deadline = time.monotonic() + seconds
+    while True:
+        assert proc.poll() is None, proc.stdout.read() if proc.stdout else ""
+        assert time.monotonic() < deadline, "newsbot serve did not get ready"
+        try:
+            if httpx.get(f"{url}/readyz").status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.5)

@@ -26,7 +26,7 @@ from retrieval.evaluation import contains_answer
 from retrieval.prompts import NO_ANSWER
 from retrieval.retriever import Hit
 from retrieval.service import NewsService
-from tests.conftest import EVAL
+from tests.conftest import SEED_SET
 
 pytestmark = pytest.mark.slow
 
@@ -35,8 +35,8 @@ if os.environ.get("CI"):
 else:
     pytest.importorskip("llama_cpp", reason="pip install 'newsbot[llamacpp]'")
 
-SEED_QUESTIONS = [json.loads(line) for line in (EVAL / "seed/questions.jsonl").open()]
-CONVERSATIONS = [json.loads(line) for line in (EVAL / "seed/conversations.jsonl").open()]
+SEED_QUESTIONS = [json.loads(line) for line in (SEED_SET / "questions.jsonl").open()]
+CONVERSATIONS = [json.loads(line) for line in (SEED_SET / "conversations.jsonl").open()]
 
 
 def assert_grounded(answer: Answer, hits: list[Hit]) -> None:

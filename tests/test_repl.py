@@ -4,6 +4,7 @@ driven through a pseudo-terminal (pexpect) with exact transcripts."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import io
 import os
 import re
@@ -25,7 +26,15 @@ from rich.console import Console
 
 from bot import render
 from bot.repl import Chat, chat_loop, history_path, view
-from retrieval.answer import Answer, Citation, FinalEvent, StreamEvent, TokenEvent
+from retrieval.answer import (
+    Answer,
+    AnswerWindow,
+    Citation,
+    FinalEvent,
+    StreamEvent,
+    TokenEvent,
+    time_stamp,
+)
 from retrieval.config import load_settings
 from retrieval.errors import IndexMissingError
 from retrieval.service import check_question
@@ -144,7 +153,7 @@ def test_commands() -> None:
     out = _output(chat)
     assert out.startswith(
         "No answer yet in this conversation.\n"
-        "Unknown command /nope; try /sources, /reset, /help, /quit.\n"
+        "Unknown command /nope; try /sources, /asof, /reset, /help, /quit.\n"
     )
     assert out.endswith(
         "Sources of: When?\n"
@@ -159,7 +168,7 @@ def test_help_lists_every_command() -> None:
     code, chat = _drive(FakeService({}), "/help\r\x04")
     out = _output(chat)
     assert code == 0 and out == view.HELP + "\n"
-    for command in ("/sources", "/reset", "/help", "/quit", "Ctrl-C", "Ctrl-D"):
+    for command in ("/sources", "/asof", "/reset", "/help", "/quit", "Ctrl-C", "Ctrl-D"):
         assert command in out
 
 
@@ -484,6 +493,33 @@ decision of 6 October, withdrawing the accreditation of eight members of the Rus
 Mission to NATO from 1 November while also reducing the overall number of mission personnel to 10.
 [1]
 """
+
+
+def _stamp(window: dt.date | None = None, as_of: str = "2021-10-19") -> str:
+    """The as-of line under an answer from an article dated as_of (the seed's date) asked
+    today."""
+    day = window.isoformat() if window else None
+    return time_stamp(
+        Answer(
+            question="",
+            standalone_question="",
+            text="",
+            as_of=as_of,
+            asked_on=dt.date.today().isoformat(),
+            window=AnswerWindow(since=day, until=day) if day else None,
+        )
+    )
+
+
+def _last_6_october() -> dt.date:
+    """ "on 6 October" asked today: the latest 6 October not after today."""
+    today = dt.date.today()
+    day = dt.date(today.year, 10, 6)
+    return day if day <= today else dt.date(today.year - 1, 10, 6)
+
+
+STAMP = _stamp()
+STAMP_6_OCTOBER = _stamp(_last_6_october())
 SOURCES = """\
 [1] Russia has suspended its North Atlantic Treaty Organization (NATO) mission in response to the… —
 2021-10-19
@@ -501,11 +537,12 @@ def test_pty_two_turn_conversation(terminal: Terminal) -> None:
         "Ctrl-D to quit"
     )
     assert terminal.say("Who is Jens Stoltenberg?") == (
-        f"newsbot> Who is Jens Stoltenberg?\n{ANSWER}\nSources:\n{SOURCES}\n"
+        f"newsbot> Who is Jens Stoltenberg?\n{ANSWER}{STAMP}\n\nSources:\n{SOURCES}\n"
     )
     # "he" is resolved from the conversation (visible in the session store, not on screen).
     assert terminal.say("What did he decide on 6 October?") == (
-        f"newsbot> What did he decide on 6 October?\n{ANSWER}\nSources:\n{SOURCES}\n"
+        f"newsbot> What did he decide on 6 October?\n{ANSWER}{STAMP_6_OCTOBER}\n\nSources:\n"
+        f"{SOURCES}\n"
     )
     assert terminal.turns() == [
         ("Who is Jens Stoltenberg?", "Who is Jens Stoltenberg?"),
@@ -547,12 +584,13 @@ def test_pty_overlong_paste_is_refused(terminal: Terminal) -> None:
 def test_pty_article_markup_is_printed_literally(terminal: Terminal) -> None:
     assert (
         terminal.say("When does the Porthaven Lighthouse Festival open?")
-        == """\
+        == f"""\
 newsbot> When does the Porthaven Lighthouse Festival open?
 3 May 2022 [1]
 
 The [bold red]Porthaven Lighthouse Festival[/] opens on 3 May 2022 with
 [link=http://evil.example]free entry[/link] for every resident. [1]
+{_stamp(as_of="2022-05-01")}
 
 Sources:
 [1] [bold red]Harbour[/] lights festival — [link=http://evil.example]Evil Gazette[/link], 2022-05-01
@@ -571,7 +609,7 @@ def test_pty_ctrl_c_at_the_prompt_clears_the_line(terminal: Terminal) -> None:
     terminal.ready()
     # Had the line survived, "/nope" would have been typed onto it and asked as a question.
     assert terminal.say("/nope") == (
-        "newsbot> /nope\nUnknown command /nope; try /sources, /reset, /help, /quit.\n"
+        "newsbot> /nope\nUnknown command /nope; try /sources, /asof, /reset, /help, /quit.\n"
     )
 
 
@@ -601,7 +639,8 @@ def test_pty_ctrl_c_cancels_the_answer_in_progress(terminal: Terminal) -> None:
         "What did Jens Stoltenberg decide on 6 October?",
     )
     assert terminal.say("What did he decide on 6 October?") == (
-        f"newsbot> What did he decide on 6 October?\n{ANSWER}\nSources:\n{SOURCES}\n"
+        f"newsbot> What did he decide on 6 October?\n{ANSWER}{STAMP_6_OCTOBER}\n\nSources:\n"
+        f"{SOURCES}\n"
     )
     turns = terminal.turns()
     assert turns[: len(before)] == before and resolved in turns[len(before) :]
@@ -622,7 +661,10 @@ def test_pty_ctrl_c_during_answers_keeps_the_repl_and_the_session(terminal: Term
     # Each Ctrl-C cancelled an answer or cleared a prompt (or the line being typed).
     terminal.resync()
     out = terminal.say("What did he decide on 6 October?")
-    assert out == f"newsbot> What did he decide on 6 October?\n{ANSWER}\nSources:\n{SOURCES}\n"
+    assert out == (
+        f"newsbot> What did he decide on 6 October?\n{ANSWER}{STAMP_6_OCTOBER}\n\nSources:\n"
+        f"{SOURCES}\n"
+    )
     # The session survived: the earlier turns are there, and the follow-up resolved "he".
     # (A cancelled answer's retrieval may still finish and be recorded; that is fine.)
     resolved = (

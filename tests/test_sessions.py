@@ -14,9 +14,9 @@ from retrieval.condense import needs_context, standalone_question
 from retrieval.errors import SessionStoreError
 from retrieval.service import NewsService
 from retrieval.sessions import SQLiteConversationStore, Turn
-from tests.conftest import EVAL
+from tests.conftest import SEED_SET
 
-CONVERSATIONS = [json.loads(line) for line in (EVAL / "seed/conversations.jsonl").open()]
+CONVERSATIONS = [json.loads(line) for line in (SEED_SET / "conversations.jsonl").open()]
 
 
 def _turn(q: str) -> Turn:

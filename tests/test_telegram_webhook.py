@@ -13,6 +13,7 @@ import signal
 import socket
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -42,7 +43,7 @@ def _update(update_id: int, chat_id: int, text: str) -> dict[str, Any]:
         "update_id": update_id,
         "message": {
             "message_id": 1,
-            "date": 0,
+            "date": int(time.time()),  # the message date is the asked-on date
             "chat": {"id": chat_id, "type": "private", "first_name": "U"},
             "from": {"id": chat_id, "is_bot": False, "first_name": "U"},
             "text": text,

@@ -18,7 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from bot.http import articles, guard, openai_compat, routes
+from bot.http import articles, guard, openai_compat, page, routes
 from bot.http.auth import KeyRing
 from bot.http.limits import RateLimiter
 from bot.http.metrics import MetricsMiddleware
@@ -26,7 +26,7 @@ from bot.http.openapi import install_openapi
 from bot.http.problems import install_problem_handlers
 from bot.http.state import AppState
 from retrieval.config import Settings
-from retrieval.errors import IngestLockedError, NewsbotError
+from retrieval.errors import NewsbotError
 from retrieval.service import NewsService
 
 log = logging.getLogger("newsbot.http")
@@ -105,13 +105,15 @@ def create_app(
     app.include_router(routes.router)
     app.include_router(articles.router)
     app.include_router(openai_compat.router)
+    page_router = page.make_router()  # the web chat page at /
+    app.include_router(page_router)
     app.add_middleware(
         guard.GuardMiddleware,
         keys=state.keys,
         limiter=state.limiter,
         http=http,
         # Read when the app is made (until a config field exists for it).
-        failures=RateLimiter(guard.AUTH_FAILURES_PER_MINUTE),
+        failures=RateLimiter(http.auth_failures_per_minute),
     )
     if http.cors_origins:
         app.add_middleware(
@@ -121,20 +123,23 @@ def create_app(
             allow_headers=["Authorization", "Content-Type", "X-Session-Id"],
             max_age=600,
         )
-    state.routes = [*routes.router.routes, *articles.router.routes, *openai_compat.router.routes]
+    state.routes = [
+        *routes.router.routes,
+        *articles.router.routes,
+        *openai_compat.router.routes,
+        *page_router.routes,
+    ]
     app.add_middleware(MetricsMiddleware, metrics=state.metrics, routes=state.routes)
     install_openapi(app, settings)
     return app
 
 
 def _warm_up(service: NewsService) -> None:
-    """Load the model and the index (building or updating it when stale)."""
-    try:
-        service.ensure_index(progress=False)
-    except IngestLockedError:
-        # `newsbot ingest` is running: serve the current snapshot; the watcher loads the next.
-        log.warning("an ingest is running; serving the current snapshot until it publishes")
-        service.reload()
+    """Load the model and the index (building or updating it when stale; while another
+    ingest writes, the current snapshot serves and the watcher loads the next)."""
+    report = service.ensure_index(progress=False)
+    if report is not None and report.notice:
+        log.warning("%s", report.notice)
     service.embedder.encode(["warm up"])  # the first encode pays torch's lazy set-up
 
 

@@ -31,11 +31,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from bot.http.problems import ApiProblem
 from retrieval.config import HttpSettings, Settings
+from retrieval.durable import fsync_dir
 from retrieval.errors import ConfigError
 
 log = logging.getLogger("newsbot.http")
 
-PUBLIC_PATHS = frozenset({"/healthz", "/readyz", "/openapi.json", "/docs", "/redoc"})
+PUBLIC_PATHS = frozenset({"/", "/healthz", "/readyz", "/openapi.json", "/docs", "/redoc"})
+PUBLIC_PREFIXES = ("/docs/", "/web/")  # the docs' and the chat page's assets
 ADMIN_ROUTES = frozenset({("POST", "/v1/articles")})
 PRINCIPAL_KEY = "newsbot.principal"
 MAX_KEY_CHARS = 4096  # a longer presented key is refused unread; a configured one, at start-up
@@ -62,8 +64,8 @@ ANONYMOUS = Principal("anonymous", admin=True)
 
 
 def required_role(method: str, path: str) -> Role | None:
-    """The role a request needs; None for the public probes and docs."""
-    if path in PUBLIC_PATHS or path.startswith("/docs/"):
+    """The role a request needs; None for the public probes, docs and the web page."""
+    if path in PUBLIC_PATHS or path.startswith(PUBLIC_PREFIXES):
         return None
     if (method, path.rstrip("/") or "/") in ADMIN_ROUTES:
         return Role.ADMIN
@@ -208,11 +210,7 @@ def _create_secret(path: Path) -> None:
             os.link(tmp, path)  # fails if it exists: never replaces a secret in use
         except FileExistsError:
             return
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
+        fsync_dir(path.parent)
     finally:
         tmp.unlink(missing_ok=True)
 

@@ -8,7 +8,7 @@ the cap. A body that does not arrive within the deadline gets 408. The accepted 
 handed to the app as one message.
 
 Wrong keys are throttled per client address: each 401 for a wrong key spends a token of a
-bucket of ``AUTH_FAILURES_PER_MINUTE``; while that bucket is empty, every request from the
+bucket of ``http.auth_failures_per_minute``; while that bucket is empty, every request from the
 address that needs a key gets 429 with Retry-After, before its key is even looked at, so a
 correct key is no way round it (else 200-or-429 would still tell a guesser when it hit).
 A correct key does not clear the count either: a holder of a read key could otherwise
@@ -39,9 +39,6 @@ from bot.http.problems import problem
 from retrieval.config import HttpSettings
 
 _CHALLENGE = 'Bearer realm="newsbot"'
-
-AUTH_FAILURES_PER_MINUTE = 10
-"""Wrong keys a client address may send: bursts of 10, then one every 6 s."""
 
 
 class _TooLarge(Exception):

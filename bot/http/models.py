@@ -21,6 +21,8 @@ from pydantic import (
     StrictStr,
 )
 
+from retrieval.ingest import ReportStatus
+
 QUESTION_CEILING = 100_000
 """Hard ceiling of a question's length (the config's upper bound)."""
 
@@ -93,6 +95,7 @@ class AnswerRequest(BaseModel):
                     "since": "2021-01-01",
                     "until": "2021-12-31",
                     "sources": ["Reuters"],
+                    "as_of": "2021-10-20",
                     "stream": False,
                 },
             ]
@@ -114,6 +117,11 @@ class AnswerRequest(BaseModel):
         default_factory=list,
         max_length=20,
         description="Only articles from these sources (case-insensitive).",
+    )
+    as_of: IsoDate | None = Field(
+        default=None,
+        description="The day the question is asked (default: today): its time expressions "
+        "('last week') are read against it, and no article published after it is used.",
     )
     stream: StrictBool = Field(
         default=False,
@@ -267,7 +275,10 @@ class FileStatus(BaseModel):
     """What ingest did with one added file."""
 
     file: str = Field(description="Relative to the docs folder, e.g. added/x.jsonl.")
-    status: str = Field(description="indexed | unchanged | duplicate | skipped | removed")
+    status: ReportStatus = Field(
+        description="What ingest did: indexed, unchanged, duplicate, skipped, removed, or "
+        "rebuilt (the index itself, rebuilt because it was unusable)."
+    )
     detail: str = ""
     warnings: list[str] = Field(default_factory=list)
     article_ids: list[str] = Field(default_factory=list)

@@ -10,6 +10,7 @@ Streaming sends the answer once it is verified, never unverified draft tokens.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 from typing import Annotated, Any, Literal
@@ -18,11 +19,11 @@ from fastapi import APIRouter, Header, HTTPException, Path, Request
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_validator
 
 from bot.http.auth import Principal, ReadAccess, session_key
-from bot.http.models import ANSWER_EXAMPLE, SESSION_ID_PATTERN, Question
+from bot.http.models import ANSWER_EXAMPLE, SESSION_ID_PATTERN, IsoDate, Question
 from bot.http.problems import problem_responses
 from bot.http.state import AppState, AppStateDep
 from bot.http.streaming import frame, open_stream, problem_body, sse_response
-from retrieval.answer import Answer, Citation, FinalEvent, StreamEvent
+from retrieval.answer import Answer, AnswerWindow, Citation, FinalEvent, StreamEvent
 from retrieval.sessions import Turn
 
 MODEL_ID = "newsbot"
@@ -106,6 +107,11 @@ class ChatCompletionRequest(BaseModel):
     user: Annotated[StrictStr, Field(min_length=1, max_length=256)] | None = Field(
         default=None, description="Names a server-side conversation (unless X-Session-Id does)."
     )
+    as_of: IsoDate | None = Field(
+        default=None,
+        description="newsbot's extra: the day the question is asked (default: today); no "
+        "article published after it is used.",
+    )
 
     @field_validator("messages")
     @classmethod
@@ -166,6 +172,11 @@ class ChatCompletion(BaseModel):
     standalone_question: str = Field(
         description="The question as retrieved for, after resolving a follow-up."
     )
+    as_of: str | None = Field(default=None, description="Date of the newest cited article.")
+    asked_on: str | None = Field(default=None, description="The day the question was asked.")
+    window: AnswerWindow | None = Field(
+        default=None, description="The dates the question's time expression denotes."
+    )
 
 
 class Delta(BaseModel):
@@ -195,6 +206,9 @@ class ChatCompletionChunk(BaseModel):
     citations: list[Citation] | None = None
     abstained: bool | None = None
     standalone_question: str | None = None
+    as_of: str | None = None
+    asked_on: str | None = None
+    window: AnswerWindow | None = None
 
 
 class ModelCard(BaseModel):
@@ -302,6 +316,7 @@ async def chat_completions(
             endpoint="chat",
             session_id=session,
             history=None if session else history,
+            as_of=body.as_of,
         )
         return ChatCompletion(
             id=completion_id,
@@ -311,8 +326,13 @@ async def chat_completions(
             citations=answer.citations,
             abstained=answer.abstained,
             standalone_question=answer.standalone_question,
+            as_of=answer.as_of,
+            asked_on=answer.asked_on,
+            window=answer.window,
         )
-    return await _stream(state, question, session, history, completion_id, request.url.path)
+    return await _stream(
+        state, question, session, history, completion_id, request.url.path, body.as_of
+    )
 
 
 def _split(messages: list[UserMessage | OtherMessage]) -> tuple[str, list[Turn]]:
@@ -348,9 +368,10 @@ async def _stream(
     history: list[Turn],
     completion_id: str,
     path: str,
+    as_of: dt.date | None = None,
 ) -> Any:
     stream = await open_stream(
-        state, question, session_id=session, history=None if session else history
+        state, question, session_id=session, history=None if session else history, as_of=as_of
     )
     created = int(time.time())
 
@@ -374,6 +395,9 @@ async def _stream(
                 citations=answer.citations,
                 abstained=answer.abstained,
                 standalone_question=answer.standalone_question,
+                as_of=answer.as_of,
+                asked_on=answer.asked_on,
+                window=answer.window,
             ),
         ]
 

@@ -81,9 +81,16 @@ async def answer(
     filters = Filters(body.since, body.until, tuple(body.sources))
     if not body.stream:
         return await state.answer(
-            body.question, endpoint="answer", session_id=session, k=body.k, filters=filters
+            body.question,
+            endpoint="answer",
+            session_id=session,
+            k=body.k,
+            filters=filters,
+            as_of=body.as_of,
         )
-    stream = await open_stream(state, body.question, session_id=session, k=body.k, filters=filters)
+    stream = await open_stream(
+        state, body.question, session_id=session, k=body.k, filters=filters, as_of=body.as_of
+    )
     path = request.url.path
     return sse_response(
         stream,

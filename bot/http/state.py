@@ -7,6 +7,7 @@ CPU-bound, so every call into it runs in a worker thread, under the per-request 
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -103,6 +104,7 @@ class AppState:
         history: list[Turn] | None = None,
         k: int | None = None,
         filters: Filters | None = None,
+        as_of: dt.date | None = None,
     ) -> Answer:
         """Answer in a worker thread, within the deadline; count it in the metrics.
 
@@ -117,6 +119,7 @@ class AppState:
             k=k,
             filters=filters,
             record=False,
+            as_of=as_of,
         )
         if session_id:
             await asyncio.to_thread(self.service.remember, session_id, answer)

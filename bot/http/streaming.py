@@ -8,6 +8,7 @@ that, an error becomes a final ``error`` event carrying the problem.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 from collections.abc import AsyncIterator, Callable
@@ -51,6 +52,7 @@ async def open_stream(
     k: int | None = None,
     filters: Filters | None = None,
     history: list[Turn] | None = None,
+    as_of: dt.date | None = None,
 ) -> OpenStream:
     """Start the answer stream and wait for its first event (errors still raise)."""
     service = state.service
@@ -61,6 +63,7 @@ async def open_stream(
         k=k,
         filters=filters,
         record=False,
+        as_of=as_of,
     )
     loop_deadline = asyncio.get_running_loop().time() + state.timeout
     first = await _next(events, loop_deadline)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import signal
 from collections.abc import Awaitable, Callable
 
@@ -21,7 +22,7 @@ from retrieval.answer import Answer, FinalEvent, TokenEvent
 from retrieval.errors import NewsbotError, QuestionTooLongError
 from retrieval.service import ChatService
 
-COMMANDS = ("/sources", "/reset", "/help", "/quit")
+COMMANDS = ("/sources", "/asof", "/reset", "/help", "/quit")
 
 
 class Chat:
@@ -35,6 +36,7 @@ class Chat:
         self._answering: asyncio.Task[None] | None = None
         self._interrupted = False  # Ctrl-C after Enter, before the answer task exists
         self._mid_line = False  # streamed tokens left the cursor mid-line
+        self.as_of: dt.date | None = None  # the asked-on date /asof set; None: today
 
     async def handle(self, line: str) -> bool:
         """Run a command or answer a question; False when the user asked to quit."""
@@ -56,6 +58,8 @@ class Chat:
                 self.console.print(Text(view.HELP))
             elif name == "/sources":
                 self.show_sources()
+            elif name == "/asof":
+                self.set_as_of(line.split()[1:])
             elif name == "/reset":
                 self.service.reset(self.session_id)
                 self._notice("Conversation forgotten; the next question starts afresh.")
@@ -66,6 +70,27 @@ class Chat:
         except Exception as e:  # e.g. a locked or damaged sessions database
             self._error(e, unexpected=True)
         return True
+
+    def set_as_of(self, args: list[str]) -> None:
+        """`/asof 2023-10-27` asks as if on that day; `/asof today` goes back to today;
+        `/asof` alone says which day questions are asked on."""
+        if not args:
+            day = self.as_of.isoformat() if self.as_of else "today"
+            self._notice(f"Questions are asked as of {day}.")
+            return
+        if args[0].lower() == "today":
+            self.as_of = None
+            self._notice("Questions are asked as of today.")
+            return
+        try:
+            self.as_of = dt.date.fromisoformat(args[0])
+        except ValueError:
+            self._notice(f"Not a date: {view.inert(args[0])}; try /asof 2023-10-27 or /asof today.")
+            return
+        self._notice(
+            f"Questions are now asked as of {self.as_of.isoformat()}: no article published "
+            "after it is used, and 'last week' is read from it."
+        )
 
     def show_sources(self) -> None:
         """The last answer's sources with their quotes."""
@@ -124,8 +149,10 @@ class Chat:
         if self._streams is None:
             self._streams = BackgroundLoop()
         # The stream runs on a loop of its own: nothing it does can delay Ctrl-C here.
+        # as_of only when /asof set one: any ChatService answers as of today without it.
+        extra = {"as_of": self.as_of} if self.as_of is not None else {}
         events = self._streams.iterate(
-            lambda: self.service.astream(question, session_id=self.session_id)
+            lambda: self.service.astream(question, session_id=self.session_id, **extra)
         )
         async with contextlib.aclosing(events):
             async for event in events:

@@ -9,8 +9,12 @@ from collections.abc import Sequence
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.text import Text
 
+<<<<<<< HEAD
 from bot.render import conflict_heading, conflict_value_line
 from retrieval.answer import Answer, Citation, Conflict
+=======
+from retrieval.answer import Answer, Citation, time_stamp
+>>>>>>> main
 
 # C0/C1 controls (except newline and tab) and the bidi overrides that can reorder a line.
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -21,6 +25,8 @@ Ask a question about the articles; a follow-up ("And when does that take effect?
 continues the conversation.
 
   /sources   the last answer's sources, with the sentences they are quoted from
+  /asof DATE ask as if on DATE (YYYY-MM-DD): "last week" is read from it and no
+             article published after it is used; /asof today goes back to today
   /reset     forget the conversation and start afresh
   /help      this help
   /quit      leave (Ctrl-D does too)
@@ -107,8 +113,14 @@ def answer_view(answer: Answer, *, with_text: bool = True) -> Group:
     parts: list[RenderableType] = []
     if with_text:
         parts.append(answer_body(answer.text, style="italic" if answer.abstained else ""))
+<<<<<<< HEAD
     if answer.conflict and not answer.abstained:
         parts += [Text(), conflict_view(answer.conflict)]
+=======
+    stamp = time_stamp(answer)
+    if stamp:
+        parts.append(Text(inert(stamp), style="dim"))
+>>>>>>> main
     if answer.citations:
         parts.append(Text())
         parts.append(sources(answer.citations, Text("Sources:", style="bold")))

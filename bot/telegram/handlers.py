@@ -238,7 +238,12 @@ async def answer_question(
     assert isinstance(message, Message)
     try:
         async with typing(message):
-            async for event in state.service.astream(question, session_id=session_id(chat.id)):
+            # The message's date (UTC) is the day the question is asked: "yesterday" is
+            # read from it, and a delayed update still answers as of when it was sent.
+            events = state.service.astream(
+                question, session_id=session_id(chat.id), as_of=message.date.date()
+            )
+            async for event in events:
                 if isinstance(event, TokenEvent):
                     await stream.token(event.text)
                 elif isinstance(event, FinalEvent):
@@ -263,9 +268,10 @@ async def show_quote(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None
     query = update.callback_query
     assert query is not None
     message = query.message if isinstance(query.message, Message) else None
-    if state.limiter.hit(query.from_user.id):
+    wait = state.limiter.hit(query.from_user.id)
+    if wait:
         limit = state.settings.telegram.rate_limit_per_minute
-        await query.answer(texts.RATE_LIMITED.format(limit=limit, seconds=60))
+        await query.answer(texts.RATE_LIMITED.format(limit=limit, seconds=round(wait + 0.5)))
         return
     citation = state.quotes.lookup(query.data, message.chat.id if message else None)
     if citation is None:

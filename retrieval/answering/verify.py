@@ -207,10 +207,6 @@ class Verification:
     removed_urls: list[str] = field(default_factory=list)
     refused: bool = False  # the model said the articles don't answer
 
-    @property
-    def reattributed(self) -> int:
-        return sum(k.reattributed for k in self.kept)
-
 
 def clean_markup(text: str) -> str:
     """Model text as plain text: entities decoded, HTML and Markdown markup removed."""

@@ -7,7 +7,7 @@ one-line ``skipped`` reason, and anything odd about one that does comes back as 
 from __future__ import annotations
 
 import hashlib
-import stat
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -15,6 +15,7 @@ from typing import Protocol
 from retrieval.articles import Article, strip_invisible
 from retrieval.loaders import html, jsonl, markdown, text
 from retrieval.loaders.decode import Loaded, NotAnArticleError, decode_bytes
+from retrieval.scan import OUTSIDE, inside, open_regular, opened_path
 
 __all__ = [
     "SUPPORTED_SUFFIXES",
@@ -85,13 +86,15 @@ def _article_id(path: Path, root: Path) -> str:
     return rel.with_suffix("").as_posix()
 
 
-def read_file(path: Path, root: Path, max_bytes: int) -> FileResult:
+def read_file(path: Path, root: Path, max_bytes: int, *, within: Sequence[Path] = ()) -> FileResult:
     """Read one file into articles; bad content becomes a skip reason or warnings, never raises.
 
     Args:
-        path: The file, inside ``root`` (or ``root`` itself).
+        path: The file, inside ``root`` (or ``root`` itself); it may be a link.
         root: The articles folder; article ids are paths relative to it.
         max_bytes: Files larger than this are skipped unread.
+        within: The folders the file must really lie in once opened (default: ``root``);
+            a link that leads elsewhere is skipped unread.
 
     Returns:
         The file's articles, or ``skipped`` with a one-line reason.
@@ -99,14 +102,16 @@ def read_file(path: Path, root: Path, max_bytes: int) -> FileResult:
     if reason := _not_an_article(path):
         return FileResult(path, [], reason)
     try:
-        info = path.stat()
-        if not stat.S_ISREG(info.st_mode):  # a FIFO would block the read forever
-            return FileResult(path, [], "not a regular file")
-        if info.st_size > max_bytes:
-            return FileResult(path, [], _too_big(info.st_size, max_bytes))
-        with path.open("rb") as f:
-            data = f.read(max_bytes + 1)  # the file may have grown since stat()
-    except OSError as e:
+        f, info = open_regular(path)
+        with f:
+            # Checked on the open file, not the name: a link swapped after the folder was
+            # scanned must still not lead out of it.
+            if not inside(opened_path(f, path), [r.resolve() for r in (within or [root])]):
+                return FileResult(path, [], OUTSIDE)
+            if info.st_size > max_bytes:
+                return FileResult(path, [], _too_big(info.st_size, max_bytes))
+            data = f.read(max_bytes + 1)  # the file may have grown since fstat()
+    except (OSError, RuntimeError) as e:  # RuntimeError: a link loop, before Python 3.13
         return FileResult(path, [], str(e))
     if len(data) > max_bytes:
         return FileResult(path, [], _too_big(len(data), max_bytes))

@@ -1,0 +1,352 @@
+"""Answers shaped by time, the same for every backend: an empty window that names the nearest
+coverage outside it, a dated timeline, and "which came first" from the articles' dates.
+
+Every sentence quoted is an article sentence, cited; nothing here writes a claim of its own
+beyond dates and the options the user named.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import numpy as np
+
+from retrieval.answer import Answer, Citation, long_date
+from retrieval.lexical import terms
+from retrieval.retriever import Hit
+from retrieval.search_index import SearchIndex
+from retrieval.timeparse import Window, dates_mentioned, mentions_window
+
+# A timeline keeps an in-window hit when this idf-weighted share of the topic's terms occurs
+# in its title or chunk, or when the chunk's embedding is this close to the question's.
+TOPIC_SHARE = 0.5
+TOPIC_COSINE = 0.55
+MAX_BULLETS = 8
+
+_TOPIC_LEAD = re.compile(
+    r"^\s*(?:and\s+)?(?:what(?:'s|\s+has|\s+have)?\s+(?:happened|been\s+happening|went\s+on"
+    r"|gone\s+on)|what\s+(?:was|were|has\s+been|have\s+been)\s+reported"
+    r"|what\s+did\s+the\s+news\s+say|(?:give\s+me\s+a\s+|show\s+me\s+a\s+)?timeline\s+(?:of|for)"
+    r"|brief\s+me\s+on|(?:give\s+me\s+a\s+)?briefing\s+on|catch\s+me\s+up\s+on)"
+    r"(?:\s+(?:with|in|at|about|to|on|of|for|from))?\s+",
+    re.IGNORECASE,
+)
+
+
+def topic(question: str) -> str:
+    """'What happened with the All Blacks?' -> 'the All Blacks'."""
+    return _TOPIC_LEAD.sub("", question).strip().rstrip("?.! ").strip() or "that"
+
+
+def best_sentence(index: SearchIndex, hit: Hit, qvec: np.ndarray) -> tuple[str, float]:
+    """The chunk's sentence closest to the question, with its cosine."""
+    rows = index.sentences_of[hit.chunk.row]
+    if not rows:
+        return hit.chunk.text.strip(), hit.dense or 0.0
+    cosines = index.sentence_vectors[rows] @ qvec
+    i = int(np.argmax(cosines))
+    s = index.sentences[rows[i]]
+    return hit.article.text[s.start : s.end].strip(), float(cosines[i])
+
+
+def _cite(index: SearchIndex, hit: Hit, qvec: np.ndarray, n: int) -> Citation:
+    quote, cos = best_sentence(index, hit, qvec)
+    return hit.citation(n, quote, cos)
+
+
+def empty_window(
+    question: str,
+    phrase: str,
+    nearest: Answer | None,
+    window_start: dt.date | None,
+    window_end: dt.date | None,
+    no_coverage: str | None = None,
+) -> Answer:
+    """The fail-closed answer: nothing in the window, and the nearest coverage outside it.
+
+    Args:
+        question: The question (standalone).
+        phrase: The window in words ("between 16 and 22 October 2023").
+        nearest: The answer found without the window (cut at asked_on), or None.
+        window_start, window_end: The window, to pick the cited article nearest to it.
+        no_coverage: The opening sentence when not "No articles ... mention that".
+    """
+    opening = no_coverage or f"No articles {phrase} mention that."
+    if nearest is None or nearest.abstained or not nearest.citations:
+        return Answer(question=question, standalone_question=question, text=opening, abstained=True)
+
+    def distance(c: Citation) -> int:
+        if not c.date:
+            return 10**6
+        d = dt.date.fromisoformat(c.date[:10])
+        if window_end and d > window_end:
+            return (d - window_end).days
+        if window_start and d < window_start:
+            return (window_start - d).days
+        return 0
+
+    c = min(nearest.citations, key=distance)
+    cited = c.model_copy(update={"n": 1})
+    when = f"from {long_date(c.date)}" if c.date else "undated"
+    text = f"{opening.rstrip('.')}; the nearest is {when}: {c.quote} [1]"
+    return Answer(
+        question=question,
+        standalone_question=question,
+        text=text,
+        citations=[cited],
+        abstained=True,
+        confidence=nearest.confidence,
+    )
+
+
+_NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)+")
+
+
+def topic_terms(subject: str) -> tuple[set[str], list[tuple[set[str], str]]]:
+    """The subject's terms, and its multi-word names with the term of their last word
+    (news calls "Caroline Ellison" "Ellison" after the first mention)."""
+    names = []
+    for m in _NAME.finditer(subject):
+        name_terms = terms(m.group())
+        if len(name_terms) >= 2:
+            names.append((set(name_terms), name_terms[-1]))
+    return set(terms(subject)), names
+
+
+def on_topic(
+    index: SearchIndex, hit: Hit, topic: tuple[set[str], list[tuple[set[str], str]]]
+) -> bool:
+    """Whether a hit's article is about the topic: most of the topic's idf weight in its
+    title and text (a name counted by its last word), or a chunk embedding close to it."""
+    if (hit.dense or 0.0) >= TOPIC_COSINE:
+        return True
+    wanted, names = topic
+    if not wanted:
+        return False
+    # The URL's slug names the story too, when the evidence text does not.
+    a = hit.article
+    found = set(terms(f"{a.title}\n{a.url or ''}\n{a.text}")) & wanted
+    for name_terms, last in names:
+        if last in found:
+            found |= name_terms
+    total = sum(index.idf(t) for t in wanted) or 1.0
+    return sum(index.idf(t) for t in found & wanted) / total >= TOPIC_SHARE
+
+
+def timeline(
+    index: SearchIndex, question: str, qvec: np.ndarray, hits: list[Hit], subject: str
+) -> Answer | None:
+    """Dated bullets, one per story (article) per day, oldest first, each cited; None when
+    no hit is on the subject."""
+    topic = topic_terms(subject)
+    best: dict[str, Hit] = {}
+    for h in hits:
+        if h.article.id not in best and on_topic(index, h, topic):
+            best[h.article.id] = h
+    if not best:
+        return None
+    chosen = sorted(best.values(), key=lambda h: h.rank)[:MAX_BULLETS]
+    chosen.sort(key=lambda h: (h.article.date or "", h.rank))
+    lines, citations = [], []
+    for n, h in enumerate(chosen, start=1):
+        c = _cite(index, h, qvec, n)
+        citations.append(c)
+        day = long_date(h.article.date) if h.article.date else "undated"
+        lines.append(f"- {day}: {c.quote} [{n}]")
+    return Answer(
+        question=question,
+        standalone_question=question,
+        text="\n".join(lines),
+        citations=citations,
+    )
+
+
+def nearest_on_topic(
+    index: SearchIndex,
+    question: str,
+    qvec: np.ndarray,
+    hits: list[Hit],
+    subject: str,
+    window: Window,
+) -> Answer | None:
+    """The on-topic article dated nearest the window (outside it), as a one-citation answer
+    for :func:`empty_window` to name; None when no hit is on the topic."""
+    topic = topic_terms(subject)
+
+    def distance(h: Hit) -> int:
+        d = dt.date.fromisoformat((h.article.date or "9999-12-31")[:10])
+        if window.until and d > window.until:
+            return (d - window.until).days
+        if window.since and d < window.since:
+            return (window.since - d).days
+        return 0
+
+    dated = [h for h in hits if h.article.date and on_topic(index, h, topic)]
+    if not dated:
+        return None
+    best = min(dated, key=lambda h: (distance(h), h.rank))
+    citation = _cite(index, best, qvec, 1)
+    return Answer(
+        question=question,
+        standalone_question=question,
+        text=f"{citation.quote} [1]",
+        citations=[citation],
+    )
+
+
+_LATEST_WORDS = frozenset(
+    terms("latest news update updates now current currently still so far recent recently newest")
+)
+_OVERVIEW = re.compile(
+    r"^\s*(?:what(?:'s|\s+is|\s+are)\s+(?:the\s+)?(?:latest|newest|most\s+recent)"
+    r"(?:\s+news|\s+updates?)?\s+(?:on|about|from|in|with|for)\b"
+    r"|any\s+(?:news|updates?)\s+(?:on|about)\b)",
+    re.IGNORECASE,
+)
+
+
+def latest_topic(question: str) -> tuple[set[str], list[tuple[set[str], str]]]:
+    """The topic of a "latest" question: its terms without the words that ask for news."""
+    wanted, names = topic_terms(_OVERVIEW.sub("", question))
+    return wanted - _LATEST_WORDS, names
+
+
+def is_overview(question: str) -> bool:
+    """ "What's the latest on X?": it asks for the newest report, not for one fact."""
+    return bool(_OVERVIEW.match(question))
+
+
+def newest_report(
+    index: SearchIndex, question: str, qvec: np.ndarray, hits: list[Hit], sentences: int = 2
+) -> Answer:
+    """The newest article's sentences closest to the question, in article order, cited."""
+    scored: list[tuple[float, int, str, Hit]] = []
+    for h in hits:
+        rows = index.sentences_of[h.chunk.row]
+        if not rows:
+            continue
+        cosines = index.sentence_vectors[rows] @ qvec
+        for row, cos in zip(rows, cosines, strict=True):
+            sent = index.sentences[row]
+            scored.append((float(cos), row, h.article.text[sent.start : sent.end].strip(), h))
+    chosen = sorted(sorted(scored, key=lambda x: -x[0])[:sentences], key=lambda x: x[1])
+    return _quoted(question, [(cos, text, h) for cos, _, text, h in chosen])
+
+
+def event_report(
+    index: SearchIndex,
+    question: str,
+    qvec: np.ndarray,
+    hits: list[Hit],
+    window: Window,
+    subject: str,
+    sentences: int = 2,
+) -> Answer | None:
+    """What on-topic articles say happened in an event window: their sentences that name a
+    date inside it (relative ones read against the article's date), closest to the
+    question first, cited; None when no sentence does."""
+    topic = topic_terms(subject)
+    scored: list[tuple[float, str, Hit]] = []
+    seen: set[str] = set()
+    for h in hits:
+        if not on_topic(index, h, topic):
+            continue
+        published = dt.date.fromisoformat(h.article.date[:10]) if h.article.date else None
+        rows = index.sentences_of[h.chunk.row]
+        cosines = index.sentence_vectors[rows] @ qvec if rows else []
+        for row, cos in zip(rows, cosines, strict=True):
+            sent = index.sentences[row]
+            text = h.article.text[sent.start : sent.end].strip()
+            if text in seen or not mentions_window(dates_mentioned(text, published), window):
+                continue
+            seen.add(text)
+            scored.append((float(cos), text, h))
+    if not scored:
+        return None
+    scored.sort(key=lambda x: -x[0])
+    return _quoted(question, scored[:sentences])
+
+
+_OPTIONS = re.compile(
+    r"\b(?:first|earlier|sooner)\b\s*[:,]?\s*(?P<a>.+?),?\s+or\s+(?P<b>.+?)\s*[?.!]*$",
+    re.IGNORECASE,
+)
+_BEFORE = re.compile(
+    r"^\s*(?:did|does|was|were)\s+(?P<a>.+?)\s+(?:come|happen|occur|take\s+place|precede"
+    r"|predate)\s+(?P<dir>before|after|earlier\s+than|later\s+than)?\s*(?P<b>.+?)\s*[?.!]*$",
+    re.IGNORECASE,
+)
+
+
+def order_options(question: str) -> tuple[str, str, str | None] | None:
+    """The two events a "which came first" question names, and for a yes/no question
+    ("Did A come before B?") the direction asked; None when they cannot be told apart."""
+    m = _BEFORE.match(question)
+    if m:
+        direction = (m["dir"] or "before").split()[0].lower()
+        after = direction in ("after", "later")
+        return m["a"].strip(), m["b"].strip(), "after" if after else "before"
+    m = _OPTIONS.search(question)
+    if m:
+        return m["a"].strip(), m["b"].strip(), None
+    return None
+
+
+def order(
+    index: SearchIndex,
+    question: str,
+    options: tuple[str, str, str | None],
+    found: list[tuple[Hit, np.ndarray] | None],
+) -> Answer | None:
+    """Which of two events came first, from the dates of the articles reporting them.
+
+    Args:
+        found: For each option, its best hit and the option's embedding (None: not found).
+    """
+    a, b, direction = options
+    if any(f is None or not f[0].article.date for f in found):
+        return None
+    (ha, va), (hb, vb) = found  # type: ignore[misc]
+    ca, cb = _cite(index, ha, va, 1), _cite(index, hb, vb, 2)
+    da, db = (ha.article.date or "")[:10], (hb.article.date or "")[:10]
+    if da == db:
+        text = f"Both were reported on {long_date(da)}: {ca.quote} [1] {cb.quote} [2]"
+        short = None
+    elif direction is None:
+        first = a if da < db else b
+        text = (
+            f"{first[:1].upper()}{first[1:]} came first. {a[:1].upper()}{a[1:]}: reported "
+            f"{long_date(da)} [1]; {b}: reported {long_date(db)} [2]."
+        )
+        short = first
+    else:
+        yes = (da < db) if direction == "before" else (da > db)
+        short = "Yes" if yes else "No"
+        text = (
+            f"{short}. {a[:1].upper()}{a[1:]}: reported {long_date(da)} [1]; {b}: reported "
+            f"{long_date(db)} [2]."
+        )
+    return Answer(
+        question=question,
+        standalone_question=question,
+        text=text,
+        short_answer=short,
+        citations=[ca, cb],
+    )
+
+
+def _quoted(question: str, picks: list[tuple[float, str, Hit]]) -> Answer:
+    """An answer quoting each picked sentence with its citation; sentences of one chunk
+    share its number."""
+    citations: list[Citation] = []
+    numbers: dict[int, int] = {}
+    parts = []
+    for cos, text, h in picks:
+        if h.chunk.row not in numbers:
+            numbers[h.chunk.row] = len(citations) + 1
+            citations.append(h.citation(numbers[h.chunk.row], text, cos))
+        parts.append(f"{text} [{numbers[h.chunk.row]}]")
+    return Answer(
+        question=question, standalone_question=question, text=" ".join(parts), citations=citations
+    )

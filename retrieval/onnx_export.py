@@ -1,0 +1,199 @@
+"""Export the local sentence-transformers model to ONNX once, into a verified cache.
+
+The export needs torch and transformers and runs only when the cache holds no good copy (on
+the first ingest or question with ``embedding.backend: onnx``); afterwards the ONNX backend
+loads the cached file with onnxruntime alone. Nothing is downloaded: the graph is traced
+from the packaged weights.
+
+Layout: ``<cache>/onnx/<key>/model-<precision>.onnx`` with ``model-<precision>.json`` beside
+it (SHA-256 and size of the .onnx). ``<key>`` hashes the source folder's file names, sizes
+and modification times with the exporter's version, so a changed model exports anew. Each
+file is written under a temporary name, fsynced and renamed; the .json is renamed last, so
+a file without its .json is an unfinished export and is never loaded. A file whose checksum
+disagrees is exported again, never served.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import uuid
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from retrieval.durable import sha256_file
+from retrieval.errors import ConfigError
+
+EXPORT_VERSION = 2  # bump when the export or the quantisation recipe changes
+PRECISIONS = ("fp32", "int8")
+CACHE_ENV = "NEWSBOT_CACHE_DIR"
+
+
+def cache_root() -> Path:
+    """Where exported models are kept: $NEWSBOT_CACHE_DIR, else the XDG cache folder."""
+    if os.environ.get(CACHE_ENV):
+        return Path(os.environ[CACHE_ENV]).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(xdg) / "newsbot"
+
+
+def model_key(model_path: Path) -> str:
+    """A cheap identity of the source model folder (no hashing of the 90 MB weights)."""
+    h = hashlib.sha256(f"newsbot-onnx-export-{EXPORT_VERSION}".encode())
+    for f in sorted(p for p in model_path.rglob("*") if p.is_file()):
+        st = f.stat()
+        h.update(f"{f.relative_to(model_path)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    return h.hexdigest()[:20]
+
+
+def ensure_onnx(model_path: Path, precision: str, root: Path | None = None) -> Path:
+    """The verified ONNX file of ``model_path`` at ``precision``, exported first if needed."""
+    if precision not in PRECISIONS:
+        raise ConfigError(f"embedding.precision: {precision!r} is not one of {PRECISIONS}")
+    folder = (root or cache_root()) / "onnx" / model_key(model_path)
+    found = _verified(folder, precision)
+    if found is not None:
+        return found
+    folder.mkdir(parents=True, exist_ok=True)
+    with _lock(folder):
+        found = _verified(folder, precision)  # another process may have finished meanwhile
+        if found is not None:
+            return found
+        fp32 = _verified(folder, "fp32")
+        if fp32 is None:
+            fp32 = _publish(folder, "fp32", model_path, lambda tmp: _export(model_path, tmp))
+        if precision == "fp32":
+            return fp32
+        return _publish(folder, precision, model_path, lambda tmp: _quantize(fp32, tmp))
+
+
+def _verified(folder: Path, precision: str) -> Path | None:
+    onnx_file = folder / f"model-{precision}.onnx"
+    try:
+        meta = json.loads((folder / f"model-{precision}.json").read_text(encoding="utf-8"))
+        if onnx_file.stat().st_size != meta["bytes"] or sha256_file(onnx_file) != meta["sha256"]:
+            return None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return onnx_file
+
+
+def _publish(folder: Path, precision: str, model_path: Path, make: Any) -> Path:
+    tmp = folder / f".tmp-{uuid.uuid4().hex}.onnx"
+    final = folder / f"model-{precision}.onnx"
+    try:
+        make(tmp)
+        meta = {
+            "sha256": sha256_file(tmp),
+            "bytes": tmp.stat().st_size,
+            "precision": precision,
+            "source": str(model_path),
+            "export_version": EXPORT_VERSION,
+        }
+        _fsync(tmp)
+        tmp.replace(final)
+        meta_tmp = folder / f".tmp-{uuid.uuid4().hex}.json"
+        meta_tmp.write_text(json.dumps(meta, indent=1), encoding="utf-8")
+        _fsync(meta_tmp)
+        meta_tmp.replace(folder / f"model-{precision}.json")
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return final
+
+
+def _export(model_path: Path, dest: Path) -> None:
+    """Trace the transformer with mean pooling and L2 normalisation inside the graph."""
+    pooling = model_path / "1_Pooling" / "config.json"
+    if pooling.exists():
+        cfg = json.loads(pooling.read_text(encoding="utf-8"))
+        if not cfg.get("pooling_mode_mean_tokens"):
+            raise ConfigError(
+                "embedding.backend: onnx supports mean-pooling models only; use backend: torch"
+            )
+    try:
+        import torch
+        from transformers import AutoModel
+    except ImportError:
+        raise ConfigError(
+            "embedding.backend: onnx exports the model once with torch, which is not "
+            "installed; pip install 'newsbot[torch]' for the first run"
+        ) from None
+
+    class Pooled(torch.nn.Module):
+        def __init__(self, model: Any) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, input_ids: Any, attention_mask: Any, token_type_ids: Any) -> Any:
+            out = self.model(
+                input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids
+            )[0]
+            # sentence-transformers' mean pooling and Normalize module, in the graph.
+            mask = attention_mask.unsqueeze(-1).to(out.dtype)
+            summed = (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
+            return torch.nn.functional.normalize(summed, p=2.0, dim=1)
+
+    model = AutoModel.from_pretrained(
+        str(model_path), local_files_only=True, attn_implementation="eager"
+    )
+    model.eval()
+    ids = torch.ones((2, 8), dtype=torch.long)
+    # The tracer warns about shape checks that are constant for an encoder; not actionable.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(
+            Pooled(model),
+            (ids, torch.ones_like(ids), torch.zeros_like(ids)),
+            str(dest),
+            input_names=["input_ids", "attention_mask", "token_type_ids"],
+            output_names=["embedding"],
+            dynamic_axes={
+                "input_ids": {0: "batch", 1: "seq"},
+                "attention_mask": {0: "batch", 1: "seq"},
+                "token_type_ids": {0: "batch", 1: "seq"},
+                "embedding": {0: "batch"},
+            },
+            opset_version=17,
+            dynamo=False,
+        )
+
+
+def _quantize(fp32: Path, dest: Path) -> None:
+    """Dynamic int8 quantisation of the weights (activations are quantised per batch)."""
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    # Measured on 128 SQuAD paragraphs and questions, cosine to the fp32 vectors: the
+    # default (QInt8 per tensor, every op) min 0.920 / mean 0.962; this recipe (unsigned
+    # weights, one scale per output channel, MatMul only) min 0.992 / mean 0.995.
+    quantize_dynamic(
+        str(fp32),
+        str(dest),
+        weight_type=QuantType.QUInt8,
+        per_channel=True,
+        op_types_to_quantize=["MatMul"],
+    )
+
+
+@contextlib.contextmanager
+def _lock(folder: Path) -> Iterator[None]:
+    fd = os.open(folder / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)  # waits: a concurrent export finishes first
+        yield
+    finally:
+        os.close(fd)
+
+
+def _fsync(path: Path) -> None:
+    with path.open("rb+") as f:
+        os.fsync(f.fileno())

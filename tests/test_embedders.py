@@ -1,0 +1,151 @@
+"""The two embedding backends: onnx (fp32 and int8) against torch, and the onnx query path."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from retrieval.config import EmbeddingSettings, load_settings
+from retrieval.embeddings import Embedder, make_embedder
+from retrieval.errors import ConfigError
+from retrieval.ingest import index_signature
+from retrieval.onnx_embedder import OnnxEmbedder
+from retrieval.onnx_export import ensure_onnx
+from retrieval.service import NewsService
+from tests.conftest import REPO, SEED
+
+pytestmark = pytest.mark.slow  # the session exports the model once (torch tracing)
+
+TEXTS = [
+    "Russia suspended its mission to NATO.",
+    "Who leads the alliance?",
+    "x",
+    "Ünïcödé — “quotes”, emoji 🙂 and 2021-10-19 dates.",
+    # Longer than the model's 256 word pieces: both backends truncate the same way.
+    "The alliance expelled eight members of the Russian mission last week. " * 40,
+    SEED.read_text(encoding="utf-8")[:1500],
+]
+
+
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A private cache of exported models, filled once per session."""
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
+@pytest.fixture(scope="session")
+def onnx_fp32(onnx_cache: Path) -> OnnxEmbedder:
+    """The onnx backend at fp32."""
+    return OnnxEmbedder(EmbeddingSettings(backend="onnx", precision="fp32"), onnx_cache)
+
+
+@pytest.fixture(scope="session")
+def onnx_int8(onnx_cache: Path, onnx_fp32: OnnxEmbedder) -> OnnxEmbedder:
+    """The onnx backend at int8 (quantised from the fp32 export)."""
+    return OnnxEmbedder(EmbeddingSettings(backend="onnx", precision="int8"), onnx_cache)
+
+
+def test_onnx_fp32_vectors_equal_torch(embedder: Embedder, onnx_fp32: OnnxEmbedder) -> None:
+    torch_vecs = embedder.encode(TEXTS)
+    onnx_vecs = onnx_fp32.encode(TEXTS)
+    assert onnx_vecs.dtype == np.float32 and onnx_vecs.shape == torch_vecs.shape
+    assert np.abs(onnx_vecs - torch_vecs).max() < 1e-5
+    assert np.allclose(np.linalg.norm(onnx_vecs, axis=1), 1.0, atol=1e-5)
+
+
+def test_onnx_int8_vectors_stay_close(onnx_fp32: OnnxEmbedder, onnx_int8: OnnxEmbedder) -> None:
+    cos = (onnx_fp32.encode(TEXTS) * onnx_int8.encode(TEXTS)).sum(axis=1)
+    assert cos.min() >= 0.98, cos
+    assert cos.mean() >= 0.99, cos
+
+
+def test_backends_count_and_truncate_alike(
+    embedder: Embedder, onnx_fp32: OnnxEmbedder, onnx_int8: OnnxEmbedder
+) -> None:
+    for other in (onnx_fp32, onnx_int8):
+        assert (other.dim, other.max_seq_length) == (embedder.dim, embedder.max_seq_length)
+        assert other.count_tokens_batch(TEXTS) == embedder.count_tokens_batch(TEXTS)
+        assert [other.count_tokens(t) for t in TEXTS] == embedder.count_tokens_batch(TEXTS)
+        assert other.truncate(TEXTS[4], 30) == embedder.truncate(TEXTS[4], 30)
+    assert onnx_fp32.encode([]).shape == (0, embedder.dim)
+
+
+def test_index_signature_binds_int8_but_not_the_backend(
+    embedder: Embedder, onnx_fp32: OnnxEmbedder, onnx_int8: OnnxEmbedder, tmp_path: Path
+) -> None:
+    empty = tmp_path / "config.yaml"
+    empty.write_text("{}\n", encoding="utf-8")
+    settings = load_settings(empty)
+    torch_sig = index_signature(settings, embedder)
+    # Same vectors, same signature: an index built with torch serves the onnx backend.
+    assert index_signature(settings, onnx_fp32) == torch_sig
+    assert index_signature(settings, onnx_int8)["embedding"] == {
+        **torch_sig["embedding"],
+        "precision": "int8",
+    }
+
+
+def test_torch_backend_refuses_int8() -> None:
+    with pytest.raises(ConfigError, match="backend: onnx"):
+        make_embedder(EmbeddingSettings(backend="torch", precision="int8"))
+
+
+def test_altered_cached_model_is_never_served(onnx_cache: Path, onnx_int8: OnnxEmbedder) -> None:
+    cache = onnx_cache.parent / "altered-cache"
+    shutil.copytree(onnx_cache, cache)
+    [int8] = cache.glob("onnx/*/model-int8.onnx")
+    good = int8.read_bytes()
+    data = bytearray(good)
+    data[len(data) // 2] ^= 0xFF
+    int8.write_bytes(bytes(data))
+    # Re-quantised from the (verified) fp32 export: the flipped byte is gone.
+    path = ensure_onnx(onnx_int8.path, "int8", cache)
+    assert path.read_bytes() != bytes(data)
+    # An export that never got its checksum file is unfinished: never loaded either.
+    (path.parent / "model-int8.json").unlink()
+    path.write_bytes(b"half an export")
+    assert ensure_onnx(onnx_int8.path, "int8", cache).read_bytes() != b"half an export"
+
+
+def test_onnx_ask_never_imports_torch(
+    embedder: Embedder, onnx_int8: OnnxEmbedder, onnx_cache: Path, tmp_path: Path
+) -> None:
+    """A cold `newsbot ask` with the onnx backend loads neither torch nor
+    sentence-transformers (the export is cached)."""
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    shutil.copy(SEED, docs / SEED.name)
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text(
+        "paths:\n  docs: [docs]\n  index_dir: index\n"
+        "embedding:\n  backend: onnx\n  precision: int8\n",
+        encoding="utf-8",
+    )
+    NewsService(load_settings(cfg), onnx_int8).ingest(progress=False)
+    probe = (
+        "import atexit, runpy, sys\n"
+        "atexit.register(lambda: print('LOADED', sorted(m for m in sys.modules if m in "
+        "('torch', 'sentence_transformers', 'transformers')), file=sys.stderr))\n"
+        "sys.argv = ['newsbot', '--config', sys.argv[1], 'ask', 'Why did Russia suspend its "
+        "NATO mission?']\n"
+        "runpy.run_module('bot.cli', run_name='__main__')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env.update(NEWSBOT_CACHE_DIR=str(onnx_cache), HF_HUB_OFFLINE="1")
+    done = subprocess.run(
+        [sys.executable, "-c", probe, str(cfg)],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "NATO" in done.stdout
+    assert "LOADED []" in done.stderr, done.stderr
