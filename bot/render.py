@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-<<<<<<< HEAD
-from retrieval.answer import Answer, Citation, Conflict, ConflictValue
-=======
 import re
 
-from retrieval.answer import Answer, Citation, time_stamp
->>>>>>> main
+from retrieval.answer import Answer, Citation, Conflict, ConflictValue, time_stamp
 from retrieval.ingest import IngestReport
 
 # C0/C1 controls (except newline and tab), the bidi overrides that can reorder a line, and
@@ -70,19 +66,14 @@ def conflict_text(conflict: Conflict) -> str:
 
 
 def answer_text(answer: Answer) -> str:
-<<<<<<< HEAD
-    """The answer, the conflict among its sources if any, then its numbered sources and
-    their quotes."""
+    """The answer, the conflict among its sources if any, its as-of stamp and window, then
+    its numbered sources and their quotes."""
     lines = [answer.text]
     if answer.conflict and not answer.abstained:
         lines += ["", conflict_text(answer.conflict)]
-=======
-    """The answer, its as-of stamp and window, then its numbered sources and their quotes."""
-    lines = [answer.text]
     stamp = time_stamp(answer)
     if stamp:
         lines += ["", stamp]
->>>>>>> main
     if answer.citations:
         lines += ["", "Sources:"]
         for c in answer.citations:

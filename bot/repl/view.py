@@ -9,12 +9,8 @@ from collections.abc import Sequence
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.text import Text
 
-<<<<<<< HEAD
 from bot.render import conflict_heading, conflict_value_line
-from retrieval.answer import Answer, Citation, Conflict
-=======
-from retrieval.answer import Answer, Citation, time_stamp
->>>>>>> main
+from retrieval.answer import Answer, Citation, Conflict, time_stamp
 
 # C0/C1 controls (except newline and tab) and the bidi overrides that can reorder a line.
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -113,14 +109,11 @@ def answer_view(answer: Answer, *, with_text: bool = True) -> Group:
     parts: list[RenderableType] = []
     if with_text:
         parts.append(answer_body(answer.text, style="italic" if answer.abstained else ""))
-<<<<<<< HEAD
     if answer.conflict and not answer.abstained:
         parts += [Text(), conflict_view(answer.conflict)]
-=======
     stamp = time_stamp(answer)
     if stamp:
         parts.append(Text(inert(stamp), style="dim"))
->>>>>>> main
     if answer.citations:
         parts.append(Text())
         parts.append(sources(answer.citations, Text("Sources:", style="bold")))

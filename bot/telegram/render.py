@@ -16,12 +16,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
-<<<<<<< HEAD
 from bot.render import conflict_heading, conflict_value_line
-from retrieval.answer import Answer, Citation
-=======
 from retrieval.answer import Answer, Citation, time_stamp
->>>>>>> main
 
 MAX_MESSAGE = 4096  # UTF-16 code units per message
 MAX_PARTS = 8  # messages one answer may take; more is cut with a note
@@ -226,17 +222,14 @@ def answer_blocks(answer: Answer) -> list[Block]:
     blocks = [Block((Run(p),)) for p in paragraphs(answer.text)]
     if not blocks:
         blocks = [Block((Run("(no answer)", "<i>", "</i>"),))]
-<<<<<<< HEAD
     if answer.conflict and not answer.abstained:
         blocks.append(Block((Run(conflict_heading(answer.conflict), "<b>", "</b>"),)))
         blocks.extend(
             Block((Run(f"• {conflict_value_line(v)}"),), sep="\n") for v in answer.conflict.values
         )
-=======
     stamp = time_stamp(answer)
     if stamp:
         blocks.append(Block((Run(stamp, "<i>", "</i>"),)))
->>>>>>> main
     if answer.citations and not answer.abstained:
         blocks.append(Block((Run("Sources", "<b>", "</b>"),)))
         blocks.extend(citation_block(c) for c in answer.citations)
