@@ -23,6 +23,10 @@ class Filters:
     since: dt.date | None = None
     until: dt.date | None = None
     sources: tuple[str, ...] = ()
+    # Undated articles pass a date bound only when it is the asked-on cut alone: an article
+    # without a date is not known to be later (a gazetteer entry, a reference page), but it
+    # is never inside a window the user named.
+    undated: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.since or self.until or self.sources)
@@ -89,7 +93,7 @@ class SearchIndex:
         pairs = zip(self._chunk_date, self._chunk_source, strict=True)
         for i, (date, source) in enumerate(pairs):
             if (
-                ((since or until) and date is None)
+                ((since or until) and date is None and not filters.undated)
                 or (since and date is not None and date < since)
                 or (until and date is not None and date > until)
                 or (wanted and source not in wanted)

@@ -3,6 +3,7 @@ ambiguous names get every answer, and paraphrases are no conflict."""
 
 from __future__ import annotations
 
+import datetime as dt
 import io
 import shutil
 from pathlib import Path
@@ -17,8 +18,10 @@ from retrieval.answer import Answer, Citation, Conflict, ConflictValue
 from retrieval.answering.conflicts import question_name, same_subject, subject_of
 from retrieval.answering.slots import changed_span, number_value, same_value
 from retrieval.answering.spans import NUMBER
+from retrieval import when
 from retrieval.embeddings import Embedder
 from retrieval.evaluation import Outcome, Question, load_questions, misled, summarize
+from retrieval.search_index import Filters
 from retrieval.service import NewsService
 from tests.conftest import REPO
 
@@ -200,3 +203,12 @@ def test_the_thing_a_text_is_about_is_told_apart() -> None:
     # Ticker notes are no second company.
     assert same_subject("Apple (AAPL)", "Apple (NASDAQ: AAPL)")
     assert not same_subject("Broken Bow, Nebraska", "Broken Bow, Oklahoma")
+
+
+def test_the_asked_on_cut_keeps_undated_articles() -> None:
+    # A gazetteer entry has no date: it is not known to be later than the asked-on day, so
+    # the cut alone keeps it; a window the user named (or a caller's bound) never holds it.
+    day = dt.date(2024, 5, 1)
+    assert when.plan("What is the population of Broken Bow?", day).filters.undated
+    assert not when.plan("What happened in Kestrel last week?", day).filters.undated
+    assert not when.plan("Kestrel bridge?", day, filters=Filters(until=day)).filters.undated
