@@ -336,10 +336,19 @@ def misled(answer: Answer, text: str, wrong_answers: list[str]) -> bool:
         if v.role in ("older", "disputed")
     ]
     return any(
-        contains_answer(text, [w]) and not contains_answer(" | ".join(flagged), [w])
+        contains_answer(text, [w]) and not any(_names(v, w) for v in flagged)
         for w in wrong_answers
         if w.strip()
     )
+
+
+def _names(value: str, wrong: str) -> bool:
+    """Whether a flagged value names the wrong answer: contains it, or is its core (most of
+    its words: "Anchorage" for "Anchorage, Alaska")."""
+    if contains_answer(value, [wrong]):
+        return True
+    v, w = set(_squad_norm(value).split()), set(_squad_norm(wrong).split())
+    return bool(v) and v <= w and 2 * len(v) >= len(w)
 
 
 def _model_scores(outcomes: list[Outcome], abstained: Callable[[Outcome], bool]) -> dict[str, Any]:
