@@ -14,11 +14,17 @@ from rich.console import Console
 from bot.render import answer_text
 from bot.repl.view import answer_view
 from bot.telegram.render import answer_html
+from retrieval import when
 from retrieval.answer import Answer, Citation, Conflict, ConflictValue
-from retrieval.answering.conflicts import question_name, same_subject, subject_of
+from retrieval.answering.conflicts import (
+    copies,
+    question_name,
+    same_subject,
+    states_same_fact,
+    subject_of,
+)
 from retrieval.answering.slots import changed_span, number_value, same_value
 from retrieval.answering.spans import NUMBER
-from retrieval import when
 from retrieval.embeddings import Embedder
 from retrieval.evaluation import Outcome, Question, load_questions, misled, summarize
 from retrieval.search_index import Filters
@@ -212,3 +218,36 @@ def test_the_asked_on_cut_keeps_undated_articles() -> None:
     assert when.plan("What is the population of Broken Bow?", day).filters.undated
     assert not when.plan("What happened in Kestrel last week?", day).filters.undated
     assert not when.plan("Kestrel bridge?", day, filters=Filters(until=day)).filters.undated
+
+
+def test_only_reports_of_one_fact_and_real_qualifiers_conflict() -> None:
+    # Reworded reports of one figure state one fact; two articles answering different parts
+    # of a long question do not.
+    assert states_same_fact(
+        "The Kestrel harbour bridge cost 120 million dollars to build, the mayor said.",
+        "The Kestrel harbour bridge cost 150 million dollars to build, the city's accounts show.",
+    )
+    assert not states_same_fact(
+        "Bankman-Fried told investors the exchange was safe.",
+        "Alameda borrowed billions from customer deposits in 2022.",
+    )
+    # A rewritten copy of one story is one story.
+    assert copies(
+        "War Music is the street album by American rapper Jay-Z, hosted by DJ Whoo Kid.",
+        "War Music is the street album by American rapper Slim the Mobster, hosted by DJ Whoo Kid.",
+    )
+    # Life spans, translations and aliases are no second thing of the name.
+    assert subject_of("Pekka Niemi (weightlifter) is a Finn.", "Pekka Niemi") == (
+        "Pekka Niemi (weightlifter)"
+    )
+    assert subject_of("Geoffrey Cook (born 12 March 1955) is", "Geoffrey Cook") is None
+    assert subject_of("Ardhangini (transl. better half) is", "Ardhangini") is None
+    assert subject_of("Munich United were playing well.", "Manchester United") is None
+
+
+def test_a_flagged_value_naming_the_wrong_answer_counts_as_flagged() -> None:
+    a = _answer()
+    values = [v.model_copy(update={"value": "Anchorage"}) for v in a.conflict.values]  # type: ignore[union-attr]
+    shown = a.model_copy(update={"conflict": Conflict(kind="disagreement", values=values)})
+    assert not misled(shown, "Based in Anchorage, Alaska [1]", ["Anchorage, Alaska"])
+    assert misled(shown, "Based in Juneau, Alaska [1]", ["Juneau, Alaska"])
