@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from retrieval.answer import Answer, Citation, also_line, time_stamp
+from retrieval.answer import Answer, Citation, Conflict, ConflictValue, also_line, time_stamp
 from retrieval.ingest import IngestReport
 
 # C0/C1 controls (except newline and tab), the bidi overrides that can reorder a line, and
@@ -37,9 +37,40 @@ def citation_line(c: Citation) -> str:
     return " — ".join(parts)
 
 
+_HEADINGS = {
+    "update": "Updated report: the newer value leads",
+    "disagreement": "Reports differ",
+    "ambiguous": "The name means more than one thing",
+}
+
+
+def conflict_heading(conflict: Conflict) -> str:
+    """What kind of conflict the answer shows, in words."""
+    return f"{_HEADINGS[conflict.kind]}:"
+
+
+def conflict_value_line(v: ConflictValue) -> str:
+    """`Broken Bow, Nebraska: 3,559 [2] — Gazetteer (entity)`: a value, its markers, outlets,
+    dates and role."""
+    marks = "".join(f"[{n}]" for n in v.citations)
+    head = f"{v.entity}: {v.value}" if v.entity else v.value
+    meta = ", ".join(dict.fromkeys(p for p in (*v.sources, *v.dates) if p))
+    return f"{head} {marks}" + (f" — {meta}" if meta else "") + f" ({v.role})"
+
+
+def conflict_text(conflict: Conflict) -> str:
+    """The conflict as an indented list under its heading."""
+    lines = [conflict_heading(conflict)]
+    lines += [f"  - {conflict_value_line(v)}" for v in conflict.values]
+    return "\n".join(lines)
+
+
 def answer_text(answer: Answer) -> str:
-    """The answer, its as-of stamp and window, then its numbered sources and their quotes."""
+    """The answer, the conflict among its sources if any, its as-of stamp and window, then
+    its numbered sources and their quotes."""
     lines = [answer.text]
+    if answer.conflict and not answer.abstained:
+        lines += ["", conflict_text(answer.conflict)]
     stamp = time_stamp(answer)
     if stamp:
         lines += ["", stamp]

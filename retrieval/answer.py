@@ -37,6 +37,30 @@ class Citation(BaseModel):
     )
 
 
+class ConflictValue(BaseModel):
+    """One of the values reports give for what was asked, with the reports that give it."""
+
+    value: str = Field(description="The value as the sources word it.", examples=["41"])
+    role: Literal["newer", "older", "supported", "disputed", "entity"] = Field(
+        description="newer/older: an update replaced it or it replaced another; supported: "
+        "more independent reports give it; disputed: one side of a disagreement, or a lone "
+        "outlier; entity: the answer for one of several things sharing the question's name."
+    )
+    entity: str | None = Field(
+        default=None, description="Ambiguous names: which of them this value answers for."
+    )
+    citations: list[int] = Field(default_factory=list, description="The [n] markers giving it.")
+    dates: list[str | None] = Field(default_factory=list, description="Their articles' dates.")
+    sources: list[str | None] = Field(default_factory=list, description="Their outlets.")
+
+
+class Conflict(BaseModel):
+    """Reports that give different values: an update, a disagreement, or an ambiguous name."""
+
+    kind: Literal["update", "disagreement", "ambiguous"]
+    values: list[ConflictValue] = Field(description="Leading value first.")
+
+
 class AnswerWindow(BaseModel):
     """The publication (or event) dates a question's time expression denotes, inclusive."""
 
@@ -87,6 +111,11 @@ class Answer(BaseModel):
         description="LLM backends: the gate that answered extractively instead of with the "
         "model's text (e.g. stray_answer, model_error), or null.",
         examples=["stray_answer"],
+    )
+    conflict: Conflict | None = Field(
+        default=None,
+        description="Set when the evidence gives different values: which kind, and each "
+        "value with its citations and dates.",
     )
     timings: dict[str, float] = Field(
         default_factory=dict, description="Milliseconds per stage: embed, retrieve, answer, total."

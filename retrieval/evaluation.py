@@ -38,7 +38,11 @@ class Question:
     # [since, until] as ISO dates (None: open), the publication window the question denotes.
     window: tuple[str | None, str | None] | None = None
     kind: str | None = None
-    answers_all: list[list[str]] | None = None
+    # Conflicting evidence (ramdocs): every group must appear; wrong answers must not be
+    # asserted unless the answer's conflict shows them as the older or disputed value.
+    answers_all: list[list[str]] = field(default_factory=list)
+    all_answers_required: bool = False
+    wrong_answers: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -84,7 +88,9 @@ def load_questions(path: Path, limit: int | None = None, offset: int = 0) -> lis
                     asked_on=dt.date.fromisoformat(r["asked_on"]) if r.get("asked_on") else None,
                     window=tuple(r["window"]) if r.get("window") else None,
                     kind=r.get("kind"),
-                    answers_all=r.get("answers_all"),
+                    answers_all=[list(g) for g in r.get("answers_all") or []],
+                    all_answers_required=bool(r.get("all_answers_required", False)),
+                    wrong_answers=list(r.get("wrong_answers") or []),
                 )
             )
             if limit and len(out) >= limit:
@@ -193,6 +199,7 @@ def summarize(outcomes: list[Outcome], threshold: float) -> dict[str, Any]:
         "latency_p95_ms": _round(_percentile(latencies, 95), 2),
         **_model_scores(outcomes, abstained),
         **_verification_counts(outcomes),
+        **_conflict_scores(outcomes, abstained),
         **_time_scores(outcomes, abstained),
     }
 
@@ -269,8 +276,8 @@ def _time_scores(outcomes: list[Outcome], abstained: Callable[[Outcome], bool]) 
         if groups:
             row["groups_covered"] = _round(
                 statistics.fmean(
-                    sum(contains_answer(o.answer.text, g) for g in o.question.answers_all or [])
-                    / len(o.question.answers_all or [1])
+                    sum(contains_answer(o.answer.text, g) for g in o.question.answers_all)
+                    / len(o.question.answers_all)
                     if not abstained(o)
                     else 0.0
                     for o in groups
@@ -289,6 +296,62 @@ def _time_scores(outcomes: list[Outcome], abstained: Callable[[Outcome], bool]) 
         ),
         "by_kind": by_kind,
     }
+
+
+def _conflict_scores(
+    outcomes: list[Outcome], abstained: Callable[[Outcome], bool]
+) -> dict[str, Any]:
+    """Conflicting evidence: every valid answer given, no wrong one asserted, conflicts shown."""
+
+    def text(o: Outcome) -> str:
+        return "" if abstained(o) else o.answer.text
+
+    needs_all = [o for o in outcomes if o.question.all_answers_required and o.question.answers_all]
+    with_wrong = [o for o in outcomes if o.question.wrong_answers]
+    return {
+        "all_answers_rate": _round(
+            sum(all(contains_answer(text(o), g) for g in o.question.answers_all) for o in needs_all)
+            / len(needs_all)
+            if needs_all
+            else None
+        ),
+        "wrong_answer_rate": _round(
+            sum(misled(o.answer, text(o), o.question.wrong_answers) for o in with_wrong)
+            / len(with_wrong)
+            if with_wrong
+            else None
+        ),
+        "conflict_rate": _round(
+            sum(o.answer.conflict is not None and not abstained(o) for o in outcomes)
+            / len(outcomes)
+            if outcomes
+            else None
+        ),
+    }
+
+
+def misled(answer: Answer, text: str, wrong_answers: list[str]) -> bool:
+    """Whether the text asserts a wrong answer: contains it, and the answer's conflict does
+    not present it as the older or disputed value."""
+    flagged = [
+        v.value
+        for v in (answer.conflict.values if answer.conflict else [])
+        if v.role in ("older", "disputed")
+    ]
+    return any(
+        contains_answer(text, [w]) and not any(_names(v, w) for v in flagged)
+        for w in wrong_answers
+        if w.strip()
+    )
+
+
+def _names(value: str, wrong: str) -> bool:
+    """Whether a flagged value names the wrong answer: contains it, or is its core (most of
+    its words: "Anchorage" for "Anchorage, Alaska")."""
+    if contains_answer(value, [wrong]):
+        return True
+    v, w = set(_squad_norm(value).split()), set(_squad_norm(wrong).split())
+    return bool(v) and v <= w and 2 * len(v) >= len(w)
 
 
 def _model_scores(outcomes: list[Outcome], abstained: Callable[[Outcome], bool]) -> dict[str, Any]:

@@ -21,6 +21,10 @@ class Filters:
     since: dt.date | None = None
     until: dt.date | None = None
     sources: tuple[str, ...] = ()
+    # Undated articles pass a date bound only when it is the asked-on cut alone: an article
+    # without a date is not known to be later (a gazetteer entry, a reference page), but it
+    # is never inside a window the user named.
+    undated: bool = False
 
     def __bool__(self) -> bool:
         return bool(self.since or self.until or self.sources)
@@ -65,7 +69,7 @@ class SearchIndex:
         if not filters:
             return None
         ok = np.ones(len(self.chunks), dtype=bool)
-        if filters.since or filters.until:
+        if (filters.since or filters.until) and not filters.undated:
             ok &= self._chunk_date != ""
         if filters.since:
             ok &= self._chunk_date >= filters.since.isoformat()

@@ -26,7 +26,9 @@ _NUMBER_WORDS = (
     "eighty|ninety|hundred|dozen|dozens|hundreds|thousands|millions"
 )
 NUMBER = re.compile(
-    rf"(?:(?:US)?\$|£|€)?\b(?:\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?|(?:{_NUMBER_WORDS}))"
+    # Whole number words only ("sixteen" is not "six"), hyphenated tens too ("thirty-three").
+    rf"(?:(?:US)?\$|£|€)?\b(?:\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?"
+    rf"|(?:{_NUMBER_WORDS})(?:-(?:{_NUMBER_WORDS}))?(?![a-z]))"
     r"(?:\s+(?:million|billion|trillion|thousand|hundred))?"
     r"(?:\s*(?:%|percent|per cent))?",
     re.IGNORECASE,

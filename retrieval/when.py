@@ -127,7 +127,11 @@ def plan(
         (_TIMELINE.match(question) and intent.reading == "publication")
         or _NO_WINDOW_TIMELINE.match(question)
     )
-    return TimePlan(asked_on, intent, Filters(since, until, caller.sources), timeline)
+    # Only the asked-on cut bounds the dates: undated articles stay (see Filters.undated).
+    undated = caller.since is None and caller.until is None and since is None and until == asked_on
+    undated = undated and not (window is not None and intent.reading == "publication")
+    filters = Filters(since, until, caller.sources, undated=undated)
+    return TimePlan(asked_on, intent, filters, timeline)
 
 
 def in_window(date: str | None, window: Window) -> bool:

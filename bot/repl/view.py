@@ -9,7 +9,8 @@ from collections.abc import Sequence
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.text import Text
 
-from retrieval.answer import Answer, Citation, also_line, time_stamp
+from bot.render import conflict_heading, conflict_value_line
+from retrieval.answer import Answer, Citation, Conflict, also_line, time_stamp
 
 # C0/C1 controls (except newline and tab) and the bidi overrides that can reorder a line.
 _UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -94,12 +95,25 @@ def sources(citations: Sequence[Citation], heading: Text) -> Group:
     return Group(*parts)
 
 
+def conflict_view(conflict: Conflict) -> Group:
+    """The values the sources give, each with its markers, outlets, dates and role."""
+    parts: list[RenderableType] = [Text(conflict_heading(conflict), style="bold yellow")]
+    for v in conflict.values:
+        line = Text("  - ")
+        line.append(inert(conflict_value_line(v)))
+        line.highlight_regex(_MARKER, "bold cyan")
+        parts.append(Wrapped(line))
+    return Group(*parts)
+
+
 def answer_view(answer: Answer, *, with_text: bool = True) -> Group:
     """The verified answer and its numbered sources (the text is left out when it was
     already shown as streamed)."""
     parts: list[RenderableType] = []
     if with_text:
         parts.append(answer_body(answer.text, style="italic" if answer.abstained else ""))
+    if answer.conflict and not answer.abstained:
+        parts += [Text(), conflict_view(answer.conflict)]
     stamp = time_stamp(answer)
     if stamp:
         parts.append(Text(inert(stamp), style="dim"))

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
+from bot.render import conflict_heading, conflict_value_line
 from retrieval.answer import Answer, Citation, also_line, time_stamp
 
 MAX_MESSAGE = 4096  # UTF-16 code units per message
@@ -223,6 +224,11 @@ def answer_blocks(answer: Answer) -> list[Block]:
     blocks = [Block((Run(p),)) for p in paragraphs(answer.text)]
     if not blocks:
         blocks = [Block((Run("(no answer)", "<i>", "</i>"),))]
+    if answer.conflict and not answer.abstained:
+        blocks.append(Block((Run(conflict_heading(answer.conflict), "<b>", "</b>"),)))
+        blocks.extend(
+            Block((Run(f"• {conflict_value_line(v)}"),), sep="\n") for v in answer.conflict.values
+        )
     stamp = time_stamp(answer)
     if stamp:
         blocks.append(Block((Run(stamp, "<i>", "</i>"),)))

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from retrieval.answer import Answer, Citation, FinalEvent, StreamEvent
+from retrieval.answering.conflicts import with_conflict
 from retrieval.condense import standalone_question
 from retrieval.config import AnswerSettings
 from retrieval.lexical import terms, words
@@ -216,7 +217,7 @@ class ExtractiveAnswerer:
         text = " ".join(parts)
         if short:
             text = f"{short} [1]\n\n{text}"
-        return Answer(
+        answer = Answer(
             question=question,
             standalone_question=question,
             text=text,
@@ -225,6 +226,9 @@ class ExtractiveAnswerer:
             abstained=False,
             confidence=confidence,
         )
+        # Other articles' best evidence may give another value: an update, a disagreement
+        # or another thing of the same name (retrieval/answering/conflicts.py).
+        return with_conflict(answer, question, cands)
 
 
 def _code_like(term: str) -> bool:

@@ -1,0 +1,253 @@
+"""When reports disagree: updates lead with the newer value, disagreements show both sides,
+ambiguous names get every answer, and paraphrases are no conflict."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import shutil
+from pathlib import Path
+
+import pytest
+from rich.console import Console
+
+from bot.render import answer_text
+from bot.repl.view import answer_view
+from bot.telegram.render import answer_html
+from retrieval import when
+from retrieval.answer import Answer, Citation, Conflict, ConflictValue
+from retrieval.answering.conflicts import (
+    copies,
+    question_name,
+    same_subject,
+    states_same_fact,
+    subject_of,
+)
+from retrieval.answering.slots import changed_span, number_value, same_value
+from retrieval.embeddings import Embedder
+from retrieval.evaluation import Outcome, Question, load_questions, misled, summarize
+from retrieval.search_index import Filters
+from retrieval.service import NewsService
+from retrieval.spans import NUMBER
+from tests.conftest import REPO
+
+DATA = REPO / "tests" / "data" / "conflicts"
+
+
+@pytest.fixture(scope="module")
+def conflict_service(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> NewsService:
+    """A service over eight small articles: an update, a disagreement, a paraphrase, and
+    two towns called Broken Bow."""
+    from retrieval.config import load_settings
+
+    root = tmp_path_factory.mktemp("conflicts")
+    shutil.copy(DATA / "corpus.jsonl", root / "corpus.jsonl")
+    cfg = root / "config.yaml"
+    cfg.write_text("paths:\n  docs: [corpus.jsonl]\n  index_dir: index\n", encoding="utf-8")
+    service = NewsService(load_settings(cfg), embedder)
+    service.ingest(progress=False)
+    return service
+
+
+def test_number_words_and_formats_are_one_value() -> None:
+    assert number_value("thirty-three") == 33
+    assert number_value("3,559 people") == 3559
+    assert number_value("$2.5 million") == 2.5e6
+    assert same_value("33", "thirty-three", "how_many")
+    assert same_value("4 March 2023", "March 4, 2023", "when")
+    assert same_value("March 2023", "4 March 2023", "when")
+    assert same_value("Lavrov", "Sergei Lavrov", "who")
+    # A number word is read whole: "sixteen" is not "six".
+    assert [m.group() for m in NUMBER.finditer("aged sixteen, with thirty-three cars")] == [
+        "sixteen",
+        "thirty-three",
+    ]
+    assert not same_value("33", "41", "how_many")
+    assert not same_value("1856", "1900", "when")
+    assert not same_value("Harold Land", "Barbra Streisand", "who")
+
+
+def test_a_rewritten_copy_gives_its_changed_value() -> None:
+    a = "Moussa Sylla is an Ivorian professional footballer who plays as a Defensive Midfielder."
+    b = "Moussa Sylla is an Ivorian professional footballer who plays as a Forward."
+    assert changed_span(a, b) == ("Defensive Midfielder", "Forward")
+    assert changed_span(a, "An entirely different sentence about the weather today.") is None
+
+
+@pytest.mark.slow
+def test_a_later_report_leads_and_the_older_is_dated(conflict_service: NewsService) -> None:
+    a = conflict_service.ask("How many people died in the Valdoria earthquake?")
+    assert a.conflict is not None and a.conflict.kind == "update"
+    newer, older = a.conflict.values
+    assert (newer.role, older.role) == ("newer", "older")
+    assert "41" in newer.value and "33" in older.value
+    assert newer.dates == ["2023-03-04"] and older.dates == ["2023-03-03"]
+    first = a.text.split("\n\n")[0]
+    assert first.index("41") < first.index("33")
+    assert "4 March 2023" in first and "3 March 2023" in first
+    cited = {c.n: c for c in a.citations}
+    assert cited[newer.citations[0]].article_id == "quake-0304"
+    assert cited[older.citations[0]].article_id == "quake-0303"
+
+
+@pytest.mark.slow
+def test_same_day_reports_that_differ_show_both(conflict_service: NewsService) -> None:
+    a = conflict_service.ask("How much did the Kestrel harbour bridge cost?")
+    assert a.conflict is not None and a.conflict.kind == "disagreement"
+    assert {v.role for v in a.conflict.values} == {"disputed"}
+    first = a.text.split("\n\n")[0]
+    assert first.startswith("Sources differ:")
+    assert "AP (2 May 2023) says 120 million" in first
+    assert "BBC (2 May 2023) says 150 million" in first
+    assert a.short_answer is None  # neither is stated as fact
+
+
+@pytest.mark.slow
+def test_a_paraphrase_is_no_conflict(conflict_service: NewsService) -> None:
+    a = conflict_service.ask("How many cars does the Lunder ferry carry?")
+    assert not a.abstained and "33" in a.text
+    assert a.conflict is None
+
+
+@pytest.mark.slow
+def test_an_ambiguous_name_gets_every_answer(conflict_service: NewsService) -> None:
+    a = conflict_service.ask("What is the population of Broken Bow?")
+    assert a.conflict is not None and a.conflict.kind == "ambiguous"
+    by_entity = {v.entity: v.value for v in a.conflict.values}
+    assert by_entity == {"Broken Bow, Nebraska": "3,559", "Broken Bow, Oklahoma": "4,120"}
+    assert "Broken Bow, Nebraska: 3,559" in a.text and "Broken Bow, Oklahoma: 4,120" in a.text
+
+
+def _answer() -> Answer:
+    cites = [
+        Citation(
+            n=1,
+            article_id="a",
+            title="T1",
+            date="2023-03-03",
+            source="AP",
+            quote="q1",
+            chunk_id="a:0",
+            score=0.9,
+        ),
+        Citation(
+            n=2,
+            article_id="b",
+            title="T2",
+            date="2023-03-03",
+            source="Reuters",
+            quote="q2",
+            chunk_id="b:0",
+            score=0.9,
+        ),
+    ]
+    conflict = Conflict(
+        kind="disagreement",
+        values=[
+            ConflictValue(
+                value="41",
+                role="disputed",
+                citations=[2],
+                dates=["2023-03-03"],
+                sources=["Reuters"],
+            ),
+            ConflictValue(
+                value="33", role="disputed", citations=[1], dates=["2023-03-03"], sources=["AP"]
+            ),
+        ],
+    )
+    text = "Sources differ: Reuters (3 March 2023) says 41 [2]; AP (3 March 2023) says 33 [1]."
+    return Answer(
+        question="q", standalone_question="q", text=text, citations=cites, conflict=conflict
+    )
+
+
+def test_every_front_end_renders_the_conflict() -> None:
+    a = _answer()
+    cli = answer_text(a)
+    assert "Reports differ:\n  - 41 [2] — Reuters, 2023-03-03 (disputed)" in cli
+    assert "  - 33 [1] — AP, 2023-03-03 (disputed)" in cli
+    console = Console(file=io.StringIO(), width=100, color_system=None)
+    console.print(answer_view(a))
+    repl = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "Reports differ:" in repl and "41 [2] — Reuters, 2023-03-03 (disputed)" in repl
+    html = "".join(answer_html(a))
+    assert "<b>Reports differ:</b>" in html and "• 33 [1] — AP, 2023-03-03 (disputed)" in html
+    assert a.model_dump(mode="json")["conflict"]["kind"] == "disagreement"  # HTTP's JSON
+
+
+def test_eval_scores_every_answer_and_flagged_wrong_ones(tmp_path: Path) -> None:
+    q = tmp_path / "questions.jsonl"
+    q.write_text(
+        '{"id": "r1", "question": "q", "answers": ["41", "33"], "answers_all": [["41"], ["33"]],'
+        ' "all_answers_required": true, "wrong_answers": ["33"], "evidence_ids": ["b"],'
+        ' "answerable": true}\n',
+        encoding="utf-8",
+    )
+    (question,) = load_questions(q)
+    assert question.answers_all == [["41"], ["33"]] and question.wrong_answers == ["33"]
+    a = _answer()
+    assert not misled(a, a.text, ["33"])  # shown as disputed
+    plain = a.model_copy(update={"conflict": None})
+    assert misled(plain, plain.text, ["33"])  # asserted
+    s = summarize([Outcome(question, ["b"], a)], threshold=0.0)
+    assert (s["all_answers_rate"], s["wrong_answer_rate"], s["conflict_rate"]) == (1.0, 0.0, 1.0)
+    s = summarize([Outcome(question, ["b"], plain)], threshold=0.0)
+    assert (s["wrong_answer_rate"], s["conflict_rate"]) == (1.0, 0.0)
+    seed_like = Question("s", "q", ["x"], ["b"], True)
+    s = summarize([Outcome(seed_like, ["b"], plain)], threshold=0.0)
+    assert s["all_answers_rate"] is None and s["wrong_answer_rate"] is None
+
+
+def test_the_thing_a_text_is_about_is_told_apart() -> None:
+    assert question_name('Who is the artist of the album "Feel the Fire"?') == "Feel the Fire"
+    assert question_name("What is the population of Broken Bow?") == "Broken Bow"
+    text = "Feel the Fire (Jermaine Jackson album) Feel the Fire is the fourth solo album."
+    assert subject_of(text, "Feel the Fire") == "Feel the Fire (Jermaine Jackson album)"
+    assert subject_of("Broken Bow, Nebraska is a city.", "Broken Bow") == "Broken Bow, Nebraska"
+    assert subject_of("The town of Broken Bow grew.", "Broken Bow") is None
+    # Ticker notes are no second company.
+    assert same_subject("Apple (AAPL)", "Apple (NASDAQ: AAPL)")
+    assert not same_subject("Broken Bow, Nebraska", "Broken Bow, Oklahoma")
+
+
+def test_the_asked_on_cut_keeps_undated_articles() -> None:
+    # A gazetteer entry has no date: it is not known to be later than the asked-on day, so
+    # the cut alone keeps it; a window the user named (or a caller's bound) never holds it.
+    day = dt.date(2024, 5, 1)
+    assert when.plan("What is the population of Broken Bow?", day).filters.undated
+    assert not when.plan("What happened in Kestrel last week?", day).filters.undated
+    assert not when.plan("Kestrel bridge?", day, filters=Filters(until=day)).filters.undated
+
+
+def test_only_reports_of_one_fact_and_real_qualifiers_conflict() -> None:
+    # Reworded reports of one figure state one fact; two articles answering different parts
+    # of a long question do not.
+    assert states_same_fact(
+        "The Kestrel harbour bridge cost 120 million dollars to build, the mayor said.",
+        "The Kestrel harbour bridge cost 150 million dollars to build, the city's accounts show.",
+    )
+    assert not states_same_fact(
+        "Bankman-Fried told investors the exchange was safe.",
+        "Alameda borrowed billions from customer deposits in 2022.",
+    )
+    # A rewritten copy of one story is one story.
+    assert copies(
+        "War Music is the street album by American rapper Jay-Z, hosted by DJ Whoo Kid.",
+        "War Music is the street album by American rapper Slim the Mobster, hosted by DJ Whoo Kid.",
+    )
+    # Life spans, translations and aliases are no second thing of the name.
+    assert subject_of("Pekka Niemi (weightlifter) is a Finn.", "Pekka Niemi") == (
+        "Pekka Niemi (weightlifter)"
+    )
+    assert subject_of("Geoffrey Cook (born 12 March 1955) is", "Geoffrey Cook") is None
+    assert subject_of("Ardhangini (transl. better half) is", "Ardhangini") is None
+    assert subject_of("Munich United were playing well.", "Manchester United") is None
+
+
+def test_a_flagged_value_naming_the_wrong_answer_counts_as_flagged() -> None:
+    a = _answer()
+    values = [v.model_copy(update={"value": "Anchorage"}) for v in a.conflict.values]  # type: ignore[union-attr]
+    shown = a.model_copy(update={"conflict": Conflict(kind="disagreement", values=values)})
+    assert not misled(shown, "Based in Anchorage, Alaska [1]", ["Anchorage, Alaska"])
+    assert misled(shown, "Based in Juneau, Alaska [1]", ["Juneau, Alaska"])
