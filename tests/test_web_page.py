@@ -475,8 +475,8 @@ def test_source_card_links_only_http_urls(browser: Any, live: LiveServer) -> Non
     assert "Example News" in browser.find_element(*_by("#source-outlet")).text
 
 
-# An Answer as the time and conflict work will extend it (fields the page renders when
-# present); every value is hostile, and a citation carries a javascript: URL.
+# An Answer with the time, conflict and copies fields (the page renders them when present);
+# every value is hostile, and a citation carries a javascript: URL.
 _EXTENDED = {
     "question": "How many died?",
     "standalone_question": "How many died?",
@@ -503,6 +503,10 @@ _EXTENDED = {
             "quote": "14 died",
             "chunk_id": "b#0",
             "score": 0.8,
+            "also": [
+                {"source": "<b>AP</b>", "date": "2024-05-03", "url": None, "article_id": "c"},
+                {"source": "Yahoo News", "date": None, "url": None, "article_id": "d"},
+            ],
         },
     ],
     "abstained": False,
@@ -510,10 +514,22 @@ _EXTENDED = {
     "asked_on": "2024-05-10",
     "window": {"since": "2024-05-01", "until": "2024-05-07", "reading": "publication"},
     "conflict": {
-        "kind": "<i>number</i>",
+        "kind": "disagreement",
         "values": [
-            {"value": "<img src=x onerror=window.pwned=7>12", "citations": [1]},
-            {"value": "14", "citations": [2]},
+            {
+                "value": "<img src=x onerror=window.pwned=7>12",
+                "role": "disputed",
+                "citations": [1],
+                "dates": ["2024-05-01"],
+                "sources": ["<i>A</i>"],
+            },
+            {
+                "value": "14",
+                "role": "disputed",
+                "citations": [2],
+                "dates": ["2024-05-02"],
+                "sources": ["B"],
+            },
         ],
     },
     "timeline": [
@@ -538,15 +554,25 @@ def test_time_window_conflict_and_timeline_render_when_present(
     text = probe.text
     assert "As of 2024-05-02 · asked on 2024-05-10" in text
     assert "window 2024-05-01 – 2024-05-07 (publication dates)" in text
-    assert "Sources differ on <i>number</i>" in text
+    assert "Reports differ" in text
     values = probe.find_elements(*_by(".conflict .values li"))
-    assert [v.text for v in values] == ["<img src=x onerror=window.pwned=7>12 [1]", "14 [2]"]
+    assert [v.text for v in values] == [
+        "<img src=x onerror=window.pwned=7>12 [1] — <i>A</i>, 2024-05-01 (disputed)",
+        "14 [2] — B, 2024-05-02 (disputed)",
+    ]
+    assert "also: <b>AP</b> (2024-05-03), Yahoo News" in text
     assert "[9]" in text  # a marker naming no citation stays text, not a button
     dates = [t.text for t in probe.find_elements(*_by(".timeline time"))]
     assert dates == ["2024-05-01", "2024-05-02"]
-    probe.find_element(*_by(".conflict button.cite")).click()
+    probe.find_elements(*_by(".conflict button.cite"))[0].click()
     _visible(browser, "#source")
-    assert not browser.find_element(*_by("#source-link-row")).is_displayed()
+    assert not browser.find_element(*_by("#source-link-row")).is_displayed()  # javascript:
+    assert not browser.find_element(*_by("#source-also")).is_displayed()
+    browser.find_element(*_by("#source-close")).click()
+    probe.find_elements(*_by(".conflict button.cite"))[1].click()
+    _visible(browser, "#source")
+    also = browser.find_element(*_by("#source-also"))
+    assert also.text == "also: <b>AP</b> (2024-05-03), Yahoo News"
     _shot(browser, tmp_path / "extended.png")
     _no_alert(browser)
     assert browser.execute_script("return window.pwned === undefined")

@@ -62,6 +62,15 @@ function isoDate(value) {
   return typeof value === "string" ? value.slice(0, 10) : "";
 }
 
+// "also: AP (2023-04-03), Yahoo News": the other outlets that carried the cited story.
+function alsoLine(citation) {
+  const also = Array.isArray(citation.also) ? citation.also : [];
+  const names = also.map(
+    (a) => (a.source || a.url || a.article_id) + (isoDate(a.date) ? " (" + isoDate(a.date) + ")" : ""),
+  );
+  return names.length ? "also: " + names.join(", ") : "";
+}
+
 function safeUrl(value) {
   if (typeof value !== "string") return null;
   try {
@@ -176,6 +185,9 @@ function openSource(citation) {
   if (date) $("source-date").setAttribute("datetime", date);
   else $("source-date").removeAttribute("datetime");
   $("source-quote").textContent = citation.quote || "";
+  const also = alsoLine(citation);
+  $("source-also").textContent = also;
+  $("source-also").hidden = !also;
   const url = safeUrl(citation.url);
   $("source-link-row").hidden = !url;
   if (url) {
@@ -237,20 +249,31 @@ function stamp(answer) {
   return parts.join(" · ");
 }
 
+// The same headings as the CLI's (bot/render.py).
+const CONFLICT_HEADINGS = {
+  update: "Updated report: the newer value leads",
+  disagreement: "Reports differ",
+  ambiguous: "The name means more than one thing",
+};
+
 function renderConflict(conflict, byNumber) {
   const box = el("section", "conflict");
-  box.setAttribute("aria-label", "Sources differ");
-  const kind = conflict.kind ? " on " + String(conflict.kind) : "";
-  box.append(el("h3", null, "Sources differ" + kind));
+  const heading = CONFLICT_HEADINGS[conflict.kind] || "Reports differ";
+  box.setAttribute("aria-label", heading);
+  box.append(el("h3", null, heading));
   const grid = el("ul", "values");
   for (const v of Array.isArray(conflict.values) ? conflict.values : []) {
+    if (!v || typeof v !== "object") continue;
     const item = el("li");
-    const value = v && typeof v === "object" ? (v.value ?? v.text ?? "") : v;
+    const value = (v.entity ? v.entity + ": " : "") + (v.value ?? "");
     item.append(el("strong", null, value));
-    const cited = v && typeof v === "object" ? (v.citations ?? v.n ?? v.citation) : null;
-    for (const n of citationList(cited)) {
+    for (const n of citationList(v.citations)) {
       if (byNumber.has(n)) item.append(" ", citeButton(n, byNumber));
     }
+    const sources = Array.isArray(v.sources) ? v.sources : [];
+    const dates = Array.isArray(v.dates) ? v.dates.map(isoDate) : [];
+    const meta = [...new Set([...sources, ...dates].filter(Boolean))].join(", ");
+    item.append(el("span", "m", (meta ? " — " + meta : "") + (v.role ? " (" + v.role + ")" : "")));
     grid.append(item);
   }
   box.append(grid);
@@ -305,6 +328,8 @@ function renderAnswer(box, answer) {
       b.append(el("span", "n", "[" + c.n + "]"), " ", el("span", "t", c.title || c.article_id));
       const meta = [c.source || "Unknown outlet", isoDate(c.date) || "undated"].join(" · ");
       b.append(el("span", "m", meta));
+      const also = alsoLine(c);
+      if (also) b.append(el("span", "m", also));
       b.addEventListener("click", () => openSource(c));
       item.append(b);
       sources.append(item);
