@@ -23,9 +23,11 @@ class Filters:
     since: dt.date | None = None
     until: dt.date | None = None
     sources: tuple[str, ...] = ()
+    # Article ids (a conversation's focus); empty: any article.
+    articles: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.since or self.until or self.sources)
+        return bool(self.since or self.until or self.sources or self.articles)
 
 
 class SearchIndex:
@@ -85,6 +87,7 @@ class SearchIndex:
         since = filters.since.isoformat() if filters.since else None
         until = filters.until.isoformat() if filters.until else None
         wanted = {s.casefold() for s in filters.sources}
+        articles = set(filters.articles)
         ok = np.ones(len(self.chunks), dtype=bool)
         pairs = zip(self._chunk_date, self._chunk_source, strict=True)
         for i, (date, source) in enumerate(pairs):
@@ -93,6 +96,7 @@ class SearchIndex:
                 or (since and date is not None and date < since)
                 or (until and date is not None and date > until)
                 or (wanted and source not in wanted)
+                or (articles and self.chunks[i].article_id not in articles)
             ):
                 ok[i] = False
         return ok

@@ -10,12 +10,13 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval import focus
 from retrieval.answer import Answer, Citation, FinalEvent, StreamEvent
+from retrieval.answering.kinds import answer_in_kind, ask_kind, is_prose
 from retrieval.answering.spans import (
     QuestionType,
     fits_tense,
     question_type,
-    short_answer,
     spans_of_type,
 )
 from retrieval.condense import standalone_question
@@ -116,6 +117,8 @@ class ExtractiveAnswerer:
             for row, cos in zip(rows, cosines, strict=True):
                 s = self.index.sentences[row]
                 sentence = text[s.start : s.end]
+                if not is_prose(sentence):  # a heading or byline is never the answer
+                    continue
                 overlap = share(set(terms(sentence)))
                 feats = (
                     float(cos),
@@ -191,28 +194,34 @@ class ExtractiveAnswerer:
         self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn] | None = None
     ) -> Answer:
         """Compose a cited answer of at most ``max_sentences`` sentences, or abstain."""
-        return self.compose(question, self.candidates(question, qvec, hits) if hits else [])
+        cands = self.candidates(question, qvec, hits) if hits else []
+        return self.compose(question, cands, _within_focus(hits, history or []))
 
-    def compose(self, question: str, cands: list[Candidate]) -> Answer:
-        """The answer from already scored candidates (see :meth:`candidates`)."""
+    def compose(self, question: str, cands: list[Candidate], focused: bool = False) -> Answer:
+        """The answer from already scored candidates (see :meth:`candidates`); ``focused``:
+        a follow-up answered from the conversation's own article, where a short question
+        ("Why?", "Where?") need not repeat its topic."""
         if not cands:
             return abstention(question)
         best = cands[0]
         confidence = round(best.score, 4)
-        if confidence < self.settings.abstain_threshold or self._unfocused(question, best):
+        if confidence < self.settings.abstain_threshold or (
+            not focused and self._unfocused(question, best)
+        ):
             return abstention(question, confidence)
         # A citation names a chunk, quoting its best sentence; every sentence taken from
         # that chunk carries its number (as verified model answers cite).
         citations: list[Citation] = []
         numbers: dict[int, int] = {}
         parts = []
-        for c in self.select(cands):
+        chosen = self.select(cands)
+        for c in chosen:
             chunk = c.hit.chunk.row
             if chunk not in numbers:
                 numbers[chunk] = len(citations) + 1
                 citations.append(_citation(numbers[chunk], c))
             parts.append(f"{c.text} [{numbers[chunk]}]")
-        short = short_answer(best.text, question, question_type(question))
+        short = answer_in_kind(ask_kind(question), [c.text for c in chosen], question)
         text = " ".join(parts)
         if short:
             text = f"{short} [1]\n\n{text}"
@@ -225,6 +234,12 @@ class ExtractiveAnswerer:
             abstained=False,
             confidence=confidence,
         )
+
+
+def _within_focus(hits: list[Hit], history: list[Turn]) -> bool:
+    """All hits come from the article(s) the conversation is about."""
+    articles = focus.current(history).articles
+    return bool(history and articles and hits) and all(h.article.id in articles for h in hits)
 
 
 def _code_like(term: str) -> bool:
