@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -12,7 +13,7 @@ import numpy as np
 
 from retrieval import focus
 from retrieval.answer import Answer, Citation, FinalEvent, StreamEvent
-from retrieval.answering.kinds import answer_in_kind, ask_kind, is_prose
+from retrieval.answering.kinds import answer_in_kind, ask_kind, is_prose, who_answer
 from retrieval.answering.spans import (
     QuestionType,
     fits_tense,
@@ -153,7 +154,7 @@ class ExtractiveAnswerer:
         left out of the check.
         """
         w = self.weights
-        qterms = {t for t in terms(question) if not _code_like(t)}
+        qterms = {t for t in terms(question) if not _code_like(t) and t not in _FRAME_TERMS}
         if len(qterms) > w.short_question_terms:
             return False
         idf = self.index.idf
@@ -257,9 +258,22 @@ def abstention(question: str, confidence: float | None = None) -> Answer:
     )
 
 
+# Words that frame what is asked ("how many ... now?") rather than name its topic.
+_FRAME = {
+    "many", "much", "long", "now", "currently", "still", "overall", "total", "altogether",
+    "else", "exactly", "first", "last", "ever", "today",
+}  # fmt: skip
+_FRAME_TERMS = set(terms(" ".join(_FRAME)))
+
+# "Who announced ...?" asks for the one who acted; "Who is ...?" for a name or title.
+_WHO_ACTS = re.compile(r"^\W*who\s+(?!is\b|was\b|are\b|were\b|'s\b)\w+", re.IGNORECASE)
+
+
 def _has_type(sentence: str, question: str, qtype: QuestionType, published: str | None) -> bool:
     if qtype == "other":
         return False
+    if qtype == "who" and _WHO_ACTS.match(question):
+        return who_answer([sentence], question) is not None
     low = question.lower()
     return any(
         sentence[a:b].lower() not in low
