@@ -206,9 +206,10 @@ class ExtractiveAnswerer:
             return abstention(question)
         best = cands[0]
         confidence = round(best.score, 4)
-        if confidence < self.settings.abstain_threshold or (
-            not focused and self._unfocused(question, best)
-        ):
+        # Inside the conversation's own article the question is known to be on topic, so
+        # weaker evidence is enough ("In what country?" shares no word with its answer).
+        threshold = self.settings.abstain_threshold - (_FOCUS_EASING if focused else 0.0)
+        if confidence < threshold or (not focused and self._unfocused(question, best)):
             return abstention(question, confidence)
         # A citation names a chunk, quoting its best sentence; every sentence taken from
         # that chunk carries its number (as verified model answers cite).
@@ -257,6 +258,9 @@ def abstention(question: str, confidence: float | None = None) -> Answer:
         confidence=confidence,
     )
 
+
+# How much lower the abstention threshold is for a follow-up answered from its focus article.
+_FOCUS_EASING = 1.5
 
 # Words that frame what is asked ("how many ... now?") rather than name its topic.
 _FRAME = {
