@@ -108,6 +108,7 @@ def stays(
 
 
 def _mentioned(name: str, text: str) -> bool:
-    """A name counts as mentioned when any of its words of 3+ letters is in the text."""
+    """A name counts as mentioned when each of its words of 3+ letters is in the text
+    ("European Space Agency" is not mentioned by "28 European countries")."""
     words = [w for w in re.findall(r"\w+", name.lower()) if len(w) >= 3]
-    return not words or any(re.search(rf"\b{re.escape(w)}\b", text) for w in words)
+    return all(re.search(rf"\b{re.escape(w)}\b", text) for w in words)
