@@ -121,7 +121,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: newsbot eval ../shared/eval/squad_dev_a --limit 500 --json",
     )
     s.add_argument("dataset", type=Path, metavar="DATASET_DIR")
-    s.add_argument("--limit", type=_positive, help="only the first N questions")
+    s.add_argument("--limit", type=_positive, help="only the first N questions (and conversations)")
     s.add_argument(
         "--offset",
         type=_non_negative,

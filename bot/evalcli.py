@@ -14,12 +14,14 @@ from retrieval.embeddings import make_embedder
 from retrieval.errors import InputError
 from retrieval.evaluation import (
     Report,
+    TurnOutcome,
+    conversation_scores,
     eval_service,
     load_conversations,
     load_questions,
     refuse_empty_corpus,
+    run_conversations,
     run_questions,
-    score_conversations,
     tradeoff,
 )
 
@@ -57,8 +59,13 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
             report.outcomes = list(run_questions(service, questions, lambda _: bar.update()))
         conversations_file = args.dataset / "conversations.jsonl"
         extra = {}
+        turns: list[TurnOutcome] = []
         if conversations_file.exists():
-            extra = score_conversations(service, load_conversations(conversations_file))
+            # The same slice of the conversations as of the questions (their first turns).
+            conversations = load_conversations(conversations_file, args.limit, args.offset)
+            with tqdm(total=len(conversations), desc="conversations", file=sys.stderr) as bar:
+                turns = list(run_conversations(service, conversations, lambda _: bar.update()))
+            extra = conversation_scores(turns)
     finally:
         if tmp is not None:
             tmp.cleanup()
@@ -84,6 +91,22 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
                             "answerable": o.question.answerable,
                             "ranked_ids": o.ranked_ids,
                             "answer": o.answer.model_dump(),
+                        }
+                    )
+                    + "\n"
+                )
+            for t in turns:
+                f.write(
+                    json.dumps(
+                        {
+                            "id": t.question.id,
+                            "turn": t.turn,
+                            "question": t.question.question,
+                            "answers": t.question.answers,
+                            "kind": t.question.kind,
+                            "answerable": t.question.answerable,
+                            "right": t.right,
+                            "answer": t.answer.model_dump(),
                         }
                     )
                     + "\n"

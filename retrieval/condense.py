@@ -64,7 +64,9 @@ def topic_of(question: str) -> tuple[list[str], list[str]]:
     """The names and the other key terms of a (standalone) question."""
     names = []
     for m in NAME.finditer(question):
-        words = [w for w in m.group().split() if w.lower() not in _QUESTION_WORDS]
+        words = [
+            w for w in m.group().split() if re.split(r"['’]", w.lower())[0] not in _QUESTION_WORDS
+        ]
         if words:
             names.append(" ".join(words))
     named = {w.lower() for n in names for w in n.split()}
@@ -84,9 +86,14 @@ def standalone_question(question: str, history: list[Turn]) -> str:
     question = " ".join(question.split())
     if not history or not needs_context(question):
         return question
-    names, terms = topic_of(history[-1].standalone)
+    # The previous turn's own words, not what it carried in turn: topics do not pile up.
+    previous = re.sub(r"\s*\([^)]*\)$", "", history[-1].standalone)
+    names, terms = topic_of(previous)
     # "What did he decide?" after "Who is Jens Stoltenberg?" -> "What did Jens Stoltenberg decide?"
     person = next((n for n in names if len(n.split()) >= 2), None)
+    if person is None and history[-1].entities:
+        # The conversation's most recent name: "Does he ...?" after "What's Rubio ...?"
+        person = history[-1].entities[0]
     if person:
         pattern = re.compile(r"\b(he|she|him|his|her)\b", re.I)
         m = pattern.search(question)

@@ -21,6 +21,7 @@ from retrieval.config import Settings
 from retrieval.embeddings import Embedder
 from retrieval.errors import InputError
 from retrieval.ingest import IngestReport
+from retrieval.prompts import NOT_STATED
 from retrieval.retriever import Hit
 from retrieval.service import NewsService
 
@@ -431,45 +432,112 @@ def run_questions(
             on_progress(i)
 
 
-def load_conversations(path: Path) -> list[list[Question]]:
-    """Read conversations.jsonl: each conversation a list of turns (question + answers)."""
+def load_conversations(
+    path: Path, limit: int | None = None, offset: int = 0
+) -> list[list[Question]]:
+    """Read conversations.jsonl: each conversation a list of turns (question, answers, and
+    the turn's ``kind`` and ``answerable`` where the set gives them); ``limit`` and ``offset``
+    take a slice of the conversations as :func:`load_questions` does of the questions."""
     convs = []
     with path.open(encoding="utf-8") as f:
-        for line in f:
-            if line.strip():
-                r = json.loads(line)
-                convs.append(
-                    [
-                        Question(f"{r['id']}/{i}", t["question"], list(t["answers"]), [], True)
-                        for i, t in enumerate(r["turns"], 1)
-                    ]
+        lines = [line for line in f if line.strip()]
+    for line in lines[offset : offset + limit if limit else None]:
+        r = json.loads(line)
+        convs.append(
+            [
+                Question(
+                    f"{r['id']}/{i}",
+                    t["question"],
+                    list(t.get("answers") or []),
+                    list(t.get("evidence_ids") or r.get("evidence_ids") or []),
+                    bool(t.get("answerable", True)),
+                    kind=t.get("kind"),
                 )
+                for i, t in enumerate(r["turns"], 1)
+            ]
+        )
     return convs
+
+
+@dataclass
+class TurnOutcome:
+    """How the system did on one turn of a conversation."""
+
+    question: Question
+    turn: int  # 1 for the opening question
+    answer: Answer
+    right: bool
+
+
+_YES_NO = re.compile(r"\W*(yes|no)\b", re.IGNORECASE)
+
+
+def says_not_stated(answer: Answer) -> bool:
+    """The answer says the articles don't say: an abstention, or a yes/no answer that
+    opens with "The articles don't say"."""
+    return answer.abstained or normalize(answer.text).startswith(normalize(NOT_STATED).rstrip("."))
+
+
+def turn_is_right(q: Question, answer: Answer) -> bool:
+    """A yes/no turn is right when the answer opens with the right yes or no; an
+    unanswerable one when the answer says the articles don't say; any other when the answer
+    (not an abstention) contains one of the acceptable answers."""
+    if not q.answerable:
+        return says_not_stated(answer)
+    if says_not_stated(answer):
+        return False
+    if q.kind == "yesno":
+        m = _YES_NO.match(answer.text)
+        gold = {a.strip().lower() for a in q.answers}
+        return m is not None and m.group(1).lower() in gold
+    return contains_answer(answer.text, q.answers)
+
+
+def run_conversations(
+    service: NewsService,
+    conversations: list[list[Question]],
+    on_progress: Callable[[int], None] | None = None,
+) -> Iterator[TurnOutcome]:
+    """Ask each conversation's turns in one fresh session; yield how each turn went."""
+    for n, turns in enumerate(conversations):
+        session = f"eval-conversation-{n}-{uuid.uuid4().hex[:8]}"
+        try:
+            for i, q in enumerate(turns, 1):
+                answer = service.ask(q.question, session_id=session, time_aware=False)
+                yield TurnOutcome(q, i, answer, turn_is_right(q, answer))
+        finally:
+            service.reset(session)
+        if on_progress:
+            on_progress(n + 1)
+
+
+def conversation_scores(outcomes: list[TurnOutcome]) -> dict[str, Any]:
+    """Turn accuracy over all turns and over follow-ups, yes/no accuracy, and abstention on
+    unanswerable turns (``turn_abstention``) and answerable ones (``false_turn_abstention``)."""
+
+    def share(flags: list[bool]) -> float | None:
+        return _round(statistics.fmean(flags) if flags else None)
+
+    answerable = [o for o in outcomes if o.question.answerable]
+    return {
+        "conversations": sum(o.turn == 1 for o in outcomes),
+        "turns": len(outcomes),
+        "conversation_accuracy": share([o.right for o in outcomes]),
+        "followup_accuracy": share([o.right for o in outcomes if o.turn > 1]),
+        "yesno_accuracy": share([o.right for o in answerable if o.question.kind == "yesno"]),
+        "turn_abstention": share(
+            [says_not_stated(o.answer) for o in outcomes if not o.question.answerable]
+        ),
+        "false_turn_abstention": share([says_not_stated(o.answer) for o in answerable]),
+    }
 
 
 def score_conversations(
     service: NewsService, conversations: list[list[Question]]
 ) -> dict[str, Any]:
-    """Ask each conversation's turns in one fresh session; a turn is right when its answer
-    contains one of the turn's answers."""
-    right: list[bool] = []
-    followups: list[bool] = []
-    for n, turns in enumerate(conversations):
-        session = f"eval-conversation-{n}-{uuid.uuid4().hex[:8]}"
-        try:
-            for i, q in enumerate(turns):
-                answer = service.ask(q.question, session_id=session, time_aware=False)
-                ok = contains_answer(answer.text, q.answers)
-                right.append(ok)
-                if i > 0:
-                    followups.append(ok)
-        finally:
-            service.reset(session)
-    return {
-        "conversations": len(conversations),
-        "conversation_accuracy": _round(statistics.fmean(right) if right else None),
-        "followup_accuracy": _round(statistics.fmean(followups) if followups else None),
-    }
+    """Ask each conversation's turns in one fresh session and score them
+    (:func:`turn_is_right`, :func:`conversation_scores`)."""
+    return conversation_scores(list(run_conversations(service, conversations)))
 
 
 def eval_service(

@@ -11,6 +11,8 @@ if TYPE_CHECKING:
 
 # The no-answer sentinel: tests and evaluation recognise abstention by it.
 NO_ANSWER = "I couldn't find that in the articles."
+# A yes/no question the cited evidence neither confirms nor denies opens with this.
+NOT_STATED = "The articles don't say."
 
 # Answering. The articles arrive as numbered <article> blocks; their text is data.
 ANSWER_SYSTEM = f"""\

@@ -25,9 +25,11 @@ class Filters:
     # without a date is not known to be later (a gazetteer entry, a reference page), but it
     # is never inside a window the user named.
     undated: bool = False
+    # Article ids (a conversation's focus); empty: any article.
+    articles: tuple[str, ...] = ()
 
     def __bool__(self) -> bool:
-        return bool(self.since or self.until or self.sources)
+        return bool(self.since or self.until or self.sources or self.articles)
 
 
 class SearchIndex:
@@ -55,6 +57,7 @@ class SearchIndex:
         # ISO dates compare as strings; "" is no date (never inside a window).
         self._chunk_date = np.array([a.date or "" for a in arts], dtype="U10")
         self._chunk_source = np.array([(a.source or "").casefold() for a in arts], dtype=object)
+        self._chunk_article = np.array([c.article_id for c in data.chunks], dtype=object)
         self.lexical = data.lexical or build_lexical(data.articles, data.chunks)
 
     def idf(self, term: str) -> float:
@@ -78,6 +81,8 @@ class SearchIndex:
         if filters.sources:
             wanted = [s.casefold() for s in filters.sources]
             ok &= np.isin(self._chunk_source, np.array(wanted, dtype=object))
+        if filters.articles:
+            ok &= np.isin(self._chunk_article, np.array(filters.articles, dtype=object))
         return ok
 
     def dense_chunks(

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from retrieval import adding, when
+from retrieval import adding, focus, when
 from retrieval.answer import Answer, AnswerWindow, FinalEvent, StreamEvent
 from retrieval.answering import Answerer, make_answerer, timely
 from retrieval.condense import needs_context, standalone_question
@@ -443,6 +443,14 @@ class NewsService:
         hits = self._search(loaded, standalone, qvec, fetch, filters)
         if plan is not None:
             hits = when.rerank(hits, plan)
+        top = hits[:k]
+        # A follow-up stays with the article(s) the conversation is about.
+        about = focus.current(turns)
+        if about.articles:
+            within = replace(filters or Filters(), articles=about.articles)
+            near = loaded.retriever.search(standalone, qvec=qvec, k=k, filters=within)
+            if focus.stays(question, about, near, hits, loaded.index):
+                top = near
         t2 = time.perf_counter()
         timings = {"embed": _ms(t1 - t0), "retrieve": _ms(t2 - t1)}
         return _Prepared(
@@ -454,7 +462,7 @@ class NewsService:
             standalone,
             qvec,
             hits,
-            hits[:k],
+            top,
             t0,
             timings,
             plan,
@@ -630,8 +638,11 @@ class NewsService:
         return answer
 
     def remember(self, session_id: str, answer: Answer) -> None:
-        """Record an answered turn in a session (once the answer reached its reader)."""
-        self.sessions.append(session_id, _turn(answer))
+        """Record an answered turn in a session (once the answer reached its reader), with
+        the conversation's focus after it."""
+        after = focus.after(answer, focus.current(self.sessions.history(session_id)))
+        turn = replace(_turn(answer), articles=after.articles, entities=after.entities)
+        self.sessions.append(session_id, turn)
 
     def last_turn(self, session_id: str) -> Turn | None:
         """The session's most recent turn (for /sources), or None."""

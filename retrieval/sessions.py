@@ -34,7 +34,7 @@ CREATE TABLE IF NOT EXISTS turns (
 CREATE INDEX IF NOT EXISTS turns_by_session ON turns(session_id, id);
 """
 # Columns added after the first release: a database made before them gains them on open.
-_ADDED_COLUMNS = {"time": "TEXT"}
+_ADDED_COLUMNS = {"time": "TEXT", "focus": "TEXT"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,10 @@ class Turn:
     # "event"), so that a follow-up keeps or shifts it; None when the question named none.
     window: tuple[str | None, str | None] | None = None
     reading: str | None = None
+    # The conversation's focus after this turn: the articles it is about and the names in
+    # play (most recent first), so that a follow-up stays with the story.
+    articles: tuple[str, ...] = ()
+    entities: tuple[str, ...] = ()
 
 
 class ConversationStore(Protocol):
@@ -110,11 +114,14 @@ class SQLiteConversationStore:
         """The session's last turns, oldest first."""
         with self._lock, self._translated():
             rows = self._con.execute(
-                "SELECT question, standalone, answer, short_answer, citations, time FROM turns "
-                "WHERE session_id = ? ORDER BY id DESC LIMIT ?",
+                "SELECT question, standalone, answer, short_answer, citations, time, focus "
+                "FROM turns WHERE session_id = ? ORDER BY id DESC LIMIT ?",
                 (session_id, self.max_turns),
             ).fetchall()
-        return [Turn(q, s, a, sa, _citations(c), *_time(t)) for q, s, a, sa, c, t in reversed(rows)]
+        return [
+            Turn(q, s, a, sa, _citations(c), *_time(t), *_focus(f))
+            for q, s, a, sa, c, t, f in reversed(rows)
+        ]
 
     def append(self, session_id: str, turn: Turn) -> None:
         """Record a turn, forgetting the oldest beyond the limit."""
@@ -123,7 +130,7 @@ class SQLiteConversationStore:
             try:
                 self._con.execute(
                     "INSERT INTO turns (session_id, created, question, standalone, answer, "
-                    "short_answer, citations, time) VALUES (?,?,?,?,?,?,?,?)",
+                    "short_answer, citations, time, focus) VALUES (?,?,?,?,?,?,?,?,?)",
                     (
                         session_id,
                         time.time(),
@@ -135,6 +142,9 @@ class SQLiteConversationStore:
                         json.dumps({"window": list(turn.window), "reading": turn.reading})
                         if turn.window is not None
                         else None,
+                        json.dumps(
+                            {"articles": list(turn.articles), "entities": list(turn.entities)}
+                        ),
                     ),
                 )
                 self._con.execute(
@@ -186,3 +196,17 @@ def _time(stored: str | None) -> tuple[tuple[str | None, str | None] | None, str
         log.warning("a stored turn's window is unreadable; the follow-up starts without one")
         return None, None
     return (since, until), reading if isinstance(reading, str) else None
+
+
+def _focus(stored: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A stored turn's focus articles and entities; empty when it had none or is damaged."""
+    if not stored:
+        return (), ()
+    try:
+        raw = json.loads(stored)
+        articles = tuple(str(a) for a in raw["articles"])
+        entities = tuple(str(e) for e in raw["entities"])
+    except (json.JSONDecodeError, KeyError, TypeError):
+        log.warning("a stored turn's focus is unreadable; the follow-up starts without one")
+        return (), ()
+    return articles, entities

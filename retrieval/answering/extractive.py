@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import numpy as np
 
+from retrieval import focus
 from retrieval.answer import Answer, Citation, FinalEvent, StreamEvent
 from retrieval.answering.conflicts import with_conflict
+from retrieval.answering.kinds import answer_in_kind, ask_kind, is_prose, who_answer
 from retrieval.condense import standalone_question
 from retrieval.config import AnswerSettings
 from retrieval.lexical import terms, words
@@ -23,7 +26,6 @@ from retrieval.spans import (
     QuestionType,
     fits_tense,
     question_type,
-    short_answer,
     spans_of_type,
 )
 
@@ -117,6 +119,8 @@ class ExtractiveAnswerer:
             for row, cos in zip(rows, cosines, strict=True):
                 s = self.index.sentences[row]
                 sentence = text[s.start : s.end]
+                if not is_prose(sentence):  # a heading or byline is never the answer
+                    continue
                 overlap = share(set(terms(sentence)))
                 feats = (
                     float(cos),
@@ -151,7 +155,7 @@ class ExtractiveAnswerer:
         left out of the check.
         """
         w = self.weights
-        qterms = {t for t in terms(question) if not _code_like(t)}
+        qterms = {t for t in terms(question) if not _code_like(t) and t not in _FRAME_TERMS}
         if len(qterms) > w.short_question_terms:
             return False
         idf = self.index.idf
@@ -192,28 +196,35 @@ class ExtractiveAnswerer:
         self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn] | None = None
     ) -> Answer:
         """Compose a cited answer of at most ``max_sentences`` sentences, or abstain."""
-        return self.compose(question, self.candidates(question, qvec, hits) if hits else [])
+        cands = self.candidates(question, qvec, hits) if hits else []
+        return self.compose(question, cands, _within_focus(hits, history or []))
 
-    def compose(self, question: str, cands: list[Candidate]) -> Answer:
-        """The answer from already scored candidates (see :meth:`candidates`)."""
+    def compose(self, question: str, cands: list[Candidate], focused: bool = False) -> Answer:
+        """The answer from already scored candidates (see :meth:`candidates`); ``focused``:
+        a follow-up answered from the conversation's own article, where a short question
+        ("Why?", "Where?") need not repeat its topic."""
         if not cands:
             return abstention(question)
         best = cands[0]
         confidence = round(best.score, 4)
-        if confidence < self.settings.abstain_threshold or self._unfocused(question, best):
+        # Inside the conversation's own article the question is known to be on topic, so
+        # weaker evidence is enough ("In what country?" shares no word with its answer).
+        threshold = self.settings.abstain_threshold - (_FOCUS_EASING if focused else 0.0)
+        if confidence < threshold or (not focused and self._unfocused(question, best)):
             return abstention(question, confidence)
         # A citation names a chunk, quoting its best sentence; every sentence taken from
         # that chunk carries its number (as verified model answers cite).
         citations: list[Citation] = []
         numbers: dict[int, int] = {}
         parts = []
-        for c in self.select(cands):
+        chosen = self.select(cands)
+        for c in chosen:
             chunk = c.hit.chunk.row
             if chunk not in numbers:
                 numbers[chunk] = len(citations) + 1
                 citations.append(_citation(numbers[chunk], c))
             parts.append(f"{c.text} [{numbers[chunk]}]")
-        short = short_answer(best.text, question, question_type(question))
+        short = answer_in_kind(ask_kind(question), [c.text for c in chosen], question)
         text = " ".join(parts)
         if short:
             text = f"{short} [1]\n\n{text}"
@@ -231,6 +242,12 @@ class ExtractiveAnswerer:
         return with_conflict(answer, question, cands)
 
 
+def _within_focus(hits: list[Hit], history: list[Turn]) -> bool:
+    """All hits come from the article(s) the conversation is about."""
+    articles = focus.current(history).articles
+    return bool(history and articles and hits) and all(h.article.id in articles for h in hits)
+
+
 def _code_like(term: str) -> bool:
     return any(c.isdigit() for c in term) and any(c.isalpha() for c in term)
 
@@ -246,9 +263,25 @@ def abstention(question: str, confidence: float | None = None) -> Answer:
     )
 
 
+# How much lower the abstention threshold is for a follow-up answered from its focus article.
+_FOCUS_EASING = 1.5
+
+# Words that frame what is asked ("how many ... now?") rather than name its topic.
+_FRAME = {
+    "many", "much", "long", "now", "currently", "still", "overall", "total", "altogether",
+    "else", "exactly", "first", "last", "ever", "today",
+}  # fmt: skip
+_FRAME_TERMS = set(terms(" ".join(_FRAME)))
+
+# "Who announced ...?" asks for the one who acted; "Who is ...?" for a name or title.
+_WHO_ACTS = re.compile(r"^\W*who\s+(?!is\b|was\b|are\b|were\b|'s\b)\w+", re.IGNORECASE)
+
+
 def _has_type(sentence: str, question: str, qtype: QuestionType, published: str | None) -> bool:
     if qtype == "other":
         return False
+    if qtype == "who" and _WHO_ACTS.match(question):
+        return who_answer([sentence], question) is not None
     low = question.lower()
     return any(
         sentence[a:b].lower() not in low

@@ -1,0 +1,210 @@
+"""Questions answered in kind: yes/no questions by their polarity, who by the named one's
+role in the sentence, how many / when by the value the question's qualifiers select, why by
+the reason clause; sentences that are no prose (headings, bylines, captions, boilerplate)
+are never quoted. Plain rules over the sentence text: no parser model is needed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Literal
+
+from retrieval.lexical import STOPWORDS
+from retrieval.spans import QuestionType, question_type, short_answer, spans_of_type
+
+Kind = Literal["yesno", "why", "when", "how_many", "who", "where", "other"]
+
+_AUX = (
+    r"is|are|was|were|am|do|does|did|has|have|had|can|could|will|would|should|shall|may|"
+    r"might|must|isn't|aren't|wasn't|weren't|don't|doesn't|didn't|hasn't|haven't|hadn't|"
+    r"can't|couldn't|won't|wouldn't|shouldn't"
+)
+_YESNO = re.compile(rf"^\W*(?:(?:and|but|so|also|ok|okay),?\s+)?(?:{_AUX})\b", re.IGNORECASE)
+# "Is it X or Y?" asks which one, not whether.
+_ALTERNATIVE = re.compile(r"\bor\b(?!\s+not\b)", re.IGNORECASE)
+
+
+def ask_kind(question: str) -> Kind:
+    """What shape of answer the question asks for."""
+    if _YESNO.match(question) and not _ALTERNATIVE.search(question):
+        return "yesno"
+    if re.search(r"\bwhy\b|\bwhat (?:was|is) the reason\b|\bfor what reason\b", question, re.I):
+        return "why"
+    return question_type(question)
+
+
+# --- sentences that are no answer ---------------------------------------------------------
+
+_BOILERPLATE = re.compile(
+    r"^(?:by\s+[A-Z][\w.'-]+(?:\s+[A-Z][\w.'-]+){0,3}\s*(?:,|$)|(?:photo|image|video|"
+    r"caption|credit|getty images|ap photo)\b|(?:click|tap) here\b|read more\b|follow us\b|"
+    r"sign up\b|subscribe\b|share this\b|copyright\b|all rights reserved\b|advertisement$|"
+    r"related:)",
+    re.IGNORECASE,
+)
+
+
+def is_prose(sentence: str) -> bool:
+    """A sentence worth quoting: not a heading, byline, caption or boilerplate line."""
+    s = sentence.strip()
+    if _BOILERPLATE.match(s):
+        return False
+    words = s.split()
+    # A heading: a few words without the full stop, question or quote mark prose ends with.
+    return not (len(words) <= 8 and not re.search(r"[.!?\"'”’)]$", s))
+
+
+# --- yes / no -------------------------------------------------------------------------------
+
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|none|nobody|nothing|neither|nor|without|cannot|refused|denied|"
+    r"failed|unable|lack(?:s|ed)?)\b|n't\b",
+    re.IGNORECASE,
+)
+# "Was it the only ...?", "Is that all?": the story usually goes on.
+_ONLY = re.compile(r"\b(?:the only|only one|is that all|was that all|the first time)\b", re.I)
+
+
+def _stem(word: str) -> str:
+    return word.lower()[:5]
+
+
+def polarity(question: str, evidence: Sequence[str]) -> Literal["Yes", "No"]:
+    """Yes, unless the best evidence negates what the question asserts (or asserts what a
+    negative question denies), or the question asks whether something was the only one."""
+    q_negated = bool(_NEGATION.search(question))
+    if _ONLY.search(question) and not q_negated:
+        return "No"
+    best = evidence[0] if evidence else ""
+    qstems = {_stem(w) for w in re.findall(r"[A-Za-z]+", question) if w.lower() not in STOPWORDS}
+    # The negation that counts is one near the question's own words in the sentence.
+    negated = False
+    for m in _NEGATION.finditer(best):
+        window = re.findall(r"[A-Za-z]+", best[m.end() : m.end() + 60])[:5]
+        if any(_stem(w) in qstems for w in window):
+            negated = True
+            break
+    return "No" if negated != q_negated else "Yes"
+
+
+# --- short answers in kind ------------------------------------------------------------------
+
+_REPORTING = re.compile(
+    r"^\s*(?:,[^,]{1,80},\s*)?(?:\w+ly\s+|has\s+|had\s+|have\s+|also\s+|then\s+|later\s+)?"
+    r"(?:said|says|told|tells|announced|announces|stated|wrote|added|declared|confirmed|"
+    r"revealed|reported|decided|ordered|warned|claimed|explained|insisted|noted|"
+    r"\w{3,}ed\b|\w{3,}s\b)",
+)
+
+
+_TITLES = re.compile(
+    r"^(?:minister|president|secretary(?:-general)?|senator|sen|rep|gov|governor|general|gen|"
+    r"chief|director|king|queen|prince|princess|pope|judge|dr|mr|mrs|ms|officer|commander|"
+    r"ambassador|chairman|chairwoman|spokesman|spokeswoman|spokesperson|adm|admiral|lt|col|"
+    r"capt|captain|sgt|coach|leader|mayor|chancellor|premier)\.?$",
+    re.IGNORECASE,
+)
+
+
+def _untitled(name: str) -> str:
+    """ "Russian Foreign Minister Sergei Lavrov" -> "Sergei Lavrov": the words after the
+    last title, when a name is left."""
+    words = name.split()
+    last = max((i for i, w in enumerate(words) if _TITLES.match(w)), default=-1)
+    return " ".join(words[last + 1 :]) if 0 <= last < len(words) - 1 else name
+
+
+def who_answer(sentences: Sequence[str], question: str) -> str | None:
+    """The person or organisation that does what the question asks about: a name in the
+    subject position of a verb (or after "by"), not one the action is done to."""
+    for sentence in sentences:
+        found: list[str] = []
+        for a, b in spans_of_type(sentence, "who"):
+            name = short_answer(sentence[a:b], question, "who")
+            if not name:
+                continue
+            after = sentence[b:]
+            before = sentence[:a]
+            if _REPORTING.match(after) or re.search(r"\b(?:by|according to)\s+$", before):
+                found.append(_untitled(name))
+        if len(set(found)) == 1:
+            return found[0]
+        if found:
+            return None
+    return None
+
+
+_QUALIFIERS = {
+    "now": re.compile(r"\b(?:to|now|currently|down to|up to)\s+$", re.I),
+    "overall": re.compile(r"\b(?:overall|total|in all|altogether|combined)\b", re.I),
+}
+
+
+def number_answer(sentences: Sequence[str], question: str, qtype: QuestionType) -> str | None:
+    """The date or quantity attached to what was asked: the one the question's words
+    surround, preferring what its qualifiers ("now", "overall", "in total") select."""
+    qstems = {_stem(w) for w in re.findall(r"[A-Za-z]+", question) if w.lower() not in STOPWORDS}
+    qwords = {w.lower() for w in re.findall(r"\w+", question)}
+    wants_now = bool(re.search(r"\b(?:now|currently|today|still)\b", question, re.I))
+    wants_total = bool(
+        re.search(r"\b(?:overall|in total|total|altogether|in all)\b", question, re.I)
+    )
+    scored: list[tuple[float, int, str]] = []
+    for i, sentence in enumerate(sentences):
+        for a, b in spans_of_type(sentence, qtype):
+            text = sentence[a:b].strip(" ,.;:")
+            if not text or all(w.lower() in qwords for w in re.findall(r"\w+", text)):
+                continue
+            near = re.findall(r"[A-Za-z]+", sentence[max(0, a - 50) : b + 40])
+            score = sum(_stem(w) in qstems for w in near) - 0.5 * i
+            before = sentence[max(0, a - 40) : a]
+            if wants_now and _QUALIFIERS["now"].search(before):
+                score += 2
+            if wants_total and _QUALIFIERS["overall"].search(sentence[max(0, a - 60) : b + 20]):
+                score += 2
+            scored.append((score, -i, text))
+    if not scored:
+        return None
+    scored.sort(reverse=True)
+    best = scored[0]
+    # Two different values equally well attached: no short answer rather than a guess.
+    if any(s[0] == best[0] and s[2] != best[2] for s in scored[1:]):
+        return None
+    return best[2]
+
+
+_REASON = re.compile(
+    r"\b(?:in response to|because of|because|due to|as a result of|in retaliation for|"
+    r"after|since|so that|in order to|to protest)\b[^.;:,]*",
+    re.IGNORECASE,
+)
+
+
+def why_answer(sentences: Sequence[str], question: str) -> str | None:
+    """The reason clause ("in response to ...", "because ...") of the best sentence that
+    has one."""
+    for sentence in sentences[:2]:
+        m = _REASON.search(sentence)
+        if m:
+            clause = m.group().strip(" ,\"'”")
+            if 2 <= len(clause.split()) <= 25:
+                return clause
+    return None
+
+
+def answer_in_kind(kind: Kind, sentences: Sequence[str], question: str) -> str | None:
+    """The short answer of the question's kind from the quoted sentences (best first), or
+    None when none is clearly supported."""
+    if not sentences:
+        return None
+    if kind == "yesno":
+        return polarity(question, sentences)
+    if kind == "who":
+        return who_answer(sentences, question) or short_answer(sentences[0], question, "who")
+    if kind in ("when", "how_many"):
+        return number_answer(sentences, question, kind)
+    if kind == "why":
+        return why_answer(sentences, question)
+    if kind == "where":
+        return short_answer(sentences[0], question, "where")
+    return None

@@ -1,0 +1,114 @@
+"""A conversation's focus: the article(s) it is about and the names in play. A follow-up
+stays with the story unless it clearly changes subject."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from retrieval.answer import Answer
+from retrieval.condense import needs_context
+from retrieval.retriever import Hit
+from retrieval.search_index import SearchIndex
+from retrieval.sessions import Turn
+from retrieval.spans import NAME
+
+# Names remembered per conversation (most recent first).
+_MAX_ENTITIES = 8
+# A question that stands on its own leaves the focus when another article's best sentence
+# is this much closer to it (cosine) than the focus article's best.
+_SWITCH_MARGIN = 0.2
+_NOT_NAMES = {
+    "who", "what", "when", "where", "why", "how", "which", "is", "are", "was", "were", "did",
+    "does", "do", "can", "could", "will", "would", "the", "a", "an", "and", "but", "in", "on",
+    "he", "she", "it", "they", "his", "her", "their", "its", "i", "we", "you", "has", "have",
+    "had", "if", "so", "then", "after", "before", "this", "that", "there", "yes", "no",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Focus:
+    """What a conversation is about so far."""
+
+    articles: tuple[str, ...] = ()
+    entities: tuple[str, ...] = ()
+
+
+def current(history: Sequence[Turn]) -> Focus:
+    """The focus the conversation's last turn left (empty without one)."""
+    if not history:
+        return Focus()
+    last = history[-1]
+    # A turn sent by a client has no stored focus: its best citation names the article.
+    articles = last.articles or tuple(c.article_id for c in last.citations[:1])
+    return Focus(articles, last.entities)
+
+
+def names_in(text: str) -> list[str]:
+    """Capitalised names in a text, question words and sentence-initial function words
+    left out ("Does Rubio ..." -> "Rubio")."""
+    out = []
+    for m in NAME.finditer(text):
+        words = m.group().split()
+        # "What's Rubio" -> "Rubio": a question word with its clitic is no part of a name.
+        while words and re.split(r"['’]", words[0].lower().strip("."))[0] in _NOT_NAMES:
+            words.pop(0)
+        name = " ".join(words).strip(".,;:'’")
+        if name and name.lower() not in _NOT_NAMES:
+            out.append(name)
+    return out
+
+
+def after(answer: Answer, before: Focus) -> Focus:
+    """The focus once ``answer`` is given: its best cited article (the earlier focus when it
+    abstained), and the names of its question, short answer and best quote, newest first."""
+    if answer.abstained or not answer.citations:
+        return before
+    articles = (answer.citations[0].article_id,)
+    fresh = [
+        *names_in(answer.standalone_question or answer.question),
+        *names_in(answer.short_answer or ""),
+        *names_in(answer.citations[0].quote),
+    ]
+    if articles != before.articles:
+        before = Focus()
+    entities: list[str] = []
+    for name in [*fresh, *before.entities]:
+        if name.lower() not in {e.lower() for e in entities}:
+            entities.append(name)
+    return Focus(articles, tuple(entities[:_MAX_ENTITIES]))
+
+
+def stays(
+    question: str, focus: Focus, focus_hits: list[Hit], hits: list[Hit], index: SearchIndex
+) -> bool:
+    """Whether a follow-up is answered from the focus article(s) rather than from all.
+
+    A follow-up that leans on the conversation (a pronoun, "and ...", or too short to
+    stand alone) always stays. One that stands on its own leaves when it names someone or
+    something the focus articles never mention, or when another article is clearly closer
+    to it (a question that names nothing is taken to go on with the story).
+    """
+    if not focus.articles or not focus_hits:
+        return False
+    if needs_context(question):
+        return True
+    text = " ".join(
+        f"{a.title}\n{a.text}" for i in focus.articles if (a := index.articles.get(i)) is not None
+    ).lower()
+    names = names_in(question)
+    if any(not _mentioned(name, text) for name in names):
+        return False
+    if names or not hits or hits[0].article.id in focus.articles:
+        return True
+    best_elsewhere = hits[0].sentence or 0.0
+    best_here = max((h.sentence or 0.0) for h in focus_hits)
+    return best_elsewhere - best_here < _SWITCH_MARGIN
+
+
+def _mentioned(name: str, text: str) -> bool:
+    """A name counts as mentioned when each of its words of 3+ letters is in the text
+    ("European Space Agency" is not mentioned by "28 European countries")."""
+    words = [w for w in re.findall(r"\w+", name.lower()) if len(w) >= 3]
+    return all(re.search(rf"\b{re.escape(w)}\b", text) for w in words)

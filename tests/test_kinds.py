@@ -1,0 +1,103 @@
+"""Questions answered in kind: yes/no by polarity, who by role, how many by the qualifier's
+value, why by the reason clause; headings and bylines are never quoted."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.answering.kinds import (
+    answer_in_kind,
+    ask_kind,
+    is_prose,
+    number_answer,
+    polarity,
+    who_answer,
+)
+
+LAVROV = (
+    "In a statement published on the official website, Russian Foreign Minister Sergei "
+    "Lavrov said on 18 October that the country's staff at NATO’s mission in Moscow would "
+    "be stripped of their accreditation from 1 November."
+)
+OPENING = (
+    "Russia has suspended its North Atlantic Treaty Organization (NATO) mission in response "
+    'to the "expulsion" of eight members of its military alliance last week.'
+)
+STOLTENBERG = (
+    "What the Kremlin referred to as “unfriendly actions” is NATO Secretary-General Jens "
+    "Stoltenberg’s decision of 6 October, withdrawing the accreditation of eight members of "
+    "the Russian Permanent Mission to NATO from 1 November while also reducing the overall "
+    "number of mission personnel to 10."
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "kind"),
+    [
+        ("Does he feel confident about it?", "yesno"),
+        ("were any commanders retained?", "yesno"),
+        ("Is it Paris or London?", "other"),
+        ("Why did Russia suspend its mission?", "why"),
+        ("Who announced it?", "who"),
+        ("How many staff can Russia's mission have now?", "how_many"),
+        ("What happened in 2014?", "other"),
+    ],
+)
+def test_question_kinds(question: str, kind: str) -> None:
+    assert ask_kind(question) == kind
+
+
+@pytest.mark.parametrize(
+    ("sentence", "prose"),
+    [
+        ("Russia-NATO relations", False),
+        ("By Jane Smith, CNN", False),
+        ("Photo: Getty Images", False),
+        ("Read more: the full statement", False),
+        (OPENING, True),
+        ("He said no.", True),
+    ],
+)
+def test_headings_bylines_and_captions_are_no_prose(sentence: str, prose: bool) -> None:
+    assert is_prose(sentence) is prose
+
+
+def test_who_is_the_one_who_acts_not_the_thing_acted_on() -> None:
+    question = "Who announced that Russia would suspend its NATO mission?"
+    # The opening names only the organisation the mission is to: no one announces there.
+    assert who_answer([OPENING], question) is None
+    assert who_answer([OPENING, LAVROV], question) == "Sergei Lavrov"
+
+
+def test_how_many_now_takes_the_value_the_number_was_reduced_to() -> None:
+    question = "How many staff can Russia's mission have now?"
+    assert number_answer([STOLTENBERG], question, "how_many") == "10"
+
+
+def test_two_equally_attached_values_give_no_short_answer() -> None:
+    assert number_answer(["It happened in 2014 and again in 2015."], "When?", "when") is None
+
+
+def test_why_is_answered_by_the_reason_clause() -> None:
+    why = answer_in_kind("why", [OPENING], "Why did Russia suspend its mission to NATO?")
+    assert why == (
+        'in response to the "expulsion" of eight members of its military alliance last week'
+    )
+
+
+@pytest.mark.parametrize(
+    ("question", "evidence", "expected"),
+    [
+        ("Did he plead guilty?", "Dzhokhar has pleaded not guilty to 30 charges.", "No"),
+        ("Was he caught?", "Dzhokhar has pleaded not guilty to 30 charges.", "Yes"),
+        (
+            "Is the mission based at NATO headquarters?",
+            "The Russian mission to NATO is not based on the alliance's headquarters.",
+            "No",
+        ),
+        ("Was this the only time this happened?", "It happened in 1970.", "No"),
+        ("Didn't he resign?", "He did not resign.", "Yes"),
+    ],
+)
+def test_yes_no_follows_the_evidence_polarity(question: str, evidence: str, expected: str) -> None:
+    assert polarity(question, [evidence]) == expected
