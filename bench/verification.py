@@ -7,8 +7,8 @@ synonyms, two sentences of one chunk joined) and unfaithful edits (a changed num
 name; a negation added or dropped; subject and object swapped; "all"/"every" added; a claim
 from another chunk). Each is written as a model would, "<claim> [1].", citing the chunk the
 sentence comes from, and verified against that one chunk. It reports, per kind, the share
-accepted (faithful) or rejected (unfaithful), for today's rules (main's verify.py, with and
-without near-quotes) and the current ones, side by side.
+accepted (faithful) or rejected (unfaithful), for today's rules (the baseline commit's verify.py,
+with and without near-quotes) and the current ones, side by side.
 
     HF_HUB_OFFLINE=1 .venv/bin/python bench/verification.py --sentences 320 --json out.json
 
@@ -357,10 +357,15 @@ def _all_hits(service: NewsService) -> list[Hit]:
     ]
 
 
-def today_verify() -> Callable[..., Any]:
-    """main's verify(), today's rules, loaded from git (its spans import moved)."""
+# The last commit before verification became a table of named checks (issue 15).
+BASELINE = "6c4854f"
+
+
+def today_verify(rev: str = BASELINE) -> Callable[..., Any]:
+    """The baseline's verify(), the rules before issue 15, loaded from git (its spans import
+    moved)."""
     src = subprocess.run(
-        ["git", "show", "main:retrieval/answering/verify.py"],
+        ["git", "show", f"{rev}:retrieval/answering/verify.py"],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -374,13 +379,16 @@ def today_verify() -> Callable[..., Any]:
 
 
 def run(
-    items: list[Item], service: NewsService, verdicts: list[dict[str, Any]] | None = None
+    items: list[Item],
+    service: NewsService,
+    verdicts: list[dict[str, Any]] | None = None,
+    baseline: str = BASELINE,
 ) -> dict[str, dict[str, float]]:
     """Per rule set and kind, the share judged right (faithful kept, unfaithful dropped);
     each item's verdicts are appended to ``verdicts`` when given."""
     index = service._current().index
     embed = service.embedder.encode
-    old = today_verify()
+    old = today_verify(baseline)
     settings = service.settings.verify
     rule_sets: dict[str, Callable[[Item], bool]] = {
         "today_near_quote": lambda it: bool(
@@ -431,6 +439,9 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--json", type=Path, help="also write the report here")
     parser.add_argument("--examples", type=Path, help="write every item and verdict here")
+    parser.add_argument(
+        "--baseline", default=BASELINE, help="git revision whose verify.py is 'today'"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="newsbot-verify-bench-") as tmp:
         corpus = Path(tmp) / "corpus.jsonl"
@@ -447,7 +458,7 @@ def main() -> int:
         for it in items:
             counts[it.kind] += 1
         verdicts: list[dict[str, Any]] = []
-        results = run(items, service, verdicts)
+        results = run(items, service, verdicts, args.baseline)
         report = {"evidence_sentences": n, "items": dict(counts), "results": results}
     if args.examples:
         lines = "".join(json.dumps(v, ensure_ascii=False) + "\n" for v in verdicts)
