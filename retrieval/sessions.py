@@ -87,17 +87,40 @@ class SQLiteConversationStore:
         self._lock = threading.Lock()
         with self._translated():
             self._con = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-            self._con.execute("PRAGMA journal_mode=WAL")
             self._con.execute("PRAGMA busy_timeout=5000")
-            self._con.executescript(_SCHEMA)
-            self._migrate()
+            self._set_up()
+
+    def _set_up(self) -> None:
+        """WAL, the schema and its added columns. Stores opening one new file at once get
+        "database is locked" at once (no busy wait) while another switches it to WAL or
+        creates its table: they retry, for up to the busy timeout."""
+        deadline = time.monotonic() + 5.0
+        while True:
+            try:
+                self._con.execute("PRAGMA journal_mode=WAL")
+                self._con.executescript(_SCHEMA)
+                self._migrate()
+                return
+            except sqlite3.OperationalError as e:
+                if "locked" not in str(e) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
 
     def _migrate(self) -> None:
-        """Add the columns an older database lacks (its turns read as having no window)."""
-        have = {row[1] for row in self._con.execute("PRAGMA table_info(turns)")}
-        for name, kind in _ADDED_COLUMNS.items():
-            if name not in have:
-                self._con.execute(f"ALTER TABLE turns ADD COLUMN {name} {kind}")
+        """Add the columns an older database lacks (its turns read as having no window).
+
+        Under a write lock, reading the columns again inside it: two stores opening one new
+        file at once would otherwise both add a column, and the second fail."""
+        self._con.execute("BEGIN IMMEDIATE")
+        try:
+            have = {row[1] for row in self._con.execute("PRAGMA table_info(turns)")}
+            for name, kind in _ADDED_COLUMNS.items():
+                if name not in have:
+                    self._con.execute(f"ALTER TABLE turns ADD COLUMN {name} {kind}")
+        except BaseException:
+            self._con.execute("ROLLBACK")
+            raise
+        self._con.execute("COMMIT")
 
     @contextmanager
     def _translated(self) -> Iterator[None]:

@@ -57,6 +57,33 @@ def test_store_is_thread_safe(tmp_path: Path) -> None:
         assert [t.question for t in store.history(f"s{n}")] == [f"s{n}-{i}" for i in range(20)]
 
 
+def test_stores_opening_one_new_file_at_once_all_open(tmp_path: Path) -> None:
+    # Each store adds the columns a new file's table lacks; two at once once both added
+    # one, and the second failed with "duplicate column name" (a 503 over HTTP).
+    errors: list[BaseException] = []
+    for n in range(15):
+        path = tmp_path / f"s{n}.sqlite"
+        start = threading.Barrier(6)
+
+        def open_store(path: Path = path, start: threading.Barrier = start) -> None:
+            start.wait()
+            try:
+                SQLiteConversationStore(path)
+            except BaseException as e:  # collected: a thread's exception is otherwise lost
+                errors.append(e)
+
+        threads = [threading.Thread(target=open_store) for _ in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert errors == []
+    columns = {
+        r[1] for r in sqlite3.connect(tmp_path / "s0.sqlite").execute("PRAGMA table_info(turns)")
+    }
+    assert {"time", "focus"} <= columns
+
+
 @pytest.mark.parametrize(
     ("question", "expected"),
     [
