@@ -69,6 +69,16 @@ def test_who_is_the_one_who_acts_not_the_thing_acted_on() -> None:
     assert who_answer([OPENING, LAVROV], question) == "Sergei Lavrov"
 
 
+def test_who_is_asks_for_an_identity_not_for_whoever_acts_in_the_sentence() -> None:
+    question = "Who is Jens Stoltenberg?"
+    kremlin = (
+        "What the Kremlin referred to as “unfriendly actions” is NATO Secretary-General Jens "
+        "Stoltenberg’s decision on 6 October to expel eight Russian diplomats."
+    )
+    assert answer_in_kind("who", [kremlin], question) != "the Kremlin"
+    assert answer_in_kind("who", [LAVROV], "Who announced the withdrawal?") == "Sergei Lavrov"
+
+
 def test_how_many_now_takes_the_value_the_number_was_reduced_to() -> None:
     question = "How many staff can Russia's mission have now?"
     assert number_answer([STOLTENBERG], question, "how_many") == "10"

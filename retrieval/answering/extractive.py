@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import re
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -14,7 +13,13 @@ import numpy as np
 from retrieval import focus
 from retrieval.answer import Answer, Citation, FinalEvent, StreamEvent
 from retrieval.answering.conflicts import with_conflict
-from retrieval.answering.kinds import answer_in_kind, ask_kind, is_prose, who_answer
+from retrieval.answering.kinds import (
+    answer_in_kind,
+    ask_kind,
+    asks_for_actor,
+    is_prose,
+    who_answer,
+)
 from retrieval.condense import standalone_question
 from retrieval.config import AnswerSettings
 from retrieval.lexical import terms, words
@@ -155,9 +160,12 @@ class ExtractiveAnswerer:
         left out of the check.
         """
         w = self.weights
-        qterms = {t for t in terms(question) if not _code_like(t) and t not in _FRAME_TERMS}
-        if len(qterms) > w.short_question_terms:
+        own = {t for t in terms(question) if not _code_like(t)}
+        if len(own) > w.short_question_terms:
             return False
+        # Frame words ("how many ... now") count towards the question's length but are no
+        # topic the evidence must share.
+        qterms = own - _FRAME_TERMS
         idf = self.index.idf
         total = sum(idf(t) for t in qterms) or 1.0
         chunk = best.hit.chunk.text
@@ -273,14 +281,11 @@ _FRAME = {
 }  # fmt: skip
 _FRAME_TERMS = set(terms(" ".join(_FRAME)))
 
-# "Who announced ...?" asks for the one who acted; "Who is ...?" for a name or title.
-_WHO_ACTS = re.compile(r"^\W*who\s+(?!is\b|was\b|are\b|were\b|'s\b)\w+", re.IGNORECASE)
-
 
 def _has_type(sentence: str, question: str, qtype: QuestionType, published: str | None) -> bool:
     if qtype == "other":
         return False
-    if qtype == "who" and _WHO_ACTS.match(question):
+    if qtype == "who" and asks_for_actor(question):
         return who_answer([sentence], question) is not None
     low = question.lower()
     return any(

@@ -114,6 +114,16 @@ def _untitled(name: str) -> str:
     return " ".join(words[last + 1 :]) if 0 <= last < len(words) - 1 else name
 
 
+# "Who announced ...?" asks for the one who acted; "Who is ...?" for a name or title.
+_WHO_ACTS = re.compile(r"^\W*who\s+(?!is\b|was\b|are\b|were\b|'s\b)\w+", re.IGNORECASE)
+
+
+def asks_for_actor(question: str) -> bool:
+    """Whether a who-question names an action ("Who announced ...?"), not an identity
+    ("Who is Jens Stoltenberg?", which no name in the subject position answers)."""
+    return bool(_WHO_ACTS.match(question))
+
+
 def who_answer(sentences: Sequence[str], question: str) -> str | None:
     """The person or organisation that does what the question asks about: a name in the
     subject position of a verb (or after "by"), not one the action is done to."""
@@ -200,7 +210,8 @@ def answer_in_kind(kind: Kind, sentences: Sequence[str], question: str) -> str |
     if kind == "yesno":
         return polarity(question, sentences)
     if kind == "who":
-        return who_answer(sentences, question) or short_answer(sentences[0], question, "who")
+        actor = who_answer(sentences, question) if asks_for_actor(question) else None
+        return actor or short_answer(sentences[0], question, "who")
     if kind in ("when", "how_many"):
         return number_answer(sentences, question, kind)
     if kind == "why":
