@@ -19,6 +19,11 @@ article's chunks), publish (the ingest besides embedding: reading the snapshot, 
 next one, and loading it for answering) and the rest (feed parsing, state, copy detection).
 Publishing rewrites the whole snapshot today, so it grows with the index (O(chunks)).
 
+`--synthetic-base` builds the base index with synthetic vectors instead (bench/scale.py's
+`Perturbed`: a pool of 512 real vectors of the base articles' sentences, each text's vector
+a pool vector picked by a hash of the text plus noise) — minutes instead of an hour; the
+polled articles are still embedded for real. Cached separately ("-synthetic").
+
 Run from the repo root:
 `HF_HUB_OFFLINE=1 .venv/bin/python bench/feeds_poll.py [--rounds 3] [--json]`.
 """
@@ -185,9 +190,12 @@ def _base_articles(sets: list[str]) -> list[dict[str, Any]]:
     return out
 
 
-def base_index(sets: list[str], max_tokens: int) -> tuple[Path, dict[str, Any]]:
+def base_index(
+    sets: list[str], max_tokens: int, synthetic: bool = False
+) -> tuple[Path, dict[str, Any]]:
     """The cached base folder (docs + index over the eval corpora), built when missing."""
-    folder = _CACHE / "feeds_poll" / f"{'+'.join(sets)}-t{max_tokens}"
+    suffix = "-synthetic" if synthetic else ""
+    folder = _CACHE / "feeds_poll" / f"{'+'.join(sets)}-t{max_tokens}{suffix}"
     docs = folder / "docs"
     docs.mkdir(parents=True, exist_ok=True)
     corpus = docs / "corpus.jsonl"
@@ -197,6 +205,12 @@ def base_index(sets: list[str], max_tokens: int) -> tuple[Path, dict[str, Any]]:
     sections = _sections(folder, max_tokens)
     (folder / "config.yaml").write_text("{}\n", encoding="utf-8")
     service = NewsService(load_settings(folder / "config.yaml", **sections))
+    if synthetic:
+        from bench.scale import POOL, Perturbed
+
+        texts = [s for a in _base_articles(sets) for s in a["text"].split(". ") if len(s) > 30]
+        pool = service.embedder.encode(texts[:: max(1, len(texts) // POOL)][:POOL])
+        service.embedder.encode = Perturbed(pool)  # type: ignore[method-assign]
     t = time.perf_counter()
     report = service.ensure_index(progress=sys.stderr.isatty())
     if report is not None:
@@ -223,9 +237,11 @@ def serving(site: Site) -> Iterator[Site]:
         site.httpd.server_close()
 
 
-def run(rounds: int, max_tokens: int, sets: list[str], entries: int) -> dict[str, Any]:
+def run(
+    rounds: int, max_tokens: int, sets: list[str], entries: int, synthetic: bool = False
+) -> dict[str, Any]:
     """Build (once), then poll: a warm-up pass, then ``rounds`` passes with one new article."""
-    base, stats = base_index(sets, max_tokens)
+    base, stats = base_index(sets, max_tokens, synthetic)
     pages = _base_articles(["multihop_sample"])
     clock = Clock()
     poller_module.extract_page = clock.wrap("extract", poller_module.extract_page)
@@ -287,7 +303,7 @@ def run(rounds: int, max_tokens: int, sets: list[str], entries: int) -> dict[str
         "index_chunks_before": stats["chunks"],
         "index_chunks_after": chunks,
         "articles": stats["articles"],
-        "embedding": "onnx int8",
+        "embedding": "onnx int8" + (" (base index: synthetic vectors)" if synthetic else ""),
         "max_tokens": max_tokens,
         "base_sets": sets,
         "warmup_pass": {"new": new_first, "seconds": round(warm, 2)},
@@ -309,8 +325,11 @@ def main() -> int:
     )
     p.add_argument("--entries", type=int, default=3, help="entries per feed before the rounds")
     p.add_argument("--json", action="store_true")
+    p.add_argument("--synthetic-base", action="store_true", help="base index: synthetic vectors")
     args = p.parse_args()
-    result = run(args.rounds, args.max_tokens, args.sets.split(","), args.entries)
+    result = run(
+        args.rounds, args.max_tokens, args.sets.split(","), args.entries, args.synthetic_base
+    )
     print(
         json.dumps(result, indent=2)
         if args.json

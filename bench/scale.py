@@ -12,8 +12,12 @@ else (chunking, SQLite rows, BM25, FAISS files, checksums) is what ingest really
 
 Reported per N: the whole-process `newsbot ingest` that finds nothing new (wall, CPU, peak
 RSS) for each --code folder (e.g. before and after a change); adding one article with the
-real embedder (whole process); cold load (store.load + SearchIndex); retrieval p50/p95
-(question embedding excluded) unfiltered and with a one-year date window; disk size.
+real embedder (whole process); adding one article in-process as the poller and the HTTP API
+do (`ingest` of the new file alone, real embedder), `--appends` times, split into embedding
+and the rest (reading the index state, writing and publishing, merging); cold load
+(store.load + SearchIndex); retrieval p50/p95 (question embedding excluded) unfiltered and
+with a one-year date window; disk size. `--skip-cli` leaves out the whole-process runs.
+To time older code in-process, copy this file into that checkout and run it there.
 """
 
 from __future__ import annotations
@@ -124,7 +128,53 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
     return round(statistics.median(samples) * 1000, 1), round(qs[18] * 1000, 1)
 
 
-def bench(n: int, codes: list[Path], backend: str, root: Path) -> dict[str, object]:
+def add_articles(settings: object, embedder: object, docs: Path, count: int) -> dict[str, object]:
+    """Add ``count`` one-article files one by one, as the poller does; time each add."""
+    real = embedder.encode  # type: ignore[attr-defined]
+    spent = [0.0]
+
+    def timed(texts: list[str], *args: object, **kwargs: object) -> np.ndarray:
+        t = time.perf_counter()
+        try:
+            return real(texts, *args, **kwargs)
+        finally:
+            spent[0] += time.perf_counter() - t
+
+    embedder.encode = timed  # type: ignore[attr-defined]
+    totals, embeds = [], []
+    sentences = real_sentences()
+    for i in range(count):
+        path = docs / f"added-{i}.jsonl"
+        record = {"id": f"added-{i}", "date": "2024-06-01", "source": SOURCES[i % 5]}
+        record["text"] = f"{sentences[(i * 37) % len(sentences)]} (added {i})"
+        path.write_text(json.dumps(record) + "\n", encoding="utf-8")
+        spent[0] = 0.0
+        t = time.perf_counter()
+        report = ingest(settings, embedder, [path], progress=False)  # type: ignore[arg-type]
+        totals.append(time.perf_counter() - t)
+        embeds.append(spent[0])
+        assert report.published and report.embedded > 0
+    embedder.encode = real  # type: ignore[attr-defined]
+    rest = [t - e for t, e in zip(totals, embeds, strict=True)]
+    return {
+        "adds": count,
+        "total_s": {"median": _r(statistics.median(totals)), "max": _r(max(totals))},
+        "embedding_s": {"median": _r(statistics.median(embeds))},
+        "excl_embedding_s": {
+            "median": _r(statistics.median(rest)),
+            "mean": _r(statistics.mean(rest)),
+            "max": _r(max(rest)),
+        },
+    }
+
+
+def _r(x: float) -> float:
+    return round(x, 3)
+
+
+def bench(
+    n: int, codes: list[Path], backend: str, root: Path, appends: int = 5, cli: bool = True
+) -> dict[str, object]:
     """Build an index of n chunks under root and measure it."""
     docs = root / "docs"
     docs.mkdir(parents=True)
@@ -145,13 +195,17 @@ def bench(n: int, codes: list[Path], backend: str, root: Path) -> dict[str, obje
     build_s = time.perf_counter() - t
     embedder.encode = real_encode  # type: ignore[method-assign]
     result: dict[str, object] = {"n_chunks": report.chunks, "build_s": round(build_s, 1)}
-    for code in codes:
+    if appends:
+        result["add_one_article_in_process"] = add_articles(settings, embedder, docs, appends)
+    for code in codes if cli else []:
         result[f"ingest_nothing_new[{code.name}]"] = run_cli(code, config, "ingest", "--quiet")
-    (docs / "new.jsonl").write_text(
-        json.dumps({"id": "new-1", "date": "2024-06-01", "text": sentences[1] + " (new)"}) + "\n",
-        encoding="utf-8",
-    )
-    result["ingest_add_one_article"] = run_cli(codes[-1], config, "ingest", "--quiet")
+    if cli:
+        (docs / "new.jsonl").write_text(
+            json.dumps({"id": "new-1", "date": "2024-06-01", "text": sentences[1] + " (new)"})
+            + "\n",
+            encoding="utf-8",
+        )
+        result["ingest_add_one_article"] = run_cli(codes[-1], config, "ingest", "--quiet")
     store = IndexStore(settings.index_dir)
     t = time.perf_counter()
     index = SearchIndex(store.load())
@@ -181,10 +235,13 @@ def main() -> int:
     p.add_argument("--n", type=int, nargs="+", default=[10_000])
     p.add_argument("--code", type=Path, nargs="*", default=[REPO], help="checkouts to time")
     p.add_argument("--backend", default="onnx", choices=["onnx", "torch"])
+    p.add_argument("--appends", type=int, default=5, help="articles added one by one")
+    p.add_argument("--skip-cli", action="store_true", help="no whole-process runs")
     args = p.parse_args()
     for n in args.n:
         with tempfile.TemporaryDirectory(prefix="newsbot-scale-") as tmp:
-            result = bench(n, [c.resolve() for c in args.code], args.backend, Path(tmp))
+            codes = [c.resolve() for c in args.code]
+            result = bench(n, codes, args.backend, Path(tmp), args.appends, not args.skip_cli)
         print(json.dumps(result), flush=True)
     return 0
 

@@ -1,7 +1,8 @@
 """Incremental ingest: read article files, chunk and embed what changed, publish a snapshot.
 
-Unchanged articles (same id, same content hash) keep their vectors; a changed one replaces
-exactly its chunks; an article whose file is gone disappears. Every file is reported.
+Unchanged articles (same id, same content hash) stay in their segments untouched; new and
+changed ones are embedded into one new segment, and a changed one's earlier chunks are marked
+deleted, as are those of an article whose file is gone. Every file is reported.
 """
 
 from __future__ import annotations
@@ -9,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
@@ -24,7 +25,8 @@ from retrieval.loaders import FileResult, read_file
 from retrieval.scan import fingerprint as fingerprint
 from retrieval.scan import scan as scan
 from retrieval.scan import scan_entries
-from retrieval.store import ArticleRow, ChunkRow, IndexStore, SentenceRow, SnapshotData
+from retrieval.segments import Segment
+from retrieval.store import ArticleRow, Catalog, Change, ChunkRow, IndexStore, SentenceRow
 
 SPLITTER_VERSION = 2
 _EMBED_BATCH = 256
@@ -101,21 +103,11 @@ def in_scope(path: str, roots: Sequence[Path]) -> bool:
 
 
 class _Builder:
-    """Assembles the next snapshot from reused rows and freshly embedded ones."""
+    """Chunks and embeds the new and changed articles: the next segment."""
 
-    def __init__(self, settings: Settings, embedder: Embedder, old: SnapshotData | None) -> None:
+    def __init__(self, settings: Settings, embedder: Embedder) -> None:
         self.settings = settings
         self.embedder = embedder
-        self.old = old
-        # Where the previous snapshot keeps each article's chunks and each chunk's sentences,
-        # indexed once for all the articles reused from it.
-        self.old_chunks: dict[str, list[int]] = {}
-        self.old_sentences: dict[int, list[SentenceRow]] = {}
-        if old is not None:
-            for c in old.chunks:
-                self.old_chunks.setdefault(c.article_id, []).append(c.row)
-            for s in old.sentences:
-                self.old_sentences.setdefault(s.chunk_row, []).append(s)
         self.articles: dict[str, ArticleRow] = {}
         self.chunks: list[ChunkRow] = []
         self.sentences: list[SentenceRow] = []
@@ -123,20 +115,6 @@ class _Builder:
         self.sent_vecs: list[np.ndarray] = []
         self.pending_chunks: list[tuple[int, str]] = []  # (chunk row, text to embed)
         self.pending_sents: list[tuple[int, str]] = []
-
-    def reuse(self, article: ArticleRow) -> None:
-        """Carry an article of the previous snapshot over, with its vectors."""
-        old = self.old
-        assert old is not None, "reuse needs a previous snapshot"
-        self.articles[article.id] = article
-        for old_row in self.old_chunks.get(article.id, []):
-            c = old.chunks[old_row]
-            new_row = len(self.chunks)
-            self.chunks.append(ChunkRow(new_row, c.id, c.article_id, c.idx, c.start, c.end, c.text))
-            self.chunk_vecs.append(old.chunk_vectors[old_row])
-            for s in self.old_sentences.get(old_row, []):
-                self.sentences.append(SentenceRow(len(self.sentences), new_row, s.start, s.end))
-                self.sent_vecs.append(old.sentence_vectors[s.row])
 
     def add(self, a: Article) -> None:
         self.articles[a.id] = ArticleRow(
@@ -181,16 +159,15 @@ class _Builder:
             self.sent_vecs[row] = vectors[t]
         return len(texts)
 
-    def snapshot(self, manifest: dict[str, Any], files: dict[str, str]) -> SnapshotData:
+    def segment(self) -> Segment:
+        """The new articles' rows and vectors, as one segment."""
         dim = self.embedder.dim
-        return SnapshotData(
-            manifest=manifest,
-            articles=self.articles,
-            chunks=self.chunks,
-            sentences=self.sentences,
-            files=files,
-            chunk_vectors=_stack(self.chunk_vecs, dim),
-            sentence_vectors=_stack(self.sent_vecs, dim),
+        return Segment(
+            self.articles,
+            self.chunks,
+            self.sentences,
+            _stack(self.chunk_vecs, dim),
+            _stack(self.sent_vecs, dim),
         )
 
 
@@ -211,13 +188,14 @@ def _progress(total: int, enabled: bool) -> Any:
 
 
 def load_previous(
-    store: IndexStore, signature: dict[str, Any], rebuild: bool
-) -> tuple[SnapshotData | None, list[str]]:
-    """The current snapshot to build on, or None to start afresh (with the reason)."""
+    store: IndexStore, signature: dict[str, Any], rebuild: bool, deep: bool = True
+) -> tuple[Catalog | None, list[str]]:
+    """What the current snapshot holds (articles, files; never a vector), or None to start
+    afresh (with the reason). ``deep`` verifies every file's checksum, not only its size."""
     if rebuild:
         return None, []
     try:
-        old = store.load()
+        old = store.catalog(deep=deep)
     except IndexMissingError:
         return None, []
     except IndexCorruptError as e:
@@ -232,16 +210,22 @@ def ingest(
     paths: Sequence[Path] | None = None,
     *,
     rebuild: bool = False,
+    compact: bool = False,
     progress: bool = True,
     locked: bool = False,
 ) -> IngestReport:
     """Bring the index up to date with the articles under ``paths`` (default: configured).
+
+    New and changed articles are embedded into one new segment; a changed or removed
+    article's old rows are marked deleted. The cost follows what changed, not the index
+    (besides reading the articles' ids, paths and hashes, and merging now and then).
 
     Args:
         settings: the configuration.
         embedder: the loaded embedding model.
         paths: folders or files; articles indexed earlier from elsewhere are kept.
         rebuild: ignore the current index and embed everything again.
+        compact: merge every segment into one as well (drops deleted rows for good).
         progress: show a progress bar on stderr.
         locked: the caller already holds the store's writer lock.
 
@@ -255,62 +239,92 @@ def ingest(
     store = IndexStore(settings.index_dir)
     roots = [p.resolve() for p in (paths or settings.docs_paths)]
     signature = index_signature(settings, embedder)
+    # A full ingest re-reads every article anyway: it verifies every file of the index too,
+    # so that a damaged one is rebuilt. Adding a few files checks the sizes only (readers
+    # verify checksums before they read).
+    deep = paths is None
     with contextlib.nullcontext() if locked else store.writer_lock():
-        old, notes = load_previous(store, signature, rebuild)
-        outside = (
-            [] if old is None else [a for a in old.articles.values() if not in_scope(a.path, roots)]
-        )
+        old, notes = load_previous(store, signature, rebuild, deep)
         known = {} if old is None else old.articles
+        outside = [a for a in known.values() if not in_scope(a.path, roots)]
         reports, kept, files, stripped = _read_all(settings, roots, store.root, known, outside)
         if notes:
             reports.insert(0, FileReport(str(store.root), "rebuilt", notes[0]))
-        builder = _Builder(settings, embedder, old)
-        if old is not None:
-            # Articles from outside this ingest's paths stay as they are, unless a file read
-            # now has the same id (the folder moved, or an explicit file shares a stem): the
-            # file read now wins, since one id must not be indexed twice.
-            owner = {aid: r for r in reports for aid in r.article_ids}
-            for a in old.articles.values():
-                if in_scope(a.path, roots):
-                    continue
-                if a.id in kept:
-                    owner[a.id].warnings.append(f"replaces article {a.id!r} from {a.path}")
-                else:
-                    builder.reuse(a)
-            files.update({p: h for p, h in old.files.items() if not in_scope(p, roots)})
-            for a in sorted(old.articles.values(), key=lambda a: a.path):
-                if in_scope(a.path, roots) and a.id not in kept:
-                    reports.append(FileReport(a.path, "removed", f"article {a.id} removed"))
-        fresh: set[str] = set()
-        for article in sorted(kept.values(), key=lambda a: a.id):
-            prev = old.articles.get(article.id) if old else None
-            if prev is not None and prev.content_hash == article.content_hash and old is not None:
-                # Same content, but the file may have moved: record where it is now.
-                builder.reuse(replace(prev, path=article.path))
-            else:
-                builder.add(article)
-                fresh.add(article.id)
-        for r in reports:
-            if r.status == "indexed" and not fresh.intersection(r.article_ids):
-                r.status = "unchanged"
-            elif r.status == "indexed" and len(r.article_ids) > 1:
-                n = len(fresh.intersection(r.article_ids))
-                r.detail += f" ({n} new or changed)"
+        change, builder = _plan(settings, embedder, old, roots, reports, kept, files, signature)
         embedded = builder.embed(progress)
-        changed = old is None or embedded > 0 or set(builder.articles) != set(old.articles)
-        changed = changed or (old is not None and files != old.files)
+        change.add = builder.segment()
+        changed = (
+            old is None or embedded > 0 or bool(change.delete or change.paths)
+            or files != old.files or (change.add is not None and bool(change.add.articles))
+        )  # fmt: skip
         name = old.name if old is not None else None
-        if changed:
-            name = store.publish(builder.snapshot(signature, files))
+        counts = _live_counts(old)
+        if changed or compact:
+            name = store.commit(change, compact=compact)
+            changed = changed or name != (old.name if old else None)
+            counts = store.read_manifest(name)["counts"]
     return IngestReport(
         files=reports,
         snapshot=name,
         published=changed,
-        articles=len(builder.articles),
-        chunks=len(builder.chunks),
+        articles=counts["articles"],
+        chunks=counts["chunks"],
         embedded=embedded,
         invisible_stripped=stripped,
     )
+
+
+def _live_counts(old: Catalog | None) -> dict[str, int]:
+    if old is None:
+        return {"articles": 0, "chunks": 0}
+    return dict(old.manifest["counts"])
+
+
+def _plan(
+    settings: Settings,
+    embedder: Embedder,
+    old: Catalog | None,
+    roots: Sequence[Path],
+    reports: list[FileReport],
+    kept: dict[str, Article],
+    files: dict[str, str],
+    signature: dict[str, Any],
+) -> tuple[Change, _Builder]:
+    """What to publish: the indexed articles to delete and those that moved, and the new
+    and changed articles, chunked but not yet embedded."""
+    builder = _Builder(settings, embedder)
+    change = Change(signature, files, base=old)
+    if old is not None:
+        # Articles from outside this ingest's paths stay as they are, unless a file read
+        # now has the same id (the folder moved, or an explicit file shares a stem): the
+        # file read now wins, since one id must not be indexed twice.
+        owner = {aid: r for r in reports for aid in r.article_ids}
+        for a in old.articles.values():
+            if not in_scope(a.path, roots) and a.id in kept:
+                owner[a.id].warnings.append(f"replaces article {a.id!r} from {a.path}")
+        files.update({p: h for p, h in old.files.items() if not in_scope(p, roots)})
+        for a in sorted(old.articles.values(), key=lambda a: a.path):
+            if in_scope(a.path, roots) and a.id not in kept:
+                reports.append(FileReport(a.path, "removed", f"article {a.id} removed"))
+                change.delete.add(a.id)
+    fresh: set[str] = set()
+    for article in sorted(kept.values(), key=lambda a: a.id):
+        prev = old.articles.get(article.id) if old else None
+        if prev is not None and prev.content_hash == article.content_hash:
+            if prev.path != article.path:
+                change.paths[article.id] = article.path  # same content, the file moved
+            continue
+        if prev is not None:
+            change.delete.add(article.id)
+        builder.add(article)
+        fresh.add(article.id)
+    for r in reports:
+        if r.status == "indexed" and not fresh.intersection(r.article_ids):
+            r.status = "unchanged"
+        elif r.status == "indexed" and len(r.article_ids) > 1:
+            n = len(fresh.intersection(r.article_ids))
+            r.detail += f" ({n} new or changed)"
+    return change, builder
 
 
 def _read_all(

@@ -149,3 +149,185 @@ class LexicalIndex:
                 z["indptr"].astype(np.int64, copy=False),
                 int(z["n_docs"][0]),
             )
+
+
+_K1, _B = 1.2, 0.75
+_EMPTY = "\x00"  # what an empty chunk is indexed as (bm25s's habit, kept for equal scores)
+
+
+class Postings:
+    """One segment's term frequencies: BM25 without its corpus statistics, so that segments
+    written at different times score together as one corpus (see :class:`SegmentedBM25`).
+
+    Per term ``t``, ``docs[indptr[t]:indptr[t+1]]`` are the segment's chunks that hold it
+    (ascending) and ``tf[...]`` how often; ``doc_len`` is each chunk's number of terms.
+    """
+
+    def __init__(
+        self, terms: list[str], indptr: np.ndarray, docs: np.ndarray, tf: np.ndarray,
+        doc_len: np.ndarray,
+    ) -> None:  # fmt: skip
+        n_docs = len(doc_len)
+        if len(indptr) != len(terms) + 1 or len(docs) != len(tf) or indptr[-1] != len(docs):
+            raise ValueError("lexical postings arrays disagree")
+        if len(docs) and (int(docs.min()) < 0 or int(docs.max()) >= n_docs):
+            raise ValueError("lexical postings point outside the chunks")
+        self.terms = terms
+        self.vocab = {t: i for i, t in enumerate(terms)}
+        self.indptr = indptr
+        self.docs = docs
+        self.tf = tf
+        self.doc_len = doc_len
+
+    @property
+    def n_docs(self) -> int:
+        """How many chunks the segment holds (deleted ones included)."""
+        return len(self.doc_len)
+
+    @classmethod
+    def build(cls, docs: Sequence[list[str]]) -> Postings:
+        """Count the terms of tokenised chunks (each a list of :func:`terms`)."""
+        vocab: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        counts: list[int] = []
+        lengths = np.zeros(len(docs), dtype=np.int32)
+        for d, doc in enumerate(docs):
+            doc = doc or [_EMPTY]
+            lengths[d] = len(doc)
+            tally: dict[int, int] = {}
+            for t in doc:
+                i = vocab.setdefault(t, len(vocab))
+                tally[i] = tally.get(i, 0) + 1
+            rows += tally.keys()
+            cols += [d] * len(tally)
+            counts += tally.values()
+        return cls._from_triples(
+            list(vocab), np.array(rows, np.int64), np.array(cols, np.int64),
+            np.array(counts, np.float32), lengths,
+        )  # fmt: skip
+
+    @classmethod
+    def _from_triples(
+        cls, terms: list[str], term_ids: np.ndarray, docs: np.ndarray, tf: np.ndarray,
+        doc_len: np.ndarray,
+    ) -> Postings:  # fmt: skip
+        order = np.lexsort((docs, term_ids))
+        indptr = np.zeros(len(terms) + 1, dtype=np.int64)
+        np.cumsum(np.bincount(term_ids, minlength=len(terms)), out=indptr[1:])
+        return cls(
+            terms, indptr, docs[order].astype(np.int32), tf[order].astype(np.float32), doc_len
+        )
+
+    @classmethod
+    def merge(cls, parts: Sequence[tuple[Postings, np.ndarray]]) -> Postings:
+        """One segment's postings from several, keeping the chunks each ``keep`` mask marks
+        (renumbered in order, part after part)."""
+        vocab: dict[str, int] = {}
+        ids, docs, tfs, lens = [], [], [], []
+        offset = 0
+        for p, keep in parts:
+            gid = np.array([vocab.setdefault(t, len(vocab)) for t in p.terms], dtype=np.int64)
+            new_doc = np.cumsum(keep) - 1 + offset
+            term_of = np.repeat(np.arange(len(p.terms)), np.diff(p.indptr))
+            alive = keep[p.docs]
+            ids.append(gid[term_of[alive]])
+            docs.append(new_doc[p.docs[alive]])
+            tfs.append(p.tf[alive])
+            lens.append(p.doc_len[keep])
+            offset += int(keep.sum())
+        used = np.zeros(len(vocab), dtype=bool)
+        term_ids = np.concatenate(ids) if ids else np.zeros(0, np.int64)
+        used[term_ids] = True
+        # Terms only deleted chunks held are dropped, as a fresh build would not know them.
+        remap = np.cumsum(used) - 1
+        terms = [t for t, i in vocab.items() if used[i]]
+        return cls._from_triples(
+            terms, remap[term_ids], np.concatenate(docs) if docs else np.zeros(0, np.int64),
+            np.concatenate(tfs) if tfs else np.zeros(0, np.float32),
+            np.concatenate(lens).astype(np.int32) if lens else np.zeros(0, np.int32),
+        )  # fmt: skip
+
+    def save(self, path: Path) -> None:
+        """Write the arrays as one uncompressed .npz (no pickle)."""
+        vocab = "\n".join(self.terms).encode("utf-8")
+        with path.open("wb") as f:
+            np.savez(
+                f,
+                vocab=np.frombuffer(vocab, dtype=np.uint8),
+                indptr=self.indptr,
+                docs=self.docs,
+                tf=self.tf,
+                doc_len=self.doc_len,
+            )
+
+    @classmethod
+    def load(cls, path: Path) -> Postings:
+        """Read what :meth:`save` wrote (the caller has verified the file's checksum)."""
+        with np.load(path, allow_pickle=False) as z:
+            raw = z["vocab"].tobytes().decode("utf-8")
+            return cls(
+                raw.split("\n") if raw else [],
+                z["indptr"].astype(np.int64, copy=False),
+                z["docs"].astype(np.int32, copy=False),
+                z["tf"].astype(np.float32, copy=False),
+                z["doc_len"].astype(np.int32, copy=False),
+            )
+
+
+class SegmentedBM25:
+    """BM25 (Lucene variant, k1 1.2, b 0.75) over the live chunks of several segments, with
+    the statistics of all of them together (document count, document frequencies, average
+    length), so that scores equal those of one index built over the live chunks alone.
+
+    ``rowmaps[i][d]`` is the row of segment ``i``'s chunk ``d`` in the snapshot, or -1 when
+    it is deleted.
+    """
+
+    def __init__(self, parts: Sequence[tuple[Postings, np.ndarray]], n_docs: int) -> None:
+        self.parts = [(p, m, m >= 0) for p, m in parts]
+        self.n_docs = n_docs
+        norm = np.zeros(n_docs, dtype=np.float64)
+        total = 0
+        for p, m, alive in self.parts:
+            total += int(p.doc_len[alive].sum())
+            norm[m[alive]] = p.doc_len[alive]
+        avgdl = total / n_docs if n_docs else 1.0
+        # k1 * (1 - b + b * |d| / avgdl), per snapshot row: the tf denominator's fixed part.
+        self._norm = _K1 * ((1 - _B) + _B * norm / avgdl)
+        self._unseen = math.log(1 + (max(1, n_docs) + 0.5) / 0.5)
+        self._idf: dict[str, float] = {}
+
+    def _df(self, term: str) -> int:
+        df = 0
+        for p, _, alive in self.parts:
+            i = p.vocab.get(term)
+            if i is not None:
+                df += int(alive[p.docs[p.indptr[i] : p.indptr[i + 1]]].sum())
+        return df
+
+    def idf(self, term: str) -> float:
+        """BM25's inverse document frequency of a term over the live chunks."""
+        if term not in self._idf:
+            df = self._df(term)
+            self._idf[term] = (
+                self._unseen if df == 0 else math.log(1 + (self.n_docs - df + 0.5) / (df + 0.5))
+            )
+        return self._idf[term]
+
+    def scores(self, query_terms: Sequence[str]) -> np.ndarray:
+        """BM25 of every live chunk for the query (a repeated term counts again)."""
+        out = np.zeros(self.n_docs, dtype=np.float32)
+        for t in query_terms:
+            idf = None
+            for p, m, _ in self.parts:
+                i = p.vocab.get(t)
+                if i is None:
+                    continue
+                lo, hi = p.indptr[i], p.indptr[i + 1]
+                rows = m[p.docs[lo:hi]]
+                ok = rows >= 0
+                rows, tf = rows[ok], p.tf[lo:hi][ok]
+                idf = self.idf(t) if idf is None else idf
+                out[rows] += (idf * tf / (tf + self._norm[rows])).astype(np.float32)
+        return out

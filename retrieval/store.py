@@ -1,109 +1,70 @@
-"""The index store: immutable snapshots, published by one atomic rename.
+"""The index store: immutable segments, listed by snapshots, switched by one atomic rename.
 
 Layout of the index folder::
 
-    LOCK                      held (flock) by the one writer
-    CURRENT                   the name of the current snapshot, replaced by rename
-    snapshots/<name>/         chunks.faiss, sentences.faiss, store.sqlite, lexical.npz,
-                              manifest.json
+    LOCK                       held (flock) by the one writer
+    CURRENT                    the name of the current snapshot, replaced by rename
+    snapshots/<name>/manifest.json
+                               what the index is bound to (model, chunking), the files read,
+                               and its segments: each with the size and SHA-256 of every file,
+                               its row counts and the articles deleted from it since
+    segments/<name>/           one segment's files (see segments.py), never changed
 
-A snapshot is written in full under a temporary name, fsynced, renamed into place, and only
-then named in CURRENT. Readers verify every file's size and SHA-256 against the manifest
-before FAISS (or numpy) reads it, so a truncated or altered file is refused and never served.
-No pickle. lexical.npz (the BM25 arrays) is loaded, not rebuilt; a snapshot written before
-it existed has none, and its reader builds BM25 in memory as before.
+Adding k chunks writes one segment of k chunks and a new manifest; the other segments are
+neither rewritten nor re-hashed (their checksums are carried over in the manifest). An
+article replaced or removed is marked deleted in its segment's entry, and readers drop its
+rows. When there are more than MAX_SEGMENTS segments, the small ones are merged (tiered by
+size, so each chunk is copied O(log N) times); ``compact`` merges them all into one.
+
+Everything new is written under a temporary name, fsynced and renamed into place, and only
+then named in CURRENT, so a crash at any point leaves the last snapshot. Readers verify each
+file's size and SHA-256 against the manifest before FAISS (or SQLite, or numpy) reads it; the
+manifest carries a checksum of itself. No pickle. Segments no snapshot kept refers to (and
+unfinished temporaries) are collected after each publish.
 """
 
 from __future__ import annotations
 
 import contextlib
+import copy
 import datetime as dt
 import errno
 import fcntl
+import hashlib
 import json
+import math
 import os
 import re
 import shutil
 import sqlite3
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import faiss
 import numpy as np
 
+from retrieval import segments
 from retrieval.durable import fsync_dir, fsync_file, sha256_file
 from retrieval.errors import IndexCorruptError, IndexMissingError, IngestLockedError
-from retrieval.lexical import LexicalIndex, terms
+from retrieval.lexical import SegmentedBM25
+from retrieval.segments import ARTIFACTS, ArticleRow, ChunkRow, Segment, SentenceRow
 
-FORMAT_VERSION = 1
-LEXICAL = "lexical.npz"
-ARTIFACTS = ("chunks.faiss", "sentences.faiss", "store.sqlite", LEXICAL)
+__all__ = ["ARTIFACTS", "ArticleRow", "ChunkRow", "IndexStore", "SentenceRow", "SnapshotData"]
+
+FORMAT_VERSION = 2
 KEEP_SNAPSHOTS = 2
-# What publish() names a snapshot: a UTC timestamp and 8 random hex digits.
-_SNAPSHOT_NAME = re.compile(r"\d{8}T\d{12}-[0-9a-f]{8}")
-
-SCHEMA = """
-CREATE TABLE articles (
-    id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT, source TEXT, url TEXT,
-    path TEXT NOT NULL, content_hash TEXT NOT NULL, text TEXT NOT NULL
-);
-CREATE TABLE chunks (
-    row INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, article_id TEXT NOT NULL,
-    idx INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL
-);
-CREATE TABLE sentences (
-    row INTEGER PRIMARY KEY, chunk_row INTEGER NOT NULL,
-    start INTEGER NOT NULL, "end" INTEGER NOT NULL
-);
-CREATE TABLE files (path TEXT PRIMARY KEY, sha256 TEXT NOT NULL);
-CREATE INDEX sentences_by_chunk ON sentences(chunk_row);
-"""
-
-
-@dataclass(frozen=True)
-class ArticleRow:
-    """An indexed article's metadata and text."""
-
-    id: str
-    title: str
-    date: str | None
-    source: str | None
-    url: str | None
-    path: str
-    content_hash: str
-    text: str
-
-
-@dataclass(frozen=True)
-class ChunkRow:
-    """An indexed chunk; ``row`` is its id in chunks.faiss."""
-
-    row: int
-    id: str
-    article_id: str
-    idx: int
-    start: int
-    end: int
-    text: str
-
-
-@dataclass(frozen=True)
-class SentenceRow:
-    """A sentence of a chunk; ``row`` is its id in sentences.faiss. Offsets are into the
-    article text."""
-
-    row: int
-    chunk_row: int
-    start: int
-    end: int
+MAX_SEGMENTS = 8
+TIER_FACTOR = 4
+# What publish() names a snapshot or a segment: a UTC timestamp and 8 random hex digits.
+_NAME = re.compile(r"\d{8}T\d{12}-[0-9a-f]{8}")
+_REBUILD = "rebuild it with `newsbot ingest --rebuild`"
 
 
 @dataclass
 class SnapshotData:
-    """Everything a snapshot holds, in memory: what the writer builds and a reader loads."""
+    """A snapshot's live rows in memory, numbered from 0: what a reader loads."""
 
     manifest: dict[str, Any]
     articles: dict[str, ArticleRow]
@@ -113,19 +74,47 @@ class SnapshotData:
     chunk_vectors: np.ndarray
     sentence_vectors: np.ndarray
     name: str = ""
-    # The FAISS indexes as read from disk (a reader's); None on the writer side.
+    # The FAISS indexes, when the caller has them; SearchIndex builds them otherwise.
     chunk_index: Any = None
     sentence_index: Any = None
-    # BM25 over the chunks; publish() builds it when the writer did not.
-    lexical: LexicalIndex | None = None
+    # BM25 over the live chunks with statistics across segments; built when None.
+    lexical: SegmentedBM25 | None = None
+
+
+@dataclass
+class Catalog:
+    """What the writer reads of the current snapshot: its live articles (without text),
+    which segment holds each, the files it was built from — never a vector."""
+
+    name: str
+    manifest: dict[str, Any]
+    articles: dict[str, ArticleRow]
+    where: dict[str, str]  # article id -> segment name
+    sizes: dict[str, tuple[int, int]]  # article id -> (chunks, sentences)
+    files: dict[str, str]
+
+
+@dataclass
+class Change:
+    """One publish: new articles as a segment, and what happens to indexed ones."""
+
+    signature: dict[str, Any]  # the embedding and chunking the index is bound to
+    files: dict[str, str]
+    add: Segment | None = None
+    delete: set[str] = field(default_factory=set)  # article ids whose rows go
+    paths: dict[str, str] = field(default_factory=dict)  # article id -> its file now
+    base: Catalog | None = None  # the snapshot it builds on; None starts afresh
 
 
 class IndexStore:
-    """The index folder: a writer lock, snapshot publishing and verified loading."""
+    """The index folder: a writer lock, segment and snapshot publishing, verified loading."""
 
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.snapshots = self.root / "snapshots"
+        self.segments = self.root / "segments"
+        # Verified segments already read, by name and checksums (they never change).
+        self._cache: dict[tuple[str, str], Segment] = {}
 
     # --- writer side ---------------------------------------------------------------
 
@@ -152,54 +141,128 @@ class IndexStore:
             os.close(fd)  # closing releases the flock; so does the process dying
 
     def publish(self, data: SnapshotData) -> str:
-        """Write a complete snapshot and make it current by one atomic rename."""
-        self.snapshots.mkdir(parents=True, exist_ok=True)
-        # Microseconds, so that names sort by age even within one second (garbage collection
-        # keeps the newest by name).
-        name = f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
-        tmp = self.snapshots / f".tmp-{name}"
-        tmp.mkdir()
-        _write_faiss(data.chunk_vectors, tmp / "chunks.faiss")
-        _write_faiss(data.sentence_vectors, tmp / "sentences.faiss")
-        _write_sqlite(data, tmp / "store.sqlite")
-        lexical = data.lexical or build_lexical(data.articles, data.chunks)
-        lexical.save(tmp / LEXICAL)
-        manifest = dict(data.manifest)
+        """Publish everything in ``data`` as a snapshot of one new segment."""
+        seg = Segment(
+            data.articles, data.chunks, data.sentences, data.chunk_vectors, data.sentence_vectors
+        )
+        return self.commit(Change(data.manifest, data.files, add=seg))
+
+    def commit(self, change: Change, *, compact: bool = False) -> str:
+        """Write the change's segment, merge as the policy says, switch to the new snapshot.
+
+        The caller holds the writer lock and built ``change.base`` from the current snapshot.
+        """
+        entries = [] if change.base is None else copy.deepcopy(change.base.manifest["segments"])
+        if change.base is not None:
+            _mark(entries, change)
+        entries = [e for e in entries if e["live"]["articles"] > 0]
+        if change.add is not None and change.add.articles:
+            entries.append(self._write_segment(change.add))
+        dim = int(change.signature["embedding"]["dim"])
+        if compact and (len(entries) > 1 or any(e["deleted"] for e in entries)):
+            entries = self._merge(entries, [e["name"] for e in entries], dim)
+        while group := _next_merge(entries):
+            entries = self._merge(entries, group, dim)
+        manifest = {k: v for k, v in change.signature.items() if k in ("embedding", "chunking")}
         manifest["format_version"] = FORMAT_VERSION
         manifest["created"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         manifest["counts"] = {
-            "articles": len(data.articles),
-            "chunks": len(data.chunks),
-            "sentences": len(data.sentences),
+            k: sum(e["live"][k] for e in entries) for k in ("articles", "chunks", "sentences")
         }
-        manifest["files"] = data.files
-        manifest["artifacts"] = {
+        manifest["files"] = change.files
+        manifest["segments"] = entries
+        manifest["checksum"] = _manifest_checksum(manifest)
+        name = self._switch(manifest)
+        self._collect_garbage(keep=name)
+        return name
+
+    def compact(self, signature: dict[str, Any]) -> str | None:
+        """Merge every segment of the current snapshot into one (the writer lock held);
+        None when it is one segment without deletions already."""
+        base = self.catalog()
+        entries = base.manifest["segments"]
+        if len(entries) <= 1 and not any(e["deleted"] for e in entries):
+            return None
+        return self.commit(Change(signature, base.files, base=base), compact=True)
+
+    def _write_segment(self, seg: Segment) -> dict[str, Any]:
+        """Write a segment under a temporary name, fsync it, rename it into place."""
+        self.segments.mkdir(parents=True, exist_ok=True)
+        name = _new_name()
+        tmp = self.segments / f".tmp-{name}"
+        tmp.mkdir()
+        segments.write(tmp, seg)
+        artifacts = {
             a: {"sha256": sha256_file(tmp / a), "bytes": (tmp / a).stat().st_size}
             for a in ARTIFACTS
         }
-        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
-        for f in (*ARTIFACTS, "manifest.json"):
-            fsync_file(tmp / f)
+        for a in ARTIFACTS:
+            fsync_file(tmp / a)
         fsync_dir(tmp)
-        final = self.snapshots / name
-        tmp.rename(final)
+        tmp.rename(self.segments / name)
+        fsync_dir(self.segments)
+        counts = seg.counts()
+        return {
+            "name": name,
+            "counts": counts,
+            "live": dict(counts),
+            "artifacts": artifacts,
+            "deleted": [],
+            "paths": {},
+        }
+
+    def _merge(
+        self, entries: list[dict[str, Any]], group: list[str], dim: int
+    ) -> list[dict[str, Any]]:
+        """Replace the ``group`` segments by one holding their live rows."""
+        chosen = [e for e in entries if e["name"] in group]
+        parts = [
+            (self._segment(e, dim), set(e["deleted"]), dict(e["paths"])) for e in chosen
+        ]
+        merged = self._write_segment(segments.merge(parts))
+        at = entries.index(chosen[0])
+        rest = [e for e in entries if e["name"] not in group]
+        return [*rest[:at], merged, *rest[at:]]
+
+    def _switch(self, manifest: dict[str, Any]) -> str:
+        """Write the manifest as a new snapshot and name it in CURRENT (atomic rename)."""
+        self.snapshots.mkdir(parents=True, exist_ok=True)
+        name = _new_name()
+        tmp = self.snapshots / f".tmp-{name}"
+        tmp.mkdir()
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
+        fsync_file(tmp / "manifest.json")
+        fsync_dir(tmp)
+        tmp.rename(self.snapshots / name)
         fsync_dir(self.snapshots)
         pointer = self.root / "CURRENT.tmp"
         pointer.write_text(name + "\n", encoding="utf-8")
         fsync_file(pointer)
         pointer.replace(self.root / "CURRENT")
         fsync_dir(self.root)
-        self._collect_garbage(keep=name)
         return name
 
     def _collect_garbage(self, keep: str) -> None:
-        """Drop unfinished temporaries and all but the newest snapshots (readers that still
-        use an older one hold everything in memory)."""
+        """Drop unfinished temporaries, all but the newest snapshots (readers that still use
+        an older one hold it in memory), and the segments none of those refers to."""
         entries = sorted(p for p in self.snapshots.iterdir() if p.is_dir())
         done = [p for p in entries if not p.name.startswith(".tmp-")]
         old = [p for p in done if p.name != keep][: max(0, len(done) - KEEP_SNAPSHOTS)]
         for p in [*(p for p in entries if p.name.startswith(".tmp-")), *old]:
             shutil.rmtree(p, ignore_errors=True)
+        used: set[str] = set()
+        for p in done:
+            if p in old:
+                continue
+            try:
+                used |= {e["name"] for e in self.read_manifest(p.name)["segments"]}
+            except (IndexCorruptError, KeyError, TypeError):
+                if p.name == keep:
+                    return  # never collect what the current snapshot may need
+        if self.segments.is_dir():
+            for p in self.segments.iterdir():
+                if p.name not in used:
+                    shutil.rmtree(p, ignore_errors=True)
 
     # --- reader side ---------------------------------------------------------------
 
@@ -211,21 +274,24 @@ class IndexStore:
             return None
         except UnicodeDecodeError:
             raise IndexCorruptError(
-                f"{self.root / 'CURRENT'} is not a snapshot name; rebuild with "
-                "`newsbot ingest --rebuild`"
+                f"{self.root / 'CURRENT'} is not a snapshot name; {_REBUILD}"
             ) from None
         if not name:
             return None
-        if not _SNAPSHOT_NAME.fullmatch(name):
+        if not _NAME.fullmatch(name):
             # Never a path: "../elsewhere" must not lead a reader out of the index folder.
             raise IndexCorruptError(
-                f"{self.root / 'CURRENT'} does not name a snapshot ({name[:40]!r}); rebuild "
-                "with `newsbot ingest --rebuild`"
+                f"{self.root / 'CURRENT'} does not name a snapshot ({name[:40]!r}); {_REBUILD}"
             )
         return name
 
     def read_manifest(self, name: str | None = None) -> dict[str, Any]:
-        """The manifest of a snapshot (default: the current one)."""
+        """The manifest of a snapshot (default: the current one), its checksum verified.
+
+        Raises:
+            IndexMissingError: nothing was published yet.
+            IndexCorruptError: the manifest is missing, altered or of an older format.
+        """
         name = name or self.current_name()
         if name is None:
             raise IndexMissingError(f"no index at {self.root}; run `newsbot ingest`")
@@ -236,12 +302,22 @@ class IndexStore:
             raise IndexCorruptError(f"index snapshot {name} has no manifest") from None
         except (OSError, ValueError) as e:
             raise IndexCorruptError(f"index snapshot {name}: unreadable manifest ({e})") from None
-        if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+        version = manifest.get("format_version") if isinstance(manifest, dict) else None
+        if version == 1:
+            raise IndexCorruptError(
+                f"index snapshot {name} was written by an older newsbot (one file set per "
+                f"snapshot, no segments); {_REBUILD}"
+            )
+        if version != FORMAT_VERSION:
             raise IndexCorruptError(f"index snapshot {name}: unknown manifest format")
+        if manifest.get("checksum") != _manifest_checksum(manifest):
+            raise IndexCorruptError(
+                f"index snapshot {name}: manifest.json is altered (checksum mismatch); {_REBUILD}"
+            )
         return manifest
 
     def load(self, name: str | None = None) -> SnapshotData:
-        """Load and verify a snapshot (default: the current one).
+        """Load and verify a snapshot (default: the current one): its live rows.
 
         Raises:
             IndexMissingError: nothing was published yet.
@@ -251,130 +327,168 @@ class IndexStore:
         if name is None:
             raise IndexMissingError(f"no index at {self.root}; run `newsbot ingest`")
         manifest = self.read_manifest(name)
-        folder = self.snapshots / name
         try:
-            listed = manifest["artifacts"]
-            for artifact in ARTIFACTS:
-                if artifact == LEXICAL and LEXICAL not in listed:
-                    continue  # a snapshot from before lexical.npz: BM25 is built at load
-                expected = listed[artifact]
-                path = folder / artifact
-                if not path.exists():
-                    raise IndexCorruptError(f"index snapshot {name}: {artifact} is missing")
-                if (
-                    path.stat().st_size != expected["bytes"]
-                    or sha256_file(path) != expected["sha256"]
-                ):
-                    raise IndexCorruptError(
-                        f"index snapshot {name}: {artifact} is truncated or altered "
-                        "(checksum mismatch); rebuild with `newsbot ingest --rebuild`"
-                    )
-            data = _read_snapshot(folder, manifest)
-            if LEXICAL in listed:
-                data.lexical = LexicalIndex.load(folder / LEXICAL)
-            counts = manifest["counts"]  # the manifest is not checksummed: it may lack a key
-            expected_counts = (counts["articles"], counts["chunks"], counts["sentences"])
+            dim = int(manifest["embedding"]["dim"])
+            entries = manifest["segments"]
+            loaded = [self._segment(e, dim) for e in entries]
+            parts = [
+                (seg, set(e["deleted"]), dict(e["paths"]))
+                for seg, e in zip(loaded, entries, strict=True)
+            ]
+            counts = manifest["counts"]
+            expected = (counts["articles"], counts["chunks"], counts["sentences"])
+            files = dict(manifest["files"])
         except IndexCorruptError:
             raise
-        except (KeyError, TypeError, ValueError, RuntimeError, sqlite3.Error) as e:
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise IndexCorruptError(f"index snapshot {name} is unreadable: {e}") from None
-        data.name = name
-        actual = (len(data.articles), len(data.chunks), len(data.sentences))
-        if actual != expected_counts or (
-            (data.lexical is not None and data.lexical.n_docs != len(data.chunks))
-            or data.chunk_vectors.shape[0] != len(data.chunks)
-            or data.sentence_vectors.shape[0] != len(data.sentences)
-        ):
+        self._cache = {k: v for k, v in self._cache.items() if k[0] in {e["name"] for e in entries}}
+        live, maps = segments.combine(parts)
+        if (len(live.articles), len(live.chunks), len(live.sentences)) != expected:
             raise IndexCorruptError(f"index snapshot {name}: counts disagree with its manifest")
-        return data
-
-
-def build_lexical(articles: dict[str, ArticleRow], chunks: list[ChunkRow]) -> LexicalIndex:
-    """BM25 over each chunk's article title and text."""
-    return LexicalIndex.build([terms(f"{articles[c.article_id].title}\n{c.text}") for c in chunks])
-
-
-def _write_faiss(vectors: np.ndarray, path: Path) -> None:
-    dim = vectors.shape[1]
-    index = faiss.IndexFlatIP(dim)
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    faiss.write_index(index, str(path))
-
-
-def _read_faiss(path: Path, dim: int) -> tuple[Any, np.ndarray]:
-    index = faiss.read_index(str(path))
-    if index.d != dim or not isinstance(index, faiss.IndexFlatIP):
-        raise ValueError(f"{path.name} is not an inner-product index of dimension {dim}")
-    if index.ntotal == 0:
-        return index, np.zeros((0, dim), dtype=np.float32)
-    vectors = np.ascontiguousarray(index.reconstruct_n(0, index.ntotal), dtype=np.float32)
-    return index, vectors
-
-
-def _write_sqlite(data: SnapshotData, path: Path) -> None:
-    con = sqlite3.connect(path)
-    try:
-        con.executescript(SCHEMA)
-        con.executemany(
-            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?)",
-            [
-                (a.id, a.title, a.date, a.source, a.url, a.path, a.content_hash, a.text)
-                for a in data.articles.values()
-            ],
+        lexical = SegmentedBM25(
+            [(seg.postings, m) for seg, m in zip(loaded, maps, strict=True) if seg.postings],
+            len(live.chunks),
         )
-        con.executemany(
-            "INSERT INTO chunks VALUES (?,?,?,?,?,?,?)",
-            [(c.row, c.id, c.article_id, c.idx, c.start, c.end, c.text) for c in data.chunks],
-        )
-        con.executemany(
-            "INSERT INTO sentences VALUES (?,?,?,?)",
-            [(s.row, s.chunk_row, s.start, s.end) for s in data.sentences],
-        )
-        con.executemany("INSERT INTO files VALUES (?,?)", sorted(data.files.items()))
-        con.commit()
-    finally:
-        con.close()
+        return SnapshotData(
+            manifest, live.articles, live.chunks, live.sentences, files,
+            live.chunk_vectors, live.sentence_vectors, name=name, lexical=lexical,
+        )  # fmt: skip
+
+    def _segment(self, entry: Mapping[str, Any], dim: int) -> Segment:
+        """A verified segment, read once per process (segments never change)."""
+        name = str(entry["name"])
+        if not _NAME.fullmatch(name):
+            raise IndexCorruptError(f"the manifest names a segment {name[:40]!r}; {_REBUILD}")
+        key = (name, json.dumps(entry["artifacts"], sort_keys=True))
+        if key in self._cache:
+            return self._cache[key]
+        folder = self.segments / name
+        self._verify(folder, entry["artifacts"], deep=True)
+        try:
+            seg = segments.read(folder, dim)
+        except (KeyError, TypeError, ValueError, RuntimeError, sqlite3.Error) as e:
+            raise IndexCorruptError(f"index segment {name} is unreadable: {e}") from None
+        counts = entry["counts"]
+        if (
+            seg.counts() != {k: counts[k] for k in ("articles", "chunks", "sentences")}
+            or seg.chunk_vectors.shape[0] != len(seg.chunks)
+            or seg.sentence_vectors.shape[0] != len(seg.sentences)
+            or seg.postings is None
+            or seg.postings.n_docs != len(seg.chunks)
+        ):
+            raise IndexCorruptError(f"index segment {name}: counts disagree with its manifest")
+        try:
+            segments.check_rows(seg)
+        except ValueError as e:
+            raise IndexCorruptError(f"index segment {name} is unreadable: {e}") from None
+        self._cache[key] = seg
+        return seg
+
+    def _verify(self, folder: Path, artifacts: Mapping[str, Any], *, deep: bool) -> None:
+        """Check each file's size (and, when deep, its SHA-256) against the manifest."""
+        for artifact in ARTIFACTS:
+            expected = artifacts[artifact]
+            path = folder / artifact
+            if not path.exists():
+                raise IndexCorruptError(f"index segment {folder.name}: {artifact} is missing")
+            if path.stat().st_size != expected["bytes"] or (
+                deep and sha256_file(path) != expected["sha256"]
+            ):
+                raise IndexCorruptError(
+                    f"index segment {folder.name}: {artifact} is truncated or altered "
+                    f"(checksum mismatch); {_REBUILD}"
+                )
+
+    def catalog(self, *, deep: bool = False) -> Catalog:
+        """The writer's view of the current snapshot: live articles, files, segments.
+
+        Reads each segment's catalog (verified) and checks the size of its other files;
+        ``deep`` verifies their checksums too (as a reader would).
+
+        Raises:
+            IndexMissingError: nothing was published yet.
+            IndexCorruptError: the snapshot is unusable.
+        """
+        name = self.current_name()
+        manifest = self.read_manifest(name)
+        assert name is not None
+        articles: dict[str, ArticleRow] = {}
+        where: dict[str, str] = {}
+        sizes: dict[str, tuple[int, int]] = {}
+        try:
+            for e in manifest["segments"]:
+                seg = str(e["name"])
+                if not _NAME.fullmatch(seg):
+                    raise IndexCorruptError(f"the manifest names a segment {seg[:40]!r}")
+                folder = self.segments / seg
+                self._verify(folder, e["artifacts"], deep=deep)
+                if sha256_file(folder / segments.CATALOG) != e["artifacts"][segments.CATALOG][
+                    "sha256"
+                ]:
+                    raise IndexCorruptError(
+                        f"index segment {seg}: catalog.json is truncated or altered"
+                    )
+                deleted, paths = set(e["deleted"]), e["paths"]
+                for c in segments.read_catalog(folder):
+                    a = c.article
+                    if a.id in deleted:
+                        continue
+                    if a.id in paths:
+                        a = replace(a, path=str(paths[a.id]))
+                    articles[a.id], where[a.id], sizes[a.id] = a, seg, (c.chunks, c.sentences)
+            files = dict(manifest["files"])
+        except IndexCorruptError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise IndexCorruptError(f"index snapshot {name} is unreadable: {e}") from None
+        return Catalog(name, manifest, articles, where, sizes, files)
 
 
-def _read_snapshot(folder: Path, manifest: dict[str, Any]) -> SnapshotData:
-    dim = int(manifest["embedding"]["dim"])
-    chunk_index, chunk_vectors = _read_faiss(folder / "chunks.faiss", dim)
-    sentence_index, sentence_vectors = _read_faiss(folder / "sentences.faiss", dim)
-    uri = f"file:{folder / 'store.sqlite'}?mode=ro&immutable=1"
-    con = sqlite3.connect(uri, uri=True)
-    try:
-        articles = {
-            r[0]: ArticleRow(*r)
-            for r in con.execute(
-                "SELECT id, title, date, source, url, path, content_hash, text FROM articles"
-            )
-        }
-        chunks = [
-            ChunkRow(*r)
-            for r in con.execute(
-                'SELECT row, id, article_id, idx, start, "end", text FROM chunks ORDER BY row'
-            )
-        ]
-        sentences = [
-            SentenceRow(*r)
-            for r in con.execute('SELECT row, chunk_row, start, "end" FROM sentences ORDER BY row')
-        ]
-        files = dict(con.execute("SELECT path, sha256 FROM files").fetchall())
-    finally:
-        con.close()
-    if [c.row for c in chunks] != list(range(len(chunks))) or [s.row for s in sentences] != list(
-        range(len(sentences))
-    ):
-        raise ValueError("row numbers are not contiguous")
-    return SnapshotData(
-        manifest,
-        articles,
-        chunks,
-        sentences,
-        files,
-        chunk_vectors,
-        sentence_vectors,
-        chunk_index=chunk_index,
-        sentence_index=sentence_index,
-    )
+def _mark(entries: list[dict[str, Any]], change: Change) -> None:
+    """Record the change's deletions and moves in the entries of the segments they touch."""
+    base = change.base
+    assert base is not None
+    by_name = {e["name"]: e for e in entries}
+    for aid in sorted(change.delete):
+        e = by_name[base.where[aid]]
+        e["deleted"].append(aid)
+        e["paths"].pop(aid, None)
+        n_chunks, n_sentences = base.sizes[aid]
+        e["live"]["articles"] -= 1
+        e["live"]["chunks"] -= n_chunks
+        e["live"]["sentences"] -= n_sentences
+    for aid, path in sorted(change.paths.items()):
+        if aid not in change.delete:
+            by_name[base.where[aid]]["paths"][aid] = path
+
+
+def _next_merge(entries: list[dict[str, Any]]) -> list[str]:
+    """The segments to merge next, if there are more than MAX_SEGMENTS: segments fall in size
+    tiers (powers of TIER_FACTOR in live chunks), and the lowest tiers that hold two segments
+    are merged together, so a chunk is copied O(log N) times in all."""
+    if len(entries) <= MAX_SEGMENTS:
+        return []
+    sizes = {e["name"]: e["live"]["chunks"] for e in entries}
+    tier = {n: int(math.log(max(s, 1), TIER_FACTOR)) for n, s in sizes.items()}
+    ranked = sorted(sizes, key=lambda n: (tier[n], sizes[n]))
+    top = tier[ranked[1]]
+    return [n for n in ranked if tier[n] <= top]
+
+
+def _manifest_checksum(manifest: Mapping[str, Any]) -> str:
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+
+
+def _new_name() -> str:
+    # Microseconds, so that names sort by age even within one second (garbage collection
+    # keeps the newest by name).
+    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
+
+
+def build_lexical(articles: Mapping[str, ArticleRow], chunks: list[ChunkRow]) -> SegmentedBM25:
+    """BM25 over each chunk's article title and text (one segment of every chunk)."""
+    postings = segments.build_postings(articles, chunks)
+    return SegmentedBM25([(postings, np.arange(len(chunks)))], len(chunks))

@@ -1,5 +1,5 @@
-"""The index store: damaged snapshots are refused and never served, ingest recovers from them,
-no pickle anywhere, old snapshots and leftovers are collected."""
+"""The index store: damaged segments and manifests are refused and never served, ingest
+recovers from them, no pickle anywhere, old snapshots, segments and leftovers are collected."""
 
 from __future__ import annotations
 
@@ -53,12 +53,25 @@ def built(
     make_settings: Callable[..., Settings],
     embedder: Embedder,
 ) -> tuple[NewsService, Path]:
-    """A service over a private copy of the pristine index, and its current snapshot folder."""
+    """A service over a private copy of the pristine index, and its one segment's folder."""
     docs, index = pristine
     shutil.copytree(index, tmp_path / "index")
     service = NewsService(make_settings(docs=[docs]), embedder)
     assert service.settings.index_dir == tmp_path / "index"
-    return service, service.store.snapshots / str(service.store.current_name())
+    [segment] = service.store.read_manifest()["segments"]
+    return service, service.store.segments / segment["name"]
+
+
+def manifest_path(service: NewsService) -> Path:
+    """The current snapshot's manifest."""
+    return service.store.snapshots / str(service.store.current_name()) / "manifest.json"
+
+
+def reseal(manifest: dict) -> dict:
+    """Give an edited manifest a matching checksum of itself (a consistent forgery)."""
+    body = {k: v for k, v in manifest.items() if k != "checksum"}
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return {**body, "checksum": hashlib.sha256(canonical.encode()).hexdigest()}
 
 
 def flip_bit(path: Path, offset: int, bit: int = 0) -> None:
@@ -144,9 +157,9 @@ def test_bit_flips_in_sqlite_and_sentences_rebuilt_by_ingest(
 def test_every_bit_flip_in_the_manifest_is_refused_or_harmless(
     built: tuple[NewsService, Path],
 ) -> None:
-    service, snap = built
+    service, _ = built
     good = service.store.load()
-    path = snap / "manifest.json"
+    path = manifest_path(service)
     original = path.read_bytes()
     outcomes = {"refused": 0, "harmless": 0}
     for offset in range(len(original)):
@@ -156,31 +169,35 @@ def test_every_bit_flip_in_the_manifest_is_refused_or_harmless(
         except IndexCorruptError:
             outcomes["refused"] += 1
         else:
-            # A flip in a value the reader does not rely on (the creation time, a file path).
+            # The manifest checksums itself: only a flip that leaves its content as it was
+            # (say, in the hex digits of a \u escape) may pass.
             assert same(data, good), offset
             outcomes["harmless"] += 1
         path.write_bytes(original)
-    assert outcomes["refused"] > outcomes["harmless"] > 0
+    assert outcomes["refused"] > 100 * outcomes["harmless"]
 
 
 def test_missing_files_are_refused(built: tuple[NewsService, Path], embedder: Embedder) -> None:
     service, snap = built
     (snap / "sentences.faiss").unlink()
     assert_never_served(service, "sentences.faiss is missing")
-    (snap / "manifest.json").unlink()
+    manifest_path(service).unlink()
     assert_never_served(service, "has no manifest")
     assert_ingest_recovers(service, embedder)
 
 
-def _rewrite_artifact(snap: Path, artifact: str, write: Callable[[Path], None]) -> None:
+def _rewrite_artifact(
+    service: NewsService, seg: Path, artifact: str, write: Callable[[Path], None]
+) -> None:
     """Replace an artifact and update the manifest to match it, as a consistent forgery."""
-    write(snap / artifact)
-    manifest = json.loads((snap / "manifest.json").read_text(encoding="utf-8"))
-    manifest["artifacts"][artifact] = {
-        "sha256": hashlib.sha256((snap / artifact).read_bytes()).hexdigest(),
-        "bytes": (snap / artifact).stat().st_size,
+    write(seg / artifact)
+    path = manifest_path(service)
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    manifest["segments"][0]["artifacts"][artifact] = {
+        "sha256": hashlib.sha256((seg / artifact).read_bytes()).hexdigest(),
+        "bytes": (seg / artifact).stat().st_size,
     }
-    (snap / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    path.write_text(json.dumps(reseal(manifest)), encoding="utf-8")
 
 
 def _l2_index(path: Path) -> None:
@@ -224,8 +241,8 @@ def test_consistent_but_wrong_snapshot_is_refused(
     write: Callable[[Path], None],
     match: str,
 ) -> None:
-    service, snap = built
-    _rewrite_artifact(snap, artifact, write)
+    service, seg = built
+    _rewrite_artifact(service, seg, artifact, write)
     assert_never_served(service, match)
 
 
@@ -291,20 +308,21 @@ def test_no_pickle_on_any_load_path(built: tuple[NewsService, Path]) -> None:
         for m in UNSAFE.finditer(p.read_text(encoding="utf-8"))
     ]
     assert offenders == []
-    _, snap = built
-    assert sorted(p.name for p in snap.iterdir()) == sorted([*ARTIFACTS, "manifest.json"])
+    service, seg = built
+    assert sorted(p.name for p in seg.iterdir()) == sorted(ARTIFACTS)
+    assert [p.name for p in manifest_path(service).parent.iterdir()] == ["manifest.json"]
     for artifact in ARTIFACTS:
-        assert not (snap / artifact).read_bytes().startswith(b"\x80")  # a pickle's first byte
+        assert not (seg / artifact).read_bytes().startswith(b"\x80")  # a pickle's first byte
 
 
 # --- garbage collection -------------------------------------------------------------------
 
 
 def test_old_snapshots_and_leftovers_are_collected(built: tuple[NewsService, Path]) -> None:
-    service, first = built
+    service, _ = built
     store = IndexStore(service.store.root)
     data = store.load()
-    names = [first.name]
+    names = [str(store.current_name())]
     for _ in range(5):
         names.append(store.publish(data))
         kept = sorted(p.name for p in store.snapshots.iterdir())
@@ -312,12 +330,21 @@ def test_old_snapshots_and_leftovers_are_collected(built: tuple[NewsService, Pat
         assert kept == sorted(names[-2:])
         assert store.current_name() == names[-1]
         assert same(store.load(), data)
+        # Each publish wrote one whole segment: those the two kept snapshots use remain.
+        used = {e["name"] for n in kept for e in store.read_manifest(n)["segments"]}
+        assert sorted(p.name for p in store.segments.iterdir()) == sorted(used)
+        assert len(used) == 2
     assert len(set(names)) == len(names)
 
-    leftover = store.snapshots / ".tmp-20200101T000000-deadbeef"
-    leftover.mkdir()
-    (leftover / "chunks.faiss").write_bytes(b"half written")
+    leftovers = [
+        store.snapshots / ".tmp-20200101T000000-deadbeef",
+        store.segments / ".tmp-20200101T000000-deadbeef",
+        store.segments / "20200101T000000000000-deadbeef",  # renamed, never listed
+    ]
+    for leftover in leftovers:
+        leftover.mkdir()
+        (leftover / "chunks.faiss").write_bytes(b"half written")
     names.append(store.publish(data))
-    assert not leftover.exists()
+    assert not any(p.exists() for p in leftovers)
     assert sorted(p.name for p in store.snapshots.iterdir()) == sorted(names[-2:])
     assert not NewsService(service.settings, service.embedder).ask(QUESTION).abstained

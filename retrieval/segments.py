@@ -1,0 +1,321 @@
+"""Immutable index segments: the unit an index grows by.
+
+A segment folder holds the rows of some articles, numbered from 0 within the segment::
+
+    chunks.faiss, sentences.faiss   flat inner-product indexes of its chunk / sentence vectors
+    store.sqlite                    its articles (with their text), chunks and sentences
+    postings.npz                    term frequencies and chunk lengths (lexical.Postings)
+    catalog.json                    id, path and content hash of each article (and its row
+                                    counts): all that a writer reads to decide what changed
+
+A segment is written once and never changed; what changes later (an article removed,
+replaced or moved) is recorded in the snapshot manifest that lists it (see store.py).
+Every file is checksummed in that manifest and verified before FAISS, SQLite or numpy reads it.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+
+from retrieval.lexical import Postings, terms
+
+CHUNKS, SENTENCES, STORE, POSTINGS, CATALOG = (
+    "chunks.faiss", "sentences.faiss", "store.sqlite", "postings.npz", "catalog.json",
+)  # fmt: skip
+ARTIFACTS = (CHUNKS, SENTENCES, STORE, POSTINGS, CATALOG)
+
+SCHEMA = """
+CREATE TABLE articles (
+    id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT, source TEXT, url TEXT,
+    path TEXT NOT NULL, content_hash TEXT NOT NULL, text TEXT NOT NULL
+);
+CREATE TABLE chunks (
+    row INTEGER PRIMARY KEY, id TEXT UNIQUE NOT NULL, article_id TEXT NOT NULL,
+    idx INTEGER NOT NULL, start INTEGER NOT NULL, "end" INTEGER NOT NULL, text TEXT NOT NULL
+);
+CREATE TABLE sentences (
+    row INTEGER PRIMARY KEY, chunk_row INTEGER NOT NULL,
+    start INTEGER NOT NULL, "end" INTEGER NOT NULL
+);
+CREATE INDEX sentences_by_chunk ON sentences(chunk_row);
+"""
+
+
+@dataclass(frozen=True)
+class ArticleRow:
+    """An indexed article's metadata and text (empty in a writer's catalog)."""
+
+    id: str
+    title: str
+    date: str | None
+    source: str | None
+    url: str | None
+    path: str
+    content_hash: str
+    text: str
+
+
+@dataclass(frozen=True)
+class ChunkRow:
+    """An indexed chunk; ``row`` is its id in chunks.faiss."""
+
+    row: int
+    id: str
+    article_id: str
+    idx: int
+    start: int
+    end: int
+    text: str
+
+
+@dataclass(frozen=True)
+class SentenceRow:
+    """A sentence of a chunk; ``row`` is its id in sentences.faiss. Offsets are into the
+    article text."""
+
+    row: int
+    chunk_row: int
+    start: int
+    end: int
+
+
+@dataclass
+class Segment:
+    """A segment's rows and vectors in memory (rows numbered from 0)."""
+
+    articles: dict[str, ArticleRow]
+    chunks: list[ChunkRow]
+    sentences: list[SentenceRow]
+    chunk_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    postings: Postings | None = None
+
+    def counts(self) -> dict[str, int]:
+        """Rows per table, as the manifest records them."""
+        return {
+            "articles": len(self.articles),
+            "chunks": len(self.chunks),
+            "sentences": len(self.sentences),
+        }
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which rows of a segment are live, and where they go in the snapshot."""
+
+    chunk_map: np.ndarray  # segment chunk row -> snapshot row, or -1 when deleted
+    chunk_keep: np.ndarray
+    sentence_keep: np.ndarray
+
+
+def select(seg: Segment, deleted: set[str], offset: int) -> Selection:
+    """The live rows of a segment whose ``deleted`` articles are gone, numbered from offset."""
+    keep = np.fromiter((c.article_id not in deleted for c in seg.chunks), bool, len(seg.chunks))
+    chunk_map = np.full(len(seg.chunks), -1, dtype=np.int64)
+    chunk_map[keep] = np.arange(offset, offset + int(keep.sum()))
+    sent_chunk = np.fromiter((s.chunk_row for s in seg.sentences), np.int64, len(seg.sentences))
+    return Selection(chunk_map, keep, keep[sent_chunk] if len(sent_chunk) else keep[:0])
+
+
+def combine(
+    parts: Sequence[tuple[Segment, set[str], Mapping[str, str]]],
+) -> tuple[Segment, list[np.ndarray]]:
+    """The live rows of several segments as one, renumbered part after part, with the moved
+    articles' paths applied; and each part's chunk map (segment row -> new row or -1)."""
+    articles: dict[str, ArticleRow] = {}
+    chunks: list[ChunkRow] = []
+    sentences: list[SentenceRow] = []
+    cvecs, svecs, maps = [], [], []
+    for seg, deleted, paths in parts:
+        sel = select(seg, deleted, len(chunks))
+        for a in seg.articles.values():
+            if a.id not in deleted:
+                articles[a.id] = replace(a, path=paths[a.id]) if a.id in paths else a
+        rows = sel.chunk_map
+        if not chunks and not sentences and sel.chunk_keep.all():
+            # Nothing renumbered (the first part, whole): share its rows.
+            chunks, sentences = list(seg.chunks), list(seg.sentences)
+        else:
+            chunks += [
+                ChunkRow(int(rows[c.row]), c.id, c.article_id, c.idx, c.start, c.end, c.text)
+                for c in seg.chunks
+                if rows[c.row] >= 0
+            ]
+            base = len(sentences)
+            kept = [s for s in seg.sentences if rows[s.chunk_row] >= 0]
+            sentences += [
+                SentenceRow(base + i, int(rows[s.chunk_row]), s.start, s.end)
+                for i, s in enumerate(kept)
+            ]
+        cvecs.append(seg.chunk_vectors[sel.chunk_keep])
+        svecs.append(seg.sentence_vectors[sel.sentence_keep])
+        maps.append(rows)
+    dim = parts[0][0].chunk_vectors.shape[1] if parts else 0
+    out = Segment(articles, chunks, sentences, _stack(cvecs, dim), _stack(svecs, dim))
+    return out, maps
+
+
+def _stack(parts: list[np.ndarray], dim: int) -> np.ndarray:
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+
+
+def merge(parts: Sequence[tuple[Segment, set[str], Mapping[str, str]]]) -> Segment:
+    """One new segment of the live rows of several (their postings merged, not rebuilt)."""
+    out, maps = combine(parts)
+    out.postings = Postings.merge(
+        [(_postings(seg), m >= 0) for (seg, _, _), m in zip(parts, maps, strict=True)]
+    )
+    return out
+
+
+def _postings(seg: Segment) -> Postings:
+    if seg.postings is None:
+        seg.postings = build_postings(seg.articles, seg.chunks)
+    return seg.postings
+
+
+def build_postings(articles: Mapping[str, ArticleRow], chunks: Sequence[ChunkRow]) -> Postings:
+    """Term frequencies of each chunk's article title and text."""
+    return Postings.build([terms(f"{articles[c.article_id].title}\n{c.text}") for c in chunks])
+
+
+# --- files ------------------------------------------------------------------------------
+
+
+def write(folder: Path, seg: Segment) -> None:
+    """Write a segment's files into an empty folder (the caller fsyncs and renames it)."""
+    _write_faiss(seg.chunk_vectors, folder / CHUNKS)
+    _write_faiss(seg.sentence_vectors, folder / SENTENCES)
+    _write_sqlite(seg, folder / STORE)
+    _postings(seg).save(folder / POSTINGS)
+    sizes: dict[str, list[int]] = {a: [0, 0] for a in seg.articles}
+    sentences_of = np.bincount(
+        np.fromiter((s.chunk_row for s in seg.sentences), np.int64, len(seg.sentences)),
+        minlength=len(seg.chunks),
+    )
+    for c in seg.chunks:
+        sizes[c.article_id][0] += 1
+        sizes[c.article_id][1] += int(sentences_of[c.row])
+    catalog = [
+        [a.id, a.title, a.date, a.source, a.url, a.path, a.content_hash, *sizes[a.id]]
+        for a in seg.articles.values()
+    ]
+    (folder / CATALOG).write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
+
+
+def read(folder: Path, dim: int) -> Segment:
+    """Read a segment whose files the caller has verified."""
+    chunk_vectors = _read_faiss(folder / CHUNKS, dim)
+    sentence_vectors = _read_faiss(folder / SENTENCES, dim)
+    uri = f"file:{folder / STORE}?mode=ro&immutable=1"
+    con = sqlite3.connect(uri, uri=True)
+    try:
+        articles = {
+            r[0]: ArticleRow(*r)
+            for r in con.execute(
+                "SELECT id, title, date, source, url, path, content_hash, text FROM articles"
+            )
+        }
+        chunks = [
+            ChunkRow(*r)
+            for r in con.execute(
+                'SELECT row, id, article_id, idx, start, "end", text FROM chunks ORDER BY row'
+            )
+        ]
+        sentences = [
+            SentenceRow(*r)
+            for r in con.execute('SELECT row, chunk_row, start, "end" FROM sentences ORDER BY row')
+        ]
+    finally:
+        con.close()
+    if [c.row for c in chunks] != list(range(len(chunks))) or [s.row for s in sentences] != list(
+        range(len(sentences))
+    ):
+        raise ValueError("row numbers are not contiguous")
+    postings = Postings.load(folder / POSTINGS)
+    return Segment(articles, chunks, sentences, chunk_vectors, sentence_vectors, postings)
+
+
+def check_rows(seg: Segment) -> None:
+    """Refuse rows that point to articles or chunks the segment does not hold."""
+    if any(c.article_id not in seg.articles for c in seg.chunks) or any(
+        not 0 <= s.chunk_row < len(seg.chunks) for s in seg.sentences
+    ):
+        raise ValueError("rows point to articles or chunks the segment does not hold")
+
+
+@dataclass(frozen=True)
+class CatalogEntry:
+    """What a writer knows of an indexed article without reading its rows."""
+
+    article: ArticleRow  # text left empty
+    chunks: int
+    sentences: int
+
+
+def read_catalog(folder: Path) -> list[CatalogEntry]:
+    """Read a segment's catalog.json (verified by the caller)."""
+    raw: Any = json.loads((folder / CATALOG).read_text(encoding="utf-8"))
+    out = []
+    for r in raw:
+        aid, title, date, source, url, path, content_hash, n_chunks, n_sentences = r
+        out.append(
+            CatalogEntry(
+                ArticleRow(aid, title, date, source, url, path, content_hash, ""),
+                int(n_chunks),
+                int(n_sentences),
+            )
+        )
+    return out
+
+
+def _write_faiss(vectors: np.ndarray, path: Path) -> None:
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(index, str(path))
+
+
+def _read_faiss(path: Path, dim: int) -> np.ndarray:
+    index = faiss.read_index(str(path))
+    if index.d != dim or not isinstance(index, faiss.IndexFlatIP):
+        raise ValueError(f"{path.name} is not an inner-product index of dimension {dim}")
+    if index.ntotal == 0:
+        return np.zeros((0, dim), dtype=np.float32)
+    return np.ascontiguousarray(index.reconstruct_n(0, index.ntotal), dtype=np.float32)
+
+
+def _write_sqlite(seg: Segment, path: Path) -> None:
+    con = sqlite3.connect(path)
+    try:
+        con.executescript(SCHEMA)
+        con.executemany(
+            "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?)",
+            [
+                (a.id, a.title, a.date, a.source, a.url, a.path, a.content_hash, a.text)
+                for a in seg.articles.values()
+            ],
+        )
+        con.executemany(
+            "INSERT INTO chunks VALUES (?,?,?,?,?,?,?)",
+            [(c.row, c.id, c.article_id, c.idx, c.start, c.end, c.text) for c in seg.chunks],
+        )
+        con.executemany(
+            "INSERT INTO sentences VALUES (?,?,?,?)",
+            [(s.row, s.chunk_row, s.start, s.end) for s in seg.sentences],
+        )
+        con.commit()
+    finally:
+        con.close()
