@@ -112,6 +112,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="default: paths.docs; http(s) URLs are fetched and indexed as single pages",
     )
     s.add_argument("--rebuild", action="store_true", help="ignore the current index")
+    s.add_argument(
+        "--compact",
+        action="store_true",
+        help="also merge the index's segments into one (drops deleted rows for good)",
+    )
     s.add_argument("--json", action="store_true", help="print the report as JSON")
     s.add_argument("--quiet", action="store_true", help="list only files that changed")
 
@@ -209,8 +214,11 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     """Index articles and report every file."""
     urls = [p for p in args.paths if isinstance(p, str)]
     if urls:
-        if len(urls) < len(args.paths) or args.rebuild:
-            print("newsbot: give URLs or paths, not both (and no --rebuild)", file=sys.stderr)
+        if len(urls) < len(args.paths) or args.rebuild or args.compact:
+            print(
+                "newsbot: give URLs or paths, not both (and no --rebuild or --compact)",
+                file=sys.stderr,
+            )
             return 2
         return feeds_cli.cmd_ingest_urls(settings, urls, args.json)
     from retrieval.embeddings import make_embedder
@@ -220,7 +228,12 @@ def cmd_ingest(settings: Settings, args: argparse.Namespace) -> int:
     # that only writes the index would pay for (seconds at 40k chunks) and never use.
     embedder = make_embedder(settings.embedding)
     report = ingest(
-        settings, embedder, args.paths or None, rebuild=args.rebuild, progress=not args.json
+        settings,
+        embedder,
+        args.paths or None,
+        rebuild=args.rebuild,
+        compact=args.compact,
+        progress=not args.json,
     )
     if args.json:
         print(json.dumps(dataclasses.asdict(report), indent=2))

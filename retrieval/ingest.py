@@ -8,6 +8,7 @@ deleted, as are those of an article whose file is gone. Every file is reported.
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -98,8 +99,15 @@ def check_signature(manifest: dict[str, Any], signature: dict[str, Any]) -> None
 
 
 def in_scope(path: str, roots: Sequence[Path]) -> bool:
-    """True when ``path`` is one of ``roots`` or lies below one."""
-    return any(Path(path) == r or Path(path).is_relative_to(r) for r in roots)
+    """True when ``path`` is one of ``roots`` or lies below one (both absolute and
+    normalised, as scan() and ``Path.resolve`` give them)."""
+    # Strings, not Path objects: this runs for every indexed article on every ingest.
+    p = str(path)
+    for r in roots:
+        root = str(r)
+        if p == root or p.startswith(root if root.endswith(os.sep) else root + os.sep):
+            return True
+    return False
 
 
 class _Builder:

@@ -300,6 +300,9 @@ def _read_faiss(path: Path, dim: int) -> np.ndarray:
 def _write_sqlite(seg: Segment, path: Path) -> None:
     con = sqlite3.connect(path)
     try:
+        # A new file that nothing reads before the store fsyncs and renames it: no journal.
+        con.execute("PRAGMA journal_mode = OFF")
+        con.execute("PRAGMA synchronous = OFF")
         con.executescript(SCHEMA)
         con.executemany(
             "INSERT INTO articles VALUES (?,?,?,?,?,?,?,?)",

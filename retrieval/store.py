@@ -60,6 +60,8 @@ TIER_FACTOR = 4
 # What publish() names a snapshot or a segment: a UTC timestamp and 8 random hex digits.
 _NAME = re.compile(r"\d{8}T\d{12}-[0-9a-f]{8}")
 _REBUILD = "rebuild it with `newsbot ingest --rebuild`"
+# Segment catalogs read in this process, by index folder, segment and checksum.
+_CATALOGS: dict[tuple[str, str, str], list[segments.CatalogEntry]] = {}
 
 
 @dataclass
@@ -400,6 +402,22 @@ class IndexStore:
                     f"(checksum mismatch); {_REBUILD}"
                 )
 
+    def _catalog_of(
+        self, name: str, artifacts: Mapping[str, Any], deep: bool
+    ) -> list[segments.CatalogEntry]:
+        """A segment's catalog, verified; kept per process (a watching writer reads it once)."""
+        folder = self.segments / name
+        self._verify(folder, artifacts, deep=deep)
+        expected = artifacts[segments.CATALOG]["sha256"]
+        key = (str(self.root), name, expected)
+        if key not in _CATALOGS:
+            if not deep and sha256_file(folder / segments.CATALOG) != expected:
+                raise IndexCorruptError(
+                    f"index segment {name}: catalog.json is truncated or altered; {_REBUILD}"
+                )
+            _CATALOGS[key] = segments.read_catalog(folder)
+        return _CATALOGS[key]
+
     def catalog(self, *, deep: bool = False) -> Catalog:
         """The writer's view of the current snapshot: live articles, files, segments.
 
@@ -421,16 +439,8 @@ class IndexStore:
                 seg = str(e["name"])
                 if not _NAME.fullmatch(seg):
                     raise IndexCorruptError(f"the manifest names a segment {seg[:40]!r}")
-                folder = self.segments / seg
-                self._verify(folder, e["artifacts"], deep=deep)
-                if sha256_file(folder / segments.CATALOG) != e["artifacts"][segments.CATALOG][
-                    "sha256"
-                ]:
-                    raise IndexCorruptError(
-                        f"index segment {seg}: catalog.json is truncated or altered"
-                    )
                 deleted, paths = set(e["deleted"]), e["paths"]
-                for c in segments.read_catalog(folder):
+                for c in self._catalog_of(seg, e["artifacts"], deep):
                     a = c.article
                     if a.id in deleted:
                         continue
@@ -442,6 +452,9 @@ class IndexStore:
             raise
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise IndexCorruptError(f"index snapshot {name} is unreadable: {e}") from None
+        used = {(str(self.root), e["name"]) for e in manifest["segments"]}
+        for key in [k for k in _CATALOGS if k[0] == str(self.root) and k[:2] not in used]:
+            del _CATALOGS[key]
         return Catalog(name, manifest, articles, where, sizes, files)
 
 
