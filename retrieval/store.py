@@ -218,9 +218,7 @@ class IndexStore:
     ) -> list[dict[str, Any]]:
         """Replace the ``group`` segments by one holding their live rows."""
         chosen = [e for e in entries if e["name"] in group]
-        parts = [
-            (self._segment(e, dim), set(e["deleted"]), dict(e["paths"])) for e in chosen
-        ]
+        parts = [(self._segment(e, dim), set(e["deleted"]), dict(e["paths"])) for e in chosen]
         merged = self._write_segment(segments.merge(parts))
         at = entries.index(chosen[0])
         rest = [e for e in entries if e["name"] not in group]

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from retrieval.errors import IndexCorruptError
 from retrieval.lexical import LexicalIndex, terms
 from retrieval.search_index import Filters, SearchIndex
-from retrieval.errors import IndexCorruptError
 from retrieval.store import ArticleRow, ChunkRow, IndexStore, SnapshotData
 
 TEXTS = [
