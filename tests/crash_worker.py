@@ -45,13 +45,13 @@ def main(argv: list[str]) -> int:
         store.fsync_file = slow_file  # type: ignore[assignment]
         store.fsync_dir = slow_dir  # type: ignore[assignment]
 
-    publish = store.IndexStore.publish
+    commit = store.IndexStore.commit
 
-    def marked_publish(self: store.IndexStore, data: Any) -> str:
-        mark("publish")
-        return publish(self, data)
+    def marked_commit(self: store.IndexStore, change: Any, **kwargs: Any) -> str:
+        mark("publish")  # writing the new segment, merging, switching the manifest
+        return commit(self, change, **kwargs)
 
-    store.IndexStore.publish = marked_publish  # type: ignore[method-assign]
+    store.IndexStore.commit = marked_commit  # type: ignore[method-assign]
 
     service = NewsService(load_settings(argv[1]))
     mark("model")

@@ -1,6 +1,7 @@
 """kill -9 during ingest, at random moments from import to publish: the index always loads, is
 exactly the old or the new state, every search returns chunks that exist, and the next ingest
-completes.
+completes. Twice: over an index of one segment (the ingest appends a segment and marks
+deletions), and over one of MAX_SEGMENTS segments (the ingest's publish also merges).
 
 Each run restores the index to state A, starts ``tests/crash_worker.py`` on the changed folder
 (which would produce state B) and kills it. Kill times are drawn uniformly inside one phase
@@ -29,7 +30,7 @@ import pytest
 from retrieval.config import Settings, load_settings
 from retrieval.embeddings import Embedder
 from retrieval.service import NewsService
-from retrieval.store import IndexStore
+from retrieval.store import MAX_SEGMENTS, IndexStore
 
 pytestmark = pytest.mark.slow
 
@@ -169,19 +170,48 @@ def check_index(settings: Settings, embedder: Embedder, states: dict[str, dict[s
     return outcome
 
 
+def build_state_a(docs: Path, settings: Settings, embedder: Embedder, segments: int) -> None:
+    """State A's index, published in ``segments`` ingests (one segment each)."""
+    write_folder(docs)
+    if segments == 1:
+        NewsService(settings, embedder).ingest(progress=False)
+        return
+    held = {p.name: p.read_text(encoding="utf-8") for p in sorted(docs.iterdir())}
+    for p in docs.iterdir():
+        p.unlink()
+    names = list(held)
+    for batch in range(segments):
+        for name in names[batch::segments]:
+            (docs / name).write_text(held[name], encoding="utf-8")
+        NewsService(settings, embedder).ingest(progress=False)
+    assert len(IndexStore(settings.index_dir).read_manifest()["segments"]) == segments
+
+
 def test_kill_during_ingest_leaves_old_or_new_state(
     tmp_path: Path, make_settings: Callable[..., Settings], embedder: Embedder
 ) -> None:
+    crash_runs(tmp_path, make_settings, embedder, segments=1)
+
+
+def test_kill_during_an_ingest_that_merges_leaves_old_or_new_state(
+    tmp_path: Path, make_settings: Callable[..., Settings], embedder: Embedder
+) -> None:
+    crash_runs(tmp_path, make_settings, embedder, segments=MAX_SEGMENTS)
+
+
+def crash_runs(
+    tmp_path: Path, make_settings: Callable[..., Settings], embedder: Embedder, segments: int
+) -> None:
+    """Kill the worker's ingest of state B over state A at planned moments; check each time."""
     seed = int(os.environ.get("CRASH_SEED", time.time_ns() % 1_000_000))
     runs = int(os.environ.get("CRASH_RUNS", len(PLAN)))
     rng = random.Random(seed)
-    print(f"\ncrash test: seed {seed}, {runs} runs")
+    print(f"\ncrash test ({segments} segments): seed {seed}, {runs} runs")
 
     docs = tmp_path / "docs"
-    write_folder(docs)
     settings = make_settings(docs=[docs])
     index = settings.index_dir
-    NewsService(settings, embedder).ingest(progress=False)
+    build_state_a(docs, settings, embedder, segments)
     state_a = chunk_map(index)
     pristine = tmp_path / "index-a"
     shutil.copytree(index, pristine)
@@ -210,6 +240,12 @@ def test_kill_during_ingest_leaves_old_or_new_state(
     lengths = phase_lengths(run)
     print("phase lengths:", {k: round(v, 2) for k, v in lengths.items()})
     assert check_index(settings, embedder, states) == "B"
+    after = IndexStore(index).read_manifest()["segments"]
+    before = IndexStore(pristine).read_manifest()["segments"]
+    if segments == 1:
+        assert len(after) == 2 and after[0]["deleted"]  # appended, old rows marked deleted
+    else:
+        assert len(after) < len(before) + 1  # the publish merged segments
 
     outcomes: Counter[str] = Counter()
     killed_in: Counter[str] = Counter()
@@ -235,7 +271,8 @@ def test_kill_during_ingest_leaves_old_or_new_state(
         # The next ingest completes (the dead writer's lock is free) and cleans up after it.
         NewsService(settings, embedder).ingest(progress=False)
         assert chunk_map(index) == state_b
-        assert not [p for p in (index / "snapshots").iterdir() if p.name.startswith(".tmp-")]
+        for folder in ("snapshots", "segments"):
+            assert not [p for p in (index / folder).iterdir() if p.name.startswith(".tmp-")]
 
     print("outcomes:", dict(outcomes), "killed in:", dict(killed_in))
     assert outcomes["A"] >= 1 and outcomes["B"] >= 1
