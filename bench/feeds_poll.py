@@ -58,7 +58,8 @@ from retrieval.service import NewsService
 
 _EVAL = Path(__file__).resolve().parents[2] / "shared/eval"
 _SETS = ["squad_dev_a", "ramdocs", "multihop_sample"]
-_CACHE = Path(os.environ.get("NEWSBOT_BENCH_CACHE", Path.home() / ".cache" / "newsbot-bench"))
+# Popped: the settings would read any NEWSBOT_* variable as a setting and refuse this one.
+_CACHE = Path(os.environ.pop("NEWSBOT_BENCH_CACHE", Path.home() / ".cache" / "newsbot-bench"))
 FEEDS = 50
 STAGES = ["fetch", "extract", "embed", "publish", "other", "other_copy_index", "other_parse"]
 
