@@ -213,7 +213,11 @@ def base_index(
         pool = service.embedder.encode(texts[:: max(1, len(texts) // POOL)][:POOL])
         service.embedder.encode = Perturbed(pool)  # type: ignore[method-assign]
     t = time.perf_counter()
-    report = service.ensure_index(progress=sys.stderr.isatty())
+    try:
+        report = service.ensure_index(progress=sys.stderr.isatty())
+    finally:
+        # The embedder may be shared with the polling service: polled articles embed for real.
+        vars(service.embedder).pop("encode", None)
     if report is not None:
         print(f"built the base index in {time.perf_counter() - t:.0f} s", file=sys.stderr)
     return folder, service.stats()

@@ -203,6 +203,7 @@ def load_previous(
     if rebuild:
         return None, []
     try:
+        store.upgrade()  # an index of the older format becomes one segment, not re-embedded
         old = store.catalog(deep=deep)
     except IndexMissingError:
         return None, []

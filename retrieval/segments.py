@@ -215,8 +215,9 @@ def write(folder: Path, seg: Segment) -> None:
     (folder / CATALOG).write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
 
 
-def read(folder: Path, dim: int) -> Segment:
-    """Read a segment whose files the caller has verified."""
+def read(folder: Path, dim: int, *, postings: bool = True) -> Segment:
+    """Read a segment whose files the caller has verified (``postings=False``: a snapshot
+    of the first format, whose tables are the same but which has no postings.npz)."""
     chunk_vectors = _read_faiss(folder / CHUNKS, dim)
     sentence_vectors = _read_faiss(folder / SENTENCES, dim)
     uri = f"file:{folder / STORE}?mode=ro&immutable=1"
@@ -244,8 +245,8 @@ def read(folder: Path, dim: int) -> Segment:
         range(len(sentences))
     ):
         raise ValueError("row numbers are not contiguous")
-    postings = Postings.load(folder / POSTINGS)
-    return Segment(articles, chunks, sentences, chunk_vectors, sentence_vectors, postings)
+    loaded = Postings.load(folder / POSTINGS) if postings else None
+    return Segment(articles, chunks, sentences, chunk_vectors, sentence_vectors, loaded)
 
 
 def check_rows(seg: Segment) -> None:

@@ -187,6 +187,39 @@ class IndexStore:
             return None
         return self.commit(Change(signature, base.files, base=base), compact=True)
 
+    def upgrade(self) -> str | None:
+        """Republish a current snapshot of the first format (one file set per snapshot) as
+        one segment, reusing its verified rows and vectors; None when it is not of that
+        format. The caller holds the writer lock.
+
+        Raises:
+            IndexCorruptError: the old snapshot is damaged (then it must be rebuilt).
+        """
+        name = self.current_name()
+        if name is None:
+            return None
+        folder = self.snapshots / name
+        try:
+            manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+            if manifest.get("format_version") != 1:
+                return None
+            for artifact in ("chunks.faiss", "sentences.faiss", "store.sqlite"):
+                expected = manifest["artifacts"][artifact]
+                path = folder / artifact
+                if (
+                    path.stat().st_size != expected["bytes"]
+                    or sha256_file(path) != expected["sha256"]
+                ):
+                    raise IndexCorruptError(f"index snapshot {name}: {artifact} is altered")
+            seg = segments.read(folder, int(manifest["embedding"]["dim"]), postings=False)
+            segments.check_rows(seg)
+            files = dict(manifest["files"])
+        except IndexCorruptError:
+            raise
+        except (OSError, KeyError, TypeError, ValueError, AttributeError, sqlite3.Error) as e:
+            raise IndexCorruptError(f"index snapshot {name} (older format): {e}") from None
+        return self.commit(Change(manifest, files, add=seg))
+
     def _write_segment(self, seg: Segment) -> dict[str, Any]:
         """Write a segment under a temporary name, fsync it, rename it into place."""
         self.segments.mkdir(parents=True, exist_ok=True)

@@ -348,3 +348,40 @@ def test_old_snapshots_and_leftovers_are_collected(built: tuple[NewsService, Pat
     assert not any(p.exists() for p in leftovers)
     assert sorted(p.name for p in store.snapshots.iterdir()) == sorted(names[-2:])
     assert not NewsService(service.settings, service.embedder).ask(QUESTION).abstained
+
+
+# --- the older format -----------------------------------------------------------------
+
+
+def test_an_index_of_the_first_format_is_refused_then_upgraded_without_embedding(
+    built: tuple[NewsService, Path], embedder: Embedder
+) -> None:
+    """A snapshot of one file set (before segments): readers refuse it with the rebuild
+    command; the next ingest republishes its rows and vectors as one segment."""
+    service, seg = built
+    store = service.store
+    data = store.load()
+    name = "20200101T000000000000-0000abcd"
+    old = store.snapshots / name
+    shutil.copytree(seg, old)
+    manifest = {
+        **{k: data.manifest[k] for k in ("embedding", "chunking", "files", "counts")},
+        "format_version": 1,
+        "artifacts": {
+            a: {"sha256": hashlib.sha256((old / a).read_bytes()).hexdigest(), "bytes": 0}
+            for a in ("chunks.faiss", "sentences.faiss", "store.sqlite")
+        },
+    }
+    for a, entry in manifest["artifacts"].items():
+        entry["bytes"] = (old / a).stat().st_size
+    (old / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    (store.root / "CURRENT").write_text(name + "\n", encoding="utf-8")
+    assert_never_served(service, r"older newsbot.*`newsbot ingest --rebuild`")
+
+    before = embedder.calls
+    report = service.ingest(progress=False)
+    assert embedder.calls == before and report.embedded == 0
+    assert {f.status for f in report.files} == {"unchanged"}
+    assert store.read_manifest()["format_version"] == 2
+    assert same(IndexStore(store.root).load(), data)
+    assert not NewsService(service.settings, embedder).ask(QUESTION).abstained
