@@ -62,6 +62,7 @@ _SETS = ["squad_dev_a", "ramdocs", "multihop_sample"]
 _CACHE = Path(os.environ.pop("NEWSBOT_BENCH_CACHE", Path.home() / ".cache" / "newsbot-bench"))
 FEEDS = 50
 STAGES = ["fetch", "extract", "embed", "publish", "other", "other_copy_index", "other_parse"]
+STAGES += ["publish_ingest", "publish_reload"]  # publish = writing + loading it to answer
 
 
 class Site:
@@ -295,6 +296,8 @@ def run(
                     "publish": publish,
                 }
                 parts["other"] = total - sum(parts.values())
+                parts["publish_ingest"] = s.get("ingest", 0.0) - embed
+                parts["publish_reload"] = s.get("reload", 0.0)
                 parts["other_copy_index"] = s.get("copy_index", 0.0)
                 parts["other_parse"] = s.get("parse", 0.0)
                 results.append({"total": total, **parts, "requests": clock.calls.get("fetch", 0)})
