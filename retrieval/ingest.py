@@ -255,11 +255,13 @@ def ingest(
     with contextlib.nullcontext() if locked else store.writer_lock():
         old, notes = load_previous(store, signature, rebuild, deep)
         known = {} if old is None else old.articles
-        outside = [a for a in known.values() if not in_scope(a.path, roots)]
+        scoped = {aid for aid, a in known.items() if in_scope(a.path, roots)}
+        outside = [a for aid, a in known.items() if aid not in scoped]
         reports, kept, files, stripped = _read_all(settings, roots, store.root, known, outside)
         if notes:
             reports.insert(0, FileReport(str(store.root), "rebuilt", notes[0]))
-        change, builder = _plan(settings, embedder, old, roots, reports, kept, files, signature)
+        change, builder = _plan(settings, embedder, old, (roots, scoped), reports, kept, files)
+        change.signature = signature
         embedded = builder.embed(progress)
         change.add = builder.segment()
         changed = (
@@ -293,29 +295,31 @@ def _plan(
     settings: Settings,
     embedder: Embedder,
     old: Catalog | None,
-    roots: Sequence[Path],
+    scope: tuple[Sequence[Path], set[str]],
     reports: list[FileReport],
     kept: dict[str, Article],
     files: dict[str, str],
-    signature: dict[str, Any],
 ) -> tuple[Change, _Builder]:
     """What to publish: the indexed articles to delete and those that moved, and the new
-    and changed articles, chunked but not yet embedded."""
+    and changed articles, chunked but not yet embedded. ``scope``: this ingest's roots, and
+    the indexed articles below them."""
+    roots, scoped = scope
     builder = _Builder(settings, embedder)
-    change = Change(signature, files, base=old)
+    change = Change({}, files, base=old)
     if old is not None:
         # Articles from outside this ingest's paths stay as they are, unless a file read
         # now has the same id (the folder moved, or an explicit file shares a stem): the
         # file read now wins, since one id must not be indexed twice.
         owner = {aid: r for r in reports for aid in r.article_ids}
-        for a in old.articles.values():
-            if not in_scope(a.path, roots) and a.id in kept:
-                owner[a.id].warnings.append(f"replaces article {a.id!r} from {a.path}")
+        for aid in kept:
+            a = old.articles.get(aid)
+            if a is not None and aid not in scoped:
+                owner[aid].warnings.append(f"replaces article {aid!r} from {a.path}")
         files.update({p: h for p, h in old.files.items() if not in_scope(p, roots)})
-        for a in sorted(old.articles.values(), key=lambda a: a.path):
-            if in_scope(a.path, roots) and a.id not in kept:
-                reports.append(FileReport(a.path, "removed", f"article {a.id} removed"))
-                change.delete.add(a.id)
+        gone = [old.articles[aid] for aid in scoped if aid not in kept]
+        for a in sorted(gone, key=lambda a: a.path):
+            reports.append(FileReport(a.path, "removed", f"article {a.id} removed"))
+            change.delete.add(a.id)
     fresh: set[str] = set()
     for article in sorted(kept.values(), key=lambda a: a.id):
         prev = old.articles.get(article.id) if old else None

@@ -60,8 +60,10 @@ TIER_FACTOR = 4
 # What publish() names a snapshot or a segment: a UTC timestamp and 8 random hex digits.
 _NAME = re.compile(r"\d{8}T\d{12}-[0-9a-f]{8}")
 _REBUILD = "rebuild it with `newsbot ingest --rebuild`"
+# A segment's articles (text left empty) and their (chunks, sentences) counts.
+_SegmentCatalog = tuple[dict[str, ArticleRow], dict[str, tuple[int, int]]]
 # Segment catalogs read in this process, by index folder, segment and checksum.
-_CATALOGS: dict[tuple[str, str, str], list[segments.CatalogEntry]] = {}
+_CATALOGS: dict[tuple[str, str, str], _SegmentCatalog] = {}
 
 
 @dataclass
@@ -433,9 +435,7 @@ class IndexStore:
                     f"(checksum mismatch); {_REBUILD}"
                 )
 
-    def _catalog_of(
-        self, name: str, artifacts: Mapping[str, Any], deep: bool
-    ) -> list[segments.CatalogEntry]:
+    def _catalog_of(self, name: str, artifacts: Mapping[str, Any], deep: bool) -> _SegmentCatalog:
         """A segment's catalog, verified; kept per process (a watching writer reads it once)."""
         folder = self.segments / name
         self._verify(folder, artifacts, deep=deep)
@@ -446,7 +446,11 @@ class IndexStore:
                 raise IndexCorruptError(
                     f"index segment {name}: catalog.json is truncated or altered; {_REBUILD}"
                 )
-            _CATALOGS[key] = segments.read_catalog(folder)
+            entries = segments.read_catalog(folder)
+            _CATALOGS[key] = (
+                {c.article.id: c.article for c in entries},
+                {c.article.id: (c.chunks, c.sentences) for c in entries},
+            )
         return _CATALOGS[key]
 
     def catalog(self, *, deep: bool = False) -> Catalog:
@@ -471,13 +475,16 @@ class IndexStore:
                 if not _NAME.fullmatch(seg):
                     raise IndexCorruptError(f"the manifest names a segment {seg[:40]!r}")
                 deleted, paths = set(e["deleted"]), e["paths"]
-                for c in self._catalog_of(seg, e["artifacts"], deep):
-                    a = c.article
-                    if a.id in deleted:
-                        continue
-                    if a.id in paths:
-                        a = replace(a, path=str(paths[a.id]))
-                    articles[a.id], where[a.id], sizes[a.id] = a, seg, (c.chunks, c.sentences)
+                held, held_sizes = self._catalog_of(seg, e["artifacts"], deep)
+                if deleted:
+                    held = {k: v for k, v in held.items() if k not in deleted}
+                    held_sizes = {k: v for k, v in held_sizes.items() if k not in deleted}
+                # dict.update, not a loop per article: this runs on every ingest.
+                articles.update(held)
+                sizes.update(held_sizes)
+                where.update(dict.fromkeys(held, seg))
+                for aid, path in paths.items():
+                    articles[aid] = replace(articles[aid], path=str(path))
             files = dict(manifest["files"])
         except IndexCorruptError:
             raise
