@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -101,13 +101,15 @@ def check_signature(manifest: dict[str, Any], signature: dict[str, Any]) -> None
 def in_scope(path: str, roots: Sequence[Path]) -> bool:
     """True when ``path`` is one of ``roots`` or lies below one (both absolute and
     normalised, as scan() and ``Path.resolve`` give them)."""
-    # Strings, not Path objects: this runs for every indexed article on every ingest.
-    p = str(path)
-    for r in roots:
-        root = str(r)
-        if p == root or p.startswith(root if root.endswith(os.sep) else root + os.sep):
-            return True
-    return False
+    return scope_test(roots)(str(path))
+
+
+def scope_test(roots: Sequence[Path]) -> Callable[[str], bool]:
+    """:func:`in_scope` for many paths: string prefixes, as it runs for every indexed article
+    on every ingest."""
+    exact = frozenset(str(r) for r in roots)
+    prefixes = tuple(r if r.endswith(os.sep) else r + os.sep for r in exact)
+    return lambda p: p in exact or p.startswith(prefixes)
 
 
 class _Builder:
@@ -255,7 +257,8 @@ def ingest(
     with contextlib.nullcontext() if locked else store.writer_lock():
         old, notes = load_previous(store, signature, rebuild, deep)
         known = {} if old is None else old.articles
-        scoped = {aid for aid, a in known.items() if in_scope(a.path, roots)}
+        below = scope_test(roots)
+        scoped = {aid for aid, a in known.items() if below(a.path)}
         outside = [a for aid, a in known.items() if aid not in scoped]
         reports, kept, files, stripped = _read_all(settings, roots, store.root, known, outside)
         if notes:
@@ -315,7 +318,8 @@ def _plan(
             a = old.articles.get(aid)
             if a is not None and aid not in scoped:
                 owner[aid].warnings.append(f"replaces article {aid!r} from {a.path}")
-        files.update({p: h for p, h in old.files.items() if not in_scope(p, roots)})
+        below = scope_test(roots)
+        files.update({p: h for p, h in old.files.items() if not below(p)})
         gone = [old.articles[aid] for aid in scoped if aid not in kept]
         for a in sorted(gone, key=lambda a: a.path):
             reports.append(FileReport(a.path, "removed", f"article {a.id} removed"))
