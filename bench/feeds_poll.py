@@ -17,7 +17,8 @@ Reported per round (median over rounds): the whole pass, and its parts: fetch (e
 request: 50 feed requests and the one page), extract (trafilatura + htmldate), embed (the new
 article's chunks), publish (the ingest besides embedding: reading the snapshot, writing the
 next one, and loading it for answering) and the rest (feed parsing, state, copy detection).
-Publishing rewrites the whole snapshot today, so it grows with the index (O(chunks)).
+publish_ingest and publish_reload split it. Since segments (issue 19), publishing writes one
+small segment and a manifest; before, it rewrote the whole snapshot (O(chunks)).
 
 `--synthetic-base` builds the base index with synthetic vectors instead (bench/scale.py's
 `Perturbed`: a pool of 512 real vectors of the base articles' sentences, each text's vector
