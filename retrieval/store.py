@@ -30,16 +30,12 @@ import copy
 import datetime as dt
 import errno
 import fcntl
-import hashlib
 import json
-import math
 import os
-import re
 import shutil
 import sqlite3
-import uuid
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -49,16 +45,33 @@ from retrieval import segments
 from retrieval.durable import fsync_dir, fsync_file, sha256_file
 from retrieval.errors import IndexCorruptError, IndexMissingError, IngestLockedError
 from retrieval.lexical import SegmentedBM25
+from retrieval.manifest import (
+    FORMAT_VERSION,
+    MAX_SEGMENTS,
+    NAME,
+    Catalog,
+    Change,
+    checksum,
+    mark,
+    new_name,
+    next_merge,
+)
 from retrieval.segments import ARTIFACTS, ArticleRow, ChunkRow, Segment, SentenceRow
 
-__all__ = ["ARTIFACTS", "ArticleRow", "ChunkRow", "IndexStore", "SentenceRow", "SnapshotData"]
+__all__ = [
+    "ARTIFACTS",
+    "FORMAT_VERSION",
+    "MAX_SEGMENTS",
+    "ArticleRow",
+    "Catalog",
+    "Change",
+    "ChunkRow",
+    "IndexStore",
+    "SentenceRow",
+    "SnapshotData",
+]
 
-FORMAT_VERSION = 2
 KEEP_SNAPSHOTS = 2
-MAX_SEGMENTS = 8
-TIER_FACTOR = 4
-# What publish() names a snapshot or a segment: a UTC timestamp and 8 random hex digits.
-_NAME = re.compile(r"\d{8}T\d{12}-[0-9a-f]{8}")
 _REBUILD = "rebuild it with `newsbot ingest --rebuild`"
 # A segment's articles (text left empty) and their (chunks, sentences) counts.
 _SegmentCatalog = tuple[dict[str, ArticleRow], dict[str, tuple[int, int]]]
@@ -83,31 +96,6 @@ class SnapshotData:
     sentence_index: Any = None
     # BM25 over the live chunks with statistics across segments; built when None.
     lexical: SegmentedBM25 | None = None
-
-
-@dataclass
-class Catalog:
-    """What the writer reads of the current snapshot: its live articles (without text),
-    which segment holds each, the files it was built from — never a vector."""
-
-    name: str
-    manifest: dict[str, Any]
-    articles: dict[str, ArticleRow]
-    where: dict[str, str]  # article id -> segment name
-    sizes: dict[str, tuple[int, int]]  # article id -> (chunks, sentences)
-    files: dict[str, str]
-
-
-@dataclass
-class Change:
-    """One publish: new articles as a segment, and what happens to indexed ones."""
-
-    signature: dict[str, Any]  # the embedding and chunking the index is bound to
-    files: dict[str, str]
-    add: Segment | None = None
-    delete: set[str] = field(default_factory=set)  # article ids whose rows go
-    paths: dict[str, str] = field(default_factory=dict)  # article id -> its file now
-    base: Catalog | None = None  # the snapshot it builds on; None starts afresh
 
 
 class IndexStore:
@@ -158,14 +146,14 @@ class IndexStore:
         """
         entries = [] if change.base is None else copy.deepcopy(change.base.manifest["segments"])
         if change.base is not None:
-            _mark(entries, change)
+            mark(entries, change)
         entries = [e for e in entries if e["live"]["articles"] > 0]
         if change.add is not None and change.add.articles:
             entries.append(self._write_segment(change.add))
         dim = int(change.signature["embedding"]["dim"])
         if compact and (len(entries) > 1 or any(e["deleted"] for e in entries)):
             entries = self._merge(entries, [e["name"] for e in entries], dim)
-        while group := _next_merge(entries):
+        while group := next_merge(entries):
             entries = self._merge(entries, group, dim)
         manifest = {k: v for k, v in change.signature.items() if k in ("embedding", "chunking")}
         manifest["format_version"] = FORMAT_VERSION
@@ -175,7 +163,7 @@ class IndexStore:
         }
         manifest["files"] = change.files
         manifest["segments"] = entries
-        manifest["checksum"] = _manifest_checksum(manifest)
+        manifest["checksum"] = checksum(manifest)
         name = self._switch(manifest)
         self._collect_garbage(keep=name)
         return name
@@ -225,7 +213,7 @@ class IndexStore:
     def _write_segment(self, seg: Segment) -> dict[str, Any]:
         """Write a segment under a temporary name, fsync it, rename it into place."""
         self.segments.mkdir(parents=True, exist_ok=True)
-        name = _new_name()
+        name = new_name()
         tmp = self.segments / f".tmp-{name}"
         tmp.mkdir()
         segments.write(tmp, seg)
@@ -262,7 +250,7 @@ class IndexStore:
     def _switch(self, manifest: dict[str, Any]) -> str:
         """Write the manifest as a new snapshot and name it in CURRENT (atomic rename)."""
         self.snapshots.mkdir(parents=True, exist_ok=True)
-        name = _new_name()
+        name = new_name()
         tmp = self.snapshots / f".tmp-{name}"
         tmp.mkdir()
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1), encoding="utf-8")
@@ -313,7 +301,7 @@ class IndexStore:
             ) from None
         if not name:
             return None
-        if not _NAME.fullmatch(name):
+        if not NAME.fullmatch(name):
             # Never a path: "../elsewhere" must not lead a reader out of the index folder.
             raise IndexCorruptError(
                 f"{self.root / 'CURRENT'} does not name a snapshot ({name[:40]!r}); {_REBUILD}"
@@ -345,7 +333,7 @@ class IndexStore:
             )
         if version != FORMAT_VERSION:
             raise IndexCorruptError(f"index snapshot {name}: unknown manifest format")
-        if manifest.get("checksum") != _manifest_checksum(manifest):
+        if manifest.get("checksum") != checksum(manifest):
             raise IndexCorruptError(
                 f"index snapshot {name}: manifest.json is altered (checksum mismatch); {_REBUILD}"
             )
@@ -393,7 +381,7 @@ class IndexStore:
     def _segment(self, entry: Mapping[str, Any], dim: int) -> Segment:
         """A verified segment, read once per process (segments never change)."""
         name = str(entry["name"])
-        if not _NAME.fullmatch(name):
+        if not NAME.fullmatch(name):
             raise IndexCorruptError(f"the manifest names a segment {name[:40]!r}; {_REBUILD}")
         key = (name, json.dumps(entry["artifacts"], sort_keys=True))
         if key in self._cache:
@@ -472,7 +460,7 @@ class IndexStore:
         try:
             for e in manifest["segments"]:
                 seg = str(e["name"])
-                if not _NAME.fullmatch(seg):
+                if not NAME.fullmatch(seg):
                     raise IndexCorruptError(f"the manifest names a segment {seg[:40]!r}")
                 deleted, paths = set(e["deleted"]), e["paths"]
                 held, held_sizes = self._catalog_of(seg, e["artifacts"], deep)
@@ -494,49 +482,6 @@ class IndexStore:
         for key in [k for k in _CATALOGS if k[0] == str(self.root) and k[:2] not in used]:
             del _CATALOGS[key]
         return Catalog(name, manifest, articles, where, sizes, files)
-
-
-def _mark(entries: list[dict[str, Any]], change: Change) -> None:
-    """Record the change's deletions and moves in the entries of the segments they touch."""
-    base = change.base
-    assert base is not None
-    by_name = {e["name"]: e for e in entries}
-    for aid in sorted(change.delete):
-        e = by_name[base.where[aid]]
-        e["deleted"].append(aid)
-        e["paths"].pop(aid, None)
-        n_chunks, n_sentences = base.sizes[aid]
-        e["live"]["articles"] -= 1
-        e["live"]["chunks"] -= n_chunks
-        e["live"]["sentences"] -= n_sentences
-    for aid, path in sorted(change.paths.items()):
-        if aid not in change.delete:
-            by_name[base.where[aid]]["paths"][aid] = path
-
-
-def _next_merge(entries: list[dict[str, Any]]) -> list[str]:
-    """The segments to merge next, if there are more than MAX_SEGMENTS: segments fall in size
-    tiers (powers of TIER_FACTOR in live chunks), and the lowest tiers that hold two segments
-    are merged together, so a chunk is copied O(log N) times in all."""
-    if len(entries) <= MAX_SEGMENTS:
-        return []
-    sizes = {e["name"]: e["live"]["chunks"] for e in entries}
-    tier = {n: int(math.log(max(s, 1), TIER_FACTOR)) for n, s in sizes.items()}
-    ranked = sorted(sizes, key=lambda n: (tier[n], sizes[n]))
-    top = tier[ranked[1]]
-    return [n for n in ranked if tier[n] <= top]
-
-
-def _manifest_checksum(manifest: Mapping[str, Any]) -> str:
-    body = {k: v for k, v in manifest.items() if k != "checksum"}
-    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-
-
-def _new_name() -> str:
-    # Microseconds, so that names sort by age even within one second (garbage collection
-    # keeps the newest by name).
-    return f"{dt.datetime.now(dt.UTC):%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
 
 
 def build_lexical(articles: Mapping[str, ArticleRow], chunks: list[ChunkRow]) -> SegmentedBM25:
