@@ -155,8 +155,9 @@ def combine(
                 SentenceRow(base + i, int(rows[s.chunk_row]), s.start, s.end)
                 for i, s in enumerate(kept)
             ]
-        cvecs.append(seg.chunk_vectors[sel.chunk_keep])
-        svecs.append(seg.sentence_vectors[sel.sentence_keep])
+        whole = bool(sel.chunk_keep.all())  # then no copy: most segments have no deletions
+        cvecs.append(seg.chunk_vectors if whole else seg.chunk_vectors[sel.chunk_keep])
+        svecs.append(seg.sentence_vectors if whole else seg.sentence_vectors[sel.sentence_keep])
         maps.append(rows)
     dim = parts[0][0].chunk_vectors.shape[1] if parts else 0
     out = Segment(articles, chunks, sentences, _stack(cvecs, dim), _stack(svecs, dim))
