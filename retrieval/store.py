@@ -479,7 +479,7 @@ class IndexStore:
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise IndexCorruptError(f"index snapshot {name} is unreadable: {e}") from None
         used = {(str(self.root), e["name"]) for e in manifest["segments"]}
-        for key in [k for k in _CATALOGS if k[0] == str(self.root) and k[:2] not in used]:
+        for key in [k for k in list(_CATALOGS) if k[0] == str(self.root) and k[:2] not in used]:
             del _CATALOGS[key]
         return Catalog(name, manifest, articles, where, sizes, files)
 
