@@ -273,6 +273,8 @@ def ingest(
         )  # fmt: skip
         name = old.name if old is not None else None
         counts = _live_counts(old)
+        entries = [] if old is None else old.manifest["segments"]
+        compact = compact and (len(entries) > 1 or any(e["deleted"] for e in entries))
         if changed or compact:
             name = store.commit(change, compact=compact)
             changed = changed or name != (old.name if old else None)

@@ -126,7 +126,7 @@ def select(seg: Segment, deleted: set[str], offset: int) -> Selection:
 
 
 def combine(
-    parts: Sequence[tuple[Segment, set[str], Mapping[str, str]]],
+    parts: Sequence[tuple[Segment, set[str], Mapping[str, str]]], dim: int
 ) -> tuple[Segment, list[np.ndarray]]:
     """The live rows of several segments as one, renumbered part after part, with the moved
     articles' paths applied; and each part's chunk map (segment row -> new row or -1)."""
@@ -159,7 +159,6 @@ def combine(
         cvecs.append(seg.chunk_vectors if whole else seg.chunk_vectors[sel.chunk_keep])
         svecs.append(seg.sentence_vectors if whole else seg.sentence_vectors[sel.sentence_keep])
         maps.append(rows)
-    dim = parts[0][0].chunk_vectors.shape[1] if parts else 0
     out = Segment(articles, chunks, sentences, _stack(cvecs, dim), _stack(svecs, dim))
     return out, maps
 
@@ -174,7 +173,7 @@ def _stack(parts: list[np.ndarray], dim: int) -> np.ndarray:
 
 def merge(parts: Sequence[tuple[Segment, set[str], Mapping[str, str]]]) -> Segment:
     """One new segment of the live rows of several (their postings merged, not rebuilt)."""
-    out, maps = combine(parts)
+    out, maps = combine(parts, parts[0][0].chunk_vectors.shape[1])
     out.postings = Postings.merge(
         [(_postings(seg), m >= 0) for (seg, _, _), m in zip(parts, maps, strict=True)]
     )

@@ -366,7 +366,7 @@ class IndexStore:
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise IndexCorruptError(f"index snapshot {name} is unreadable: {e}") from None
         self._cache = {k: v for k, v in self._cache.items() if k[0] in {e["name"] for e in entries}}
-        live, maps = segments.combine(parts)
+        live, maps = segments.combine(parts, dim)
         if (len(live.articles), len(live.chunks), len(live.sentences)) != expected:
             raise IndexCorruptError(f"index snapshot {name}: counts disagree with its manifest")
         lexical = SegmentedBM25(
