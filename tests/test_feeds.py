@@ -241,6 +241,22 @@ def test_a_syndicated_copy_joins_its_story(server: FeedServer, poller: Poller) -
 
 
 @pytest.mark.slow
+def test_a_poller_sees_the_stories_another_process_stored_since_its_last_pass(
+    server: FeedServer, poller: Poller
+) -> None:
+    poller.poll()  # a pass with no feeds: its (empty) copy index is kept for the next
+    other = Poller(NewsService(poller.service.settings, poller.service.embedder), FEEDS)
+    try:
+        other.add(server.url("/rss.xml"), "gazette")
+        other.poll()  # stores the original report's story
+    finally:
+        other.close()
+    poller.add(server.url("/front.html"), "wire")
+    w = by_name(poller.poll())["wire"]
+    assert (w["new"], w["duplicates"]) == (1, 1)  # the copy joins the other's story
+
+
+@pytest.mark.slow
 def test_bad_feeds_are_reported_while_good_ones_are_ingested(
     server: FeedServer, poller: Poller
 ) -> None:

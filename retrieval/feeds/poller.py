@@ -123,6 +123,9 @@ class Poller:
         self._transport = transport
         self.state = FeedState(state_path(service.settings.docs_paths))
         self.last_requests = 0  # requests made by the last pass (for reports and tests)
+        # The copy index as of a revision of the stored one: a watcher's passes reuse it
+        # instead of re-shingling every feed article each time.
+        self._copies: tuple[int, CopyDetector] | None = None
 
     def close(self) -> None:
         """Close the state database."""
@@ -230,7 +233,7 @@ class Poller:
         self.sync_config()
         stop = stop or threading.Event()
         now = time.time()
-        detector = self._detector()
+        revision, detector = self._detector()
         pending = _Pending()
         results: list[FeedResult] = []
         with self._fetcher() as fetcher:
@@ -241,7 +244,7 @@ class Poller:
                     continue
                 results.append(self._poll_feed(feed, fetcher, detector, pending, stop))
             self.last_requests = fetcher.requests
-        report = self._commit(pending)
+        report = self._commit(pending, detector, revision)
         return PollReport(
             results, report.snapshot if report else self.service.store.current_name(), report
         )
@@ -253,11 +256,21 @@ class Poller:
             return feed.next_poll <= now
         return (feed.last_success or 0.0) + self.settings.every_s <= now
 
-    def _detector(self) -> CopyDetector:
+    def _detector(self) -> tuple[int, CopyDetector]:
+        """The copy index and the stored revision it holds: the one kept from the last pass
+        while the stored one has not changed since (another process's poll or a purge
+        changes it), else rebuilt. It is handed out once: a pass adds its articles to it,
+        and :meth:`_commit` keeps it only when they were stored."""
+        kept, self._copies = self._copies, None
+        # Read before the rows: a change landing in between makes the revision look older
+        # than the rows, so that the detector is only ever rebuilt once too often.
+        revision = self.state.stories_revision()
+        if kept is not None and kept[0] == revision:
+            return revision, kept[1]
         detector = CopyDetector()
         for m in self.state.members():
             detector.add(m.article_id, m.text, m.signature, story=m.story_id)
-        return detector
+        return revision, detector
 
     def _poll_feed(
         self,
@@ -401,8 +414,12 @@ class Poller:
             result.new += 1
         return True
 
-    def _commit(self, pending: _Pending) -> IngestReport | None:
-        """Write and index the pass's articles, then record the state, in that order."""
+    def _commit(
+        self, pending: _Pending, detector: CopyDetector, revision: int
+    ) -> IngestReport | None:
+        """Write and index the pass's articles, then record the state, in that order; the
+        pass's copy index (read at ``revision``) is kept for the next pass once its
+        articles are stored, unless another process changed the stored one meanwhile."""
         report = None
         svc = self.service
         if pending.drafts:
@@ -420,6 +437,9 @@ class Poller:
                 self.state.record_member(m)
             for feed in pending.feeds:
                 self.state.save(feed)
+            now = self.state.stories_revision()
+        if now == revision + len(pending.members):  # each stored member bumps it by one
+            self._copies = (now, detector)
         if pending.members:
             svc.refresh_stories()  # new copies collapse from the next answer on
         return report
@@ -438,7 +458,7 @@ class Poller:
     def ingest_pages(self, urls: list[str]) -> PollReport:
         """Fetch, extract and index single pages (``newsbot ingest URL ...``)."""
         feed = Feed(name=PAGES_FEED, url="", feed_url=None)
-        detector = self._detector()
+        revision, detector = self._detector()
         pending = _Pending()
         results = []
         with self._fetcher() as fetcher:
@@ -480,7 +500,7 @@ class Poller:
                     url,
                     fetch_page=False,
                 )
-        report = self._commit(pending)
+        report = self._commit(pending, detector, revision)
         return PollReport(
             results, report.snapshot if report else self.service.store.current_name(), report
         )

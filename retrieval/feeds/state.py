@@ -49,6 +49,7 @@ CREATE TABLE IF NOT EXISTS stories (
     text BLOB NOT NULL
 );
 CREATE INDEX IF NOT EXISTS stories_by_story ON stories (story_id);
+CREATE TABLE IF NOT EXISTS revisions (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 """
 
 
@@ -220,8 +221,21 @@ class FeedState:
             )
         return out
 
+    def stories_revision(self) -> int:
+        """A number that changes whenever the copy index does (in any process), so that a
+        poller can keep its detector between passes and rebuild it only after a change."""
+        row = self._db.execute("SELECT value FROM revisions WHERE name = 'stories'").fetchone()
+        return int(row[0]) if row else 0
+
+    def _bump_stories(self) -> None:
+        self._db.execute(
+            "INSERT INTO revisions VALUES ('stories', 1) "
+            "ON CONFLICT (name) DO UPDATE SET value = value + 1"
+        )
+
     def record_member(self, m: StoryMember) -> None:
         """Remember an article's story (call inside :meth:`transaction`)."""
+        self._bump_stories()
         self._db.execute(
             "INSERT OR REPLACE INTO stories VALUES (?, ?, ?, ?, ?, ?)",
             (
@@ -240,6 +254,7 @@ class FeedState:
             self._db.executemany(
                 "DELETE FROM stories WHERE article_id = ?", [(a,) for a in article_ids]
             )
+            self._bump_stories()
 
     def stories(self) -> dict[str, str]:
         """Article id → story id, for every article that copies another."""
