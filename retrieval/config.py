@@ -219,6 +219,13 @@ class VerifySettings(_Section):
         description="claim: min_lexical for a rephrasing (synonyms lower it); its facts, "
         "denials and roles are still held to the chunk sentence.",
     )
+    synonym_similarity: float = Field(
+        default=0.6,
+        ge=0,
+        le=1,
+        description="claim: a word the chunk sentence lacks counts as held when the embedding "
+        "model puts it this close (cosine) to one of that sentence's words (a synonym).",
+    )
     min_linked: float = Field(
         default=0.85,
         ge=0,
