@@ -46,6 +46,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+from retrieval.answering.markup import MARKER, tidy  # noqa: E402
 from retrieval.answering.verify import verify  # noqa: E402
 from retrieval.config import load_settings  # noqa: E402
 from retrieval.embeddings import make_embedder  # noqa: E402
@@ -471,6 +472,8 @@ def run(
     names the rule sets to run (default: all)."""
     index = service._current().index
     embed = _cached(service.embedder.encode)
+    # Every claim embedded once, in batches, as verify() will ask for it.
+    embed([tidy(MARKER.sub(" ", f"{it.claim} [1].")) for it in items])
     old, old_settings = baseline_verify(baseline)
     settings = service.settings.verify
 

@@ -133,7 +133,10 @@ class Evidence:
         share, denials_placed = linked(sentence, asked, texts, s.link_distance)
         if not denials_placed or denial_dropped(sentence, self.texts[best], s.link_distance):
             return "negation"
-        if facts.roles_swapped(sentence) or roles_swapped(sentence, self.texts[best]):
+        # links: names in the opposite order; claim: roles around the verb (roles.py).
+        if s.judge == "links" and facts.roles_swapped(sentence):
+            return "role"
+        if s.judge == "claim" and roles_swapped(sentence, self.texts[best]):
             return "role"
         if s.judge == "links" and share < s.min_linked:
             return "unlinked"
@@ -149,14 +152,14 @@ class Evidence:
         if len(clauses) < 2:
             return "unsupported"
         s = self.settings
-        for clause in clauses:
+        for k, clause in enumerate(clauses):
             words = content_words(clause)
             sterms = words - asked or words
             local = [self._share(sterms, st) for st in self.sentence_terms]
             best = int(np.argmax(local))
             if self._soft_share(clause, sterms, best) < s.claim_min_lexical:
                 return "unsupported"
-            if fact := self._sentence_facts(best).failure(clause):
+            if fact := self._sentence_facts(best).failure(clause, opens=k == 0):
                 return fact
             texts = [self.title_positions, self._sentence_positions(best)]
             _, denials_placed = linked(clause, asked, texts, s.link_distance)

@@ -93,25 +93,27 @@ def units(text: str) -> list[Unit]:
 
 
 def _exchanged(mine: list[Unit], theirs: list[Unit]) -> bool:
-    """Two content units that each stand once in both texts trade places: each stands in
-    one text between the units the other stands between in the other text."""
-
-    def slots(seq: list[Unit]) -> dict[str, tuple[str, str]]:
-        keys = [u.key for u in seq]
-        once = {k for k in keys if keys.count(k) == 1}
-        padded = ["^", *keys, "$"]
-        return {k: (padded[i], padded[i + 2]) for i, k in enumerate(keys) if k in once}
-
-    a_slots, b_slots = slots(mine), slots(theirs)
+    """Two units, one of them a content unit, trade places: each stands in one text
+    between two units that the other stands between in the other text, and it did not
+    stand there before."""
+    a_slots, b_slots = _slots(mine), _slots(theirs)
     content = {u.key for u in mine if u.content} | {u.key for u in theirs if u.content}
     shared = [k for k in a_slots if k in b_slots]
     for x, y in itertools.combinations(shared, 2):
         if x not in content and y not in content:
             continue
-        moved = a_slots[x] != b_slots[x]
-        if moved and a_slots[x] == b_slots[y] and a_slots[y] == b_slots[x]:
+        if (a_slots[x] & b_slots[y]) - b_slots[x] and (a_slots[y] & b_slots[x]) - b_slots[y]:
             return True
     return False
+
+
+def _slots(seq: list[Unit]) -> dict[str, set[tuple[str, str]]]:
+    """Each unit's places: the units right before and after each of its occurrences."""
+    keys = ["^", *(u.key for u in seq), "$"]
+    out: dict[str, set[tuple[str, str]]] = defaultdict(set)
+    for i in range(1, len(keys) - 1):
+        out[keys[i]].add((keys[i - 1], keys[i + 1]))
+    return out
 
 
 def _roles(seq: list[Unit]) -> dict[str, dict[str, set[str]]]:

@@ -119,6 +119,8 @@ def verify(
     bodies = _screen(model_sentences(clean_markup(raw)), len(hits), asked, out)
     if bodies:
         checks = settings or VerifySettings()
+        if checks.judge == "auto":  # decided per backend by the caller; alone, the strict one
+            checks = checks.model_copy(update={"judge": "links"})
         matcher = WordMatcher(embed, checks.synonym_similarity)
         evidence = [Evidence(index, h, checks, matcher) for h in hits]
         vectors = embed([b.text for b in bodies])
