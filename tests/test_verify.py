@@ -496,7 +496,7 @@ def test_claim_judging_keeps_synonyms_and_summaries_and_drops_swapped_roles(
         "and a NATO official said that the men were undeclared Russian intelligence officers"
     )
     assert verified(f"{summary} [{n}].", settings=claim).kept, summary
-    n, verified = asking(seed_service, question, "suspended its North Atlantic")
-    swapped = "NATO has suspended its Russia mission"
+    n, verified = asking(seed_service, "What did Russia do?", "suspended its North Atlantic")
+    swapped = "NATO has suspended its Russia mission in response to the expulsion"
     v = verified(f"{swapped} [{n}].", settings=claim)
     assert [d.reason for d in v.dropped] == ["role"], v
