@@ -7,10 +7,16 @@ synonyms, two sentences of one chunk joined) and unfaithful edits (a changed num
 name; a negation added or dropped; subject and object swapped; "all"/"every" added; a claim
 from another chunk). Each is written as a model would, "<claim> [1].", citing the chunk the
 sentence comes from, and verified against that one chunk. It reports, per kind, the share
-accepted (faithful) or rejected (unfaithful), for today's rules (the baseline commit's verify.py,
-with and without near-quotes) and the current ones, side by side.
+accepted (faithful) or rejected (unfaithful), for today's rules (the whole ``retrieval``
+package of the baseline commit, loaded under another name: its links judge with near-quotes,
+as llamacpp runs it, and its claim judge) and the current ones, side by side in one run.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/verification.py --sentences 320 --json out.json
+Items are split by article (a CRC32 of its id) into "tune", the half the checks may be
+tuned on, and "held_out", only ever scored; each split's synonym items use only its half of
+the synonym table. Every number is reported per split and for both.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/verification.py --json out.json
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/verification.py --only new_claim --examples ex.jsonl
 
 Limits: the rewrites are rule-made, so they are cleaner and more uniform than a model's
 (one edit each, grammatical, no hedging), and the faithful kinds only exercise what the
