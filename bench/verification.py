@@ -7,10 +7,16 @@ synonyms, two sentences of one chunk joined) and unfaithful edits (a changed num
 name; a negation added or dropped; subject and object swapped; "all"/"every" added; a claim
 from another chunk). Each is written as a model would, "<claim> [1].", citing the chunk the
 sentence comes from, and verified against that one chunk. It reports, per kind, the share
-accepted (faithful) or rejected (unfaithful), for today's rules (the baseline commit's verify.py,
-with and without near-quotes) and the current ones, side by side.
+accepted (faithful) or rejected (unfaithful), for today's rules (the whole ``retrieval``
+package of the baseline commit, loaded under another name: its links judge with near-quotes,
+as llamacpp runs it, and its claim judge) and the current ones, side by side in one run.
 
-    HF_HUB_OFFLINE=1 .venv/bin/python bench/verification.py --sentences 320 --json out.json
+Items are split by article (a CRC32 of its id) into "tune", the half the checks may be
+tuned on, and "held_out", only ever scored; each split's synonym items use only its half of
+the synonym table. Every number is reported per split and for both.
+
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/verification.py --json out.json
+    HF_HUB_OFFLINE=1 .venv/bin/python bench/verification.py --only new_claim --examples ex.jsonl
 
 Limits: the rewrites are rule-made, so they are cleaner and more uniform than a model's
 (one edit each, grammatical, no hedging), and the faithful kinds only exercise what the
@@ -21,24 +27,32 @@ acceptance rate.
 from __future__ import annotations
 
 import argparse
+import atexit
+import importlib
+import io
 import itertools
 import json
 import random
 import re
+import shutil
 import subprocess
 import sys
+import tarfile
 import tempfile
-import types
+import zlib
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 
+from retrieval.answering.markup import MARKER, tidy  # noqa: E402
 from retrieval.answering.verify import verify  # noqa: E402
 from retrieval.config import load_settings  # noqa: E402
 from retrieval.embeddings import make_embedder  # noqa: E402
@@ -92,6 +106,63 @@ SYNONYMS = {
     "around": "about",
     "help": "assist",
     "buy": "purchase",
+    "destroyed": "demolished",
+    "country": "nation",
+    "students": "pupils",
+    "children": "kids",
+    "ancient": "old",
+    "modern": "contemporary",
+    "died": "perished",
+    "moved": "relocated",
+    "led": "headed",
+    "considered": "regarded",
+    "produced": "made",
+    "provide": "supply",
+    "provided": "supplied",
+    "includes": "contains",
+    "included": "contained",
+    "government": "administration",
+    "war": "conflict",
+    "fought": "battled",
+    "significant": "considerable",
+    "primarily": "mainly",
+    "mostly": "largely",
+    "later": "afterwards",
+    "eventually": "ultimately",
+    "originally": "initially",
+    "reached": "attained",
+    "increased": "grew",
+    "developed": "devised",
+    "opened": "inaugurated",
+    "replaced": "superseded",
+    "removed": "eliminated",
+    "supported": "backed",
+    "discovered": "found",
+    "claimed": "asserted",
+    "believed": "thought",
+    "described": "characterized",
+    "popular": "well-liked",
+    "wealthy": "rich",
+    "difficult": "hard",
+    "powerful": "strong",
+    "region": "area",
+    "building": "structure",
+    "buildings": "structures",
+    "leader": "head",
+    "tried": "attempted",
+    "remained": "stayed",
+    "completed": "finished",
+    "caused": "brought about",
+    "area": "zone",
+    "returned": "came back",
+    "called": "named",
+    "similar": "comparable",
+    "increase": "rise",
+    "produce": "make",
+    "city": "town",
+    "shows": "demonstrates",
+    "areas": "regions",
+    "ruled": "governed",
 }
 MONTHS = (
     "January February March April May June July August September October November December"
@@ -167,8 +238,10 @@ def voice(s: str, rng: random.Random, ctx: dict[str, Any]) -> str | None:
 
 
 def synonym(s: str, rng: random.Random, ctx: dict[str, Any]) -> str | None:
-    """One or two words replaced by synonyms."""
-    present = [w for w in SYNONYMS if re.search(rf"\b{w}\b", s)]
+    """One or two words replaced by synonyms, from the half of the table that belongs to the
+    sentence's split (the other half is never seen while tuning on it)."""
+    table = [w for w in SYNONYMS if split_of(w) == ctx["split"]]
+    present = [w for w in table if re.search(rf"\b{w}\b", s)]
     if not present:
         return None
     out = s
@@ -182,11 +255,10 @@ def summary(s: str, rng: random.Random, ctx: dict[str, Any]) -> str | None:
     nxt = ctx.get("next")
     if not nxt or len(nxt.split()) > 30:
         return None
-    second = (
-        nxt
-        if NAME.match(nxt) and nxt.split()[0] not in ("The", "A", "An")
-        else (nxt[0].lower() + nxt[1:])
-    )
+    first = nxt.split()[0]
+    # A first word stays capitalised only when the chunk capitalises it mid-sentence too.
+    named = re.search(rf"[\w,;] {re.escape(first)}\b", ctx["chunk"])
+    second = nxt if named else nxt[0].lower() + nxt[1:]
     if re.match(r"(?:it|its|this|these|they|he|she|his|her|their)\b", second, re.I):
         return None
     return f"{s}, and {_body(second)}"
@@ -307,9 +379,9 @@ def load_articles(per_set: int) -> list[dict[str, Any]]:
     return out
 
 
-def build_items(service: NewsService, want: int, seed: int) -> tuple[list[Item], int]:
+def build_items(service: NewsService, want: int, seed: int) -> tuple[list[Item], dict[str, int]]:
     """Evidence sentences (8-40 words) of the indexed chunks, and every edit that applies to
-    each; returns the items and how many evidence sentences they come from."""
+    each; returns the items and how many evidence sentences they come from, per split."""
     rng = random.Random(seed)
     index = service._current().index
     sentences: list[tuple[str, str | None, Hit]] = []
@@ -340,12 +412,14 @@ def build_items(service: NewsService, want: int, seed: int) -> tuple[list[Item],
             "chunk": hit.chunk.text + " " + hit.article.title,
             "other_names": rng.sample(all_names, min(40, len(all_names))),
             "foreign": foreign,
+            "split": split_of(hit.article.id),
         }
         for kind, edit in EDITS.items():
             claim = edit(_body(s), rng, ctx)
             if claim and claim != _body(s):
                 items.append(Item(kind, kind in FAITHFUL, claim, s, hit))
-    return items, len(sentences)
+    per_split = {k: sum(split_of(h.article.id) == k for _, _, h in sentences) for k in SPLITS}
+    return items, per_split | {"all": len(sentences)}
 
 
 def _all_hits(service: NewsService) -> list[Hit]:
@@ -357,25 +431,39 @@ def _all_hits(service: NewsService) -> list[Hit]:
     ]
 
 
-# The last commit before verification became a table of named checks (issue 15).
-BASELINE = "6c4854f"
+# Today's rules: main before this session's changes to the claim judge (issue 15).
+BASELINE = "00b2c1d"
+SPLITS = ("tune", "held_out")
 
 
-def today_verify(rev: str = BASELINE) -> Callable[..., Any]:
-    """The baseline's verify(), the rules before issue 15, loaded from git (its spans import
-    moved)."""
-    src = subprocess.run(
-        ["git", "show", f"{rev}:retrieval/answering/verify.py"],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=True,
+def split_of(article_id: str) -> str:
+    """Which half an article's items fall in, fixed by its id: the checks are tuned on
+    "tune" and reported on "held_out" too."""
+    return SPLITS[zlib.crc32(article_id.encode("utf-8")) % 2]
+
+
+def baseline_verify(rev: str = BASELINE) -> tuple[Callable[..., Any], Any]:
+    """The baseline's verify() and its verify settings (None before there were any), loaded
+    from the whole ``retrieval`` package at ``rev`` under another name, so that today's
+    rules run next to the current ones in one process."""
+    tar = subprocess.run(
+        ["git", "archive", rev, "retrieval"], cwd=ROOT, capture_output=True, check=True
     ).stdout
-    src = src.replace("retrieval.answering.spans", "retrieval.spans")
-    module = types.ModuleType("verify_today")
-    sys.modules["verify_today"] = module  # its dataclasses look their module up
-    exec(compile(src, "verify_today.py", "exec"), module.__dict__)
-    return module.verify
+    tmp = Path(tempfile.mkdtemp(prefix="newsbot-baseline-"))
+    with tarfile.open(fileobj=io.BytesIO(tar)) as archive:
+        archive.extractall(tmp, filter="data")
+    package = "retrieval_at_" + re.sub(r"\W", "_", rev)
+    (tmp / "retrieval").rename(tmp / package)
+    for path in (tmp / package).rglob("*.py"):
+        src = path.read_text(encoding="utf-8")
+        src = re.sub(r"^(\s*)(from|import) retrieval\b", rf"\1\2 {package}", src, flags=re.M)
+        path.write_text(src, encoding="utf-8")
+    atexit.register(shutil.rmtree, tmp, ignore_errors=True)
+    sys.path.insert(0, str(tmp))
+    verify_module = importlib.import_module(f"{package}.answering.verify")
+    config = importlib.import_module(f"{package}.config")
+    settings_class = getattr(config, "VerifySettings", None)
+    return verify_module.verify, settings_class() if settings_class else None
 
 
 def run(
@@ -383,48 +471,88 @@ def run(
     service: NewsService,
     verdicts: list[dict[str, Any]] | None = None,
     baseline: str = BASELINE,
-) -> dict[str, dict[str, float]]:
-    """Per rule set and kind, the share judged right (faithful kept, unfaithful dropped);
-    each item's verdicts are appended to ``verdicts`` when given."""
+    only: list[str] | None = None,
+) -> dict[str, dict[str, dict[str, float]]]:
+    """Per split, rule set and kind, the share judged right (faithful kept, unfaithful
+    dropped); each item's verdicts are appended to ``verdicts`` when given. ``only``
+    names the rule sets to run (default: all)."""
     index = service._current().index
-    embed = service.embedder.encode
-    old = today_verify(baseline)
+    embed = _cached(service.embedder.encode)
+    # Every claim embedded once, in batches, as verify() will ask for it.
+    embed([tidy(MARKER.sub(" ", f"{it.claim} [1].")) for it in items])
+    old, old_settings = baseline_verify(baseline)
     settings = service.settings.verify
-    rule_sets: dict[str, Callable[[Item], bool]] = {
-        "today_near_quote": lambda it: bool(
-            old(f"{it.claim} [1].", [it.hit], index, embed, "", 0.9).kept
-        ),
-        "today": lambda it: bool(old(f"{it.claim} [1].", [it.hit], index, embed, "", 0.0).kept),
-        "new_links": lambda it: bool(
-            verify(f"{it.claim} [1].", [it.hit], index, embed, "", 0.0, settings).kept
-        ),
-        "new_claim": lambda it: bool(
-            verify(
-                f"{it.claim} [1].",
-                [it.hit],
-                index,
-                embed,
-                "",
-                0.0,
-                settings.model_copy(update={"judge": "claim"}),
-            ).kept
-        ),
+
+    def today(min_verbatim: float, judge: str) -> Callable[[Item], str]:
+        extra = () if old_settings is None else (old_settings.model_copy(update={"judge": judge}),)
+        return lambda it: _verdict(
+            old(f"{it.claim} [1].", [it.hit], index, embed, "", min_verbatim, *extra)
+        )
+
+    def new(min_verbatim: float, judge: str) -> Callable[[Item], str]:
+        checks = settings.model_copy(update={"judge": judge})
+        return lambda it: _verdict(
+            verify(f"{it.claim} [1].", [it.hit], index, embed, "", min_verbatim, checks)
+        )
+
+    rule_sets: dict[str, Callable[[Item], str]] = {
+        "today_links_near_quote": today(0.9, "links"),
+        "today_claim": today(0.0, "claim"),
+        "new_links_near_quote": new(0.9, "links"),
+        "new_claim": new(0.0, "claim"),
     }
-    out: dict[str, dict[str, float]] = {}
-    rows = [{"kind": it.kind, "claim": it.claim, "source": it.source} for it in items]
-    for label, kept in rule_sets.items():
-        right: dict[str, list[bool]] = defaultdict(list)
+    if old_settings is None:  # before the judges: with and without near-quotes
+        rule_sets = {"today_near_quote": today(0.9, ""), "today": today(0.0, "")} | {
+            k: v for k, v in rule_sets.items() if k.startswith("new")
+        }
+    if only:
+        rule_sets = {k: v for k, v in rule_sets.items() if k in only}
+    rows = [
+        {
+            "kind": it.kind,
+            "split": split_of(it.hit.article.id),
+            "claim": it.claim,
+            "source": it.source,
+        }
+        for it in items
+    ]
+    right: dict[tuple[str, str], dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
+    for label, judge in rule_sets.items():
         for it, row_ in zip(items, rows, strict=True):
-            row_[label] = kept(it)
-            right[it.kind].append(row_[label] == it.faithful)
+            row_[label] = judge(it)
+            for split in (row_["split"], "all"):
+                right[split, label][it.kind].append((row_[label] == "kept") == it.faithful)
         print(f"{label}: done", file=sys.stderr)
-        row = {k: round(sum(v) / len(v), 3) for k, v in right.items()}
-        row["faithful_accepted"] = _share(right, FAITHFUL)
-        row["unfaithful_rejected"] = _share(right, UNFAITHFUL)
-        out[label] = row
+    out: dict[str, dict[str, dict[str, float]]] = defaultdict(dict)
+    for (split, label), by_kind in right.items():
+        row = {k: round(sum(v) / len(v), 3) for k, v in sorted(by_kind.items())}
+        row["faithful_accepted"] = _share(by_kind, FAITHFUL)
+        row["unfaithful_rejected"] = _share(by_kind, UNFAITHFUL)
+        row["weakest_unfaithful"] = min((row[k] for k in UNFAITHFUL if k in by_kind), default=0.0)
+        out[split][label] = row
     if verdicts is not None:
         verdicts.extend(rows)
-    return out
+    return dict(out)
+
+
+def _verdict(v: Any) -> str:
+    """ "kept", or the reason the claim was dropped."""
+    if v.kept:
+        return "kept"
+    return str(v.dropped[0].reason) if v.dropped else "dropped"
+
+
+def _cached(encode: Callable[[list[str]], np.ndarray]) -> Callable[[list[str]], np.ndarray]:
+    """``encode`` remembering every text's vector: the rule sets embed the same claims."""
+    seen: dict[str, np.ndarray] = {}
+
+    def embed(texts: list[str]) -> np.ndarray:
+        new = [t for t in dict.fromkeys(texts) if t not in seen]
+        if new:
+            seen.update(zip(new, encode(new), strict=True))
+        return np.stack([seen[t] for t in texts]) if texts else encode(texts)
+
+    return embed
 
 
 def _share(right: dict[str, list[bool]], kinds: tuple[str, ...]) -> float:
@@ -434,14 +562,15 @@ def _share(right: dict[str, list[bool]], kinds: tuple[str, ...]) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sentences", type=int, default=320, help="evidence sentences")
-    parser.add_argument("--articles", type=int, default=40, help="articles per dataset")
+    parser.add_argument("--sentences", type=int, default=400, help="evidence sentences")
+    parser.add_argument("--articles", type=int, default=80, help="articles per dataset")
     parser.add_argument("--seed", type=int, default=15)
     parser.add_argument("--json", type=Path, help="also write the report here")
     parser.add_argument("--examples", type=Path, help="write every item and verdict here")
     parser.add_argument(
         "--baseline", default=BASELINE, help="git revision whose verify.py is 'today'"
     )
+    parser.add_argument("--only", nargs="+", help="run only these rule sets (e.g. new_claim)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="newsbot-verify-bench-") as tmp:
         corpus = Path(tmp) / "corpus.jsonl"
@@ -454,12 +583,17 @@ def main() -> int:
         service = NewsService(settings, make_embedder(settings.embedding))
         service.ensure_index(progress=False)
         items, n = build_items(service, args.sentences, args.seed)
-        counts = defaultdict(int)
+        counts: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
         for it in items:
-            counts[it.kind] += 1
+            counts[split_of(it.hit.article.id)][it.kind] += 1
         verdicts: list[dict[str, Any]] = []
-        results = run(items, service, verdicts, args.baseline)
-        report = {"evidence_sentences": n, "items": dict(counts), "results": results}
+        results = run(items, service, verdicts, args.baseline, args.only)
+        report = {
+            "baseline": args.baseline,
+            "evidence_sentences": n,
+            "items": {k: dict(sorted(v.items())) for k, v in sorted(counts.items())},
+            "results": results,
+        }
     if args.examples:
         lines = "".join(json.dumps(v, ensure_ascii=False) + "\n" for v in verdicts)
         args.examples.write_text(lines, encoding="utf-8")

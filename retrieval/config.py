@@ -180,24 +180,25 @@ class LLMSettings(_Section):
         description="How many of the best-scoring retrieved sentences the model reads, kept "
         "with their chunk's number; 0 = whole chunks (for large models).",
     )
-    min_verbatim: float = Field(
-        default=0.9,
+    min_verbatim: float | None = Field(
+        default=None,
         ge=0,
         le=1,
         description="Share of a model sentence's words that must occur, in order, in the chunk "
-        "sentence it cites: 0.9 keeps near-quotes; 0 lets any rephrasing through that the other "
-        "checks pass (measured: SmolLM2-135M's rephrasings are often unsupported).",
+        "sentence it cites (near-quotes only). Unset: 0.9 for llamacpp, whose tiny model's "
+        "rephrasings are often unsupported; 0 for openai / ollama, judged by what they claim.",
     )
 
 
 class VerifySettings(_Section):
     """LLM backends: how model sentences are judged (checks: retrieval/answering/checks.py)."""
 
-    judge: Literal["claim", "links"] = Field(
-        default="links",
+    judge: Literal["auto", "claim", "links"] = Field(
+        default="auto",
         description="claim: a sentence is judged by what it claims (names, numbers, dates, "
         "negations, quantifiers, who did what to whom) against its chunk sentence, so "
-        "rephrasings pass; links: its words must also be linked as the chunk links them.",
+        "rephrasings pass; links: its words must also be linked as the chunk links them; "
+        "auto: links for llamacpp (a tiny model needs strictness), claim for openai / ollama.",
     )
     support_threshold: float = Field(
         default=0.7,
@@ -218,6 +219,13 @@ class VerifySettings(_Section):
         le=1,
         description="claim: min_lexical for a rephrasing (synonyms lower it); its facts, "
         "denials and roles are still held to the chunk sentence.",
+    )
+    synonym_similarity: float = Field(
+        default=0.6,
+        ge=0,
+        le=1,
+        description="claim: a word the chunk sentence lacks counts as held when the embedding "
+        "model puts it this close (cosine) to one of that sentence's words (a synonym).",
     )
     min_linked: float = Field(
         default=0.85,
@@ -329,6 +337,10 @@ class SessionSettings(_Section):
         default=".newsbot/sessions.sqlite", description="SQLite file of conversation turns."
     )
     max_turns: int = Field(default=10, ge=1, le=1000, description="Turns kept per session.")
+
+
+# Backends whose model is too small to rephrase safely: near-quotes and linked words.
+STRICT_BACKENDS = ("extractive", "llamacpp")
 
 
 class Settings(BaseSettings):
@@ -469,3 +481,15 @@ def load_settings(path: str | os.PathLike[str] | None = None, **overrides: Any) 
         raise ConfigError(explain(e, Settings, file, data)) from None
     except SettingsError as e:  # a variable check_environment does not foresee; no value shown
         raise ConfigError(f"config: {e}; check the {ENV_PREFIX}* variables") from None
+
+
+def verification_for(settings: Settings) -> tuple[VerifySettings, float]:
+    """The verify settings (with ``judge`` decided) and the near-quote share in force for
+    the configured answer backend: strict for a tiny local model, by what a sentence claims
+    for the openai / ollama backends."""
+    strict = settings.answer.backend in STRICT_BACKENDS
+    checks = settings.verify
+    if checks.judge == "auto":
+        checks = checks.model_copy(update={"judge": "links" if strict else "claim"})
+    verbatim = settings.llm.min_verbatim
+    return checks, (0.9 if strict else 0.0) if verbatim is None else verbatim

@@ -475,3 +475,28 @@ def test_claim_judging_keeps_a_change_of_voice_and_names_what_it_drops(
     ):
         v = verified(f"{wrong} [{n}].", settings=claim)
         assert [d.reason for d in v.dropped] == [reason], wrong
+
+
+def test_claim_judging_keeps_synonyms_and_summaries_and_drops_swapped_roles(
+    seed_service: NewsService,
+) -> None:
+    # verify.judge: claim: a word the chunk sentence lacks counts when the embedding model
+    # puts it close to one of its words; a sentence joining two of the chunk's sentences
+    # holds when each clause holds in one; parties that trade roles make another claim.
+    claim = seed_service.settings.verify.model_copy(update={"judge": "claim"})
+    question = "Why did Russia suspend its NATO mission?"
+    n, verified = asking(seed_service, question, "expelling eight Russian diplomats")
+    synonym = (
+        "Moscow's reaction came in the backdrop of NATO expelling eight Russian diplomats from "
+        "the nation's mission"
+    )
+    assert verified(f"{synonym} [{n}].", settings=claim).kept, synonym
+    summary = (
+        "Moscow's reaction came in the backdrop of NATO expelling eight Russian diplomats, "
+        "and a NATO official said that the men were undeclared Russian intelligence officers"
+    )
+    assert verified(f"{summary} [{n}].", settings=claim).kept, summary
+    n, verified = asking(seed_service, "What did Russia do?", "suspended its North Atlantic")
+    swapped = "NATO has suspended its Russia mission in response to the expulsion"
+    v = verified(f"{swapped} [{n}].", settings=claim)
+    assert [d.reason for d in v.dropped] == ["role"], v

@@ -7,6 +7,7 @@ import ast
 from pathlib import Path
 from typing import get_args
 
+import numpy as np
 import pytest
 
 from retrieval.answer import Answer, Citation
@@ -21,8 +22,10 @@ from retrieval.answering.evidence import Support
 from retrieval.answering.facts import Facts
 from retrieval.answering.gates import failed_gate
 from retrieval.answering.links import denial_dropped
+from retrieval.answering.roles import roles_swapped
+from retrieval.answering.similar import WordMatcher, surface_words
 from retrieval.answering.verify import KeptSentence, Verification, _reason
-from retrieval.config import VerifySettings
+from retrieval.config import Settings, VerifySettings, verification_for
 from retrieval.evaluation import Outcome, Question, summarize
 from retrieval.lexical import terms
 
@@ -191,3 +194,70 @@ def test_answering_stays_small() -> None:
                 if length > 60:
                     long_functions[f"{path.name}:{node.name}"] = length
     assert long_functions == {}
+
+
+@pytest.mark.parametrize(
+    ("source", "claim", "swapped"),
+    [
+        ("Edison hired Tesla in 1884.", "Tesla hired Edison in 1884", True),
+        ("Edison hired Tesla in 1884.", "Tesla was hired by Edison in 1884", False),
+        ("Edison hired Tesla in 1884.", "Edison was hired by Tesla in 1884", True),
+        ("Tesla was hired by Edison in 1884.", "Edison hired Tesla in 1884", False),
+        ("Tesla worked for Edison.", "Edison worked for Tesla", True),
+        ("In 1066, the Normans conquered England.", "The Normans conquered England in 1066", False),
+        ("In 1066, the Normans conquered England.", "England conquered the Normans in 1066", True),
+        ("Wired removed the article.", "The article was removed by Wired", False),
+        # Two parts trade places, whatever they are: "American aid to Israel".
+        (
+            "In response to American aid to Israel, OPEC raised prices.",
+            "In response to Israel aid to American, OPEC raised prices",
+            True,
+        ),
+        (
+            "Under its contract with the Miss America Organization, ABC will broadcast the "
+            "pageant.",
+            "ABC will broadcast the pageant under its contract with the Miss America Organization",
+            False,
+        ),
+    ],
+)
+def test_roles_around_the_verb(source: str, claim: str, swapped: bool) -> None:
+    # verify.judge: claim: agent before the verb, patient after it, "by" in the passive.
+    assert roles_swapped(claim, source) is swapped
+
+
+def test_a_clause_is_held_to_its_capitalised_first_word() -> None:
+    # "..., and GM has units": a clause inside a sentence does not open it, so its
+    # capitalised first word is a name to hold to the text.
+    source = facts("Valve has units ready to ship that same day.", "Steam Deck OLED")
+    assert source.failure("GM has units ready to ship") is None
+    assert source.failure("GM has units ready to ship", opens=False) == "name"
+
+
+def test_synonyms_are_matched_by_word_similarity() -> None:
+    vectors = {"built": [1.0, 0.0], "constructed": [0.8, 0.6], "painted": [0.0, 1.0]}
+
+    def embed(words: list[str]) -> np.ndarray:
+        return np.array([vectors[w] for w in words])
+
+    matcher = WordMatcher(embed, 0.6)
+    assert surface_words("The bridge was constructed") == {
+        "bridg": "bridge",
+        "construct": "constructed",
+    }
+    assert matcher.matched({"construct": "constructed"}, {"built": "built"}) == {"construct"}
+    assert matcher.matched({"paint": "painted"}, {"built": "built"}) == set()
+
+
+@pytest.mark.parametrize(
+    ("backend", "judge", "min_verbatim"),
+    [("llamacpp", "links", 0.9), ("openai", "claim", 0.0), ("ollama", "claim", 0.0)],
+)
+def test_the_judge_is_chosen_per_backend(backend: str, judge: str, min_verbatim: float) -> None:
+    settings = Settings(answer={"backend": backend})
+    checks, verbatim = verification_for(settings)
+    assert (checks.judge, verbatim) == (judge, min_verbatim)
+    chosen = Settings(
+        answer={"backend": backend}, verify={"judge": "links"}, llm={"min_verbatim": 0.5}
+    )
+    assert verification_for(chosen)[0].judge == "links" and verification_for(chosen)[1] == 0.5

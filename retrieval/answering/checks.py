@@ -89,7 +89,8 @@ CHECKS: tuple[Check, ...] = (
     Check(
         "role",
         "support",
-        "who did what to whom swapped (subject and object exchanged)",
+        "who did what to whom swapped: names in the opposite order (links), agent and "
+        "patient around the verb exchanged, or two parts trading places (claim)",
         "the same words, another claim",
     ),
     Check(

@@ -11,6 +11,8 @@ from retrieval.answering.checks import ORDER, CheckName
 from retrieval.answering.facts import Facts
 from retrieval.answering.links import Positions, denial_dropped, linked, positions, share_in_order
 from retrieval.answering.links import words as content_words
+from retrieval.answering.roles import roles_swapped
+from retrieval.answering.similar import WordMatcher, surface_words
 from retrieval.config import VerifySettings
 from retrieval.retriever import Hit
 from retrieval.search_index import SearchIndex
@@ -62,8 +64,15 @@ class Evidence:
     sentences into claims that no sentence makes.
     """
 
-    def __init__(self, index: SearchIndex, hit: Hit, settings: VerifySettings) -> None:
+    def __init__(
+        self,
+        index: SearchIndex,
+        hit: Hit,
+        settings: VerifySettings,
+        matcher: WordMatcher | None = None,
+    ) -> None:
         self.index = index
+        self.matcher = matcher if settings.judge == "claim" else None
         self.hit = hit
         self.settings = settings
         a = hit.article
@@ -91,18 +100,15 @@ class Evidence:
         if self.vectors is None or not self.rows:
             return Support(0.0, 0.0, 0.0, -1, "unsupported")
         cosines = self.vectors @ vec
-        local = [
-            sum(idf(t) for t in sterms & st) / weight if weight else 0.0
-            for st in self.sentence_terms
-        ]
+        local = [self._share(sterms, st) if weight else 0.0 for st in self.sentence_terms]
         per_sentence = [0.5 * float(c) + 0.5 * lex for c, lex in zip(cosines, local, strict=True)]
         best = int(np.argmax(per_sentence))
         cosine = max(0.0, float(cosines.max()))
-        lexical = local[best]
+        lexical = self._soft_share(sentence, sterms, best) if weight else 0.0
         score = round(0.5 * lexical + 0.5 * cosine, 4)
         failed = self._failure(sentence, best, score, lexical, words & asked, asked)
-        if failed == "unsupported" and self.settings.judge == "claim":
-            failed = self._clauses_failure(sentence, asked)
+        if failed is not None and self.settings.judge == "claim":
+            failed = self._clauses_failure(sentence, asked) and failed
         verbatim = share_in_order(re_frame(sentence), self.texts[best])
         return Support(score, lexical, cosine, self.rows[best], failed, verbatim)
 
@@ -127,7 +133,10 @@ class Evidence:
         share, denials_placed = linked(sentence, asked, texts, s.link_distance)
         if not denials_placed or denial_dropped(sentence, self.texts[best], s.link_distance):
             return "negation"
-        if facts.roles_swapped(sentence):
+        # links: names in the opposite order; claim: roles around the verb (roles.py).
+        if s.judge == "links" and facts.roles_swapped(sentence):
+            return "role"
+        if s.judge == "claim" and roles_swapped(sentence, self.texts[best]):
             return "role"
         if s.judge == "links" and share < s.min_linked:
             return "unlinked"
@@ -142,21 +151,36 @@ class Evidence:
         clauses = [c for c in _CLAUSE.split(sentence) if c.strip()]
         if len(clauses) < 2:
             return "unsupported"
-        for clause in clauses:
+        s = self.settings
+        for k, clause in enumerate(clauses):
             words = content_words(clause)
             sterms = words - asked or words
-            weight = sum(self.index.idf(t) for t in sterms)
-            local = [self._share(sterms, st) if weight else 0.0 for st in self.sentence_terms]
+            local = [self._share(sterms, st) for st in self.sentence_terms]
             best = int(np.argmax(local))
-            if local[best] < self.settings.min_lexical:
+            if self._soft_share(clause, sterms, best) < s.claim_min_lexical:
                 return "unsupported"
-            if fact := self._sentence_facts(best).failure(clause):
+            if fact := self._sentence_facts(best).failure(clause, opens=k == 0):
                 return fact
-            if denial_dropped(clause, self.texts[best], self.settings.link_distance):
+            texts = [self.title_positions, self._sentence_positions(best)]
+            _, denials_placed = linked(clause, asked, texts, s.link_distance)
+            if not denials_placed or denial_dropped(clause, self.texts[best], s.link_distance):
                 return "negation"
-            if self._sentence_facts(best).roles_swapped(clause):
+            if roles_swapped(clause, self.texts[best]):
                 return "role"
         return None
+
+    def _soft_share(self, sentence: str, sterms: set[str], best: int) -> float:
+        """The idf-weighted share of ``sterms`` that sentence ``best`` (with the title) holds;
+        claim: a word it lacks counts when the embedding model puts it close to one of its
+        words (a synonym)."""
+        held = sterms & self.sentence_terms[best]
+        if self.matcher is not None and held != sterms:
+            mine = surface_words(sentence)
+            missing = {t: w for t, w in mine.items() if t in sterms and t not in held}
+            theirs = surface_words(self.texts[best])
+            present = {t: w for t, w in theirs.items() if t not in mine}
+            held |= self.matcher.matched(missing, present)
+        return self._share(sterms, held)
 
     def _share(self, part: set[str], whole: set[str]) -> float:
         """The idf-weighted share of ``part`` that ``whole`` holds (1.0 for nothing)."""

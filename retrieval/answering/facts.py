@@ -58,16 +58,18 @@ class Facts:
         for parts in self.dates:
             self.numbers |= {float(v) for k, v in parts if k in ("y", "d")}
 
-    def failure(self, sentence: str) -> CheckName | None:
+    def failure(self, sentence: str, opens: bool = True) -> CheckName | None:
         """The first fact check ``sentence`` fails against this text: a quotation, name,
-        date, number or quantifier it lacks; None when it holds them all."""
+        date, number or quantifier it lacks; None when it holds them all. ``opens``: it
+        starts a sentence, so a capitalised first word alone is no name (a clause after
+        "..., and" is held to all its capitalised words)."""
         for m in _QUOTED.finditer(sentence):
             quoted = plain(m.group(1)).strip(" .,;:!?")
             if len(quoted.split()) >= 2 and quoted not in self.plain:
                 return "quote"
         for m in NAME.finditer(sentence):
             name = re.sub(r"['’]s$", "", m.group())
-            if m.start() == 0 and " " not in name:
+            if opens and m.start() == 0 and " " not in name:
                 continue  # a capitalised first word is no name on its own
             if plain(name) not in self.plain or not self._stands_alone(name, sentence, m.start()):
                 return "name"

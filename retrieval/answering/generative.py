@@ -24,7 +24,7 @@ from retrieval.answering.extractive import Candidate, ExtractiveAnswerer
 from retrieval.answering.gates import failed_gate
 from retrieval.answering.verify import Embed, Verification, clean_markup, verify
 from retrieval.condense import needs_context, standalone_question
-from retrieval.config import Settings
+from retrieval.config import Settings, verification_for
 from retrieval.lexical import terms
 from retrieval.prompts import (
     ANSWER_SYSTEM,
@@ -71,7 +71,7 @@ class LLMAnswerer:
         self.index = index
         self.settings = settings
         self.llm = settings.llm
-        self.checks = settings.verify
+        self.checks, self.min_verbatim = verification_for(settings)
         self.model = model
         self.embed = embed
         self.count_tokens = count_tokens or _estimate_tokens
@@ -248,9 +248,7 @@ class LLMAnswerer:
     ) -> tuple[Answer, Verification]:
         """Verify the model's text; fall back to the extractive answer, naming the gate,
         when what holds does not answer as its evidence does (see :func:`failed_gate`)."""
-        v = verify(
-            raw, numbered, self.index, self.embed, question, self.llm.min_verbatim, self.checks
-        )
+        v = verify(raw, numbered, self.index, self.embed, question, self.min_verbatim, self.checks)
         written = len(v.kept) + len(v.dropped)
         reasons: list[str] = [d.reason for d in v.dropped]
         if v.dropped or v.unknown_markers or v.removed_urls:

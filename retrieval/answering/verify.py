@@ -17,7 +17,7 @@ that best supports what was said.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -34,14 +34,13 @@ from retrieval.answering.markup import (
     model_sentences,
     tidy,
 )
+from retrieval.answering.similar import Embed, WordMatcher
 from retrieval.config import VerifySettings
 from retrieval.lexical import terms
 from retrieval.retriever import Hit
 from retrieval.search_index import SearchIndex
 
 __all__ = ["Dropped", "Embed", "KeptSentence", "Verification", "clean_markup", "verify"]
-
-Embed = Callable[[list[str]], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -119,7 +118,11 @@ def verify(
     asked = frozenset(terms(question)) if question else frozenset()
     bodies = _screen(model_sentences(clean_markup(raw)), len(hits), asked, out)
     if bodies:
-        evidence = [Evidence(index, h, settings or VerifySettings()) for h in hits]
+        checks = settings or VerifySettings()
+        if checks.judge == "auto":  # decided per backend by the caller; alone, the strict one
+            checks = checks.model_copy(update={"judge": "links"})
+        matcher = WordMatcher(embed, checks.synonym_similarity)
+        evidence = [Evidence(index, h, checks, matcher) for h in hits]
         vectors = embed([b.text for b in bodies])
         for body, vec in zip(bodies, vectors, strict=True):
             _judge(body, vec, asked, hits, evidence, min_verbatim, out)
