@@ -89,11 +89,12 @@ def standalone_question(question: str, history: list[Turn]) -> str:
     # The previous turn's own words, not what it carried in turn: topics do not pile up.
     previous = re.sub(r"\s*\([^)]*\)$", "", history[-1].standalone)
     names, terms = topic_of(previous)
+    # The conversation's most salient name (retrieval/focus.py): "Does he ...?" after
+    # "What's Rubio ...?"; without a stored focus, the previous question's full name:
     # "What did he decide?" after "Who is Jens Stoltenberg?" -> "What did Jens Stoltenberg decide?"
-    person = next((n for n in names if len(n.split()) >= 2), None)
-    if person is None and history[-1].entities:
-        # The conversation's most recent name: "Does he ...?" after "What's Rubio ...?"
-        person = history[-1].entities[0]
+    person = history[-1].entities[0] if history[-1].entities else None
+    if person is None:
+        person = next((n for n in names if len(n.split()) >= 2), None)
     if person:
         pattern = re.compile(r"\b(he|she|him|his|her)\b", re.I)
         m = pattern.search(question)
