@@ -51,6 +51,9 @@ _QUESTION_WORDS = {
     "the",
 }
 _MAX_CARRIED = 12
+_ASKS_IDENTITY = re.compile(
+    r"\b(?:his|her) (?:full |real )?name\b|^\W*who(?:'s| is| was) (?:he|she)\b", re.I
+)
 
 
 def needs_context(question: str) -> bool:
@@ -95,7 +98,8 @@ def standalone_question(question: str, history: list[Turn]) -> str:
     person = history[-1].entities[0] if history[-1].entities else None
     if person is None:
         person = next((n for n in names if len(n.split()) >= 2), None)
-    if person:
+    # "What was his name?", "Who was she?" ask who the pronoun is: naming anyone answers it.
+    if person and not _ASKS_IDENTITY.search(question):
         pattern = re.compile(r"\b(he|she|him|his|her)\b", re.I)
         m = pattern.search(question)
         if m:

@@ -203,11 +203,10 @@ class ExtractiveAnswerer:
 
         if not short(in_context, in_sentence) or self.encode is None:
             return short(in_context, in_sentence)
-        # Only on the way to abstaining: the words the evidence may say otherwise.
+        # Only on the way to abstaining, and only against the sentence's own words (each
+        # word embedded once per answerer): the words the evidence may say otherwise.
         near = self._near_words(question, qterms - in_sentence, best.text)
-        in_sentence |= near
-        in_context |= near | self._near_words(question, qterms - in_context, chunk)
-        return short(in_context, in_sentence)
+        return short(in_context | near, in_sentence | near)
 
     def _focused_runner_up(self, question: str, cands: list[Candidate]) -> Candidate | None:
         """The first of the next few candidates, within ``keep_margin`` of the best, whose
