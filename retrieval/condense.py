@@ -92,10 +92,12 @@ def standalone_question(question: str, history: list[Turn]) -> str:
     # The previous turn's own words, not what it carried in turn: topics do not pile up.
     previous = re.sub(r"\s*\([^)]*\)$", "", history[-1].standalone)
     names, terms = topic_of(previous)
-    # The conversation's most salient name (retrieval/focus.py): "Does he ...?" after
-    # "What's Rubio ...?"; without a stored focus, the previous question's full name:
-    # "What did he decide?" after "Who is Jens Stoltenberg?" -> "What did Jens Stoltenberg decide?"
-    person = history[-1].entities[0] if history[-1].entities else None
+    # A name the reader just asked about themselves comes first ("What did he decide?" after
+    # "Who is Jens Stoltenberg?"), else the conversation's most salient name
+    # (retrieval/focus.py); without a stored focus, the previous question's full name.
+    kept = {e.lower() for e in history[-1].entities}
+    asked = [n for n in topic_of(history[-1].question)[0] if n.lower() in kept]
+    person = asked[0] if asked else (history[-1].entities[0] if kept else None)
     if person is None:
         person = next((n for n in names if len(n.split()) >= 2), None)
     # "What was his name?", "Who was she?" ask who the pronoun is: naming anyone answers it.

@@ -85,6 +85,13 @@ def attested(name: str, article: str) -> bool:
     return False
 
 
+def _referent_score(name: str, article: str, rank: int) -> float:
+    """How likely "he" / "she" means ``name``: often mentioned and recent; an acronym
+    ("NATO") names an organisation, not a person."""
+    acronym = name.replace(" ", "").isupper()
+    return min(salience(name, article), _SALIENT) - _RECENCY * rank - (_SALIENT if acronym else 0)
+
+
 def salience(name: str, article: str) -> int:
     """How often the article mentions the name (by its last word: "Rubio" for "Marco
     Rubio")."""
@@ -116,7 +123,7 @@ def after(answer: Answer, before: Focus, article: str | None = None) -> Focus:
                 entities.append(name)
     if article is not None:
         rank = {name: i for i, name in enumerate(entities)}
-        entities.sort(key=lambda n: -(min(salience(n, article), _SALIENT) - _RECENCY * rank[n]))
+        entities.sort(key=lambda n: -_referent_score(n, article, rank[n]))
     return Focus(articles, tuple(entities[:_MAX_ENTITIES]))
 
 

@@ -295,7 +295,10 @@ class ExtractiveAnswerer:
                 out.append(c)
                 continue
             d = self.index.sentences[c.row].start - at
-            bonus = w.near_last * np.exp(-abs(d) / w.near_chars) * (1.0 if d >= 0 else 0.5)
+            if d == 0:  # the sentence the reader was just given: no news in itself
+                out.append(c)
+                continue
+            bonus = w.near_last * np.exp(-abs(d) / w.near_chars) * (1.0 if d > 0 else 0.5)
             out.append(Candidate(c.hit, c.row, c.text, c.score + float(bonus), c.features))
         out.sort(key=lambda c: -c.score)
         return out
