@@ -51,6 +51,9 @@ _QUESTION_WORDS = {
     "the",
 }
 _MAX_CARRIED = 12
+_ASKS_IDENTITY = re.compile(
+    r"\b(?:his|her) (?:full |real )?name\b|^\W*who(?:'s| is| was) (?:he|she)\b", re.I
+)
 
 
 def needs_context(question: str) -> bool:
@@ -89,12 +92,16 @@ def standalone_question(question: str, history: list[Turn]) -> str:
     # The previous turn's own words, not what it carried in turn: topics do not pile up.
     previous = re.sub(r"\s*\([^)]*\)$", "", history[-1].standalone)
     names, terms = topic_of(previous)
-    # "What did he decide?" after "Who is Jens Stoltenberg?" -> "What did Jens Stoltenberg decide?"
-    person = next((n for n in names if len(n.split()) >= 2), None)
-    if person is None and history[-1].entities:
-        # The conversation's most recent name: "Does he ...?" after "What's Rubio ...?"
-        person = history[-1].entities[0]
-    if person:
+    # A name the reader just asked about themselves comes first ("What did he decide?" after
+    # "Who is Jens Stoltenberg?"), else the conversation's most salient name
+    # (retrieval/focus.py); without a stored focus, the previous question's full name.
+    kept = {e.lower() for e in history[-1].entities}
+    asked = [n for n in topic_of(history[-1].question)[0] if n.lower() in kept]
+    person = asked[0] if asked else (history[-1].entities[0] if kept else None)
+    if person is None:
+        person = next((n for n in names if len(n.split()) >= 2), None)
+    # "What was his name?", "Who was she?" ask who the pronoun is: naming anyone answers it.
+    if person and not _ASKS_IDENTITY.search(question):
         pattern = re.compile(r"\b(he|she|him|his|her)\b", re.I)
         m = pattern.search(question)
         if m:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from retrieval.answer import Answer
+from retrieval.lexical import STOPWORDS
 from retrieval.condense import needs_context
 from retrieval.retriever import Hit
 from retrieval.search_index import SearchIndex
@@ -19,6 +20,10 @@ _MAX_ENTITIES = 8
 # A question that stands on its own leaves the focus when another article's best sentence
 # is this much closer to it (cosine) than the focus article's best.
 _SWITCH_MARGIN = 0.2
+# The referent of "he" / "she": mentions in the article (counted up to _SALIENT) less
+# _RECENCY per name more recent than it.
+_SALIENT = 5
+_RECENCY = 0.5
 _NOT_NAMES = {
     "who", "what", "when", "where", "why", "how", "which", "is", "are", "was", "were", "did",
     "does", "do", "can", "could", "will", "would", "the", "a", "an", "and", "but", "in", "on",
@@ -47,22 +52,60 @@ def current(history: Sequence[Turn]) -> Focus:
 
 def names_in(text: str) -> list[str]:
     """Capitalised names in a text, question words and sentence-initial function words
-    left out ("Does Rubio ..." -> "Rubio")."""
+    left out ("Does Rubio ..." -> "Rubio"), clitics too ("Rubio's" -> "Rubio")."""
     out = []
     for m in NAME.finditer(text):
         words = m.group().split()
         # "What's Rubio" -> "Rubio": a question word with its clitic is no part of a name.
-        while words and re.split(r"['’]", words[0].lower().strip("."))[0] in _NOT_NAMES:
+        while words and _function_word(words[0]):
             words.pop(0)
-        name = " ".join(words).strip(".,;:'’")
+        name = _CLITIC.sub("", " ".join(words).strip(".,;:'’"))
         if name and name.lower() not in _NOT_NAMES:
             out.append(name)
     return out
 
 
-def after(answer: Answer, before: Focus) -> Focus:
+_CLITIC = re.compile(r"['’](?:s|d|ll|re|ve|m)?$", re.IGNORECASE)
+
+
+def _function_word(word: str) -> bool:
+    """ "From", "Over", "What's": a capitalised word that only starts a sentence."""
+    core = re.split(r"['’]", word.lower().strip("."))[0]
+    return core in _NOT_NAMES or core in STOPWORDS
+
+
+def attested(name: str, article: str) -> bool:
+    """Whether the article writes ``name`` capitalised inside a sentence at least once: a
+    word that is capitalised only where a sentence starts ("Despite", "Rumors") names
+    nothing."""
+    for m in re.finditer(rf"\b{re.escape(name)}\b", article):
+        before = article[: m.start()].rstrip()
+        if before and (before[-1].isalnum() or before[-1] in ",;:(-–—"):
+            return True
+    return False
+
+
+def _referent_score(name: str, article: str, rank: int) -> float:
+    """How likely "he" / "she" means ``name``: often mentioned and recent; an acronym
+    ("NATO") names an organisation, not a person."""
+    acronym = name.replace(" ", "").isupper()
+    return min(salience(name, article), _SALIENT) - _RECENCY * rank - (_SALIENT if acronym else 0)
+
+
+def salience(name: str, article: str) -> int:
+    """How often the article mentions the name (by its last word: "Rubio" for "Marco
+    Rubio")."""
+    last = name.split()[-1]
+    return len(re.findall(rf"\b{re.escape(last)}\b", article))
+
+
+def after(answer: Answer, before: Focus, article: str | None = None) -> Focus:
     """The focus once ``answer`` is given: its best cited article (the earlier focus when it
-    abstained), and the names of its question, short answer and best quote, newest first."""
+    abstained), and the names of its question, short answer and best quote.
+
+    With the article's text, only names it writes inside a sentence count, and the first
+    is the one a "he" or "she" most likely means: recent and often mentioned.
+    """
     if answer.abstained or not answer.citations:
         return before
     articles = (answer.citations[0].article_id,)
@@ -76,7 +119,11 @@ def after(answer: Answer, before: Focus) -> Focus:
     entities: list[str] = []
     for name in [*fresh, *before.entities]:
         if name.lower() not in {e.lower() for e in entities}:
-            entities.append(name)
+            if article is None or attested(name, article):
+                entities.append(name)
+    if article is not None:
+        rank = {name: i for i, name in enumerate(entities)}
+        entities.sort(key=lambda n: -_referent_score(n, article, rank[n]))
     return Focus(articles, tuple(entities[:_MAX_ENTITIES]))
 
 

@@ -640,7 +640,10 @@ class NewsService:
     def remember(self, session_id: str, answer: Answer) -> None:
         """Record an answered turn in a session (once the answer reached its reader), with
         the conversation's focus after it."""
-        after = focus.after(answer, focus.current(self.sessions.history(session_id)))
+        before = focus.current(self.sessions.history(session_id))
+        articles = self._current().index.articles
+        cited = articles.get(answer.citations[0].article_id) if answer.citations else None
+        after = focus.after(answer, before, cited.text if cited is not None else None)
         turn = replace(_turn(answer), articles=after.articles, entities=after.entities)
         self.sessions.append(session_id, turn)
 

@@ -41,6 +41,8 @@ STOLTENBERG = (
         ("Who announced it?", "who"),
         ("How many staff can Russia's mission have now?", "how_many"),
         ("What happened in 2014?", "other"),
+        ("Any other diseases?", "yesno"),
+        ("Anything else?", "yesno"),
     ],
 )
 def test_question_kinds(question: str, kind: str) -> None:
@@ -107,6 +109,21 @@ def test_why_is_answered_by_the_reason_clause() -> None:
         ),
         ("Was this the only time this happened?", "It happened in 1970.", "No"),
         ("Didn't he resign?", "He did not resign.", "Yes"),
+        # "only" / "all" / "whole" hold only when the evidence says so itself.
+        ("Did he serve the whole year?", "He was serving a one-year sentence.", "No"),
+        ("Was he just big in America?", "He was as big in Asia as in America.", "No"),
+        ("Did he sing it all in English?", "He sang it in Spanish and English.", "No"),
+        ("Did the whole town vote?", "The whole town voted on Sunday.", "Yes"),
+        # "still" against a title that was.
+        ("Is he still president?", "He threw his shoes at then-President Bush.", "No"),
+        # Another value for the slot the question fills.
+        ("Was it his 2nd match since Wimbledon?", "It is his first tournament since Wimbledon.", "No"),
+        ("Are those European nations?", "The two Central American nations came to blows.", "No"),
+        ("Are those Central American nations?", "The two Central American nations fought.", "Yes"),
+        # "the 2" are people in play, not a number asked about.
+        ("Did the 2 meet in the first round?", "They met in the first round.", "Yes"),
+        # The denial that counts is in the sentence that says most of the question.
+        ("Does he consider himself a hero?", "He was freed. 'I am not a hero,' he said.", "No"),
     ],
 )
 def test_yes_no_follows_the_evidence_polarity(question: str, evidence: str, expected: str) -> None:

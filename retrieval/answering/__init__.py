@@ -55,7 +55,8 @@ def make_answerer(
         case "extractive":
             from retrieval.answering.extractive import ExtractiveAnswerer
 
-            return ExtractiveAnswerer(index, settings.answer)
+            encode = embedder.encode if embedder is not None else None
+            return ExtractiveAnswerer(index, settings.answer, encode=encode)
         case "llamacpp" | "openai" | "ollama":
             from retrieval.answering.generative import LLMAnswerer
             from retrieval.llm import make_chat_model, token_counter

@@ -75,7 +75,7 @@ class LLMAnswerer:
         self.model = model
         self.embed = embed
         self.count_tokens = count_tokens or _estimate_tokens
-        self.extractive = ExtractiveAnswerer(index, settings.answer)
+        self.extractive = ExtractiveAnswerer(index, settings.answer, encode=embed)
         parser = StrOutputParser()
         self._answer_chain = answer_prompt() | model | parser
         # The rewrite is one line: stopping at the first line break bounds the call.

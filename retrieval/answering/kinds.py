@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from retrieval.lexical import STOPWORDS
-from retrieval.spans import QuestionType, question_type, short_answer, spans_of_type
+from retrieval.spans import NAME, QuestionType, question_type, short_answer, spans_of_type
 
 Kind = Literal["yesno", "why", "when", "how_many", "who", "where", "other"]
 
@@ -19,7 +19,9 @@ _AUX = (
     r"might|must|isn't|aren't|wasn't|weren't|don't|doesn't|didn't|hasn't|haven't|hadn't|"
     r"can't|couldn't|won't|wouldn't|shouldn't"
 )
-_YESNO = re.compile(rf"^\W*(?:(?:and|but|so|also|ok|okay),?\s+)?(?:{_AUX})\b", re.IGNORECASE)
+_YESNO = re.compile(
+    rf"^\W*(?:(?:and|but|so|also|ok|okay),?\s+)?(?:{_AUX}|any(?:thing|one|body)?)\b", re.I
+)
 # "Is it X or Y?" asks which one, not whether.
 _ALTERNATIVE = re.compile(r"\bor\b(?!\s+not\b)", re.IGNORECASE)
 
@@ -61,30 +63,100 @@ _NEGATION = re.compile(
     r"failed|unable|lack(?:s|ed)?)\b|n't\b",
     re.IGNORECASE,
 )
-# "Was it the only ...?", "Is that all?": the story usually goes on.
-_ONLY = re.compile(r"\b(?:the only|only one|is that all|was that all|the first time)\b", re.I)
+# "Was it the only ...?", "Did he serve the whole year?", "Was he just big in America?": a
+# question that asks whether something was all there was holds only when the evidence says
+# so itself; the story usually goes on.
+_ALL = re.compile(
+    r"\b(?:the only|only|just|all|whole|entire|entirely|full|fully|every|always|"
+    r"the first time|that all|anything else)\b",
+    re.IGNORECASE,
+)
+# "Is he still president?" against "then-President", "former", "no longer".
+_STILL = re.compile(r"\bstill\b", re.IGNORECASE)
+_NO_LONGER = re.compile(r"\b(?:then-|former|ex-|no longer|once|until|previously)", re.I)
+# A slot the question fills in: a name, a number or an ordinal ("his 2nd match").
+_SLOT = re.compile(
+    # "the 2" / "the two of them" name people already in play, not a value.
+    r"(?<!\bthe )\b(?:\d+(?:st|nd|rd|th)?|first|second|third|fourth|fifth|last|"
+    r"one|two|three|four|five|six|seven|eight|nine|ten)\b",
+    re.IGNORECASE,
+)
+
+Polarity = Literal["Yes", "No"]
+# "Yes" needs one evidence sentence holding this share of the question's content words;
+# below it the answer is UNSETTLED.
+YES_MIN_SHARE = 0.0
+UNSETTLED = "Yes"
 
 
 def _stem(word: str) -> str:
     return word.lower()[:5]
 
 
-def polarity(question: str, evidence: Sequence[str]) -> Literal["Yes", "No"]:
-    """Yes, unless the best evidence negates what the question asserts (or asserts what a
-    negative question denies), or the question asks whether something was the only one."""
+def _content_stems(text: str) -> set[str]:
+    return {_stem(w) for w in re.findall(r"[A-Za-z]+", text) if w.lower() not in STOPWORDS}
+
+
+def asserting_sentence(question: str, evidence: Sequence[str]) -> tuple[str, float]:
+    """The evidence sentence holding most of the question's content words (the first
+    of equals), and the share it holds."""
+    qstems = _content_stems(question)
+    if not evidence or not qstems:
+        return (evidence[0] if evidence else ""), 0.0
+    shares = [len(qstems & _content_stems(s)) / len(qstems) for s in evidence]
+    best = max(range(len(evidence)), key=lambda i: (shares[i], -i))
+    return evidence[best], shares[best]
+
+
+def polarity(question: str, evidence: Sequence[str], min_share: float = 0.0) -> Polarity | None:
+    """ "Yes" when the evidence asserts what the question asks, "No" when it asserts the
+    opposite: it negates the question's words, it lacks the "only" / "all" / "still" the
+    question asks about, or it gives another value for the slot the question fills ("his
+    2nd match" against "his first tournament"). None when the sentence that says most
+    of it holds less than ``min_share`` of the question's content words."""
     q_negated = bool(_NEGATION.search(question))
-    if _ONLY.search(question) and not q_negated:
+    sentence, share = asserting_sentence(question, evidence)
+    said = " ".join(evidence)
+    if not q_negated:
+        wanted = {m.group().lower() for m in _ALL.finditer(question)}
+        if wanted and not any(w in said.lower() for w in wanted):
+            return "No"
+        if _STILL.search(question) and _NO_LONGER.search(sentence):
+            return "No"
+        if _other_value(question, said, sentence):
+            return "No"
+    if _negates(sentence, question) != q_negated:
         return "No"
-    best = evidence[0] if evidence else ""
-    qstems = {_stem(w) for w in re.findall(r"[A-Za-z]+", question) if w.lower() not in STOPWORDS}
-    # The negation that counts is one near the question's own words in the sentence.
-    negated = False
-    for m in _NEGATION.finditer(best):
-        window = re.findall(r"[A-Za-z]+", best[m.end() : m.end() + 60])[:5]
+    if share < min_share:
+        return None
+    return "Yes"
+
+
+def _negates(sentence: str, question: str) -> bool:
+    """A denial in the sentence that stands just before one of the question's words."""
+    qstems = _content_stems(question)
+    for m in _NEGATION.finditer(sentence):
+        window = re.findall(r"[A-Za-z]+", sentence[m.end() : m.end() + 60])[:5]
         if any(_stem(w) in qstems for w in window):
-            negated = True
-            break
-    return "No" if negated != q_negated else "Yes"
+            return True
+    return False
+
+
+def _other_value(question: str, said: str, sentence: str) -> bool:
+    """The question fills a slot (a number, an ordinal, a name inside it) with a value
+    the evidence never gives, while the sentence gives another value of that kind."""
+    low = said.lower()
+    asked = [m.group() for m in _SLOT.finditer(question)]
+    if any(a.lower() not in low for a in asked):
+        found = [m.group() for m in _SLOT.finditer(sentence)]
+        if any(f.lower() not in question.lower() for f in found):
+            return True
+    names = [m.group() for m in NAME.finditer(question) if m.start() > 0]
+    missing = [n for n in names if n.lower() not in low and n.lower() not in STOPWORDS]
+    if missing:
+        others = [m.group() for m in NAME.finditer(sentence) if m.start() > 0]
+        return any(o.lower() not in question.lower() for o in others)
+    return False
 
 
 # --- short answers in kind ------------------------------------------------------------------
@@ -208,7 +280,9 @@ def answer_in_kind(kind: Kind, sentences: Sequence[str], question: str) -> str |
     if not sentences:
         return None
     if kind == "yesno":
-        return polarity(question, sentences)
+        # The topic a follow-up carried in "(...)" is no part of what it asks.
+        asked = re.sub(r"\s*\([^)]*\)\s*$", "", question)
+        return polarity(asked, sentences, YES_MIN_SHARE) or UNSETTLED
     if kind == "who":
         actor = who_answer(sentences, question) if asks_for_actor(question) else None
         return actor or short_answer(sentences[0], question, "who")
