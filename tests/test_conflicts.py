@@ -16,13 +16,8 @@ from bot.repl.view import answer_view
 from bot.telegram.render import answer_html
 from retrieval import when
 from retrieval.answer import Answer, Citation, Conflict, ConflictValue
-from retrieval.answering.conflicts import (
-    copies,
-    question_name,
-    same_subject,
-    states_same_fact,
-    subject_of,
-)
+from retrieval.answering.conflicts import copies, states_same_fact
+from retrieval.answering.entities import question_name, same_subject, subject_of
 from retrieval.answering.slots import changed_span, number_value, same_value
 from retrieval.embeddings import Embedder
 from retrieval.evaluation import Outcome, Question, load_questions, misled, summarize
