@@ -57,6 +57,11 @@ _STOP = frozenset(
     "a an the of in on at to for by with from and or but is are was were be been has have had "
     "it its this that these those as which who whom whose said says according".split()
 )
+_QUANTITY = re.compile(
+    r"\b(?:population|number of|total|amount|cost|price|budget|revenue|attendance|capacity|"
+    r"death toll|casualties|height|length|area|enrollment|enrolment)\b",
+    re.IGNORECASE,
+)
 # Yes/no and comparison questions have no one slot to disagree on.
 _YES_NO = re.compile(
     r"^\s*(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\b",
@@ -183,10 +188,17 @@ def _rivals(
     return rivals, backers
 
 
+def slot_type(question: str) -> QuestionType:
+    """The kind of value a question asks for: a question about a quantity ("What is the
+    population of Katwa?") asks for a number however it is worded."""
+    qtype = question_type(question)
+    return "how_many" if qtype == "other" and _QUANTITY.search(question) else qtype
+
+
 def find_groups(question: str, cands: Sequence[Candidate]) -> tuple[QuestionType, list[_Group]]:
     """The values the best evidence of each article gives, grouped when they agree, each
     with the further reports that back it."""
-    qtype = question_type(question)
+    qtype = slot_type(question)
     rivals, backers = _rivals(question, cands, qtype)
     if len(rivals) < 2:
         return qtype, []

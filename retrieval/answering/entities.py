@@ -126,12 +126,27 @@ def heading(text: str, name: str | None) -> str | None:
         if not second:
             continue
         title = " ".join(head)
-        if n == 1 and len(title) < 4:
+        if (n == 1 and len(title) < 4) or not _name_like(title):
             return None
         held = _tokens(name) <= _tokens(title)
         soon = name.lower() in " ".join(rest[:30]).lower()
         return title if held or soon else None
     return None
+
+
+_CONNECTORS = {"of", "the", "and", "de", "la", "le", "von", "van", "da", "del", "in", "on", "at"}
+
+
+def _name_like(title: str) -> bool:
+    """A heading is a name: its words (qualifiers in brackets aside) capitalised, connectors
+    and numbers apart, with at most one other word ("La bambolona")."""
+    bare = re.sub(r"\([^()]*\)", " ", title)
+    lower = [
+        w
+        for w in re.findall(r"[\w'’.-]+", bare)
+        if not w[:1].isupper() and not w[:1].isdigit() and w.lower() not in _CONNECTORS
+    ]
+    return len(lower) <= 1
 
 
 def _tokens(text: str) -> set[str]:
