@@ -326,3 +326,24 @@ def test_a_copy_rewritten_to_name_another_thing_is_disputed(conflict_service: Ne
     # One story in two versions: neither is stated as the answer.
     assert values == {"Orla Venn": "disputed", "Marek Lind": "disputed"}
     assert a.short_answer is None
+
+
+def _section(aid: str, title: str | None, date: str | None = None) -> object:
+    from types import SimpleNamespace
+
+    article = SimpleNamespace(id=aid, title=title, source="Wikipedia", date=date)
+    return SimpleNamespace(hit=SimpleNamespace(article=article), score=1.0)
+
+
+def test_sections_of_one_page_are_one_report() -> None:
+    from retrieval.answering.conflicts import _one_per_page
+
+    found = [
+        [_section("sb-1", "Super Bowl 50")],
+        [_section("sb-2", "Super Bowl 50")],  # another paragraph of the same page
+        [_section("sb-3", "Super Bowl 50", "2016-02-08")],  # a page of another day
+        [_section("x-1", None)],  # untitled: pages cannot be told apart
+        [_section("x-2", None)],
+    ]
+    kept = [m[0].hit.article.id for m in _one_per_page(found)]  # type: ignore[arg-type]
+    assert kept == ["sb-1", "sb-3", "x-1", "x-2"]

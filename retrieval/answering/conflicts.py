@@ -122,6 +122,27 @@ def _by_article(cands: Sequence[Candidate], margin: float, most: int) -> list[li
     return list(found.values())
 
 
+def _page(c: Candidate) -> tuple[str, str, str] | None:
+    """The page an article is a section of: its title, source and date (None untitled)."""
+    a = c.hit.article
+    return (a.title, a.source or "", a.date or "") if a.title else None
+
+
+def _one_per_page(found: list[list[Candidate]]) -> list[list[Candidate]]:
+    """The best section of each page: sections of one page (one title from one source of
+    one day: an encyclopedia article's paragraphs, one story's parts) are one report, and a
+    page does not disagree with itself (its sections answer different parts of a topic)."""
+    seen: set[tuple[str, str, str]] = set()
+    kept = []
+    for m in found:
+        page = _page(m[0])
+        if page is None or page not in seen:
+            kept.append(m)
+        if page is not None:
+            seen.add(page)
+    return kept
+
+
 def _trigrams(text: str) -> set[tuple[str, ...]]:
     words = re.findall(r"\w+", text.lower())
     return {tuple(words[i : i + 3]) for i in range(max(len(words) - 2, 0))}
@@ -169,7 +190,7 @@ def _rivals(
     """The rival reports (close to the best, or further down when about another thing of the
     asked name) and the backers (further reports that may support a rival's value)."""
     name = question_name(question)
-    near = _by_article(cands, ENTITY_MARGIN, MAX_ARTICLES)
+    near = _one_per_page(_by_article(cands, ENTITY_MARGIN, MAX_ARTICLES))
     rivals = [_report(m, question, qtype, name) for m in near]
     top = rivals[0].score if rivals else 0.0
     rivals = [
