@@ -16,14 +16,16 @@ from bot.repl.view import answer_view
 from bot.telegram.render import answer_html
 from retrieval import when
 from retrieval.answer import Answer, Citation, Conflict, ConflictValue
-from retrieval.answering.conflicts import (
-    copies,
+from retrieval.answering.conflicts import copies, slot_type, states_same_fact
+from retrieval.answering.entities import (
+    Subject,
+    heading,
     question_name,
     same_subject,
-    states_same_fact,
+    same_thing,
     subject_of,
 )
-from retrieval.answering.slots import changed_span, number_value, same_value
+from retrieval.answering.slots import changed_span, number_value, same_value, slot_value
 from retrieval.embeddings import Embedder
 from retrieval.evaluation import Outcome, Question, load_questions, misled, summarize
 from retrieval.search_index import Filters
@@ -251,3 +253,97 @@ def test_a_flagged_value_naming_the_wrong_answer_counts_as_flagged() -> None:
     shown = a.model_copy(update={"conflict": Conflict(kind="disagreement", values=values)})
     assert not misled(shown, "Based in Anchorage, Alaska [1]", ["Anchorage, Alaska"])
     assert misled(shown, "Based in Juneau, Alaska [1]", ["Juneau, Alaska"])
+
+
+def test_an_articles_value_is_the_one_its_sentence_marks() -> None:
+    life = "Stephen O'Mara MP (26 December 1844 – 26 July 1926) was an Irish politician."
+    assert slot_value(life, "When was Stephen O'Mara born?", "when") == "26 December 1844"
+    assert slot_value(life, "When did Stephen O'Mara die?", "when") == "26 July 1926"
+    worked = "The mill was last worked for trade in 1955 and the sails were removed in 1923."
+    assert slot_value(worked, "When was Beacon Mill last worked?", "when") == "1955"
+    # Nothing tells two dates apart: no value rather than a guess.
+    assert slot_value("It opened in 1901 and closed in 1950.", "When was it built?", "when") is None
+    assert slot_type("What is the population of Katwa?") == "how_many"
+    assert slot_type("What sport is Vestri associated with?") == "other"
+
+
+def test_a_rewrite_substituting_one_name_throughout_changes_one_value() -> None:
+    a = "War Music (Jay-Z album) War Music is the street album by rapper Jay-Z, hosted by DJ X."
+    b = "War Music (Slim album) War Music is the street album by rapper Slim, hosted by DJ X."
+    assert changed_span(a, b) == ("Jay-Z", "Slim")
+    # A misspelt word is no second value.
+    a = "The parish was founded in 1856, the present chuch building was completed in 1951."
+    b = "The parish was founded in 1900, the present church building was completed in 1951."
+    assert changed_span(a, b) == ("1856", "1900")
+    # Two different changes are two facts, not one value.
+    assert (
+        changed_span(
+            "He was born in Paris in 1901 and lived there.",
+            "He was born in Rome in 1950 and lived there.",
+        )
+        is None
+    )
+
+
+def test_a_pages_heading_tells_things_of_one_name_apart() -> None:
+    younger = "Stephen M. O'Mara Stephen Mary O'Mara (5 January 1884 – 1959) was a businessman."
+    assert heading(younger, "Stephen O'Mara") == "Stephen M. O'Mara"
+    assert heading("The Yellow Ticket The Yellow Ticket is a 1931 film.", "Yellow Ticket") == (
+        "The Yellow Ticket"
+    )
+    # Prose that happens to repeat its first word is no heading.
+    text = "Independent State of Croatia kuna The kuna was the currency of the Independent State."
+    assert heading(text, "Croatian") is None
+    assert heading("The death toll from the Valdoria earthquake stands at 33.", "Valdoria") is None
+    plain, qualified = (
+        Subject("The Yellow Ticket", True),
+        Subject("The Yellow Ticket (1918 film)", True),
+    )
+    assert not same_thing(plain, qualified)  # two pages: two things
+    assert same_thing(Subject("Yellow Ticket"), qualified)  # a mention may mean either
+    assert same_thing(None, qualified)
+
+
+@pytest.mark.slow
+def test_two_pages_of_one_name_each_get_their_answer(conflict_service: NewsService) -> None:
+    a = conflict_service.ask("When was the Irish politician Stephen O'Mara born?", time_aware=False)
+    assert a.conflict is not None and a.conflict.kind == "ambiguous"
+    by_entity = {v.entity: v.value for v in a.conflict.values}
+    assert by_entity == {
+        "Stephen O'Mara (senator)": "26 December 1844",
+        "Stephen M. O'Mara": "5 January 1884",
+    }
+    assert {v.role for v in a.conflict.values} == {"entity"}
+
+
+@pytest.mark.slow
+def test_a_copy_rewritten_to_name_another_thing_is_disputed(conflict_service: NewsService) -> None:
+    a = conflict_service.ask(
+        'Who is the artist of the debut album "Glass Harbour"?', time_aware=False
+    )
+    assert a.conflict is not None
+    values = {v.value: v.role for v in a.conflict.values}
+    # One story in two versions: neither is stated as the answer.
+    assert values == {"Orla Venn": "disputed", "Marek Lind": "disputed"}
+    assert a.short_answer is None
+
+
+def _section(aid: str, title: str | None, date: str | None = None) -> object:
+    from types import SimpleNamespace
+
+    article = SimpleNamespace(id=aid, title=title, source="Wikipedia", date=date)
+    return SimpleNamespace(hit=SimpleNamespace(article=article), score=1.0)
+
+
+def test_sections_of_one_page_are_one_report() -> None:
+    from retrieval.answering.conflicts import _one_per_page
+
+    found = [
+        [_section("sb-1", "Super Bowl 50")],
+        [_section("sb-2", "Super Bowl 50")],  # another paragraph of the same page
+        [_section("sb-3", "Super Bowl 50", "2016-02-08")],  # a page of another day
+        [_section("x-1", None)],  # untitled: pages cannot be told apart
+        [_section("x-2", None)],
+    ]
+    kept = [m[0].hit.article.id for m in _one_per_page(found)]  # type: ignore[arg-type]
+    assert kept == ["sb-1", "sb-3", "x-1", "x-2"]

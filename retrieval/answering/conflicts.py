@@ -12,8 +12,15 @@ from datetime import date as Date
 from typing import TYPE_CHECKING
 
 from retrieval.answer import Answer, Citation, Conflict, ConflictValue
-from retrieval.answering.slots import changed_span, same_value
-from retrieval.spans import NAME, QuestionType, question_type, short_answer
+from retrieval.answering.entities import (
+    Subject,
+    question_name,
+    same_thing,
+    subject,
+)
+from retrieval.answering.slots import changed_span, same_value, slot_value
+from retrieval.lexical import terms
+from retrieval.spans import QuestionType, question_type
 
 if TYPE_CHECKING:
     from retrieval.answering.extractive import Candidate
@@ -24,6 +31,13 @@ if TYPE_CHECKING:
 MARGIN = 3.0
 CLOSE = 3.0
 MAX_ARTICLES = 5
+# An article about another thing of the asked name is a rival down to this far below.
+ENTITY_MARGIN = 5.0
+# An article's value may come from its sentences scoring this close to its best one.
+VALUE_MARGIN = 2.5
+# A question asking at most this many terms of its name is short: two reports holding them
+# all answer it, whatever else their sentences say.
+ASKED_TERMS = 2
 # Reports this far below the best still count as support for a value the rivals give
 # (never as a value of their own): more independent reports, more weight.
 SUPPORT_MARGIN = 5.0
@@ -37,47 +51,17 @@ _UPDATE_WORDS = re.compile(
     r"postponed|delayed|rescheduled|moved|now|latest|new figure|has since)\b",
     re.IGNORECASE,
 )
-_QUOTED = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
-_WH = {"when", "what", "who", "whom", "whose", "where", "which", "how", "why", "is", "was"}
 # Two sentences sharing this share of their words (values aside) state one fact.
 SAME_FACT = 0.5
 _STOP = frozenset(
     "a an the of in on at to for by with from and or but is are was were be been has have had "
     "it its this that these those as which who whom whose said says according".split()
 )
-# A parenthesis after a name that tells one thing of the name from another ("(1979 film)",
-# "(Koltsevaya line)"), not a life span, a translation or an alias.
-_QUALIFIER = re.compile(
-    r"(?!\s*(?:born|b\.|d\.|died|n[ée]e|transl|lit\.|also|or|aka|formerly|pronounced|"
-    r"[\d\s–-]+$|c\.\s*\d|\d{1,2}\s+[A-Z][a-z]+\s+\d{3,4}|[A-Z][a-z]+\s+\d{1,2},?\s+\d{3,4}))",
+_QUANTITY = re.compile(
+    r"\b(?:population|number of|total|amount|cost|price|budget|revenue|attendance|capacity|"
+    r"death toll|casualties|height|length|area|enrollment|enrolment)\b",
     re.IGNORECASE,
 )
-_TITLE_WORDS = {
-    "admiral",
-    "general",
-    "captain",
-    "colonel",
-    "major",
-    "sir",
-    "lord",
-    "lady",
-    "dr",
-    "mr",
-    "mrs",
-    "ms",
-    "saint",
-    "st",
-    "king",
-    "queen",
-    "prince",
-    "princess",
-    "president",
-    "senator",
-    "judge",
-    "bishop",
-    "father",
-    "governor",
-}
 # Yes/no and comparison questions have no one slot to disagree on.
 _YES_NO = re.compile(
     r"^\s*(?:is|are|was|were|do|does|did|has|have|had|can|could|will|would|should)\b",
@@ -89,9 +73,10 @@ _YES_NO = re.compile(
 class _Report:
     """One article's best evidence and the value it gives."""
 
-    cand: Candidate
+    cand: Candidate  # the sentence quoted: the one giving the value, else the best
     value: str | None
-    subject: str | None
+    subject: Subject | None
+    score: float = 0.0  # the article's best sentence score (how well it matches)
     story: int = -1  # reports with one story number are copies of one story
 
     @property
@@ -117,83 +102,45 @@ class _Group:
 
     @property
     def best(self) -> float:
-        return max(r.cand.score for r in self.reports)
-
-    @property
-    def subjects(self) -> set[str]:
-        return {r.subject for r in self.reports if r.subject}
+        return max(r.score for r in self.reports)
 
     def newest(self) -> str:
         return max((r.date for r in self.reports), default="")
 
 
-def question_name(question: str) -> str | None:
-    """The name the question asks about: a quoted title, else its longest capitalised
-    name that is not the question word."""
-    quoted = _QUOTED.search(question)
-    if quoted:
-        return quoted.group(1).strip()
-    names = []
-    for m in NAME.finditer(question):
-        words = m.group().split()
-        while words and words[0].lower() in _WH:
-            words.pop(0)
-        if words:
-            names.append(" ".join(words))
-    return max(names, key=len) if names else None
-
-
-def subject_of(text: str, name: str | None) -> str | None:
-    """Which of several things called ``name`` a text is about, when it says so: "Broken
-    Bow, Nebraska", "Feel the Fire (Jermaine Jackson album)", "Montagu Stopford"."""
-    if not name:
-        return None
-    tokens = name.split()
-    for probe in (name, tokens[-1]) if len(tokens) > 1 else (name,):
-        for m in re.finditer(re.escape(probe), text, re.IGNORECASE):
-            after = text[m.end() : m.end() + 80]
-            paren = re.match(r"\s*\(([^()]{2,60})\)", after)
-            if paren and _QUALIFIER.match(paren.group(1)):
-                return f"{text[m.start() : m.end()]} ({paren.group(1).strip()})"
-            place = re.match(r",[ \t]+([A-Z][a-z]+(?:[ \t]+[A-Z][a-z]+)?)\b", after)
-            # "Broken Bow, Nebraska" qualifies a name where a text or title starts with it.
-            at_start = m.start() == 0 or text[m.start() - 1] == "\n"
-            if place and probe == name and at_start:
-                return f"{text[m.start() : m.end()]}, {place.group(1)}"
-            # Only a name that is the asked one's title and surname ("Admiral Stopford")
-            # may stand for a longer one ("Montagu Stopford"); "Manchester United" is whole.
-            if probe != name and all(t.lower().strip(".") in _TITLE_WORDS for t in tokens[:-1]):
-                # A longer name ending in the asked one: "Sir Montagu Stopford".
-                before = re.search(
-                    r"((?:[A-Z][a-z]+\s+){1,2})$", text[max(0, m.start() - 40) : m.start()]
-                )
-                if before:
-                    first = before.group(1).split()[-1]
-                    if first.lower() not in {t.lower() for t in tokens} | _WH | {"the", "admiral"}:
-                        return f"{first} {text[m.start() : m.end()]}"
-    return None
-
-
-def same_subject(a: str | None, b: str | None) -> bool:
-    """Whether two subjects may be one thing (unknown ones may)."""
-    if not a or not b:
-        return True  # unknown: no evidence of two things
-    # Word sets, so "Apple (AAPL)" and "Apple (NASDAQ: AAPL)" are one thing.
-    ta, tb = set(re.findall(r"\w+", a.lower())), set(re.findall(r"\w+", b.lower()))
-    return ta <= tb or tb <= ta
-
-
-def _per_article(cands: Sequence[Candidate], margin: float, most: int) -> list[Candidate]:
-    """Each article's best candidate scoring within ``margin`` of the best, at most ``most``."""
-    best: dict[str, Candidate] = {}
+def _by_article(cands: Sequence[Candidate], margin: float, most: int) -> list[list[Candidate]]:
+    """Each article's candidates (best first) whose best scores within ``margin`` of the
+    best, at most ``most`` articles, best article first."""
+    found: dict[str, list[Candidate]] = {}
     top = cands[0].score
     for c in cands:
-        if c.score < top - margin:
-            break
-        best.setdefault(c.hit.article.id, c)
-        if len(best) >= most:
-            break
-    return list(best.values())
+        aid = c.hit.article.id
+        if aid in found:
+            found[aid].append(c)
+        elif c.score >= top - margin and len(found) < most:
+            found[aid] = [c]
+    return list(found.values())
+
+
+def _page(c: Candidate) -> tuple[str, str, str] | None:
+    """The page an article is a section of: its title, source and date (None untitled)."""
+    a = c.hit.article
+    return (a.title, a.source or "", a.date or "") if a.title else None
+
+
+def _one_per_page(found: list[list[Candidate]]) -> list[list[Candidate]]:
+    """The best section of each page: sections of one page (one title from one source of
+    one day: an encyclopedia article's paragraphs, one story's parts) are one report, and a
+    page does not disagree with itself (its sections answer different parts of a topic)."""
+    seen: set[tuple[str, str, str]] = set()
+    kept = []
+    for m in found:
+        page = _page(m[0])
+        if page is None or page not in seen:
+            kept.append(m)
+        if page is not None:
+            seen.add(page)
+    return kept
 
 
 def _trigrams(text: str) -> set[tuple[str, ...]]:
@@ -221,33 +168,68 @@ def _stories(reports: list[_Report]) -> None:
                 break
 
 
-def _report(c: Candidate, question: str, qtype: QuestionType, name: str | None) -> _Report:
-    context = f"{c.hit.article.title or ''}\n{c.hit.article.text[:300]}\n{c.hit.chunk.text}"
-    return _Report(c, short_answer(c.text, question, qtype), subject_of(context, name))
+def _report(mine: list[Candidate], question: str, qtype: QuestionType, name: str | None) -> _Report:
+    """An article's report: the value its best sentence giving one gives (among those
+    scoring close to its best: the answer is often the sentence after the match)."""
+    best = mine[0]
+    hit = best.hit
+    context = f"{hit.article.title or ''}\n{hit.article.text[:300]}\n{hit.chunk.text}"
+    about = subject(context, hit.chunk.text, name)
+    for c in mine:
+        if c.score < best.score - VALUE_MARGIN:
+            break
+        value = slot_value(c.text, question, qtype)
+        if value is not None:
+            return _Report(c, value, about, best.score)
+    return _Report(best, None, about, best.score)
+
+
+def _rivals(
+    question: str, cands: Sequence[Candidate], qtype: QuestionType
+) -> tuple[list[_Report], list[_Report]]:
+    """The rival reports (close to the best, or further down when about another thing of the
+    asked name) and the backers (further reports that may support a rival's value)."""
+    name = question_name(question)
+    near = _one_per_page(_by_article(cands, ENTITY_MARGIN, MAX_ARTICLES))
+    rivals = [_report(m, question, qtype, name) for m in near]
+    top = rivals[0].score if rivals else 0.0
+    rivals = [
+        r
+        for r in rivals
+        if r.score >= top - MARGIN
+        or (r.subject and not any(same_thing(r.subject, o.subject) for o in rivals if o is not r))
+    ]
+    seen = {r.cand.hit.article.id for r in rivals}
+    backers = [
+        _report(m, question, qtype, name)
+        for m in _by_article(cands, SUPPORT_MARGIN, MAX_SUPPORT)
+        if m[0].hit.article.id not in seen
+    ]
+    _stories([*rivals, *backers])
+    return rivals, backers
+
+
+def slot_type(question: str) -> QuestionType:
+    """The kind of value a question asks for: a question about a quantity ("What is the
+    population of Katwa?") asks for a number however it is worded."""
+    qtype = question_type(question)
+    return "how_many" if qtype == "other" and _QUANTITY.search(question) else qtype
 
 
 def find_groups(question: str, cands: Sequence[Candidate]) -> tuple[QuestionType, list[_Group]]:
     """The values the best evidence of each article gives, grouped when they agree, each
     with the further reports that back it."""
-    qtype = question_type(question)
-    name = question_name(question)
-    rivals = [_report(c, question, qtype, name) for c in _per_article(cands, MARGIN, MAX_ARTICLES)]
+    qtype = slot_type(question)
+    rivals, backers = _rivals(question, cands, qtype)
     if len(rivals) < 2:
         return qtype, []
-    seen = {r.cand.hit.article.id for r in rivals}
-    backers = [
-        _report(c, question, qtype, name)
-        for c in _per_article(cands, SUPPORT_MARGIN, MAX_SUPPORT)
-        if c.hit.article.id not in seen
-    ]
-    _stories([*rivals, *backers])
     # Near-identical sentences that differ in one stretch give that stretch as the value
     # (a rewritten or corrected copy), whatever the question type.
     for i, a in enumerate(rivals):
         for b in rivals[i + 1 :]:
             diff = changed_span(a.cand.text, b.cand.text)
-            # Typed values already found are the cleaner reading of the change.
-            if diff and (a.value is None or b.value is None):
+            # Typed values that differ already are the cleaner reading of the change.
+            if diff and (a.value is None or b.value is None or same_value(a.value, b.value, qtype)):
                 a.value, b.value = diff
     groups: list[_Group] = []
     for r in rivals:
@@ -276,19 +258,21 @@ def _distinct_things(groups: list[_Group]) -> list[str]:
     """The differently named things the groups' reports are about, each group marked with
     its own (a rewritten copy that names another qualifier is a rival report, not a second
     thing)."""
-    things: list[tuple[str, _Report]] = []
+    things: list[_Report] = []
     for g in groups:
         for r in g.reports:
             if not r.subject:
                 continue
-            known = next((s for s, _ in things if same_subject(r.subject, s)), None)
+            # A copy of a story already placed is about that story's thing, whatever
+            # qualifier its rewrite gives.
+            known = next((o for o in things if r.story == o.story), None) or next(
+                (o for o in things if same_thing(r.subject, o.subject)), None
+            )
             if known is None:
-                if any(r.story == o.story for _, o in things):
-                    continue
-                things.append((r.subject, r))
-                known = r.subject
-            g.thing = g.thing or known
-    return [s for s, _ in things]
+                things.append(r)
+                known = r
+            g.thing = g.thing or (known.subject.name if known.subject else None)
+    return [o.subject.name for o in things if o.subject]
 
 
 def _words(text: str) -> set[str]:
@@ -312,6 +296,25 @@ def _same_fact(g: _Group, others: list[_Group]) -> bool:
     return all(any(states_same_fact(text, r.cand.text) for r in o.reports) for o in others)
 
 
+def _asked(question: str) -> set[str]:
+    """What a short question asks of its name: its terms besides the name's ("built" of
+    "When was the Bonner House built?"); empty for a longer question (several clauses,
+    each answered by another article)."""
+    asked = set(terms(question)) - set(terms(question_name(question) or ""))
+    return asked if 0 < len(asked) <= ASKED_TERMS else set()
+
+
+def _answer_alike(g: _Group, o: _Group, question: str) -> bool:
+    """Whether two groups' sentences answer one question: they state one fact, or both
+    hold every term a short question asks of its name."""
+    if _same_fact(g, [o]):
+        return True
+    asked = _asked(question)
+    return bool(asked) and all(
+        asked <= set(terms(r.cand.text)) for r in (g.reports[0], o.reports[0])
+    )
+
+
 def detect(question: str, cands: Sequence[Candidate]) -> tuple[str, list[_Group]] | None:
     """The kind of conflict and its groups (leading first), or None when they agree."""
     if _YES_NO.match(question):
@@ -333,7 +336,7 @@ def detect(question: str, cands: Sequence[Candidate]) -> tuple[str, list[_Group]
         return None
     # Reports that state different facts (each article answering a part of a long
     # question) do not disagree, whatever their values.
-    groups = [top] + [g for g in close[1:] if _same_fact(top, [g])]
+    groups = [top] + [g for g in close[1:] if _answer_alike(top, g, question)]
     if len(groups) < 2:
         return None
     # An update: a later report of the same fact, one sentence reworded around a new value
@@ -393,11 +396,11 @@ def _value(kind: str, g: _Group, groups: list[_Group], cite: object) -> Conflict
     if kind == "update":
         role = "newer" if g is groups[0] else "older"
     elif kind == "ambiguous":
-        role = "entity" if g.thing else "disputed"
-        # Within one named thing, a value fewer independent reports give is disputed.
-        for other in groups:
-            if other is not g and other.thing == g.thing and other.support >= g.support:
-                role = "disputed" if other.support > g.support or other is groups[0] else role
+        # Within one named thing, a value no more independent reports give than another
+        # is disputed (a copy rewritten to name another thing counts for the same one).
+        rivals = [o for o in groups if o is not g and o.thing == g.thing]
+        alone = all(o.support < g.support for o in rivals)
+        role = "entity" if g.thing and alone else "disputed"
     else:
         top = groups[0].support
         lone = top >= 2 and all(o.support < top for o in groups[1:])

@@ -6,7 +6,8 @@ from __future__ import annotations
 import re
 from difflib import SequenceMatcher
 
-from retrieval.spans import DATE, QuestionType, date_parts
+from retrieval.lexical import term_spans, terms
+from retrieval.spans import DATE, QuestionType, date_parts, spans_of_type
 
 _UNITS = {
     "one": 1,
@@ -90,22 +91,92 @@ def same_value(a: str, b: str, qtype: QuestionType) -> bool:
 
 
 def changed_span(a: str, b: str) -> tuple[str, str] | None:
-    """Two near-identical sentences that differ in one short stretch: that stretch of each
-    ("plays as a Defensive Midfielder" / "plays as a Forward"); None otherwise."""
+    """Two near-identical sentences that differ in one short stretch, or in one substitution
+    made wherever it occurs ("album by Jay-Z ... Jay-Z's debut" / "album by Slim ...
+    Slim's debut"): that stretch of each ("plays as a Defensive Midfielder" / "plays as a
+    Forward"); None otherwise."""
     ta, tb = a.split(), b.split()
     if min(len(ta), len(tb)) < 6:
         return None
     sm = SequenceMatcher(a=ta, b=tb, autojunk=False)
-    if sm.ratio() < 0.75:
+    if sm.ratio() < 0.6:
         return None
-    changes = [op for op in sm.get_opcodes() if op[0] != "equal"]
-    if len(changes) != 1 or changes[0][0] != "replace":
+    changes = [op for op in sm.get_opcodes() if op[0] != "equal" and not _typo(ta, tb, op)]
+    if not changes or any(op[0] != "replace" for op in changes):
         return None
-    _, i1, i2, j1, j2 = changes[0]
-    if i2 - i1 > 6 or j2 - j1 > 6:
+    pairs = set()
+    for _, i1, i2, j1, j2 in changes:
+        if i2 - i1 > 6 or j2 - j1 > 6:
+            return None
+        va = _core(" ".join(ta[i1:i2]))
+        vb = _core(" ".join(tb[j1:j2]))
+        if not va or not vb or va.lower() == vb.lower():
+            return None
+        pairs.add((va, vb))
+    # One change, or one substitution repeated (its possessive or bracketed forms alike).
+    distinct = {(x.lower(), y.lower()) for x, y in pairs}
+    if (len(changes) > 1 and len(distinct) > 1) or (len(changes) == 1 and sm.ratio() < 0.75):
         return None
-    va = " ".join(ta[i1:i2]).strip(" ,.;:()\"'")
-    vb = " ".join(tb[j1:j2]).strip(" ,.;:()\"'")
-    if not va or not vb or va.lower() == vb.lower():
+    return min(pairs, key=lambda p: len(p[0]) + len(p[1]))
+
+
+def _typo(ta: list[str], tb: list[str], op: tuple[str, int, int, int, int]) -> bool:
+    """A one-word change of a letter or two ("chuch" / "church"): no other value."""
+    _, i1, i2, j1, j2 = op
+    if op[0] != "replace" or i2 - i1 != 1 or j2 - j1 != 1 or ta[i1].isdigit() or tb[j1].isdigit():
+        return False
+    return SequenceMatcher(a=ta[i1].lower(), b=tb[j1].lower()).ratio() >= 0.8
+
+
+def _core(span: str) -> str:
+    span = span.strip(" ,.;:()\"'")
+    return re.sub(r"['’]s$", "", span).strip(" ,.;:()\"'")
+
+
+# "(26 December 1844 – 26 July 1926)": a life span, birth first, death second.
+_LIFE = re.compile(r"\(([^()]*?\d{3,4})\s*[–—-]+\s*([^()]*?\d{3,4})\s*\)")
+_BIRTH = re.compile(r"\b(born|birth|birthday)\b", re.IGNORECASE)
+_DEATH = re.compile(r"\b(die|died|death|dies)\b", re.IGNORECASE)
+
+
+def slot_value(sentence: str, question: str, qtype: QuestionType) -> str | None:
+    """The date, number or name in ``sentence`` that answers ``question``: the only one not
+    already in the question, else the one a life span's position or the nearest of the
+    question's own words marks; None when nothing tells several apart."""
+    if qtype == "other":
         return None
-    return va, vb
+    qwords = {w.lower() for w in re.findall(r"\w+", question)}
+    spans: list[tuple[int, str]] = []
+    for a, b in spans_of_type(sentence, qtype):
+        words = sentence[a:b].strip(" ,.;:").split()
+        while words and words[0].lower().strip("'’") in qwords:
+            words.pop(0)
+        text = " ".join(words)
+        known = all(w.lower() in qwords for w in re.findall(r"\w+", text))
+        if text and not known and text not in (t for _, t in spans):
+            spans.append((a, text))
+    if len(spans) <= 1:
+        return spans[0][1] if spans else None
+    life = _LIFE.search(sentence) if qtype == "when" else None
+    if life and (_BIRTH.search(question) or _DEATH.search(question)):
+        inside = [t for a, t in spans if life.start() <= a < life.end()]
+        if len(inside) == 2:
+            return inside[0] if _BIRTH.search(question) else inside[1]
+    return _nearest(sentence, question, spans)
+
+
+def _nearest(sentence: str, question: str, spans: list[tuple[int, str]]) -> str | None:
+    """The span closest (in words) to a word the question and the sentence share, when one
+    is clearly closest."""
+    qterms = set(terms(question))
+    marks = [at for term, at in term_spans(sentence) if term in qterms]
+    if not marks:
+        return None
+
+    def gap(a: int) -> int:
+        return min(len(sentence[min(a, m) : max(a, m)].split()) for m in marks)
+
+    ranked = sorted(spans, key=lambda s: gap(s[0]))
+    if gap(ranked[0][0]) >= gap(ranked[1][0]):
+        return None
+    return ranked[0][1]
