@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -125,16 +125,14 @@ class LexicalIndex:
 
     def save(self, path: Path) -> None:
         """Write the arrays as one uncompressed .npz (no pickle: object arrays are refused)."""
-        vocab = "\n".join(self.vocab).encode("utf-8")
-        with path.open("wb") as f:
-            np.savez(
-                f,
-                vocab=np.frombuffer(vocab, dtype=np.uint8),
-                data=self.data,
-                indices=self.indices,
-                indptr=self.indptr,
-                n_docs=np.array([self.n_docs], dtype=np.int64),
-            )
+        _save_npz(
+            path,
+            self.vocab,
+            data=self.data,
+            indices=self.indices,
+            indptr=self.indptr,
+            n_docs=np.array([self.n_docs], dtype=np.int64),
+        )
 
     @classmethod
     def load(cls, path: Path) -> LexicalIndex:
@@ -250,16 +248,9 @@ class Postings:
 
     def save(self, path: Path) -> None:
         """Write the arrays as one uncompressed .npz (no pickle)."""
-        vocab = "\n".join(self.terms).encode("utf-8")
-        with path.open("wb") as f:
-            np.savez(
-                f,
-                vocab=np.frombuffer(vocab, dtype=np.uint8),
-                indptr=self.indptr,
-                docs=self.docs,
-                tf=self.tf,
-                doc_len=self.doc_len,
-            )
+        _save_npz(
+            path, self.terms, indptr=self.indptr, docs=self.docs, tf=self.tf, doc_len=self.doc_len
+        )
 
     @classmethod
     def load(cls, path: Path) -> Postings:
@@ -331,3 +322,11 @@ class SegmentedBM25:
                 idf = self.idf(t) if idf is None else idf
                 out[rows] += (idf * tf / (tf + self._norm[rows])).astype(np.float32)
         return out
+
+
+def _save_npz(path: Path, vocab: Iterable[str], **arrays: np.ndarray) -> None:
+    """Write a vocabulary (newline-joined UTF-8 bytes) and arrays as one uncompressed .npz."""
+    joined = "\n".join(vocab).encode("utf-8")
+    with path.open("wb") as f:
+        # (numpy's stub types **kwds as its allow_pickle flag; these are arrays)
+        np.savez(f, vocab=np.frombuffer(joined, dtype=np.uint8), **arrays)  # type: ignore[arg-type]
