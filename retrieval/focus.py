@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from retrieval.answer import Answer
-from retrieval.lexical import STOPWORDS
 from retrieval.condense import needs_context
+from retrieval.lexical import STOPWORDS
 from retrieval.retriever import Hit
 from retrieval.search_index import SearchIndex
 from retrieval.sessions import Turn
@@ -29,6 +29,10 @@ _NOT_NAMES = {
     "does", "do", "can", "could", "will", "would", "the", "a", "an", "and", "but", "in", "on",
     "he", "she", "it", "they", "his", "her", "their", "its", "i", "we", "you", "has", "have",
     "had", "if", "so", "then", "after", "before", "this", "that", "there", "yes", "no",
+    # Calendar words are capitalised but name no one ("What did he decide on 6 October?").
+    "january", "february", "march", "april", "may", "june", "july", "august", "september",
+    "october", "november", "december", "monday", "tuesday", "wednesday", "thursday",
+    "friday", "saturday", "sunday",
 }  # fmt: skip
 
 
