@@ -117,7 +117,11 @@ def test_why_is_answered_by_the_reason_clause() -> None:
         # "still" against a title that was.
         ("Is he still president?", "He threw his shoes at then-President Bush.", "No"),
         # Another value for the slot the question fills.
-        ("Was it his 2nd match since Wimbledon?", "It is his first tournament since Wimbledon.", "No"),
+        (
+            "Was it his 2nd match since Wimbledon?",
+            "It is his first tournament since Wimbledon.",
+            "No",
+        ),
         ("Are those European nations?", "The two Central American nations came to blows.", "No"),
         ("Are those Central American nations?", "The two Central American nations fought.", "Yes"),
         # "the 2" are people in play, not a number asked about.
