@@ -53,6 +53,7 @@ class Outcome:
     question: Question
     ranked_ids: list[str]
     answer: Answer
+    retrieved_chunks: frozenset[str] = frozenset()  # the chunk ids retrieved for it
 
 
 @dataclass
@@ -187,6 +188,13 @@ def summarize(outcomes: list[Outcome], threshold: float) -> dict[str, Any]:
             else None
         ),
         "citation_precision": _round(good / len(cited) if cited else None),
+        # Citations of chunks that were not retrieved for the question: always 0 by design.
+        "outside_citations": sum(
+            c.chunk_id not in o.retrieved_chunks
+            for o in outcomes
+            if o.retrieved_chunks
+            for c in o.answer.citations
+        ),
         "abstention": _round(
             sum(abstained(o) for o in unanswerable) / len(unanswerable) if unanswerable else None
         ),
@@ -427,7 +435,8 @@ def run_questions(
         answer, hits = service.ask_with_hits(
             q.question, depth=10, as_of=q.asked_on, time_aware=q.asked_on is not None
         )
-        yield Outcome(q, ranked_article_ids(hits), answer)
+        retrieved = frozenset(h.chunk.id for h in hits)
+        yield Outcome(q, ranked_article_ids(hits), answer, retrieved)
         if on_progress:
             on_progress(i)
 

@@ -167,6 +167,17 @@ def test_eval_summary_reports_model_shares_only_for_llm_answers() -> None:
     assert result["dropped_share"] == 0.5 and result["containment_model_written"] == 1.0
 
 
+def test_eval_counts_citations_of_chunks_not_retrieved_for_the_question() -> None:
+    from retrieval.answer import Answer, Citation
+    from retrieval.evaluation import Outcome, Question, summarize
+
+    q = Question(id="q", question="When?", answers=["1 May"], evidence_ids=["a"], answerable=True)
+    cite = Citation(n=1, article_id="a", chunk_id="a#0", title="A", quote="On 1 May.", score=1.0)
+    answer = Answer(question="q", standalone_question="q", text="1 May [1]", citations=[cite])
+    assert summarize([Outcome(q, ["a"], answer, frozenset({"a#0"}))], 0.0)["outside_citations"] == 0
+    assert summarize([Outcome(q, ["a"], answer, frozenset({"a#1"}))], 0.0)["outside_citations"] == 1
+
+
 def test_eval_reads_a_slice_of_the_questions() -> None:
     from retrieval.evaluation import load_questions
 
