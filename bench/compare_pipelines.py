@@ -20,6 +20,7 @@ import platform
 import shlex
 import sys
 import time
+from collections.abc import Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass
 from importlib import metadata
@@ -110,8 +111,24 @@ def build_parser() -> argparse.ArgumentParser:
         default=REPO / "config.yaml",
         help="newsbot's config file (default: config.yaml in the repo root)",
     )
+    p.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        type=_variant,
+        metavar="NAME=CONFIG",
+        help="also newsbot with another config file, as pipeline 'newsbot-NAME' "
+        "(repeatable), e.g. fast=bench/fast-ingest.yaml",
+    )
     p.add_argument("--json", action="store_true", help="print one JSON object instead")
     return p
+
+
+def _variant(value: str) -> tuple[str, Path]:
+    name, sep, path = value.partition("=")
+    if not sep or not name or not Path(path).is_file():
+        raise argparse.ArgumentTypeError(f"expected NAME=CONFIG with an existing file: {value!r}")
+    return name, Path(path)
 
 
 def _progress(message: str) -> None:
@@ -157,22 +174,24 @@ def prepare_baselines(names: list[str], dataset: Path) -> dict[str, Prepared]:
     }
 
 
-def prepare_newsbot(config: Path, dataset: Path, cleanup: ExitStack) -> Prepared:
+def prepare_newsbot(
+    config: Path, dataset: Path, cleanup: ExitStack, label: str = "newsbot"
+) -> Prepared:
     """newsbot over a temporary index of the dataset's corpus (removed by ``cleanup``)."""
     settings = load_settings(config)
-    _progress("newsbot: loading the embedding model")
+    _progress(f"{label}: loading the embedding model")
     t0 = time.perf_counter()
     embedder = make_embedder(settings.embedding)
     load_s = time.perf_counter() - t0
     service, tmp = eval_service(settings, dataset, embedder)
     if tmp is not None:
         cleanup.callback(tmp.cleanup)
-    _progress("newsbot: ingesting (chunks and sentences are both embedded)")
+    _progress(f"{label}: ingesting (sentences: {settings.embedding.sentences})")
     t0 = time.perf_counter()
     report = service.ingest(progress=False)
     ingest_s = time.perf_counter() - t0
     stats = service.stats()
-    _progress(f"newsbot: {stats['chunks']} chunks in {ingest_s:.1f} s")
+    _progress(f"{label}: {stats['chunks']} chunks in {ingest_s:.1f} s")
     retriever = service.retriever
     return Prepared(
         numbers={
@@ -180,18 +199,24 @@ def prepare_newsbot(config: Path, dataset: Path, cleanup: ExitStack) -> Prepared
             "ingest_s": ingest_s,
             "sentences": stats["sentences"],
             "embedded_texts": report.embedded,
+            "embedding": f"{settings.embedding.backend} {settings.embedding.precision}, "
+            f"sentences {settings.embedding.sentences}",
             "model_load_s": load_s,
             "ingest_parts": {},
         },
         calls={
-            "newsbot": (lambda q: retriever.search(q, k=K), ranked_article_ids),
-            "newsbot ask": (service.ask, None),
+            label: (lambda q: retriever.search(q, k=K), ranked_article_ids),
+            f"{label} ask": (service.ask, None),
         },
     )
 
 
 def measure(
-    names: list[str], config: Path, dataset: Path, questions: list[Question]
+    names: list[str],
+    config: Path,
+    dataset: Path,
+    questions: list[Question],
+    variants: Sequence[tuple[str, Path]] = (),
 ) -> dict[str, dict[str, Any]]:
     """Build every pipeline, then time and score them on the same questions, interleaved."""
     with ExitStack() as cleanup:
@@ -201,6 +226,9 @@ def measure(
             prepared.update(prepare_baselines(baselines, dataset))
         if "newsbot" in names:
             prepared["newsbot"] = prepare_newsbot(config, dataset, cleanup)
+        for name, variant in variants:
+            label = f"newsbot-{name}"
+            prepared[label] = prepare_newsbot(variant, dataset, cleanup, label)
         calls = {k: v for p in prepared.values() for k, v in p.calls.items()}
         _progress(f"querying {', '.join(calls)}, one question at a time")
         runs = _measure.timed_runs(questions, calls)
@@ -274,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
             raise NewsbotError(f"no answerable question among the first {len(loaded)}")
         _progress(f"{len(questions)} answerable questions of {len(loaded)} from {dataset}")
         load_before = os.getloadavg()
-        pipelines = measure(args.pipelines, args.config, dataset, questions)
+        pipelines = measure(args.pipelines, args.config, dataset, questions, args.variant)
     except NewsbotError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -69,6 +69,12 @@ class EmbeddingSettings(_Section):
         description="onnx only: int8 (dynamic quantisation, faster) or fp32. An index is bound "
         "to it: changing it asks for `newsbot ingest --rebuild`.",
     )
+    sentences: Literal["own", "pooled"] = Field(
+        default="own",
+        description="How sentence vectors are made at ingest: 'own' embeds each sentence "
+        "alone (a second model pass over the text); 'pooled' averages the sentence's word "
+        "pieces in its chunk's pass (no second pass). An index is bound to it.",
+    )
 
 
 class ChunkingSettings(_Section):

@@ -87,6 +87,29 @@ class Embedder:
         """Embed texts as an (n, dim) float32 array of unit vectors."""
         raise NotImplementedError
 
+    def encode_spans(
+        self, texts: Sequence[str], spans: Sequence[Sequence[tuple[int, int]]]
+    ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Embed texts and, in the same model pass, character spans inside each (a chunk's
+        sentences). A span's vector is the mean of its word pieces' vectors in the text's
+        context, as the text's own vector is the mean of all of them; a span the model's input
+        cut off gets a row of NaN."""
+        vecs = np.zeros((len(texts), self.dim), dtype=np.float32)
+        span_vecs = [np.zeros((0, self.dim), dtype=np.float32) for _ in texts]
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        for start in range(0, len(texts), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            hidden, mask, offsets = self._hidden([texts[i] for i in idx])
+            self.calls += len(idx)
+            for j, i in enumerate(idx):
+                vecs[i], span_vecs[i] = pool_spans(hidden[j], mask[j], offsets[j], spans[i])
+        return vecs, span_vecs
+
+    def _hidden(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The model's last hidden states ``(batch, seq, dim)``, attention mask ``(batch, seq)``
+        and each word piece's character offsets ``(batch, seq, 2)``."""
+        raise NotImplementedError
+
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         """LangChain seam: embed documents."""
         return self.encode(texts).tolist()
@@ -137,6 +160,44 @@ class TorchEmbedder(Embedder):
             show_progress_bar=progress,
         )
         return np.ascontiguousarray(vecs, dtype=np.float32)
+
+    def _hidden(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        import torch
+
+        enc = self._model.tokenizer(
+            list(texts),
+            padding=True,
+            truncation=True,
+            max_length=self.max_seq_length,
+            return_offsets_mapping=True,
+            return_tensors="pt",
+        )
+        offsets = enc.pop("offset_mapping").numpy()
+        with torch.inference_mode():
+            hidden = self._model[0].auto_model(**enc)[0]
+        return hidden.float().numpy(), enc["attention_mask"].numpy(), offsets
+
+
+def pool_spans(
+    hidden: np.ndarray, mask: np.ndarray, offsets: np.ndarray, spans: Sequence[tuple[int, int]]
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean pooling of one text's word-piece vectors, for the whole text (special tokens
+    included, as sentence-transformers pools) and for each character span (its own word
+    pieces only); unit vectors, NaN for a span with no word piece inside the input."""
+    live = mask.astype(bool)
+    whole = _unit(hidden[live].mean(axis=0))
+    starts, ends = offsets[:, 0], offsets[:, 1]
+    piece = live & (ends > starts)  # special and padding tokens have empty offsets
+    out = np.full((len(spans), hidden.shape[1]), np.nan, dtype=np.float32)
+    for n, (a, b) in enumerate(spans):
+        inside = piece & (starts < b) & (ends > a)
+        if inside.any():
+            out[n] = _unit(hidden[inside].mean(axis=0))
+    return whole, out
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    return (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
 
 
 def make_embedder(settings: EmbeddingSettings) -> Embedder:

@@ -77,6 +77,8 @@ def index_signature(settings: Settings, embedder: Embedder) -> dict[str, Any]:
     }
     if embedder.precision != "fp32":
         embedding["precision"] = embedder.precision
+    if settings.embedding.sentences != "own":
+        embedding["sentences"] = settings.embedding.sentences
     return {
         "embedding": embedding,
         "chunking": {
@@ -125,6 +127,8 @@ class _Builder:
         self.sent_vecs: list[np.ndarray] = []
         self.pending_chunks: list[tuple[int, str]] = []  # (chunk row, text to embed)
         self.pending_sents: list[tuple[int, str]] = []
+        # Each pending chunk's sentences: (sentence row, span in the chunk's embedded text).
+        self.chunk_spans: dict[int, list[tuple[int, tuple[int, int]]]] = {}
 
     def add(self, a: Article) -> None:
         self.articles[a.id] = ArticleRow(
@@ -142,15 +146,21 @@ class _Builder:
                 ChunkRow(row, f"{a.id}#{c.index}", a.id, c.index, c.start, c.end, text)
             )
             self.chunk_vecs.append(np.empty(0, dtype=np.float32))
-            self.pending_chunks.append((row, embed_text(prefix, text)))
+            embedded = embed_text(prefix, text)
+            self.pending_chunks.append((row, embedded))
+            shift = len(embedded) - len(text) - c.start  # article offset -> embedded text's
+            spans = self.chunk_spans.setdefault(row, [])
             for s_start, s_end in c.sentences:
                 srow = len(self.sentences)
                 self.sentences.append(SentenceRow(srow, row, s_start, s_end))
                 self.sent_vecs.append(np.empty(0, dtype=np.float32))
                 self.pending_sents.append((srow, a.text[s_start:s_end]))
+                spans.append((srow, (s_start + shift, s_end + shift)))
 
     def embed(self, progress: bool) -> int:
         """Embed everything pending (each distinct text once); return how many texts."""
+        if self.settings.embedding.sentences == "pooled":
+            return self._embed_pooled(progress)
         # Similar lengths batch together with less padding.
         texts = sorted(
             {t for _, t in self.pending_chunks} | {t for _, t in self.pending_sents}, key=len
@@ -168,6 +178,33 @@ class _Builder:
         for row, t in self.pending_sents:
             self.sent_vecs[row] = vectors[t]
         return len(texts)
+
+    def _embed_pooled(self, progress: bool) -> int:
+        """One pass per distinct chunk text gives the chunk's vector and its sentences'."""
+        texts = sorted({t for _, t in self.pending_chunks}, key=len)
+        spans_of: dict[str, list[tuple[int, int]]] = {}
+        for row, t in self.pending_chunks:
+            spans_of.setdefault(t, [span for _, span in self.chunk_spans[row]])
+        pooled: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        bar = _progress(len(texts), progress)
+        for i in range(0, len(texts), _EMBED_BATCH):
+            batch = texts[i : i + _EMBED_BATCH]
+            vecs, span_vecs = self.embedder.encode_spans(batch, [spans_of[t] for t in batch])
+            pooled.update(zip(batch, zip(vecs, span_vecs, strict=True), strict=True))
+            bar.update(len(batch))
+        bar.close()
+        alone: list[int] = []  # sentences the model's input cut off: embedded on their own
+        for row, t in self.pending_chunks:
+            self.chunk_vecs[row], span_vecs = pooled[t]
+            for (srow, _), vec in zip(self.chunk_spans[row], span_vecs, strict=True):
+                self.sent_vecs[srow] = vec
+                if np.isnan(vec[0]):
+                    alone.append(srow)
+        if alone:
+            own = dict(self.pending_sents)
+            for srow, vec in zip(alone, self.embedder.encode([own[r] for r in alone]), strict=True):
+                self.sent_vecs[srow] = vec
+        return len(texts) + len(alone)
 
     def segment(self) -> Segment:
         """The new articles' rows and vectors, as one segment."""

@@ -71,15 +71,24 @@ class OnnxEmbedder(Embedder):
             starts = tqdm(starts, desc="Batches", unit="batch")
         for start in starts:
             idx = order[start : start + self.batch_size]
-            encs = self._tokenizer.encode_batch([texts[i] for i in idx])
-            feeds = {
-                "input_ids": np.array([e.ids for e in encs], dtype=np.int64),
-                "attention_mask": np.array([e.attention_mask for e in encs], dtype=np.int64),
-                "token_type_ids": np.array([e.type_ids for e in encs], dtype=np.int64),
-            }
-            feeds = {k: v for k, v in feeds.items() if k in self._inputs}
+            feeds, _ = self._feeds([texts[i] for i in idx])
             out[idx] = self._session.run(["embedding"], feeds)[0]
         return out
+
+    def _hidden(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        feeds, encs = self._feeds(texts)
+        hidden = self._session.run(["tokens"], feeds)[0]
+        offsets = np.array([e.offsets for e in encs], dtype=np.int64).reshape(len(encs), -1, 2)
+        return hidden, np.array([e.attention_mask for e in encs]), offsets
+
+    def _feeds(self, texts: Sequence[str]) -> tuple[dict[str, np.ndarray], list[Any]]:
+        encs = self._tokenizer.encode_batch(list(texts))
+        feeds = {
+            "input_ids": np.array([e.ids for e in encs], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encs], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encs], dtype=np.int64),
+        }
+        return {k: v for k, v in feeds.items() if k in self._inputs}, encs
 
 
 def _model_shape(path: Path) -> tuple[int, int]:

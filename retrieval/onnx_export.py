@@ -29,7 +29,7 @@ from typing import Any
 from retrieval.durable import sha256_file
 from retrieval.errors import ConfigError
 
-EXPORT_VERSION = 2  # bump when the export or the quantisation recipe changes
+EXPORT_VERSION = 3  # bump when the export or the quantisation recipe changes
 PRECISIONS = ("fp32", "int8")
 CACHE_ENV = "NEWSBOT_CACHE_DIR"
 
@@ -112,7 +112,8 @@ def _publish(folder: Path, precision: str, model_path: Path, make: Any) -> Path:
 
 
 def _export(model_path: Path, dest: Path) -> None:
-    """Trace the transformer with mean pooling and L2 normalisation inside the graph."""
+    """Trace the transformer with mean pooling and L2 normalisation inside the graph; the
+    word-piece vectors are a second output."""
     pooling = model_path / "1_Pooling" / "config.json"
     if pooling.exists():
         cfg = json.loads(pooling.read_text(encoding="utf-8"))
@@ -141,7 +142,8 @@ def _export(model_path: Path, dest: Path) -> None:
             # sentence-transformers' mean pooling and Normalize module, in the graph.
             mask = attention_mask.unsqueeze(-1).to(out.dtype)
             summed = (out * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-            return torch.nn.functional.normalize(summed, p=2.0, dim=1)
+            # The word-piece vectors too: sentences are pooled from their chunk's pass.
+            return torch.nn.functional.normalize(summed, p=2.0, dim=1), out
 
     model = AutoModel.from_pretrained(
         str(model_path), local_files_only=True, attn_implementation="eager"
@@ -156,12 +158,13 @@ def _export(model_path: Path, dest: Path) -> None:
             (ids, torch.ones_like(ids), torch.zeros_like(ids)),
             str(dest),
             input_names=["input_ids", "attention_mask", "token_type_ids"],
-            output_names=["embedding"],
+            output_names=["embedding", "tokens"],
             dynamic_axes={
                 "input_ids": {0: "batch", 1: "seq"},
                 "attention_mask": {0: "batch", 1: "seq"},
                 "token_type_ids": {0: "batch", 1: "seq"},
                 "embedding": {0: "batch"},
+                "tokens": {0: "batch", 1: "seq"},
             },
             opset_version=17,
             dynamo=False,

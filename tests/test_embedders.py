@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -149,3 +150,47 @@ def test_onnx_ask_never_imports_torch(
     assert done.returncode == 0, done.stderr
     assert "NATO" in done.stdout
     assert "LOADED []" in done.stderr, done.stderr
+
+
+POOLED_TEXT = (
+    "Russia suspends NATO mission\n"
+    "Russia will suspend its mission to NATO. The accreditation is withdrawn on November 1."
+)
+POOLED_SPANS = [(29, 69), (70, len(POOLED_TEXT)), (5000, 5010)]
+
+
+def test_one_pass_gives_the_text_vector_and_its_sentences(
+    embedder: Embedder, onnx_fp32: OnnxEmbedder
+) -> None:
+    whole, spans = embedder.encode_spans([POOLED_TEXT], [POOLED_SPANS])
+    assert float(whole[0] @ embedder.encode([POOLED_TEXT])[0]) > 0.9999
+    assert np.allclose(np.linalg.norm(spans[0][:2], axis=1), 1.0, atol=1e-5)
+    # A sentence's pooled vector is closer to its own embedding than to the other's.
+    own = embedder.encode([POOLED_TEXT[29:69], POOLED_TEXT[70:]])
+    sims = spans[0][:2] @ own.T
+    assert sims[0, 0] > sims[0, 1] and sims[1, 1] > sims[1, 0]
+    assert np.isnan(spans[0][2]).all()  # a span outside the model's input has no vector
+    # The onnx backend pools the same word pieces the same way.
+    o_whole, o_spans = onnx_fp32.encode_spans([POOLED_TEXT], [POOLED_SPANS])
+    assert np.abs(o_whole - whole).max() < 1e-5
+    assert np.abs(o_spans[0][:2] - spans[0][:2]).max() < 1e-5
+
+
+def test_pooled_sentences_embed_only_the_chunks_and_bind_the_index(
+    make_settings: Any, seed_docs: Path
+) -> None:
+    from retrieval.errors import NewsbotError
+
+    settings = make_settings([seed_docs], embedding={"sentences": "pooled"})
+    embedder = make_embedder(settings.embedding)
+    service = NewsService(settings, embedder)
+    report = service.ingest(progress=False)
+    stats = service.stats()
+    assert report.embedded == stats["chunks"] < stats["sentences"]
+    answer = service.ask("When is the accreditation withdrawn?")
+    assert "November 1, 2021" in answer.text and answer.citations
+    assert index_signature(settings, embedder)["embedding"]["sentences"] == "pooled"
+    # An index with pooled sentence vectors is refused by a reader that embeds them alone.
+    own = NewsService(make_settings([seed_docs]), embedder)
+    with pytest.raises(NewsbotError, match="rebuild"):
+        own.ingest(progress=False)
