@@ -1,0 +1,130 @@
+"""Scoring a new article against every follow at once: one matrix product for the dense
+cosine, one sparse product for the share of each topic's words the article holds."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+
+from retrieval.answer import Citation
+from retrieval.lexical import terms
+from retrieval.search_index import SearchIndex
+
+# A later sentence must be this much closer to the topic to be quoted before an earlier one:
+# a report says what happened first.
+_LEAD_PENALTY = 0.01
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    """What matching needs of one indexed article: its vectors (title-prefixed chunks and
+    their sentences) and its terms (title and text)."""
+
+    article_id: str
+    vectors: np.ndarray
+    sentences: list[tuple[int, int, str]]  # (start, end, chunk id), in text order
+    sentence_vectors: np.ndarray
+    terms: frozenset[str]
+
+
+def article_view(index: SearchIndex, article_id: str, chunk_rows: Sequence[int]) -> ArticleView:
+    """An article's vectors and terms from the snapshot that holds it."""
+    article = index.articles[article_id]
+    rows = [s for c in chunk_rows for s in index.sentences_of[c]]
+    sents = [
+        (index.sentences[r].start, index.sentences[r].end, index.chunks[index.sentence_chunk[r]].id)
+        for r in rows
+    ]
+    return ArticleView(
+        article_id,
+        np.vstack([index.chunk_vectors[list(chunk_rows)], index.sentence_vectors[rows]]),
+        sents,
+        index.sentence_vectors[rows],
+        frozenset(terms(f"{article.title}\n{article.text}")),
+    )
+
+
+class TopicMatcher:
+    """Every follow's topic as a row: its embedding, and its content terms weighted by IDF
+    (each row sums to 1, so the lexical score is the share of the topic the article holds)."""
+
+    def __init__(
+        self,
+        vectors: np.ndarray,
+        topics: Sequence[str],
+        idf: Callable[[str], float],
+        dense_weight: float,
+    ) -> None:
+        self.vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+        self.dense_weight = dense_weight
+        self.vocab: dict[str, int] = {}
+        rows: list[int] = []
+        cols: list[int] = []
+        vals: list[float] = []
+        for i, topic in enumerate(topics):
+            ts = sorted(set(terms(topic)))
+            weights = [max(idf(t), 1e-6) for t in ts]
+            total = sum(weights)
+            for t, w in zip(ts, weights, strict=True):
+                rows.append(i)
+                cols.append(self.vocab.setdefault(t, len(self.vocab)))
+                vals.append(w / total)
+        self.lexical = sparse.csr_matrix(
+            (np.array(vals, dtype=np.float32), (rows, cols)),
+            shape=(len(topics), max(1, len(self.vocab))),
+        )
+
+    def __len__(self) -> int:
+        return len(self.vectors)
+
+    def parts(self, view: ArticleView) -> tuple[np.ndarray, np.ndarray]:
+        """Each follow's dense score (its best cosine with the article's chunks and
+        sentences) and lexical score (the IDF share of its terms the article holds)."""
+        if not len(self.vectors) or not len(view.vectors):
+            return np.zeros(len(self.vectors)), np.zeros(len(self.vectors))
+        dense = (self.vectors @ view.vectors.T).max(axis=1)
+        held = np.zeros(self.lexical.shape[1], dtype=np.float32)
+        cols = [self.vocab[t] for t in view.terms if t in self.vocab]
+        held[cols] = 1.0
+        return dense, np.asarray(self.lexical @ held).ravel()
+
+    def scores(self, view: ArticleView) -> np.ndarray:
+        """Each follow's relevance of the article, in [0, 1] (mostly)."""
+        dense, lexical = self.parts(view)
+        return self.dense_weight * dense + (1 - self.dense_weight) * lexical
+
+
+def what_happened(
+    index: SearchIndex, view: ArticleView, topic_vector: np.ndarray, score: float
+) -> Citation:
+    """The article cited by its sentence nearest the topic, earlier sentences first on a
+    near tie (the lead says what happened); the title when it has no sentence."""
+    a = index.articles[view.article_id]
+    # A page's text often opens with its headline: the quote says more than the title.
+    title = " ".join(a.title.split()).casefold()
+    keep = [i for i, (s, e, _) in enumerate(view.sentences) if _norm(a.text[s:e]) != title]
+    if keep:
+        near = view.sentence_vectors[keep] @ topic_vector
+        best = keep[int(np.argmax(near - _LEAD_PENALTY * np.arange(len(near))))]
+        start, end, chunk_id = view.sentences[best]
+        quote = a.text[start:end]
+    else:
+        quote, chunk_id = a.title, f"{a.id}#0"
+    return Citation(
+        n=1,
+        article_id=a.id,
+        title=a.title,
+        date=a.date,
+        source=a.source,
+        url=a.url,
+        quote=quote,
+        chunk_id=chunk_id,
+        score=round(max(0.0, min(1.0, score)), 4),
+    )
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.split()).casefold().rstrip(".")
