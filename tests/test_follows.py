@@ -253,3 +253,71 @@ def test_telegram_blocked_chat_is_unsubscribed_and_429s_deliver_in_order(
             assert service.follows.pending() == []
 
     asyncio.run(scenario())
+
+
+@pytest.mark.slow
+def test_the_daily_briefing_comes_once_at_the_chats_local_time(
+    settings: Settings, embedder: Embedder, server: FeedServer
+) -> None:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    service = NewsService(settings, embedder)
+    follows = service.follows
+    follows.scan()
+    follows.follow("repl:me", "ferry strike")
+    follows.follow("repl:me", "Sam Bankman-Fried trial")
+    follows.store.set_briefing("repl:me", "07:30", "Europe/Oslo")
+    _poll(settings, embedder, server.url("/news.xml"), server.url("/wire.xml"))
+    oslo = ZoneInfo("Europe/Oslo")
+    early = dt.datetime(2026, 12, 2, 7, 29, tzinfo=oslo).timestamp()
+    on_time = dt.datetime(2026, 12, 2, 7, 30, tzinfo=oslo).timestamp()
+    assert follows.brief(early) == 0
+    assert follows.brief(on_time) == 2
+    assert follows.brief(on_time + 3600) == 0  # once a day
+    strike, trial = [a for a in follows.pending("repl:") if a.kind == "briefing"]
+    assert strike.day == "2026-12-02" and strike.topic == "ferry strike"
+    # The strike and its wire copy are one story: one bullet, from the earliest report.
+    assert [c.title for c in strike.more] == ["Ferry strike halts island crossings"]
+    assert strike.more[0].quote.startswith(STRIKE_QUOTE)
+    assert trial.more == [] and alert_text(trial).endswith(
+        "Nothing new on Sam Bankman-Fried trial."
+    )
+    next_day = dt.datetime(2026, 12, 3, 7, 30, tzinfo=oslo).timestamp()
+    assert follows.brief(next_day) == 2
+    follows.store.set_briefing("repl:me", None)
+    assert follows.brief(next_day + 86_400) == 0
+
+
+def test_alert_messages_are_valid_telegram_html_with_hostile_text() -> None:
+    pytest.importorskip("telegram")
+    from bot.telegram.follows import alert_html
+    from tests.fake_bot_api import parse_telegram_html
+
+    c = Citation(
+        n=1,
+        article_id="a",
+        title="<b>Ferries</b> & co",
+        date="2026-12-01",
+        source="Wire <x>",
+        url='https://example.org/a?x=1&y="2"',
+        quote="Crews <walked> out & stayed.",
+        chunk_id="a#0",
+        score=0.9,
+    )
+    bad = c.model_copy(update={"url": "javascript:alert(1)"})
+    kinds = [
+        Alert(chat="tg:1", follow_id=4, topic="ferry <strike>", citation=c),
+        Alert(chat="tg:1", kind="more", follow_id=4, topic="ferries", more=[c, bad]),
+        Alert(
+            chat="tg:1", kind="briefing", follow_id=4, topic="ferries", more=[c], day="2026-12-02"
+        ),
+        Alert(chat="tg:1", kind="briefing", follow_id=4, topic="ferries", day="2026-12-02"),
+    ]
+    shown = [parse_telegram_html(alert_html(a)) for a in kinds]
+    assert shown[0].startswith(
+        "🔔 New on ferry <strike>\n<b>Ferries</b> & co\nWire <x> · 2026-12-01"
+    )
+    assert "Crews <walked> out & stayed." in shown[0] and "/unfollow 4" in shown[0]
+    assert "javascript" not in alert_html(kinds[1])
+    assert shown[3].endswith("Nothing new on ferries.")
