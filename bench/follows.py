@@ -128,7 +128,11 @@ def relevance(service: Any, topics: dict[str, set[str]]) -> dict[str, Any]:
         grid.append({"dense_weight": w, "tune_lenient_best": point})
     chosen = max(
         (g for g in grid if g["tune_lenient_best"]),
-        key=lambda g: (g["tune_lenient_best"]["recall"], g["tune_lenient_best"]["precision"]),
+        key=lambda g: (
+            g["tune_lenient_best"]["recall"],
+            g["tune_lenient_best"]["precision"],
+            g["dense_weight"],  # on a tie, the dense reading: lexical alone never decides
+        ),
     )
     w, t = chosen["dense_weight"], chosen["tune_lenient_best"]["threshold"]
     scores = w * dense + (1 - w) * lexical

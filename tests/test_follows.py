@@ -321,3 +321,40 @@ def test_alert_messages_are_valid_telegram_html_with_hostile_text() -> None:
     assert "Crews <walked> out & stayed." in shown[0] and "/unfollow 4" in shown[0]
     assert "javascript" not in alert_html(kinds[1])
     assert shown[3].endswith("Nothing new on ferries.")
+
+
+@pytest.mark.slow
+def test_http_follows_and_polled_alerts(
+    settings: Settings, embedder: Embedder, server: FeedServer
+) -> None:
+    import time
+
+    from tests.test_http_api import client_for
+    from tests.test_http_support import READ
+
+    service = NewsService(settings, embedder)
+    _poll(settings, embedder)  # an index to serve (no feeds yet)
+    with client_for(service, settings) as client:
+        r = client.post("/v1/follows", json={"topic": "ferry strike"}, headers=READ)
+        assert r.status_code == 201 and r.json()["topic"] == "ferry strike"
+        follow_id = r.json()["id"]
+        assert [f["id"] for f in client.get("/v1/follows", headers=READ).json()] == [follow_id]
+        assert client.get("/v1/alerts", headers=READ).json() == {"alerts": []}
+        _poll(settings, embedder, server.url("/news.xml"))
+        deadline = time.monotonic() + 30
+        while not (got := client.get("/v1/alerts", headers=READ).json()["alerts"]):
+            assert time.monotonic() < deadline, "no alert"
+            time.sleep(0.3)
+        (one,) = got
+        assert one["alert"]["citation"]["title"] == "Ferry strike halts island crossings"
+        assert one["text"].startswith("New on ferry strike")
+        again = client.get("/v1/alerts", headers=READ).json()["alerts"]
+        assert [a["alert"]["id"] for a in again] == [one["alert"]["id"]]  # not acknowledged yet
+        acked = client.get(f"/v1/alerts?after={one['alert']['id']}", headers=READ).json()
+        assert acked == {"alerts": []}
+        assert client.delete(f"/v1/follows/{follow_id}", headers=READ).status_code == 204
+        assert client.delete(f"/v1/follows/{follow_id}", headers=READ).status_code == 404
+        assert client.post("/v1/follows", json={"topic": " "}, headers=READ).status_code in (
+            400,
+            422,
+        )

@@ -15,7 +15,7 @@ class FollowsSettings(BaseModel):
         default=200, ge=10, le=2000, description="Longest topic a follow may name."
     )
     threshold: float = Field(
-        default=0.55,
+        default=0.47,
         ge=0,
         le=1,
         description="Relevance (dense and lexical combined) a new article needs to alert; "

@@ -320,6 +320,15 @@ class FollowStore:
                 "UPDATE alerts SET delivered = ? WHERE id = ?", (now or time.time(), alert_id)
             )
 
+    def acknowledge(self, chat: str, upto: int, now: float | None = None) -> None:
+        """Mark a chat's alerts up to id ``upto`` delivered (a polling client kept them)."""
+        with self._write() as db:
+            db.execute(
+                "UPDATE alerts SET delivered = ? WHERE chat = ? AND id <= ? AND delivered IS NULL "
+                "AND kind != 'folded'",
+                (now or time.time(), chat, upto),
+            )
+
     def last_alert(self, follow_id: int) -> float | None:
         """When a follow last alerted (None: never)."""
         rows = self._read(
