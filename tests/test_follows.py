@@ -358,3 +358,35 @@ def test_http_follows_and_polled_alerts(
             400,
             422,
         )
+
+
+@pytest.mark.slow
+def test_repl_follow_and_alerts_between_prompts(
+    settings: Settings, embedder: Embedder, server: FeedServer
+) -> None:
+    pytest.importorskip("rich")
+    import io
+
+    from rich.console import Console
+
+    from bot.repl.chat import Chat
+
+    out = io.StringIO()
+    service = NewsService(settings, embedder)
+    chat = Chat(service, Console(file=out, width=200, color_system=None), "repl-test")
+
+    async def scenario() -> None:
+        await chat.handle("/follow ferry strike")
+        await chat.handle("/following")
+        chat.prompting()  # the first scan starts from now
+        await asyncio.to_thread(_poll, settings, embedder, server.url("/news.xml"))
+        chat.prompting()
+        chat.prompting()  # shown once
+
+    asyncio.run(scenario())
+    chat.close()
+    text = out.getvalue()
+    assert "Following ferry strike (id 1)" in text and "1. ferry strike" in text
+    assert text.count("New on ferry strike (follow 1):") == 1
+    assert "Ferry strike halts island crossings — Island Courier, 2026-12-01" in text
+    assert STRIKE_QUOTE in text

@@ -54,7 +54,7 @@ def _chat(principal: Principal) -> str:
 
 
 def _follows(state: Any) -> Follows:
-    return state.service.follows  # type: ignore[no-any-return]
+    return state.service.follows
 
 
 @router.post(

@@ -168,12 +168,12 @@ def alert_html(alert: Alert) -> str:
         if not alert.more:
             lines.append(f"Nothing new on {topic}.")
         return "\n".join(lines)
-    c = alert.citation
-    assert c is not None
+    cited = alert.citation
+    assert cited is not None
     parts = [
         f"🔔 New on <b>{topic}</b>",
-        _headline(c),
-        f"<blockquote>{render.esc(c.quote)}</blockquote>[1] {_link(c)}".rstrip(),
+        _headline(cited),
+        f"<blockquote>{render.esc(cited.quote)}</blockquote>[1] {_link(cited)}".rstrip(),
         f"<i>/unfollow {alert.follow_id} to stop</i>",
     ]
     return "\n".join(parts)

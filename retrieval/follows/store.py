@@ -252,7 +252,12 @@ class FollowStore:
                     (m.chat, m.follow_id, m.story_id, kind, now, m.alert.model_dump_json()),
                 )
                 added += 1
-            self._set(db, "cursor", cursor)
+            # Never backwards: another process's scan may have gone further meanwhile.
+            db.execute(
+                "INSERT INTO counters VALUES ('cursor', ?) "
+                "ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
+                (cursor,),
+            )
         return added
 
     @staticmethod
