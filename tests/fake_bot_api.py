@@ -312,7 +312,8 @@ class FakeBotApi:
         retry_after: int = 1,
         hang_s: float = 8.0,
     ) -> Fault:
-        """Make calls to ``methods`` fail: ``kind`` is "429", "timeout" or "parse_error";
+        """Make calls to ``methods`` fail: ``kind`` is "429", "timeout", "parse_error" or
+        "forbidden" (403, the user blocked the bot);
         the first ``count`` calls fail, or each with probability ``rate``."""
         names = frozenset([methods] if isinstance(methods, str) else methods)
         fault = Fault(names, kind, rate, count, retry_after, hang_s)
@@ -481,6 +482,12 @@ class FakeBotApi:
             call.outcome = "timeout"
             await asyncio.sleep(fault.hang_s)
             await _respond(handler, 504, {"ok": False, "error_code": 504, "description": "late"})
+            return
+        if fault is not None and fault.kind == "forbidden":
+            call.outcome, call.error = "error", "Forbidden: bot was blocked by the user"
+            await _respond(
+                handler, 403, {"ok": False, "error_code": 403, "description": call.error}
+            )
             return
         if fault is not None and fault.kind == "429":
             call.outcome = "429"

@@ -18,7 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from bot.http import articles, guard, openai_compat, page, routes
+from bot.http import articles, follows, guard, openai_compat, page, routes
 from bot.http.auth import KeyRing
 from bot.http.limits import RateLimiter
 from bot.http.metrics import MetricsMiddleware
@@ -52,6 +52,7 @@ TAGS = [
     {"name": "answers", "description": "Questions, answers with citations, conversations."},
     {"name": "articles", "description": "What is indexed; adding articles (admin key)."},
     {"name": "openai", "description": "OpenAI-compatible chat completions and models."},
+    {"name": "follows", "description": "Topics you follow and their alerts (polled)."},
     {"name": "probes", "description": "Liveness, readiness and Prometheus metrics."},
 ]
 
@@ -104,6 +105,7 @@ def create_app(
     install_problem_handlers(app)
     app.include_router(routes.router)
     app.include_router(articles.router)
+    app.include_router(follows.router)
     app.include_router(openai_compat.router)
     page_router = page.make_router()  # the web chat page at /
     app.include_router(page_router)
@@ -126,6 +128,7 @@ def create_app(
     state.routes = [
         *routes.router.routes,
         *articles.router.routes,
+        *follows.router.routes,
         *openai_compat.router.routes,
         *page_router.routes,
     ]

@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable
 from rich.console import Console
 from rich.text import Text
 
-from bot.repl import view
+from bot.repl import follows, view
 from bot.repl.background import BackgroundLoop
 from retrieval.answer import Answer, FinalEvent, TokenEvent
 from retrieval.errors import NewsbotError, QuestionTooLongError
@@ -63,6 +63,9 @@ class Chat:
             elif name == "/reset":
                 self.service.reset(self.session_id)
                 self._notice("Conversation forgotten; the next question starts afresh.")
+            elif name in follows.COMMANDS and (found := follows.follows_of(self.service)):
+                arg = line.split(maxsplit=1)[1] if len(line.split(maxsplit=1)) > 1 else ""
+                self._notice(view.inert(follows.run(found, name, arg.strip())))
             else:
                 self._notice(f"Unknown command {view.inert(name)}; try {', '.join(COMMANDS)}.")
         except NewsbotError as e:
@@ -134,8 +137,17 @@ class Chat:
             self._interrupted = True
 
     def prompting(self) -> None:
-        """Back at the prompt: an earlier Ctrl-C no longer applies."""
+        """Back at the prompt: an earlier Ctrl-C no longer applies; alerts on followed
+        topics that arrived meanwhile are shown."""
         self._interrupted = False
+        found = follows.follows_of(self.service)
+        if found is None or not found.following(follows.CHAT):
+            return
+        try:
+            for text in follows.drain(found):
+                self.console.print(Text(view.inert(text), style="cyan"))
+        except Exception as e:  # alerts must never stop the conversation
+            self._error(e, unexpected=not isinstance(e, NewsbotError))
 
     def close(self) -> None:
         """Stop the loop answers run on."""

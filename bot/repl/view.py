@@ -24,6 +24,8 @@ continues the conversation.
   /asof DATE ask as if on DATE (YYYY-MM-DD): "last week" is read from it and no
              article published after it is used; /asof today goes back to today
   /reset     forget the conversation and start afresh
+  /follow TOPIC, /following, /unfollow ID
+             follow a topic: new feed articles on it are shown at the prompt
   /help      this help
   /quit      leave (Ctrl-D does too)
 

@@ -28,7 +28,7 @@ from telegram.ext import (
     filters,
 )
 
-from bot.telegram import handlers, logsafe
+from bot.telegram import follows, handlers, logsafe
 from bot.telegram.ordering import ChatOrderedProcessor
 from bot.telegram.state import STATE_KEY, BotState
 from bot.telegram.webhook import serve_webhook, webhook_config
@@ -46,6 +46,10 @@ COMMANDS = [
     BotCommand("sources", "the sources of my last answer, with quotes"),
     BotCommand("reset", "forget our conversation"),
     BotCommand("ask", "ask a question (in groups)"),
+    BotCommand("follow", "follow a topic: I message you when news on it arrives"),
+    BotCommand("following", "the topics you follow"),
+    BotCommand("unfollow", "stop following a topic"),
+    BotCommand("briefing", "a daily briefing at HH:MM, or off"),
 ]
 
 
@@ -61,6 +65,7 @@ async def _post_init(application: Application[Any, Any, Any, Any, Any, Any]) -> 
         await application.bot.set_my_commands(COMMANDS)
     except TelegramError as e:  # the menu is a convenience; the bot works without it
         logger.warning("could not set the command menu: %s", e)
+    follows.start_alerts(application)
 
 
 def build_application(
@@ -91,6 +96,7 @@ def build_application(
         .rate_limiter(AIORateLimiter(max_retries=RETRY_AFTER_RETRIES))
         .concurrent_updates(ChatOrderedProcessor())
         .post_init(_post_init)
+        .post_stop(follows.stop_alerts)
         .build()
     )
     application.bot_data[STATE_KEY] = BotState.create(service, settings)
@@ -103,6 +109,10 @@ def build_application(
     application.add_handler(CommandHandler("reset", handlers.reset, message))
     application.add_handler(CommandHandler("sources", handlers.sources, message))
     application.add_handler(CommandHandler("ask", handlers.ask_command, message))
+    application.add_handler(CommandHandler("follow", follows.follow, message))
+    application.add_handler(CommandHandler("following", follows.following, message))
+    application.add_handler(CommandHandler("unfollow", follows.unfollow, message))
+    application.add_handler(CommandHandler("briefing", follows.briefing, message))
     application.add_handler(CallbackQueryHandler(handlers.show_quote))
     application.add_handler(MessageHandler(question & private, handlers.ask))
     application.add_handler(

@@ -48,3 +48,26 @@ ERROR = "Sorry, something went wrong while I was answering. Please try again in 
 
 QUOTE_BUTTON = "Quote [{n}]"
 QUOTE_GONE = "That source is no longer available. Send /sources for my last answer's sources."
+
+# --- follows and alerts ----------------------------------------------------------------
+FOLLOW_WHAT = (
+    "Which topic should I follow? Write it after the command, e.g. "
+    "<code>/follow NATO and Russia</code>"
+)
+FOLLOWED = (
+    "Following <b>{topic}</b> (id {id}). I will message you, with a source, when a new "
+    "article on it arrives. /following lists your topics."
+)
+FOLLOWING_NONE = "You follow no topics yet. Try <code>/follow NATO and Russia</code>."
+FOLLOWING = "<b>Topics you follow</b>\n{lines}\n\n/unfollow <i>id</i> stops one."
+UNFOLLOW_WHAT = "Which one? Send <code>/unfollow ID</code> with an id from /following."
+UNFOLLOWED = "Stopped following <b>{topic}</b>."
+NO_SUCH_FOLLOW = "You follow no topic with id {id}. /following lists them."
+FOLLOW_ERROR = "I could not follow that: {reason}."
+FOLLOWS_OFF = "Following topics is not available on this bot."
+BRIEFING_WHAT = (
+    "When? Send <code>/briefing 07:30</code> (UTC), <code>/briefing 07:30 Europe/Berlin</code>, "
+    "or <code>/briefing off</code>."
+)
+BRIEFING_SET = "Your daily briefing comes at {at} ({tz}) on the topics you follow."
+BRIEFING_OFF = "No more daily briefing."

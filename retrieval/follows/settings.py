@@ -1,0 +1,42 @@
+"""The ``follows`` config section: topics a chat follows, and how alerts are matched and capped."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class FollowsSettings(BaseModel):
+    """Following topics: cited alerts when a new feed article is on one (`/follow`)."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    max_per_chat: int = Field(default=20, ge=1, le=1000, description="Follows a chat may keep.")
+    max_topic_chars: int = Field(
+        default=200, ge=10, le=2000, description="Longest topic a follow may name."
+    )
+    threshold: float = Field(
+        default=0.47,
+        ge=0,
+        le=1,
+        description="Relevance (dense and lexical combined) a new article needs to alert; "
+        "calibrated by `bench/follows.py` for precision.",
+    )
+    dense_weight: float = Field(
+        default=0.6,
+        ge=0,
+        le=1,
+        description="Share of the dense cosine in the relevance; the rest is the share of the "
+        "topic's words (IDF-weighted) the article contains.",
+    )
+    per_hour: int = Field(
+        default=3,
+        ge=1,
+        le=100,
+        description="Alerts per follow per hour; more are folded into one 'and N more on X'.",
+    )
+    check_every_s: float = Field(
+        default=2.0,
+        gt=0,
+        le=600,
+        description="How often a front end looks for new feed articles and delivers alerts.",
+    )
