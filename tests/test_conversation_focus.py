@@ -11,7 +11,7 @@ import pytest
 
 from retrieval import focus
 from retrieval.answer import Answer, Citation
-from retrieval.condense import standalone_question
+from retrieval.condense import could_be_person, standalone_question
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder
 from retrieval.service import NewsService
@@ -138,6 +138,29 @@ def test_a_follow_up_asking_for_a_name_keeps_its_pronoun() -> None:
     turn = Turn("Who threw the shoes?", "Who threw the shoes?", "A man [1]", entities=("Bush",))
     assert "Bush" not in standalone_question("What was his name?", [turn])
     assert standalone_question("Did he run?", [turn]).startswith("Did Bush run?")
+
+
+def test_he_is_the_person_just_asked_about_not_the_most_mentioned_organisation() -> None:
+    # The mission is mentioned most, but an organisation is no one's "he"; and a follow-up
+    # to a follow-up means the person its question was read as asking about.
+    article = (
+        "The Russian Permanent Mission said so. Stoltenberg withdrew the accreditation of the "
+        "Russian Permanent Mission. On 6 October Jens Stoltenberg decided. The Mission and "
+        "the Kremlin objected; the Russian Permanent Mission closed. Mission staff left."
+    )
+    first = _answer("Who is Jens Stoltenberg?", article.split(". ")[1] + ".")
+    after = focus.after(first, focus.Focus(), article)
+    assert after.entities[0] == "Jens Stoltenberg"
+    assert not could_be_person("Russian Permanent Mission")
+    assert not could_be_person("NATO") and could_be_person("Sergei Lavrov")
+    asked = "What did he decide on 6 October?"
+    read_as = "What did Jens Stoltenberg decide on 6 October?"
+    entities = ("Russian Permanent Mission", "Kremlin", "Jens Stoltenberg")
+    turn = Turn(asked, read_as, "On 6 October [1]", entities=entities)
+    assert standalone_question(asked, [turn]) == read_as
+    # Only organisations in play: the pronoun is left alone, the topic carried instead.
+    lone = Turn("Who objected?", "Who objected?", "The Kremlin [1]", entities=("Kremlin",))
+    assert "Kremlin decide" not in standalone_question("What did he decide?", [lone])
 
 
 def test_short_question_finds_a_word_the_evidence_says_otherwise(
