@@ -132,13 +132,15 @@ def standalone_question(question: str, history: list[Turn]) -> str:
 
 
 def _referent(names: list[str], last: Turn) -> str | None:
-    """Who "he" or "she" means after ``last``: a person the reader just asked about (in
-    their words or as the question was read: "What did he decide?" read as "What did Jens
-    Stoltenberg decide?"), else the focus's likeliest person (retrieval/focus.py); without
-    a stored focus, the previous question's full name. An organisation is no one's "he"."""
+    """Who "he" or "she" means after ``last``: the person its short answer named ("Who did
+    he shoot?" "Vincent Darbenzio"), else one the reader just asked about (in their words
+    or as the question was read: "What did he decide?" read as "What did Jens Stoltenberg
+    decide?"), else the focus's likeliest person (retrieval/focus.py); without a stored
+    focus, the previous question's full name. An organisation is no one's "he"."""
     people = [e for e in last.entities if could_be_person(e)]
     kept = {e.lower() for e in people}
-    asked = [n for n in [*topic_of(last.question)[0], *names] if n.lower() in kept]
+    answered = topic_of(last.short_answer or "")[0]
+    asked = [n for n in [*answered, *topic_of(last.question)[0], *names] if n.lower() in kept]
     if asked:
         return asked[0]
     if last.entities:
