@@ -191,6 +191,8 @@ class ExtractiveAnswerer:
         # Frame words ("how many ... now") count towards the question's length but are no
         # topic the evidence must share.
         qterms = own - _FRAME_TERMS
+        if own and not qterms:  # "Who's the article about?": no topic to look for
+            return False
         idf = self.index.idf
         total = sum(idf(t) for t in qterms) or 1.0
         # The story the sentence is from, not just its chunk: a story split in two chunks
