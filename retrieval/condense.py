@@ -51,6 +51,19 @@ _QUESTION_WORDS = {
     "the",
 }
 _MAX_CARRIED = 12
+# Words that make a capitalised name an organisation, a place or a thing: never "he" or "she".
+_NOT_PERSON = {
+    "agency", "airline", "airlines", "airport", "alliance", "army", "assembly", "association",
+    "authority", "bank", "board", "bureau", "cabinet", "center", "centre", "church", "city",
+    "club", "college", "command", "commission", "committee", "company", "congress", "corp",
+    "corporation", "council", "county", "court", "department", "embassy", "federation",
+    "force", "forces", "foundation", "fund", "government", "group", "hospital", "house",
+    "inc", "institute", "kremlin", "league", "ltd", "ministry", "mission", "museum", "navy",
+    "network", "news", "office", "organisation", "organization", "parliament", "party",
+    "pentagon", "police", "post", "press", "province", "republic", "school", "senate",
+    "service", "society", "state", "states", "station", "street", "team", "times", "union",
+    "university",
+}  # fmt: skip
 _ASKS_IDENTITY = re.compile(
     r"\b(?:his|her) (?:full |real )?name\b|^\W*who(?:'s| is| was) (?:he|she)\b", re.I
 )
@@ -61,6 +74,15 @@ def needs_context(question: str) -> bool:
     words = re.findall(r"[\w']+", question.lower())
     content = [w for w in words if w not in STOPWORDS and w not in _QUESTION_WORDS]
     return bool(_LEADS.match(question.strip())) or bool(_PRONOUNS & set(words)) or len(content) < 2
+
+
+def could_be_person(name: str) -> bool:
+    """Whether "he" or "she" could mean ``name``: not an acronym ("NATO") and no word that
+    names an organisation or a place ("Russian Permanent Mission", "Foreign Ministry")."""
+    letters = re.sub(r"[^A-Za-z]", "", name)
+    if len(letters) > 1 and letters.isupper():
+        return False
+    return not any(w.strip(".,;:'’").lower() in _NOT_PERSON for w in name.split())
 
 
 def topic_of(question: str) -> tuple[list[str], list[str]]:
@@ -92,14 +114,7 @@ def standalone_question(question: str, history: list[Turn]) -> str:
     # The previous turn's own words, not what it carried in turn: topics do not pile up.
     previous = re.sub(r"\s*\([^)]*\)$", "", history[-1].standalone)
     names, terms = topic_of(previous)
-    # A name the reader just asked about themselves comes first ("What did he decide?" after
-    # "Who is Jens Stoltenberg?"), else the conversation's most salient name
-    # (retrieval/focus.py); without a stored focus, the previous question's full name.
-    kept = {e.lower() for e in history[-1].entities}
-    asked = [n for n in topic_of(history[-1].question)[0] if n.lower() in kept]
-    person = asked[0] if asked else (history[-1].entities[0] if kept else None)
-    if person is None:
-        person = next((n for n in names if len(n.split()) >= 2), None)
+    person = _referent(names, history[-1])
     # "What was his name?", "Who was she?" ask who the pronoun is: naming anyone answers it.
     if person and not _ASKS_IDENTITY.search(question):
         pattern = re.compile(r"\b(he|she|him|his|her)\b", re.I)
@@ -114,3 +129,20 @@ def standalone_question(question: str, history: list[Turn]) -> str:
     core = _LEADS.sub("", question).strip() or question
     core = core[0].upper() + core[1:]
     return f"{core} ({' '.join(carried)})"
+
+
+def _referent(names: list[str], last: Turn) -> str | None:
+    """Who "he" or "she" means after ``last``: the person its short answer named ("Who did
+    he shoot?" "Vincent Darbenzio"), else one the reader just asked about (in their words
+    or as the question was read: "What did he decide?" read as "What did Jens Stoltenberg
+    decide?"), else the focus's likeliest person (retrieval/focus.py); without a stored
+    focus, the previous question's full name. An organisation is no one's "he"."""
+    people = [e for e in last.entities if could_be_person(e)]
+    kept = {e.lower() for e in people}
+    answered = topic_of(last.short_answer or "")[0]
+    asked = [n for n in [*answered, *topic_of(last.question)[0], *names] if n.lower() in kept]
+    if asked:
+        return asked[0]
+    if last.entities:
+        return people[0] if people else None
+    return next((n for n in names if len(n.split()) >= 2 and could_be_person(n)), None)

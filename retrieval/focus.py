@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from retrieval.answer import Answer
-from retrieval.condense import needs_context
+from retrieval.condense import could_be_person, needs_context
 from retrieval.lexical import STOPWORDS
 from retrieval.retriever import Hit
 from retrieval.search_index import SearchIndex
@@ -90,10 +90,20 @@ def attested(name: str, article: str) -> bool:
 
 
 def _referent_score(name: str, article: str, rank: int) -> float:
-    """How likely "he" / "she" means ``name``: often mentioned and recent; an acronym
-    ("NATO") names an organisation, not a person."""
-    acronym = name.replace(" ", "").isupper()
-    return min(salience(name, article), _SALIENT) - _RECENCY * rank - (_SALIENT if acronym else 0)
+    """How likely "he" / "she" means ``name``: often mentioned and recent, and a person: not
+    an acronym or an organisation's name ("NATO", "Russian Permanent Mission"), nor a name
+    the article mostly writes after "the" ("the Kremlin")."""
+    thing = not could_be_person(name) or _mostly_after_the(name, article)
+    return min(salience(name, article), _SALIENT) - _RECENCY * rank - (_SALIENT if thing else 0)
+
+
+def _mostly_after_the(name: str, article: str) -> bool:
+    """Whether most of the article's mentions of ``name`` follow "the"."""
+    mentions = [m.start() for m in re.finditer(rf"\b{re.escape(name)}\b", article)]
+    after_the = sum(
+        bool(re.search(r"\bthe\s+$", article[max(0, i - 5) : i], re.I)) for i in mentions
+    )
+    return bool(mentions) and 2 * after_the > len(mentions)
 
 
 def salience(name: str, article: str) -> int:
@@ -122,9 +132,9 @@ def after(answer: Answer, before: Focus, article: str | None = None) -> Focus:
         before = Focus()
     entities: list[str] = []
     for name in [*fresh, *before.entities]:
-        if name.lower() not in {e.lower() for e in entities}:
-            if article is None or attested(name, article):
-                entities.append(name)
+        seen = {e.lower() for e in entities}
+        if name.lower() not in seen and (article is None or attested(name, article)):
+            entities.append(name)
     if article is not None:
         rank = {name: i for i, name in enumerate(entities)}
         entities.sort(key=lambda n: -_referent_score(n, article, rank[n]))

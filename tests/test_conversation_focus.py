@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from retrieval import focus
 from retrieval.answer import Answer, Citation
-from retrieval.condense import standalone_question
+from retrieval.condense import could_be_person, standalone_question
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder
 from retrieval.service import NewsService
@@ -140,6 +141,35 @@ def test_a_follow_up_asking_for_a_name_keeps_its_pronoun() -> None:
     assert standalone_question("Did he run?", [turn]).startswith("Did Bush run?")
 
 
+def test_he_is_the_person_just_asked_about_not_the_most_mentioned_organisation() -> None:
+    # The mission is mentioned most, but an organisation is no one's "he"; and a follow-up
+    # to a follow-up means the person its question was read as asking about.
+    article = (
+        "The Russian Permanent Mission said so. Stoltenberg withdrew the accreditation of the "
+        "Russian Permanent Mission. On 6 October Jens Stoltenberg decided. The Mission and "
+        "the Kremlin objected; the Russian Permanent Mission closed. Mission staff left."
+    )
+    first = _answer("Who is Jens Stoltenberg?", article.split(". ")[1] + ".")
+    after = focus.after(first, focus.Focus(), article)
+    assert after.entities[0] == "Jens Stoltenberg"
+    assert not could_be_person("Russian Permanent Mission")
+    assert not could_be_person("NATO") and could_be_person("Sergei Lavrov")
+    asked = "What did he decide on 6 October?"
+    read_as = "What did Jens Stoltenberg decide on 6 October?"
+    entities = ("Russian Permanent Mission", "Kremlin", "Jens Stoltenberg")
+    turn = Turn(asked, read_as, "On 6 October [1]", entities=entities)
+    assert standalone_question(asked, [turn]) == read_as
+    # A who-question's answer is the next "he"; an organisation is no one's.
+    shot = Turn("Who did he shoot?", "Who did Pennsylvania shoot?", "A driver [1]")
+    shot = replace(
+        shot, short_answer="Vincent Darbenzio", entities=("Pennsylvania", "Vincent Darbenzio")
+    )
+    assert standalone_question("What was his job?", [shot]) == "What was Vincent Darbenzio's job?"
+    # Only organisations in play: the pronoun is left alone, the topic carried instead.
+    lone = Turn("Who objected?", "Who objected?", "The Kremlin [1]", entities=("Kremlin",))
+    assert "Kremlin decide" not in standalone_question("What did he decide?", [lone])
+
+
 def test_short_question_finds_a_word_the_evidence_says_otherwise(
     seed_service: NewsService,
 ) -> None:
@@ -154,3 +184,18 @@ def test_short_question_finds_a_word_the_evidence_says_otherwise(
     assert not answerer._near_words(
         "What is the population of Brussels?", {"popul"}, "the embassy in Brussels opened"
     )
+
+
+def test_words_for_the_text_itself_are_no_topic_the_evidence_must_share(
+    service_over: Callable[[str, str], NewsService],
+) -> None:
+    service = service_over(
+        "2013-01-01-cab.txt",
+        "title: Teen charged in cab driver's death\ndate: 2013-01-01\n\n"
+        "A 16-year-old Pennsylvania boy is facing murder charges, accused of shooting a cab "
+        "driver. Police said the man was arrested on Friday in Allentown.\n",
+    )
+    answer = service.ask("What charge is the man in the story facing?")
+    assert not answer.abstained and "murder charges" in answer.text
+    # A short question about what the story never says is still not answered.
+    assert service.ask("What is the population of Allentown?").abstained

@@ -685,10 +685,6 @@ def test_pty_ctrl_d_exits_0(terminal: Terminal) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="regression of session 9's pronoun rule: after a resumed session 'he' resolves to the article's most salient name ('Russian Permanent Mission'), not the one just asked about",
-    strict=False,
-)
 def test_pty_xterm_resumes_a_session_and_recalls_history(
     chat_config: Path, terminal: Terminal
 ) -> None:

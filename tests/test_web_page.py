@@ -296,10 +296,6 @@ def test_seed_question_streams_a_cited_answer_with_its_source_card(
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(
-    reason="regression of session 9's pronoun rule: after a resumed session 'he' resolves to the article's most salient name ('Russian Permanent Mission'), not the one just asked about",
-    strict=False,
-)
 def test_follow_up_reload_and_new_chat(
     browser: Any, live: LiveServer, counting: CountingService
 ) -> None:
