@@ -321,6 +321,8 @@ def test_preview_text_fits_one_message() -> None:
 def test_the_bots_own_texts_are_valid_telegram_html() -> None:
     values = {"user_id": 1, "limit": 2, "seconds": 3, "length": 4, "reason": "r", "n": 1}
     values |= {"articles": "3 articles", "dates": "", "sources": "", "group_hint": ""}
+    values |= {"topic": "NATO &amp; Russia", "id": 7, "lines": "7. NATO", "at": "07:30"}
+    values |= {"tz": "Europe/Berlin"}
     for name in dir(texts):
         if name.isupper():
             parse_telegram_html(getattr(texts, name).format(**values, mention="@b"))
