@@ -165,7 +165,7 @@ class LivePart:
         if allowed is not None and not allowed.all():
             # A bitmap of the allowed rows (bit i of byte i // 8): cheap to build and to test.
             bits = np.packbits(allowed, bitorder="little")
-            sel = faiss.IDSelectorBitmap(len(allowed), faiss.swig_ptr(bits))
+            sel = faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))
             # The keyword form keeps the selector alive as long as the parameters.
             params = faiss.SearchParameters(sel=sel)  # type: ignore[call-arg]
         scores, ids = index.search(qvec.reshape(1, -1).astype(np.float32), k, params=params)
