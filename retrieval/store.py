@@ -21,6 +21,10 @@ then named in CURRENT, so a crash at any point leaves the last snapshot. Readers
 file's size and SHA-256 against the manifest before FAISS (or SQLite, or numpy) reads it; the
 manifest carries a checksum of itself. No pickle. Segments no snapshot kept refers to (and
 unfinished temporaries) are collected after each publish.
+
+A reader (``open``) keeps each verified segment ready to search (segment_index.py), by name
+and checksums, so that loading the next snapshot reads and builds only its new segments; the
+segments it had are placed at their offsets and their deleted rows masked.
 """
 
 from __future__ import annotations
