@@ -175,7 +175,10 @@ class LivePart:
 
 
 def top_k(hits: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
-    """The best ``k`` of several segments' hits, best first; of equal scores the lower row
-    first. (Which of several rows with one score at the k-th place a segment returns is
-    FAISS's choice, as it is in one flat index.)"""
-    return sorted(hits, key=lambda h: (-h[1], h[0]))[:k]
+    """The best ``k`` of several segments' hits, best first, as one flat FAISS index lists
+    them: of equal scores the lowest rows are kept, and listed highest row first (a
+    sentence two overlapping chunks share then ranks the later chunk first, as before).
+    Which of several rows with one score at the k-th place a segment returns under a
+    selector is FAISS's choice, as it is in one flat index."""
+    kept = sorted(hits, key=lambda h: (-h[1], h[0]))[:k]
+    return sorted(kept, key=lambda h: (-h[1], -h[0]))
