@@ -14,9 +14,11 @@ Reported per N: the whole-process `newsbot ingest` that finds nothing new (wall,
 RSS) for each --code folder (e.g. before and after a change); adding one article with the
 real embedder (whole process); adding one article in-process as the poller and the HTTP API
 do (`ingest` of the new file alone, real embedder), `--appends` times, split into embedding
-and the rest (reading the index state, writing and publishing, merging); cold load
-(store.load + SearchIndex); retrieval p50/p95 (question embedding excluded) unfiltered and
-with a one-year date window; disk size. `--skip-cli` leaves out the whole-process runs.
+and the rest (reading the index state, writing and publishing, merging), and a reader's
+reload of each new snapshot (NewsService.reload, its segments of the one before in memory);
+cold load (NewsService.reload in a new service: verify, read, build the search index);
+retrieval p50/p95 (question embedding excluded) unfiltered and with a one-year date window;
+disk size. `--skip-cli` leaves out the whole-process runs.
 To time older code in-process, copy this file into that checkout and run it there.
 """
 
@@ -44,9 +46,8 @@ sys.path.insert(0, str(REPO))
 from retrieval.config import load_settings  # noqa: E402
 from retrieval.embeddings import make_embedder  # noqa: E402
 from retrieval.ingest import ingest  # noqa: E402
-from retrieval.retriever import HybridRetriever  # noqa: E402
-from retrieval.search_index import Filters, SearchIndex  # noqa: E402
-from retrieval.store import IndexStore  # noqa: E402
+from retrieval.search_index import Filters  # noqa: E402
+from retrieval.service import NewsService  # noqa: E402
 
 SOURCES = ["Example Wire", "City Paper", "The Verge", "Harbour Times", "Northern Post"]
 QUERIES = [
@@ -129,7 +130,11 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 
 
 def add_articles(settings: object, embedder: object, docs: Path, count: int) -> dict[str, object]:
-    """Add ``count`` one-article files one by one, as the poller does; time each add."""
+    """Add ``count`` one-article files one by one, as the poller does; time each add, and a
+    reader's reload of the snapshot it published (a NewsService that already holds the one
+    before, as a server or the poller does)."""
+    reader = NewsService(settings, embedder)  # type: ignore[arg-type]
+    reader.reload()
     real = embedder.encode  # type: ignore[attr-defined]
     spent = [0.0]
 
@@ -141,7 +146,7 @@ def add_articles(settings: object, embedder: object, docs: Path, count: int) -> 
             spent[0] += time.perf_counter() - t
 
     embedder.encode = timed  # type: ignore[attr-defined]
-    totals, embeds = [], []
+    totals, embeds, reloads = [], [], []
     sentences = real_sentences()
     for i in range(count):
         path = docs / f"added-{i}.jsonl"
@@ -154,6 +159,9 @@ def add_articles(settings: object, embedder: object, docs: Path, count: int) -> 
         totals.append(time.perf_counter() - t)
         embeds.append(spent[0])
         assert report.published and report.embedded > 0
+        t = time.perf_counter()
+        assert reader.reload()
+        reloads.append(time.perf_counter() - t)
     embedder.encode = real  # type: ignore[attr-defined]
     rest = [t - e for t, e in zip(totals, embeds, strict=True)]
     return {
@@ -165,6 +173,7 @@ def add_articles(settings: object, embedder: object, docs: Path, count: int) -> 
             "mean": _r(statistics.mean(rest)),
             "max": _r(max(rest)),
         },
+        "reader_reload_s": {"median": _r(statistics.median(reloads)), "max": _r(max(reloads))},
     }
 
 
@@ -206,11 +215,11 @@ def bench(
             encoding="utf-8",
         )
         result["ingest_add_one_article"] = run_cli(codes[-1], config, "ingest", "--quiet")
-    store = IndexStore(settings.index_dir)
+    reader = NewsService(settings, embedder)
     t = time.perf_counter()
-    index = SearchIndex(store.load())
-    result["cold_load_s"] = round(time.perf_counter() - t, 2)
-    retriever = HybridRetriever(index=index, embedder=embedder, settings=settings.retrieval)
+    reader.reload()
+    result["cold_load_s"] = round(time.perf_counter() - t, 3)
+    retriever = reader.retriever
     qvecs = embedder.encode(QUERIES)
     window = Filters(since=dt.date(2021, 1, 1), until=dt.date(2021, 12, 31))
     for label, filters in (("unfiltered", None), ("date_window", window)):

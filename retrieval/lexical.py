@@ -272,13 +272,17 @@ class SegmentedBM25:
     length), so that scores equal those of one index built over the live chunks alone.
 
     ``rowmaps[i][d]`` is the row of segment ``i``'s chunk ``d`` in the snapshot, or -1 when
-    it is deleted.
+    it is deleted. ``n_docs`` is the number of live chunks; ``n_rows`` (default ``n_docs``)
+    the number of snapshot rows, when deleted rows keep theirs (then they score 0).
     """
 
-    def __init__(self, parts: Sequence[tuple[Postings, np.ndarray]], n_docs: int) -> None:
+    def __init__(
+        self, parts: Sequence[tuple[Postings, np.ndarray]], n_docs: int, n_rows: int | None = None
+    ) -> None:
         self.parts = [(p, m, m >= 0) for p, m in parts]
         self.n_docs = n_docs
-        norm = np.zeros(n_docs, dtype=np.float64)
+        self.n_rows = n_docs if n_rows is None else n_rows
+        norm = np.zeros(self.n_rows, dtype=np.float64)
         total = 0
         for p, m, alive in self.parts:
             total += int(p.doc_len[alive].sum())
@@ -308,7 +312,7 @@ class SegmentedBM25:
 
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
         """BM25 of every live chunk for the query (a repeated term counts again)."""
-        out = np.zeros(self.n_docs, dtype=np.float32)
+        out = np.zeros(self.n_rows, dtype=np.float32)
         for t in query_terms:
             idf = None
             for p, m, _ in self.parts:

@@ -1,64 +1,52 @@
-"""An in-memory, read-only view of one snapshot, ready to search: FAISS for the dense
-rankers, BM25 arrays for the lexical one (loaded with the snapshot), and per-chunk numpy
-arrays for filters."""
+"""An in-memory, read-only view of one snapshot, ready to search: the snapshot's segments,
+each with its own FAISS indexes and filter arrays (built once per segment, see
+segment_index.py), searched together with global row numbers; BM25 with statistics across
+the segments (loaded with the snapshot).
+
+A snapshot's rows are its segments' rows one after the other, deleted ones included: a row
+of an article deleted since is masked (never returned), not renumbered, so that loading the
+next snapshot costs what is new in it, not what it holds.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
-from collections.abc import Sequence
-from dataclasses import dataclass
+from bisect import bisect_right
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import Generic, TypeVar
 
-import faiss
 import numpy as np
 
-from retrieval.store import ArticleRow, ChunkRow, SentenceRow, SnapshotData, build_lexical
+from retrieval.segment_index import Filters, LivePart, SegmentIndex, top_k
+from retrieval.segments import Segment
+from retrieval.store import ArticleRow, ChunkRow, SentenceRow, Snapshot, SnapshotData, build_lexical
 
+__all__ = ["Filters", "SearchIndex"]
 
-@dataclass(frozen=True)
-class Filters:
-    """Optional restrictions on which articles may be retrieved."""
-
-    since: dt.date | None = None
-    until: dt.date | None = None
-    sources: tuple[str, ...] = ()
-    # Undated articles pass a date bound only when it is the asked-on cut alone: an article
-    # without a date is not known to be later (a gazetteer entry, a reference page), but it
-    # is never inside a window the user named.
-    undated: bool = False
-    # Article ids (a conversation's focus); empty: any article.
-    articles: tuple[str, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.since or self.until or self.sources or self.articles)
+Row = TypeVar("Row", ChunkRow, SentenceRow)
 
 
 class SearchIndex:
     """One loaded snapshot with its three rankers."""
 
-    def __init__(self, data: SnapshotData) -> None:
-        self.data = data
-        self.name = data.name
-        self.chunks: list[ChunkRow] = data.chunks
-        self.sentences: list[SentenceRow] = data.sentences
-        self.articles: dict[str, ArticleRow] = data.articles
-        self.chunk_index = (
-            data.chunk_index if data.chunk_index is not None else _flat(data.chunk_vectors)
-        )
-        self.sentence_index = (
-            data.sentence_index if data.sentence_index is not None else _flat(data.sentence_vectors)
-        )
-        self.sentence_vectors = data.sentence_vectors
-        self.chunk_vectors = data.chunk_vectors
-        self.sentence_chunk = np.array([s.chunk_row for s in data.sentences], dtype=np.int64)
-        self.sentences_of: list[list[int]] = [[] for _ in data.chunks]
-        for s in data.sentences:
-            self.sentences_of[s.chunk_row].append(s.row)
-        arts = [data.articles[c.article_id] for c in data.chunks]
-        # ISO dates compare as strings; "" is no date (never inside a window).
-        self._chunk_date = np.array([a.date or "" for a in arts], dtype="U10")
-        self._chunk_source = np.array([(a.source or "").casefold() for a in arts], dtype=object)
-        self._chunk_article = np.array([c.article_id for c in data.chunks], dtype=object)
-        self.lexical = data.lexical or build_lexical(data.articles, data.chunks)
+    def __init__(self, data: Snapshot | SnapshotData) -> None:
+        snap = data if isinstance(data, Snapshot) else _one_part(data)
+        self.data = snap
+        self.name = snap.name
+        self.articles: dict[str, ArticleRow] = snap.articles
+        self.parts: list[LivePart] = snap.parts
+        self.lexical = snap.lexical
+        self._chunk0 = [p.chunk0 for p in self.parts]
+        self._sentence0 = [p.sentence0 for p in self.parts]
+        n_chunks = sum(p.index.n_chunks for p in self.parts)
+        n_sentences = sum(p.index.n_sentences for p in self.parts)
+        self.chunks = _Rows(self, n_chunks, sum(p.live_chunks for p in self.parts), True)
+        self.sentences = _Rows(self, n_sentences, sum(p.live_sentences for p in self.parts), False)
+        self.sentences_of = _SentencesOf(self)
+        self.chunk_vectors = _Vectors(self, chunks=True)
+        self.sentence_vectors = _Vectors(self, chunks=False)
+        # True when some rows are deleted: masks then always carry the live rows.
+        self._holes = any(p.alive is not None for p in self.parts)
 
     def idf(self, term: str) -> float:
         """BM25's inverse document frequency of a term over the chunks."""
@@ -67,43 +55,51 @@ class SearchIndex:
     def __len__(self) -> int:
         return len(self.chunks)
 
+    def part_of(self, row: int, *, chunks: bool = True) -> LivePart:
+        """The segment that holds a snapshot row of a chunk (or of a sentence)."""
+        starts = self._chunk0 if chunks else self._sentence0
+        return self.parts[bisect_right(starts, row) - 1]
+
     def mask(self, filters: Filters) -> np.ndarray | None:
-        """A boolean mask over chunks for the filters, or None when nothing is filtered."""
+        """A boolean mask over the snapshot's chunk rows for the filters (deleted rows never
+        pass), or None when nothing is filtered."""
         if not filters:
             return None
-        ok = np.ones(len(self.chunks), dtype=bool)
-        if (filters.since or filters.until) and not filters.undated:
-            ok &= self._chunk_date != ""
-        if filters.since:
-            ok &= self._chunk_date >= filters.since.isoformat()
-        if filters.until:
-            ok &= self._chunk_date <= filters.until.isoformat()
-        if filters.sources:
-            wanted = [s.casefold() for s in filters.sources]
-            ok &= np.isin(self._chunk_source, np.array(wanted, dtype=object))
-        if filters.articles:
-            ok &= np.isin(self._chunk_article, np.array(filters.articles, dtype=object))
-        return ok
+        masks = []
+        for p in self.parts:
+            m = p.index.mask(filters)
+            masks.append(m if p.alive is None else m & p.alive)
+        return np.concatenate(masks) if masks else np.zeros(0, dtype=bool)
+
+    def _allowed(self, p: LivePart, mask: np.ndarray | None) -> np.ndarray | None:
+        if mask is None:
+            return p.alive
+        return mask[p.chunk0 : p.chunk0 + p.index.n_chunks]
 
     def dense_chunks(
         self, qvec: np.ndarray, k: int, mask: np.ndarray | None
     ) -> list[tuple[int, float]]:
-        """Chunks by cosine similarity of their vector to the question's."""
-        params = None
-        if mask is not None:
-            params = _selector(np.flatnonzero(mask))
-        return _search(self.chunk_index, qvec, k, params)
+        """Chunks by cosine similarity of their vector to the question."""
+        hits = []
+        for p in self.parts:
+            hits += p.chunk_hits(qvec, k, self._allowed(p, mask))
+        return top_k(hits, k)
 
     def dense_sentences(
         self, qvec: np.ndarray, k: int, mask: np.ndarray | None
     ) -> list[tuple[int, float]]:
         """Chunks by the cosine similarity of their best sentence to the question."""
-        params = None
-        if mask is not None:
-            params = _selector(np.flatnonzero(mask[self.sentence_chunk]))
+        hits = []
+        for p in self.parts:
+            if mask is None:
+                allowed = p.sentence_alive
+            else:
+                allowed = mask[p.chunk0 : p.chunk0 + p.index.n_chunks][p.index.sentence_chunk]
+            hits += p.sentence_hits(qvec, k * 4, allowed)
         best: dict[int, float] = {}
-        for srow, score in _search(self.sentence_index, qvec, k * 4, params):
-            chunk = int(self.sentence_chunk[srow])
+        for srow, score in top_k(hits, k * 4):
+            p = self.part_of(srow, chunks=False)
+            chunk = p.chunk0 + int(p.index.sentence_chunk[srow - p.sentence0])
             if chunk not in best:
                 best[chunk] = score
             if len(best) >= k:
@@ -116,33 +112,99 @@ class SearchIndex:
         """Chunks by BM25 over their title and text."""
         if not len(self.chunks) or not query_terms:
             return []
-        scores = self.lexical.scores(query_terms)
+        scores = self.lexical.scores(query_terms)  # 0 for deleted rows
         if mask is not None:
             scores = np.where(mask, scores, 0.0)
-        k = min(k, len(scores))
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        return [(int(i), float(scores[i])) for i in top if scores[i] > 0]
+        rows = np.flatnonzero(scores > 0)
+        if len(rows) > k:
+            kth = np.partition(scores[rows], len(rows) - k)[len(rows) - k]
+            rows = rows[scores[rows] >= kth]
+        # Of equal scores the lower rows first, so that holes left by deleted rows change
+        # nothing (a row's order among the live ones is the same with or without them).
+        top = rows[np.lexsort((rows, -scores[rows]))[:k]]
+        return [(int(i), float(scores[i])) for i in top]
 
 
-def _selector(ids: np.ndarray) -> faiss.SearchParameters:
-    """Search parameters that let FAISS consider only these ids."""
-    # The keyword form keeps the selector alive as long as the parameters (faiss's wrapper).
-    return faiss.SearchParameters(sel=faiss.IDSelectorBatch(ids.astype(np.int64)))  # type: ignore[call-arg]
+def _one_part(data: SnapshotData) -> Snapshot:
+    """A snapshot given as rows and vectors in memory, as one segment without deletions."""
+    seg = Segment(
+        data.articles, data.chunks, data.sentences, data.chunk_vectors, data.sentence_vectors,
+        chunk_index=data.chunk_index, sentence_index=data.sentence_index,
+    )  # fmt: skip
+    part = LivePart.place(SegmentIndex(seg), 0, 0, frozenset())
+    lexical = data.lexical or build_lexical(data.articles, data.chunks)
+    return Snapshot(data.name, data.manifest, dict(data.files), data.articles, [part], lexical)
 
 
-def _flat(vectors: np.ndarray) -> faiss.IndexFlatIP:
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    if len(vectors):
-        index.add(vectors)
-    return index
+class _Rows(Generic[Row]):
+    """The snapshot's chunk (or sentence) rows by snapshot row number; iterating and len()
+    see the live ones only."""
+
+    def __init__(self, index: SearchIndex, n_rows: int, n_live: int, chunks: bool) -> None:
+        self._index, self._n_rows, self._n_live, self._chunks = index, n_rows, n_live, chunks
+
+    def __len__(self) -> int:
+        return self._n_live
+
+    def __getitem__(self, row: int) -> Row:
+        if not 0 <= row < self._n_rows:
+            raise IndexError(f"row {row} is outside the snapshot")
+        p = self._index.part_of(row, chunks=self._chunks)
+        return self._lift(p, row - (p.chunk0 if self._chunks else p.sentence0))
+
+    def _lift(self, p: LivePart, local: int) -> Row:
+        seg = p.index.seg
+        if self._chunks:
+            c = seg.chunks[local]
+            return c if p.chunk0 == 0 else replace(c, row=c.row + p.chunk0)  # type: ignore[return-value]
+        s = seg.sentences[local]
+        if p.chunk0 == 0 and p.sentence0 == 0:
+            return s  # type: ignore[return-value]
+        return SentenceRow(s.row + p.sentence0, s.chunk_row + p.chunk0, s.start, s.end)  # type: ignore[return-value]
+
+    def __iter__(self) -> Iterator[Row]:
+        for p in self._index.parts:
+            alive = p.alive if self._chunks else p.sentence_alive
+            n = p.index.n_chunks if self._chunks else p.index.n_sentences
+            for local in range(n) if alive is None else np.flatnonzero(alive).tolist():
+                yield self._lift(p, local)
 
 
-def _search(
-    index: faiss.Index, qvec: np.ndarray, k: int, params: faiss.SearchParameters | None
-) -> list[tuple[int, float]]:
-    if index.ntotal == 0:
-        return []
-    k = min(k, index.ntotal)
-    scores, ids = index.search(qvec.reshape(1, -1).astype(np.float32), k, params=params)
-    return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
+class _SentencesOf:
+    """``sentences_of[chunk_row]``: the snapshot rows of a chunk's sentences, ascending."""
+
+    def __init__(self, index: SearchIndex) -> None:
+        self._index = index
+
+    def __getitem__(self, row: int) -> list[int]:
+        p = self._index.part_of(row)
+        return (p.index.sentences_of(row - p.chunk0) + p.sentence0).tolist()
+
+
+class _Vectors:
+    """The snapshot's chunk (or sentence) vectors by snapshot row: ``v[row]`` or
+    ``v[rows]``, read from each segment's own storage (no copy of them all)."""
+
+    def __init__(self, index: SearchIndex, *, chunks: bool) -> None:
+        self._index, self._chunks = index, chunks
+
+    def _of(self, p: LivePart) -> tuple[np.ndarray, int]:
+        seg = p.index.seg
+        if self._chunks:
+            return seg.chunk_vectors, p.chunk0
+        return seg.sentence_vectors, p.sentence0
+
+    def __getitem__(self, rows: int | Sequence[int] | np.ndarray) -> np.ndarray:
+        if isinstance(rows, (int, np.integer)):
+            vectors, offset = self._of(self._index.part_of(int(rows), chunks=self._chunks))
+            return vectors[int(rows) - offset]
+        rows = np.asarray(rows, dtype=np.int64)
+        if not len(rows):
+            parts = self._index.parts
+            return self._of(parts[0])[0][:0] if parts else np.zeros((0, 0), dtype=np.float32)
+        first = self._index.part_of(int(rows.min()), chunks=self._chunks)
+        last = self._index.part_of(int(rows.max()), chunks=self._chunks)
+        if first is last:  # a chunk's sentences: always one segment's
+            vectors, offset = self._of(first)
+            return vectors[rows - offset]
+        return np.stack([self[int(r)] for r in rows])

@@ -97,6 +97,10 @@ class Segment:
     chunk_vectors: np.ndarray
     sentence_vectors: np.ndarray
     postings: Postings | None = None
+    # The FAISS indexes read from the segment's files: then the vectors above are read-only
+    # views of their storage, the one copy in memory.
+    chunk_index: Any = None
+    sentence_index: Any = None
 
     def counts(self) -> dict[str, int]:
         """Rows per table, as the manifest records them."""
@@ -218,8 +222,8 @@ def write(folder: Path, seg: Segment) -> None:
 def read(folder: Path, dim: int, *, postings: bool = True) -> Segment:
     """Read a segment whose files the caller has verified (``postings=False``: a snapshot
     of the first format, whose tables are the same but which has no postings.npz)."""
-    chunk_vectors = _read_faiss(folder / CHUNKS, dim)
-    sentence_vectors = _read_faiss(folder / SENTENCES, dim)
+    chunk_index = _read_faiss(folder / CHUNKS, dim)
+    sentence_index = _read_faiss(folder / SENTENCES, dim)
     uri = f"file:{folder / STORE}?mode=ro&immutable=1"
     con = sqlite3.connect(uri, uri=True)
     try:
@@ -246,7 +250,10 @@ def read(folder: Path, dim: int, *, postings: bool = True) -> Segment:
     ):
         raise ValueError("row numbers are not contiguous")
     loaded = Postings.load(folder / POSTINGS) if postings else None
-    return Segment(articles, chunks, sentences, chunk_vectors, sentence_vectors, loaded)
+    return Segment(
+        articles, chunks, sentences, vectors_of(chunk_index), vectors_of(sentence_index),
+        loaded, chunk_index, sentence_index,
+    )  # fmt: skip
 
 
 def check_rows(seg: Segment) -> None:
@@ -283,19 +290,42 @@ def read_catalog(folder: Path) -> list[CatalogEntry]:
 
 
 def _write_faiss(vectors: np.ndarray, path: Path) -> None:
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    faiss.write_index(index, str(path))
+    faiss.write_index(flat_index(vectors), str(path))
 
 
-def _read_faiss(path: Path, dim: int) -> np.ndarray:
+def _read_faiss(path: Path, dim: int) -> faiss.IndexFlatIP:
     index = faiss.read_index(str(path))
     if index.d != dim or not isinstance(index, faiss.IndexFlatIP):
         raise ValueError(f"{path.name} is not an inner-product index of dimension {dim}")
-    if index.ntotal == 0:
-        return np.zeros((0, dim), dtype=np.float32)
-    return np.ascontiguousarray(index.reconstruct_n(0, index.ntotal), dtype=np.float32)
+    return index
+
+
+def flat_index(vectors: np.ndarray) -> faiss.IndexFlatIP:
+    """An exact inner-product index of the vectors (a copy of them)."""
+    index = faiss.IndexFlatIP(vectors.shape[1])
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    return index
+
+
+class _Owner:
+    """Lends numpy a FAISS index's storage and keeps the index alive while numpy uses it."""
+
+    def __init__(self, raw: np.ndarray, index: faiss.Index) -> None:
+        self.__array_interface__ = raw.__array_interface__
+        self.index = index
+
+
+def vectors_of(index: faiss.IndexFlat) -> np.ndarray:
+    """A flat index's vectors as a read-only numpy view of its own storage (no copy); the
+    view keeps the index alive, and the index is never added to afterwards."""
+    n, d = int(index.ntotal), int(index.d)
+    if n == 0:
+        return np.zeros((0, d), dtype=np.float32)
+    raw = faiss.rev_swig_ptr(index.get_xb(), n * d)
+    view = np.asarray(_Owner(raw, index)).reshape(n, d)
+    view.flags.writeable = False
+    return view
 
 
 def _write_sqlite(seg: Segment, path: Path) -> None:

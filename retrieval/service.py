@@ -221,7 +221,7 @@ class NewsService:
         if self._loaded is not None and self._loaded.index.name == name:
             return False
         with self._lock:
-            data = self.store.load(name)
+            data = self.store.open(name)
             check_signature(data.manifest, index_signature(self.settings, self.embedder))
             index = SearchIndex(data)
             retriever = HybridRetriever(

@@ -21,6 +21,10 @@ then named in CURRENT, so a crash at any point leaves the last snapshot. Readers
 file's size and SHA-256 against the manifest before FAISS (or SQLite, or numpy) reads it; the
 manifest carries a checksum of itself. No pickle. Segments no snapshot kept refers to (and
 unfinished temporaries) are collected after each publish.
+
+A reader (``open``) keeps each verified segment ready to search (segment_index.py), by name
+and checksums, so that loading the next snapshot reads and builds only its new segments; the
+segments it had are placed at their offsets and their deleted rows masked.
 """
 
 from __future__ import annotations
@@ -56,6 +60,7 @@ from retrieval.manifest import (
     new_name,
     next_merge,
 )
+from retrieval.segment_index import LivePart, SegmentIndex
 from retrieval.segments import ARTIFACTS, ArticleRow, ChunkRow, Segment, SentenceRow
 
 __all__ = [
@@ -68,6 +73,7 @@ __all__ = [
     "ChunkRow",
     "IndexStore",
     "SentenceRow",
+    "Snapshot",
     "SnapshotData",
 ]
 
@@ -98,6 +104,19 @@ class SnapshotData:
     lexical: SegmentedBM25 | None = None
 
 
+@dataclass
+class Snapshot:
+    """A verified snapshot as its segments, each ready to search and placed at its offset in
+    the snapshot's rows (deleted rows masked): what a reader searches (see search_index.py)."""
+
+    name: str
+    manifest: dict[str, Any]
+    files: dict[str, str]
+    articles: dict[str, ArticleRow]  # the live ones, their current paths applied
+    parts: list[LivePart]
+    lexical: SegmentedBM25
+
+
 class IndexStore:
     """The index folder: a writer lock, segment and snapshot publishing, verified loading."""
 
@@ -105,8 +124,9 @@ class IndexStore:
         self.root = Path(root)
         self.snapshots = self.root / "snapshots"
         self.segments = self.root / "segments"
-        # Verified segments already read, by name and checksums (they never change).
-        self._cache: dict[tuple[str, str], Segment] = {}
+        # Verified segments already read, ready to search, by name and checksums (they never
+        # change): a reader loading the next snapshot reads and builds only its new segments.
+        self._cache: dict[tuple[str, str], SegmentIndex] = {}
 
     # --- writer side ---------------------------------------------------------------
 
@@ -241,7 +261,7 @@ class IndexStore:
     ) -> list[dict[str, Any]]:
         """Replace the ``group`` segments by one holding their live rows."""
         chosen = [e for e in entries if e["name"] in group]
-        parts = [(self._segment(e, dim), set(e["deleted"]), dict(e["paths"])) for e in chosen]
+        parts = [(self._segment(e, dim).seg, set(e["deleted"]), dict(e["paths"])) for e in chosen]
         merged = self._write_segment(segments.merge(parts))
         at = entries.index(chosen[0])
         rest = [e for e in entries if e["name"] not in group]
@@ -353,7 +373,7 @@ class IndexStore:
         try:
             dim = int(manifest["embedding"]["dim"])
             entries = manifest["segments"]
-            loaded = [self._segment(e, dim) for e in entries]
+            loaded = [self._segment(e, dim).seg for e in entries]
             parts = [
                 (seg, set(e["deleted"]), dict(e["paths"]))
                 for seg, e in zip(loaded, entries, strict=True)
@@ -365,7 +385,7 @@ class IndexStore:
             raise
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise IndexCorruptError(f"index snapshot {name} is unreadable: {e}") from None
-        self._cache = {k: v for k, v in self._cache.items() if k[0] in {e["name"] for e in entries}}
+        self._forget_all_but(entries)
         live, maps = segments.combine(parts, dim)
         if (len(live.articles), len(live.chunks), len(live.sentences)) != expected:
             raise IndexCorruptError(f"index snapshot {name}: counts disagree with its manifest")
@@ -378,8 +398,65 @@ class IndexStore:
             live.chunk_vectors, live.sentence_vectors, name=name, lexical=lexical,
         )  # fmt: skip
 
-    def _segment(self, entry: Mapping[str, Any], dim: int) -> Segment:
-        """A verified segment, read once per process (segments never change)."""
+    def open(self, name: str | None = None) -> Snapshot:
+        """Open a snapshot (default: the current one) as its verified segments, ready to
+        search; a segment read before (by this store) is reused as it is, so that the cost
+        follows the segments new to this store.
+
+        Raises:
+            IndexMissingError: nothing was published yet.
+            IndexCorruptError: a file is missing, truncated or altered.
+        """
+        name = name or self.current_name()
+        if name is None:
+            raise IndexMissingError(f"no index at {self.root}; run `newsbot ingest`")
+        manifest = self.read_manifest(name)
+        try:
+            dim = int(manifest["embedding"]["dim"])
+            entries = manifest["segments"]
+            indexes = [self._segment(e, dim) for e in entries]
+            counts = manifest["counts"]
+            expected = (counts["articles"], counts["chunks"], counts["sentences"])
+            files = dict(manifest["files"])
+            marks = [(frozenset(e["deleted"]), dict(e["paths"])) for e in entries]
+        except IndexCorruptError:
+            raise
+        except (KeyError, TypeError, ValueError, AttributeError) as e:
+            raise IndexCorruptError(f"index snapshot {name} is unreadable: {e}") from None
+        self._forget_all_but(entries)
+        parts, articles = [], {}
+        chunk0 = sentence0 = 0
+        for index, (deleted, paths) in zip(indexes, marks, strict=True):
+            parts.append(LivePart.place(index, chunk0, sentence0, deleted))
+            chunk0, sentence0 = chunk0 + index.n_chunks, sentence0 + index.n_sentences
+            articles.update(index.seg.articles)  # dict.update: no loop per article
+            for aid in deleted:
+                articles.pop(aid, None)
+            for aid, path in paths.items():
+                if aid in articles:
+                    articles[aid] = replace(articles[aid], path=str(path))
+        live = (
+            len(articles),
+            sum(p.live_chunks for p in parts),
+            sum(p.live_sentences for p in parts),
+        )
+        if live != expected:
+            raise IndexCorruptError(f"index snapshot {name}: counts disagree with its manifest")
+        lexical = SegmentedBM25(
+            [(p.index.seg.postings, p.rowmap()) for p in parts if p.index.seg.postings],
+            live[1],
+            n_rows=chunk0,
+        )
+        return Snapshot(name, manifest, files, articles, parts, lexical)
+
+    def _forget_all_but(self, entries: list[dict[str, Any]]) -> None:
+        """Drop cached segments that these (a snapshot's segments) do not name."""
+        names = {e["name"] for e in entries}
+        self._cache = {k: v for k, v in self._cache.items() if k[0] in names}
+
+    def _segment(self, entry: Mapping[str, Any], dim: int) -> SegmentIndex:
+        """A verified segment, read and made ready to search once per store (segments
+        never change)."""
         name = str(entry["name"])
         if not NAME.fullmatch(name):
             raise IndexCorruptError(f"the manifest names a segment {name[:40]!r}; {_REBUILD}")
@@ -405,8 +482,8 @@ class IndexStore:
             segments.check_rows(seg)
         except ValueError as e:
             raise IndexCorruptError(f"index segment {name} is unreadable: {e}") from None
-        self._cache[key] = seg
-        return seg
+        self._cache[key] = index = SegmentIndex(seg)
+        return index
 
     def _verify(self, folder: Path, artifacts: Mapping[str, Any], *, deep: bool) -> None:
         """Check each file's size (and, when deep, its SHA-256) against the manifest."""

@@ -5,10 +5,13 @@ writer decides what changed without reading a vector."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import faiss
 import numpy as np
 import pytest
 
@@ -17,8 +20,9 @@ from retrieval.config import Settings
 from retrieval.embeddings import Embedder
 from retrieval.ingest import ingest
 from retrieval.lexical import terms
-from retrieval.search_index import SearchIndex
-from retrieval.segments import ArticleRow, ChunkRow, Segment
+from retrieval.search_index import Filters, SearchIndex
+from retrieval.segments import ArticleRow, ChunkRow, Segment, SentenceRow
+from retrieval.service import NewsService
 from retrieval.store import MAX_SEGMENTS, Change, IndexStore, build_lexical
 
 TOWNS = ["Ashford", "Brindle", "Calder", "Dunmore", "Elmsworth", "Fernhill"]
@@ -191,3 +195,169 @@ def test_merges_keep_the_segment_count_bounded_and_lose_nothing(
     assert sum(written) <= 6 * 60, written
     # Only segments the two kept snapshots use remain on disk.
     assert len(list(store.segments.iterdir())) <= 2 * MAX_SEGMENTS
+
+
+# --- a snapshot searched as its segments ---------------------------------------------------
+
+SOURCES = ["Wire", "Post", "Herald"]
+
+
+def _segment(ids: list[str], rng: np.random.Generator, pool: np.ndarray) -> Segment:
+    """Articles of 1-3 chunks of 1-3 sentences each; some chunk vectors are pool vectors
+    shared by several chunks (exact ties), the others and every sentence vector random."""
+    articles, chunks, sentences, cvecs, svecs = {}, [], [], [], []
+    for aid in ids:
+        n = int(aid[1:])
+        words = [f"harbour{n % 4}", f"council{n % 3}", f"item{n}", "report"]
+        text = " ".join(words * 3) + "."
+        date = None if n % 5 == 4 else f"202{n % 4}-0{1 + n % 9}-1{n % 10}"
+        articles[aid] = ArticleRow(
+            aid, f"Title {n}", date, SOURCES[n % 3], None, f"/d/{aid}.txt", aid, text
+        )
+        for idx in range(1 + n % 3):
+            row = len(chunks)
+            chunks.append(ChunkRow(row, f"{aid}#{idx}", aid, idx, 0, len(text), text))
+            for _ in range(1 + (n + idx) % 3):
+                sentences.append(SentenceRow(len(sentences), row, 0, len(text)))
+    for vecs, count, shared in ((cvecs, len(chunks), 0.3), (svecs, len(sentences), 0.0)):
+        for _ in range(count):
+            v = pool[rng.integers(len(pool))] if rng.random() < shared else rng.normal(size=8)
+            vecs.append(v / np.linalg.norm(v))
+    return Segment(
+        articles, chunks, sentences, np.array(cvecs, "f4"), np.array(svecs, "f4").reshape(-1, 8)
+    )
+
+
+@pytest.fixture
+def segmented(tmp_path: Path) -> IndexStore:
+    """A store of five segments, with articles replaced and removed in most of them."""
+    store = IndexStore(tmp_path / "index")
+    signature = {"embedding": {"dim": 8}, "chunking": {}}
+    rng = np.random.default_rng(7)
+    pool = rng.normal(size=(4, 8))
+    plan = [
+        (range(0, 12), set()),
+        (range(12, 20), {"a3", "a5"}),
+        (range(20, 26), {"a13"}),
+        (range(26, 30), set()),
+        (range(30, 36), {"a21", "a0", "a27"}),
+    ]
+    for round_, (ids, delete) in enumerate(plan):
+        base = store.catalog() if store.current_name() else None
+        # An article replaced: its old rows deleted, its new ones in the new segment.
+        again = sorted(delete)[:1] if round_ == 4 else []
+        add = _segment([f"a{i}" for i in ids] + again, rng, pool)
+        store.commit(Change(signature, {}, add=add, delete=delete, base=base))
+    assert len(store.read_manifest()["segments"]) == 5
+    return store
+
+
+def assert_same_up_to_ties(got: list[tuple[str, float]], want: list[tuple[str, float]]) -> None:
+    """Equal rankings, but for which of several chunks with the last score made the cut."""
+    assert [s for _, s in got] == [s for _, s in want]
+    last = got[-1][1] if got else None
+    assert [h for h in got if h[1] != last] == [h for h in want if h[1] != last]
+
+
+def test_search_over_segments_equals_one_flat_index_of_the_live_rows(
+    segmented: IndexStore,
+) -> None:
+    parted = SearchIndex(segmented.open())
+    flat = SearchIndex(segmented.load())  # the live rows renumbered into one segment
+    assert len(parted.parts) == 5 and sum(p.alive is not None for p in parted.parts) >= 2
+    assert len(flat.parts) == 1
+    assert [c.id for c in parted.chunks] == [c.id for c in flat.chunks]
+    assert len(parted.chunks) == len(flat.chunks) and len(parted.sentences) == len(flat.sentences)
+    assert parted.articles == flat.articles
+    for c, f in zip(parted.chunks, flat.chunks, strict=True):
+        assert parted.chunks[c.row] == c
+        assert np.array_equal(parted.chunk_vectors[c.row], flat.chunk_vectors[f.row])
+        rows, frows = parted.sentences_of[c.row], flat.sentences_of[f.row]
+        assert len(rows) == len(frows)
+        assert np.array_equal(parted.sentence_vectors[rows], flat.sentence_vectors[frows])
+        assert all(parted.sentences[r].chunk_row == c.row for r in rows)
+    rng = np.random.default_rng(1)
+    pool = np.random.default_rng(7).normal(size=(4, 8))
+    queries = [rng.normal(size=8) for _ in range(6)] + [pool[0], pool[2]]  # ties on pool rows
+    filters = [
+        Filters(),
+        Filters(since=dt.date(2021, 1, 1)),
+        Filters(until=dt.date(2022, 6, 1), undated=True),
+        Filters(sources=("post", "Herald")),
+        Filters(articles=("a1", "a13", "a14", "a30", "a35")),
+        Filters(sources=("Nobody",)),
+    ]
+    for q in queries:
+        qvec = (q / np.linalg.norm(q)).astype(np.float32)
+        for f in filters:
+            mp, mf = parted.mask(f), flat.mask(f)
+            assert (mp is None) == (mf is None)
+            live = len(flat.chunks) if mf is None else int(mf.sum())
+            for k in (1, 3, 10, 200):
+                got = [(parted.chunks[r].id, s) for r, s in parted.dense_chunks(qvec, k, mp)]
+                want = [(flat.chunks[r].id, s) for r, s in flat.dense_chunks(qvec, k, mf)]
+                assert_same_up_to_ties(got, want)
+                assert len(got) == min(k, live)  # k results when k live ones pass
+                got = [(parted.chunks[r].id, s) for r, s in parted.dense_sentences(qvec, k, mp)]
+                want = [(flat.chunks[r].id, s) for r, s in flat.dense_sentences(qvec, k, mf)]
+                assert got == want
+                for query in (["harbour1", "item3"], ["council2"], ["report"]):
+                    got = [(parted.chunks[r].id, s) for r, s in parted.bm25(query, k, mp)]
+                    want = [(flat.chunks[r].id, s) for r, s in flat.bm25(query, k, mf)]
+                    assert [i for i, _ in got] == [i for i, _ in want]
+                    np.testing.assert_allclose([s for _, s in got], [s for _, s in want], 1e-6)
+
+
+def test_deleted_rows_are_never_returned_and_k_results_still_come(segmented: IndexStore) -> None:
+    index = SearchIndex(segmented.open())
+    deleted = {"a3", "a5", "a13", "a21", "a27"}  # a0 was replaced: its new rows are live
+    assert not deleted & set(index.articles) and "a0" in index.articles
+    assert [c.article_id for c in index.chunks].count("a0") == 1
+    everything = len(index.chunks)
+    qvec = np.ones(8, dtype=np.float32) / np.sqrt(8)
+    rows = index.dense_chunks(qvec, 1000, None)
+    assert len(rows) == everything
+    assert not {index.chunks[r].article_id for r, _ in rows} & deleted
+    found = index.dense_sentences(qvec, 1000, None) + index.bm25(["report"], 1000, None)
+    assert not {index.chunks[r].article_id for r, _ in found} & deleted
+
+
+def test_reload_after_an_append_reuses_the_segments_it_has(
+    indexed: tuple[Settings, Path], embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings, docs = indexed
+    service = NewsService(settings, embedder)
+    service.reload()
+    before = [p.index for p in service._current().index.parts]
+    reads: list[str] = []
+    read = segments.read
+
+    def counted(folder: Path, *args: Any, **kwargs: Any) -> Segment:
+        reads.append(folder.name)
+        return read(folder, *args, **kwargs)
+
+    monkeypatch.setattr(segments, "read", counted)
+    new = docs / "ivybridge.txt"
+    new.write_text(article(9, "Ivybridge", "Lanterns were lit on the quay."), encoding="utf-8")
+    ingest(settings, embedder, [new], progress=False)
+    # A replaced article changes the first segment's deletions, not the segment.
+    twist = "A rowing race on the river was won by the Brindle crew."
+    (docs / "brindle.txt").write_text(article(1, "Brindle", twist), encoding="utf-8")
+    ingest(settings, embedder, progress=False)
+    assert service.reload()
+    index = service._current().index
+    names = [e["name"] for e in service.store.read_manifest()["segments"]]
+    assert len(index.parts) == len(names) == 3
+    # The segment it had is the very object it built before; only the two new were read.
+    assert index.parts[0].index is before[0]
+    assert reads == names[1:]
+    assert index.parts[0].alive is not None and not index.parts[0].alive.all()
+    qvec = embedder.encode(["Who won the rowing race on the river?"])[0]
+    hits = service.retriever.search("Who won the rowing race on the river?", qvec=qvec, k=3)
+    assert hits[0].chunk.article_id == "brindle" and "rowing" in hits[0].chunk.text
+    assert [c.article_id for c in index.chunks].count("brindle") == 1
+    # One copy of the vectors: each segment's are a view of its FAISS index's own storage.
+    for p in index.parts:
+        faiss_index, vectors = p.index.chunk_index, p.index.seg.chunk_vectors
+        storage = faiss.rev_swig_ptr(faiss_index.get_xb(), faiss_index.ntotal * faiss_index.d)
+        assert np.shares_memory(vectors, storage) and not vectors.flags.writeable

@@ -1,0 +1,184 @@
+"""One segment ready to search: built once per verified segment and kept with it (segments
+never change), so that a reader loading the next snapshot builds only what is new.
+
+A :class:`SegmentIndex` holds the segment's FAISS indexes (their storage is the one copy of
+its vectors in memory), per-chunk filter arrays (date, source, article) and the map between
+its chunks and their sentences, all numbered from 0 within the segment. A snapshot places
+each at an offset in its row space (:class:`LivePart`); the rows of articles deleted since
+are masked, never renumbered.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import faiss
+import numpy as np
+
+from retrieval.segments import Segment, flat_index, vectors_of
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Optional restrictions on which articles may be retrieved."""
+
+    since: dt.date | None = None
+    until: dt.date | None = None
+    sources: tuple[str, ...] = ()
+    # Undated articles pass a date bound only when it is the asked-on cut alone: an article
+    # without a date is not known to be later (a gazetteer entry, a reference page), but it
+    # is never inside a window the user named.
+    undated: bool = False
+    # Article ids (a conversation's focus); empty: any article.
+    articles: tuple[str, ...] = ()
+
+    def __bool__(self) -> bool:
+        return bool(self.since or self.until or self.sources or self.articles)
+
+
+class SegmentIndex:
+    """A segment's rankers and filter arrays, its rows numbered from 0."""
+
+    def __init__(self, seg: Segment) -> None:
+        self.seg = seg
+        self.chunk_index = seg.chunk_index
+        if self.chunk_index is None:
+            self.chunk_index = flat_index(seg.chunk_vectors)
+            seg.chunk_vectors = vectors_of(self.chunk_index)
+        self.sentence_index = seg.sentence_index
+        if self.sentence_index is None:
+            self.sentence_index = flat_index(seg.sentence_vectors)
+            seg.sentence_vectors = vectors_of(self.sentence_index)
+        self.n_chunks, self.n_sentences = len(seg.chunks), len(seg.sentences)
+        self.sentence_chunk = np.fromiter(
+            (s.chunk_row for s in seg.sentences), np.int64, self.n_sentences
+        )
+        # Sentences of chunk c: _sent_order[_sent_start[c]:_sent_start[c + 1]], ascending.
+        self._sent_order = np.argsort(self.sentence_chunk, kind="stable")
+        self._sent_start = np.zeros(self.n_chunks + 1, dtype=np.int64)
+        per_chunk = np.bincount(self.sentence_chunk, minlength=self.n_chunks)
+        np.cumsum(per_chunk, out=self._sent_start[1:])
+        # Articles and sources as small integer codes, so that filters compare integers.
+        self._article_code = {aid: i for i, aid in enumerate(seg.articles)}
+        codes = np.fromiter(
+            (self._article_code[c.article_id] for c in seg.chunks), np.int32, self.n_chunks
+        )
+        arts = list(seg.articles.values())
+        # ISO dates compare as strings; "" is no date (never inside a window).
+        self._chunk_date = np.array([a.date or "" for a in arts], dtype="U10")[codes]
+        sources = [(a.source or "").casefold() for a in arts]
+        self._source_code = {s: i for i, s in enumerate(dict.fromkeys(sources))}
+        by_article = np.array([self._source_code[s] for s in sources], dtype=np.int32)
+        self._chunk_source = by_article[codes] if len(arts) else codes
+        self._chunk_article = codes
+        self._alive: tuple[frozenset[str], np.ndarray | None] = (frozenset(), None)
+
+    def sentences_of(self, chunk: int) -> np.ndarray:
+        """The rows of a chunk's sentences, ascending."""
+        return self._sent_order[self._sent_start[chunk] : self._sent_start[chunk + 1]]
+
+    def alive(self, deleted: frozenset[str]) -> np.ndarray | None:
+        """Which chunks are live when ``deleted`` articles are gone; None: all of them."""
+        if not deleted:
+            return None
+        if self._alive[0] != deleted:  # a snapshot's deletions change seldom: keep the last
+            gone = [self._article_code[a] for a in deleted if a in self._article_code]
+            self._alive = (deleted, ~np.isin(self._chunk_article, gone))
+        return self._alive[1]
+
+    def mask(self, filters: Filters) -> np.ndarray:
+        """A boolean mask over the segment's chunks for the filters."""
+        ok = np.ones(self.n_chunks, dtype=bool)
+        if (filters.since or filters.until) and not filters.undated:
+            ok &= self._chunk_date != ""
+        if filters.since:
+            ok &= self._chunk_date >= filters.since.isoformat()
+        if filters.until:
+            ok &= self._chunk_date <= filters.until.isoformat()
+        if filters.sources:
+            wanted = [self._source_code.get(s.casefold(), -1) for s in filters.sources]
+            ok &= np.isin(self._chunk_source, wanted)
+        if filters.articles:
+            wanted = [self._article_code.get(a, -1) for a in filters.articles]
+            ok &= np.isin(self._chunk_article, wanted)
+        return ok
+
+
+@dataclass(frozen=True)
+class LivePart:
+    """A segment in a snapshot: where its rows start, and which of them are live."""
+
+    index: SegmentIndex
+    chunk0: int
+    sentence0: int
+    alive: np.ndarray | None  # over its chunks; None: every chunk is live
+    sentence_alive: np.ndarray | None
+
+    @classmethod
+    def place(
+        cls, index: SegmentIndex, chunk0: int, sentence0: int, deleted: frozenset[str]
+    ) -> LivePart:
+        """The segment at these offsets with ``deleted`` articles masked."""
+        alive = index.alive(deleted)
+        sentence_alive = None if alive is None else alive[index.sentence_chunk]
+        return cls(index, chunk0, sentence0, alive, sentence_alive)
+
+    @property
+    def live_chunks(self) -> int:
+        """How many of its chunks are live."""
+        return self.index.n_chunks if self.alive is None else int(self.alive.sum())
+
+    @property
+    def live_sentences(self) -> int:
+        """How many of its sentences are live."""
+        s = self.sentence_alive
+        return self.index.n_sentences if s is None else int(s.sum())
+
+    def rowmap(self) -> np.ndarray:
+        """Each of its chunks' row in the snapshot, or -1 when deleted."""
+        rows = np.arange(self.chunk0, self.chunk0 + self.index.n_chunks, dtype=np.int64)
+        if self.alive is not None:
+            rows[~self.alive] = -1
+        return rows
+
+    def chunk_hits(
+        self, qvec: np.ndarray, k: int, allowed: np.ndarray | None
+    ) -> list[tuple[int, float]]:
+        """Its top ``k`` allowed chunks (snapshot rows) by inner product with the question."""
+        return self._hits(self.index.chunk_index, qvec, k, allowed, self.chunk0)
+
+    def sentence_hits(
+        self, qvec: np.ndarray, k: int, allowed: np.ndarray | None
+    ) -> list[tuple[int, float]]:
+        """Its top ``k`` allowed sentences (snapshot rows) by inner product."""
+        return self._hits(self.index.sentence_index, qvec, k, allowed, self.sentence0)
+
+    @staticmethod
+    def _hits(
+        index: faiss.Index, qvec: np.ndarray, k: int, allowed: np.ndarray | None, offset: int
+    ) -> list[tuple[int, float]]:
+        if index.ntotal == 0 or k <= 0 or (allowed is not None and not allowed.any()):
+            return []
+        k = min(k, index.ntotal)
+        params = None
+        if allowed is not None and not allowed.all():
+            # A bitmap of the allowed rows (bit i of byte i // 8): cheap to build and to test.
+            bits = np.packbits(allowed, bitorder="little")
+            sel = faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))
+            # The keyword form keeps the selector alive as long as the parameters.
+            params = faiss.SearchParameters(sel=sel)  # type: ignore[call-arg]
+        scores, ids = index.search(qvec.reshape(1, -1).astype(np.float32), k, params=params)
+        return [
+            (offset + int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0
+        ]
+
+
+def top_k(hits: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:
+    """The best ``k`` of several segments' hits, best first, as one flat FAISS index lists
+    them: of equal scores the lowest rows are kept, and listed highest row first (a
+    sentence two overlapping chunks share then ranks the later chunk first, as before).
+    Which of several rows with one score at the k-th place a segment returns under a
+    selector is FAISS's choice, as it is in one flat index."""
+    kept = sorted(hits, key=lambda h: (-h[1], h[0]))[:k]
+    return sorted(kept, key=lambda h: (-h[1], -h[0]))
