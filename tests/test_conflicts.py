@@ -16,7 +16,8 @@ from bot.repl.view import answer_view
 from bot.telegram.render import answer_html
 from retrieval import when
 from retrieval.answer import Answer, Citation, Conflict, ConflictValue
-from retrieval.answering.conflicts import copies, slot_type, states_same_fact
+from retrieval.answering.conflicts import states_same_fact
+from retrieval.answering.reports import copies, slot_type
 from retrieval.answering.entities import (
     Subject,
     heading,
@@ -336,7 +337,7 @@ def _section(aid: str, title: str | None, date: str | None = None) -> object:
 
 
 def test_sections_of_one_page_are_one_report() -> None:
-    from retrieval.answering.conflicts import _one_per_page
+    from retrieval.answering.reports import _one_per_page
 
     found = [
         [_section("sb-1", "Super Bowl 50")],
