@@ -88,8 +88,12 @@ def _same_fact(g: Group, others: list[Group]) -> bool:
 def _asked(question: str) -> set[str]:
     """What a short question asks of its name: its terms besides the name's ("built" of
     "When was the Bonner House built?"); empty for a longer question (several clauses,
-    each answered by another article)."""
-    asked = set(terms(question)) - set(terms(question_name(question) or ""))
+    each answered by another article) and for one that names nothing."""
+    name = question_name(question)
+    if not name:
+        # Without a name, a term or two ("Who was murdered?") is in many unrelated stories.
+        return set()
+    asked = set(terms(question)) - set(terms(name))
     return asked if 0 < len(asked) <= ASKED_TERMS else set()
 
 

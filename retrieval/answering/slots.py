@@ -42,6 +42,16 @@ _TENS = {
 }
 _SCALES = {"hundred": 100, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 _TITLES = {"mr", "mrs", "ms", "dr", "sir", "president", "minister", "the", "prof", "lord"}
+# A news dateline ("London, England (CNN) --"): where a report was filed, not what it says.
+DATELINE = re.compile(r"^[^\n()]{0,60}\([A-Za-z][\w .&'-]{0,30}\)\s*(?:--|—|–)", re.MULTILINE)
+# Capitalised words that name no one: weekdays, and words capitalised only because they start
+# a clause ("And then the words came out", "a tedious process: Whenever she ...").
+_NO_NAME = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow "
+    "and but or so yet then when whenever while if as after before since because though "
+    "although once the a an this that these those he she it they we you i his her its their "
+    "our my there here what who which why how".split()
+)
 
 
 def number_value(text: str) -> float | None:
@@ -146,13 +156,18 @@ def slot_value(sentence: str, question: str, qtype: QuestionType) -> str | None:
     if qtype == "other":
         return None
     qwords = {w.lower() for w in re.findall(r"\w+", question)}
+    dateline = DATELINE.match(sentence)
     spans: list[tuple[int, str]] = []
     for a, b in spans_of_type(sentence, qtype):
+        if dateline and a < dateline.end():
+            continue
         words = sentence[a:b].strip(" ,.;:").split()
         while words and words[0].lower().strip("'’") in qwords:
             words.pop(0)
         text = " ".join(words)
         known = all(w.lower() in qwords for w in re.findall(r"\w+", text))
+        if qtype in ("who", "where") and all(w.lower() in _NO_NAME for w in text.split()):
+            continue
         if text and not known and text not in (t for _, t in spans):
             spans.append((a, text))
     if len(spans) <= 1:
