@@ -370,3 +370,34 @@ def test_a_question_naming_nothing_is_not_answered_alike_by_shared_terms() -> No
     # answers to one question.
     assert _asked("Who was murdered?") == set()
     assert _asked("When was the Bonner House built?") == {"built"}
+
+
+def _group(value: str, text: str, guessed: bool = False) -> object:
+    from types import SimpleNamespace
+
+    from retrieval.answering.reports import Group, Report
+
+    cand = SimpleNamespace(text=text)
+    return Group(value, [Report(cand, value, None, 1.0, guessed=guessed)])  # type: ignore[arg-type]
+
+
+def test_a_value_picked_by_nearness_needs_the_same_fact_to_conflict() -> None:
+    from retrieval.answering.conflicts import _answer_alike
+    from retrieval.answering.slots import slot_choice
+
+    q = "When did Tesla die?"
+    # Several dates, one nearest a question word: a weak reading of the slot.
+    assert slot_choice("Tesla moved in 1884, and his father died in 1879.", q, "when") == (
+        "1879",
+        True,
+    )
+    assert slot_choice("Tesla died in New York in January 1943.", q, "when") == (
+        "January 1943",
+        False,
+    )
+    plain = _group("January 1943", "Tesla died in New York in January 1943.")
+    other = _group("1879", "Tesla moved in 1884, and his father died in 1879.", guessed=True)
+    assert not _answer_alike(plain, other, q)  # type: ignore[arg-type]
+    # Both plain, both holding what the question asks of its name: one question answered.
+    also = _group("1944", "Tesla died, a later obituary said, in 1944.")
+    assert _answer_alike(plain, also, q)  # type: ignore[arg-type]

@@ -99,12 +99,16 @@ def _asked(question: str) -> set[str]:
 
 def _answer_alike(g: Group, o: Group, question: str) -> bool:
     """Whether two groups' sentences answer one question: they state one fact, or both
-    hold every term a short question asks of its name."""
+    hold every term a short question asks of its name and give their value plainly (a value
+    picked from several by nearness may answer another slot: "his father died in 1879")."""
     if _same_fact(g, [o]):
         return True
     asked = _asked(question)
-    return bool(asked) and all(
-        asked <= set(terms(r.cand.text)) for r in (g.reports[0], o.reports[0])
+    pair = (g.reports[0], o.reports[0])
+    return (
+        bool(asked)
+        and not any(r.guessed for r in pair)
+        and all(asked <= set(terms(r.cand.text)) for r in pair)
     )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from retrieval.answering.entities import Subject, question_name, same_thing, subject
-from retrieval.answering.slots import changed_span, same_value, slot_value
+from retrieval.answering.slots import changed_span, same_value, slot_choice
 from retrieval.spans import QuestionType, question_type
 
 if TYPE_CHECKING:
@@ -47,6 +47,7 @@ class Report:
     subject: Subject | None
     score: float = 0.0  # the article's best sentence score (how well it matches)
     story: int = -1  # reports with one story number are copies of one story
+    guessed: bool = False  # the value is the one nearest a question word, among several
 
     @property
     def date(self) -> str:
@@ -147,9 +148,9 @@ def _report(mine: list[Candidate], question: str, qtype: QuestionType, name: str
     for c in mine:
         if c.score < best.score - VALUE_MARGIN:
             break
-        value = slot_value(c.text, question, qtype)
+        value, guessed = slot_choice(c.text, question, qtype)
         if value is not None:
-            return Report(c, value, about, best.score)
+            return Report(c, value, about, best.score, guessed=guessed)
     return Report(best, None, about, best.score)
 
 

@@ -153,8 +153,14 @@ def slot_value(sentence: str, question: str, qtype: QuestionType) -> str | None:
     """The date, number or name in ``sentence`` that answers ``question``: the only one not
     already in the question, else the one a life span's position or the nearest of the
     question's own words marks; None when nothing tells several apart."""
+    return slot_choice(sentence, question, qtype)[0]
+
+
+def slot_choice(sentence: str, question: str, qtype: QuestionType) -> tuple[str | None, bool]:
+    """:func:`slot_value`, and whether it was picked from several by nearness alone (a weak
+    reading: the value nearest a question word may answer another slot)."""
     if qtype == "other":
-        return None
+        return None, False
     qwords = {w.lower() for w in re.findall(r"\w+", question)}
     dateline = DATELINE.match(sentence)
     spans: list[tuple[int, str]] = []
@@ -171,13 +177,14 @@ def slot_value(sentence: str, question: str, qtype: QuestionType) -> str | None:
         if text and not known and text not in (t for _, t in spans):
             spans.append((a, text))
     if len(spans) <= 1:
-        return spans[0][1] if spans else None
+        return (spans[0][1] if spans else None), False
     life = _LIFE.search(sentence) if qtype == "when" else None
     if life and (_BIRTH.search(question) or _DEATH.search(question)):
         inside = [t for a, t in spans if life.start() <= a < life.end()]
         if len(inside) == 2:
-            return inside[0] if _BIRTH.search(question) else inside[1]
-    return _nearest(sentence, question, spans)
+            return (inside[0] if _BIRTH.search(question) else inside[1]), False
+    value = _nearest(sentence, question, spans)
+    return value, value is not None
 
 
 def _nearest(sentence: str, question: str, spans: list[tuple[int, str]]) -> str | None:
