@@ -16,7 +16,7 @@ from bot.repl.view import answer_view
 from bot.telegram.render import answer_html
 from retrieval import when
 from retrieval.answer import Answer, Citation, Conflict, ConflictValue
-from retrieval.answering.conflicts import copies, slot_type, states_same_fact
+from retrieval.answering.conflicts import states_same_fact
 from retrieval.answering.entities import (
     Subject,
     heading,
@@ -25,6 +25,7 @@ from retrieval.answering.entities import (
     same_thing,
     subject_of,
 )
+from retrieval.answering.reports import copies, slot_type
 from retrieval.answering.slots import changed_span, number_value, same_value, slot_value
 from retrieval.embeddings import Embedder
 from retrieval.evaluation import Outcome, Question, load_questions, misled, summarize
@@ -336,7 +337,7 @@ def _section(aid: str, title: str | None, date: str | None = None) -> object:
 
 
 def test_sections_of_one_page_are_one_report() -> None:
-    from retrieval.answering.conflicts import _one_per_page
+    from retrieval.answering.reports import _one_per_page
 
     found = [
         [_section("sb-1", "Super Bowl 50")],
@@ -347,3 +348,56 @@ def test_sections_of_one_page_are_one_report() -> None:
     ]
     kept = [m[0].hit.article.id for m in _one_per_page(found)]  # type: ignore[arg-type]
     assert kept == ["sb-1", "sb-3", "x-1", "x-2"]
+
+
+def test_a_dateline_and_clause_words_are_no_value_or_qualifier() -> None:
+    # "London, England (CNN) --" says where a report was filed, not which London it is about.
+    dateline = "London, England (CNN) -- TV talent show star Susan Boyle will sing for the Pope."
+    assert subject_of(dateline, "London") is None
+    assert subject_of("London (CNN) -- Jackson took to the stage.", "London") is None
+    filed = "London, England (CNN) -- Susan Boyle will sing for the crowd."
+    assert slot_value(filed, "Who is singing near London?", "who") == "Susan Boyle"
+    # Weekdays and words capitalised at a clause's start name no one.
+    said = "Jackson took the stage in London on Thursday, the night before."
+    assert slot_value(said, "Who is doing a show in London?", "who") is None
+    assert slot_value('"And then the words came out."', "Who came out?", "who") is None
+
+
+def test_a_question_naming_nothing_is_not_answered_alike_by_shared_terms() -> None:
+    from retrieval.answering.conflicts import _asked
+
+    # "Who was murdered?": every crime story holds "murdered"; that makes no two of them
+    # answers to one question.
+    assert _asked("Who was murdered?") == set()
+    assert _asked("When was the Bonner House built?") == {"built"}
+
+
+def _group(value: str, text: str, guessed: bool = False) -> object:
+    from types import SimpleNamespace
+
+    from retrieval.answering.reports import Group, Report
+
+    cand = SimpleNamespace(text=text)
+    return Group(value, [Report(cand, value, None, 1.0, guessed=guessed)])  # type: ignore[arg-type]
+
+
+def test_a_value_picked_by_nearness_needs_the_same_fact_to_conflict() -> None:
+    from retrieval.answering.conflicts import _answer_alike
+    from retrieval.answering.slots import slot_choice
+
+    q = "When did Tesla die?"
+    # Several dates, one nearest a question word: a weak reading of the slot.
+    assert slot_choice("Tesla moved in 1884, and his father died in 1879.", q, "when") == (
+        "1879",
+        True,
+    )
+    assert slot_choice("Tesla died in New York in January 1943.", q, "when") == (
+        "January 1943",
+        False,
+    )
+    plain = _group("January 1943", "Tesla died in New York in January 1943.")
+    other = _group("1879", "Tesla moved in 1884, and his father died in 1879.", guessed=True)
+    assert not _answer_alike(plain, other, q)  # type: ignore[arg-type]
+    # Both plain, both holding what the question asks of its name: one question answered.
+    also = _group("1944", "Tesla died, a later obituary said, in 1944.")
+    assert _answer_alike(plain, also, q)  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from retrieval.answering.slots import DATELINE
 from retrieval.spans import NAME
 
 _QUOTED = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
@@ -68,6 +69,8 @@ def subject_of(text: str, name: str | None) -> str | None:
     Bow, Nebraska", "Feel the Fire (Jermaine Jackson album)", "Montagu Stopford"."""
     if not name:
         return None
+    # A dateline's place ("London, England (CNN) --") is where the report was filed.
+    text = DATELINE.sub(lambda m: " " * len(m.group()), text)
     tokens = name.split()
     for probe in (name, tokens[-1]) if len(tokens) > 1 else (name,):
         for m in re.finditer(re.escape(probe), text, re.IGNORECASE):

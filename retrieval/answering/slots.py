@@ -42,6 +42,16 @@ _TENS = {
 }
 _SCALES = {"hundred": 100, "thousand": 1e3, "million": 1e6, "billion": 1e9, "trillion": 1e12}
 _TITLES = {"mr", "mrs", "ms", "dr", "sir", "president", "minister", "the", "prof", "lord"}
+# A news dateline ("London, England (CNN) --"): where a report was filed, not what it says.
+DATELINE = re.compile(r"^[^\n()]{0,60}\([A-Za-z][\w .&'-]{0,30}\)\s*(?:--|—|–)", re.MULTILINE)
+# Capitalised words that name no one: weekdays, and words capitalised only because they start
+# a clause ("And then the words came out", "a tedious process: Whenever she ...").
+_NO_NAME = frozenset(
+    "monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow "
+    "and but or so yet then when whenever while if as after before since because though "
+    "although once the a an this that these those he she it they we you i his her its their "
+    "our my there here what who which why how".split()
+)
 
 
 def number_value(text: str) -> float | None:
@@ -143,26 +153,38 @@ def slot_value(sentence: str, question: str, qtype: QuestionType) -> str | None:
     """The date, number or name in ``sentence`` that answers ``question``: the only one not
     already in the question, else the one a life span's position or the nearest of the
     question's own words marks; None when nothing tells several apart."""
+    return slot_choice(sentence, question, qtype)[0]
+
+
+def slot_choice(sentence: str, question: str, qtype: QuestionType) -> tuple[str | None, bool]:
+    """:func:`slot_value`, and whether it was picked from several by nearness alone (a weak
+    reading: the value nearest a question word may answer another slot)."""
     if qtype == "other":
-        return None
+        return None, False
     qwords = {w.lower() for w in re.findall(r"\w+", question)}
+    dateline = DATELINE.match(sentence)
     spans: list[tuple[int, str]] = []
     for a, b in spans_of_type(sentence, qtype):
+        if dateline and a < dateline.end():
+            continue
         words = sentence[a:b].strip(" ,.;:").split()
         while words and words[0].lower().strip("'’") in qwords:
             words.pop(0)
         text = " ".join(words)
         known = all(w.lower() in qwords for w in re.findall(r"\w+", text))
+        if qtype in ("who", "where") and all(w.lower() in _NO_NAME for w in text.split()):
+            continue
         if text and not known and text not in (t for _, t in spans):
             spans.append((a, text))
     if len(spans) <= 1:
-        return spans[0][1] if spans else None
+        return (spans[0][1] if spans else None), False
     life = _LIFE.search(sentence) if qtype == "when" else None
     if life and (_BIRTH.search(question) or _DEATH.search(question)):
         inside = [t for a, t in spans if life.start() <= a < life.end()]
         if len(inside) == 2:
-            return inside[0] if _BIRTH.search(question) else inside[1]
-    return _nearest(sentence, question, spans)
+            return (inside[0] if _BIRTH.search(question) else inside[1]), False
+    value = _nearest(sentence, question, spans)
+    return value, value is not None
 
 
 def _nearest(sentence: str, question: str, spans: list[tuple[int, str]]) -> str | None:

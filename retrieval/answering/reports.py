@@ -1,0 +1,224 @@
+"""The reports that may disagree: each article's best evidence close to the best answer and
+the value it gives (copies of one story numbered as one story), grouped by value."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from retrieval.answering.entities import Subject, question_name, same_thing, subject
+from retrieval.answering.slots import changed_span, same_value, slot_choice
+from retrieval.spans import QuestionType, question_type
+
+if TYPE_CHECKING:
+    from retrieval.answering.extractive import Candidate
+
+# Articles whose best sentence scores this close to the best answer's are its rivals: each
+# may give another value.
+MARGIN = 3.0
+MAX_ARTICLES = 5
+# An article about another thing of the asked name is a rival down to this far below.
+ENTITY_MARGIN = 5.0
+# An article's value may come from its sentences scoring this close to its best one.
+VALUE_MARGIN = 2.5
+# Reports this far below the best still count as support for a value the rivals give
+# (never as a value of their own): more independent reports, more weight.
+SUPPORT_MARGIN = 5.0
+MAX_SUPPORT = 10
+# Two texts sharing this share of their word trigrams are copies of one story (a rewrite,
+# a syndicated copy): they count once, and one rewritten to give another value or another
+# qualifier is a rival report, never a second thing of the same name.
+COPY = 0.5
+_QUANTITY = re.compile(
+    r"\b(?:population|number of|total|amount|cost|price|budget|revenue|attendance|capacity|"
+    r"death toll|casualties|height|length|area|enrollment|enrolment)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Report:
+    """One article's best evidence and the value it gives."""
+
+    cand: Candidate  # the sentence quoted: the one giving the value, else the best
+    value: str | None
+    subject: Subject | None
+    score: float = 0.0  # the article's best sentence score (how well it matches)
+    story: int = -1  # reports with one story number are copies of one story
+    guessed: bool = False  # the value is the one nearest a question word, among several
+
+    @property
+    def date(self) -> str:
+        return self.cand.hit.article.date or ""
+
+
+@dataclass
+class Group:
+    """Reports giving one value."""
+
+    value: str
+    reports: list[Report] = field(default_factory=list)
+    # Further reports (below the rivals) that give the value too: support, not citations.
+    backers: list[Report] = field(default_factory=list)
+    # Ambiguous names: the thing this value answers for, when its reports name one.
+    thing: str | None = None
+
+    @property
+    def support(self) -> int:
+        """Independent reports giving the value: copies of one story count once."""
+        return len({r.story for r in (*self.reports, *self.backers)})
+
+    @property
+    def best(self) -> float:
+        return max(r.score for r in self.reports)
+
+    def newest(self) -> str:
+        return max((r.date for r in self.reports), default="")
+
+
+def _by_article(cands: Sequence[Candidate], margin: float, most: int) -> list[list[Candidate]]:
+    """Each article's candidates (best first) whose best scores within ``margin`` of the
+    best, at most ``most`` articles, best article first."""
+    found: dict[str, list[Candidate]] = {}
+    top = cands[0].score
+    for c in cands:
+        aid = c.hit.article.id
+        if aid in found:
+            found[aid].append(c)
+        elif c.score >= top - margin and len(found) < most:
+            found[aid] = [c]
+    return list(found.values())
+
+
+def _page(c: Candidate) -> tuple[str, str, str] | None:
+    """The page an article is a section of: its title, source and date (None untitled)."""
+    a = c.hit.article
+    return (a.title, a.source or "", a.date or "") if a.title else None
+
+
+def _one_per_page(found: list[list[Candidate]]) -> list[list[Candidate]]:
+    """The best section of each page: sections of one page (one title from one source of
+    one day: an encyclopedia article's paragraphs, one story's parts) are one report, and a
+    page does not disagree with itself (its sections answer different parts of a topic)."""
+    seen: set[tuple[str, str, str]] = set()
+    kept = []
+    for m in found:
+        page = _page(m[0])
+        if page is None or page not in seen:
+            kept.append(m)
+        if page is not None:
+            seen.add(page)
+    return kept
+
+
+def _trigrams(text: str) -> set[tuple[str, ...]]:
+    words = re.findall(r"\w+", text.lower())
+    return {tuple(words[i : i + 3]) for i in range(max(len(words) - 2, 0))}
+
+
+def copies(a: str, b: str) -> bool:
+    """Whether two texts are copies of one story: most of the shorter one's word trigrams
+    are in the other (a rewrite that changes a value or two still is)."""
+    ta, tb = _trigrams(a), _trigrams(b)
+    if not ta or not tb:
+        return False
+    return len(ta & tb) / min(len(ta), len(tb)) >= COPY
+
+
+def _stories(reports: list[Report]) -> None:
+    """Number the reports by story: copies of one another share a number."""
+    texts = [r.cand.hit.chunk.text for r in reports]
+    for i, r in enumerate(reports):
+        r.story = i
+        for j in range(i):
+            if copies(texts[i], texts[j]):
+                r.story = reports[j].story
+                break
+
+
+def _report(mine: list[Candidate], question: str, qtype: QuestionType, name: str | None) -> Report:
+    """An article's report: the value its best sentence giving one gives (among those
+    scoring close to its best: the answer is often the sentence after the match)."""
+    best = mine[0]
+    hit = best.hit
+    context = f"{hit.article.title or ''}\n{hit.article.text[:300]}\n{hit.chunk.text}"
+    about = subject(context, hit.chunk.text, name)
+    for c in mine:
+        if c.score < best.score - VALUE_MARGIN:
+            break
+        value, guessed = slot_choice(c.text, question, qtype)
+        if value is not None:
+            return Report(c, value, about, best.score, guessed=guessed)
+    return Report(best, None, about, best.score)
+
+
+def gather(
+    question: str, cands: Sequence[Candidate], qtype: QuestionType
+) -> tuple[list[Report], list[Report]]:
+    """The rival reports (close to the best, or further down when about another thing of the
+    asked name) and the backers (further reports that may support a rival's value)."""
+    name = question_name(question)
+    near = _one_per_page(_by_article(cands, ENTITY_MARGIN, MAX_ARTICLES))
+    rivals = [_report(m, question, qtype, name) for m in near]
+    top = rivals[0].score if rivals else 0.0
+    rivals = [
+        r
+        for r in rivals
+        if r.score >= top - MARGIN
+        or (r.subject and not any(same_thing(r.subject, o.subject) for o in rivals if o is not r))
+    ]
+    seen = {r.cand.hit.article.id for r in rivals}
+    backers = [
+        _report(m, question, qtype, name)
+        for m in _by_article(cands, SUPPORT_MARGIN, MAX_SUPPORT)
+        if m[0].hit.article.id not in seen
+    ]
+    _stories([*rivals, *backers])
+    return rivals, backers
+
+
+def slot_type(question: str) -> QuestionType:
+    """The kind of value a question asks for: a question about a quantity ("What is the
+    population of Katwa?") asks for a number however it is worded."""
+    qtype = question_type(question)
+    return "how_many" if qtype == "other" and _QUANTITY.search(question) else qtype
+
+
+def find_groups(question: str, cands: Sequence[Candidate]) -> tuple[QuestionType, list[Group]]:
+    """The values the best evidence of each article gives, grouped when they agree, each
+    with the further reports that back it."""
+    qtype = slot_type(question)
+    rivals, backers = gather(question, cands, qtype)
+    if len(rivals) < 2:
+        return qtype, []
+    # Near-identical sentences that differ in one stretch give that stretch as the value
+    # (a rewritten or corrected copy), whatever the question type.
+    for i, a in enumerate(rivals):
+        for b in rivals[i + 1 :]:
+            diff = changed_span(a.cand.text, b.cand.text)
+            # Typed values that differ already are the cleaner reading of the change.
+            if diff and (a.value is None or b.value is None or same_value(a.value, b.value, qtype)):
+                a.value, b.value = diff
+    groups: list[Group] = []
+    for r in rivals:
+        value = r.value
+        if value is None:
+            # Without a value a report can still tell one of several named things apart.
+            if not r.subject:
+                continue
+            value = r.cand.text
+        for g in groups:
+            if r.value is not None and same_value(g.value, value, qtype):
+                g.reports.append(r)
+                break
+        else:
+            groups.append(Group(value, [r]))
+    for b in backers:
+        for g in groups:
+            typed = b.value is not None and g.value != g.reports[0].cand.text
+            if typed and same_value(g.value, b.value or "", qtype):
+                g.backers.append(b)
+                break
+    return qtype, groups
