@@ -38,10 +38,8 @@ def article_view(index: SearchIndex, article_id: str, chunk_rows: Sequence[int])
     """An article's vectors and terms from the snapshot that holds it."""
     article = index.articles[article_id]
     rows = [s for c in chunk_rows for s in index.sentences_of[c]]
-    sents = [
-        (index.sentences[r].start, index.sentences[r].end, index.chunks[index.sentence_chunk[r]].id)
-        for r in rows
-    ]
+    sentences = [index.sentences[r] for r in rows]
+    sents = [(s.start, s.end, index.chunks[s.chunk_row].id) for s in sentences]
     return ArticleView(
         article_id,
         np.vstack([index.chunk_vectors[list(chunk_rows)], index.sentence_vectors[rows]]),

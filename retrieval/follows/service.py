@@ -211,7 +211,7 @@ class Follows:
         if self._matching is not None and self._matching.key == key:
             return self._matching
         follows = self._current_vectors(self.store.follows())
-        dim = index.chunk_vectors.shape[1]
+        dim = self.service.embedder.dim
         vectors = np.stack([f.vector for f in follows]) if follows else np.zeros((0, dim))
         matcher = TopicMatcher(
             vectors, [f.topic for f in follows], index.idf, self.settings.dense_weight
