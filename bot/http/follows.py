@@ -13,6 +13,7 @@ from fastapi import APIRouter, Body, Path, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from bot.http.auth import Principal, ReadAccess
+from bot.http.models import VISIBLE
 from bot.http.problems import problem, problem_responses
 from bot.http.state import AppStateDep
 from retrieval.follows.alerts import Alert, alert_text
@@ -25,7 +26,8 @@ _GUARDED = (400, 401, 408, 413, 429)
 class FollowRequest(BaseModel):
     """A topic to follow, in free text."""
 
-    topic: str = Field(min_length=1, max_length=2000, examples=["NATO and Russia"])
+    # The published maxLength is the configured follows.max_topic_chars (see openapi.py).
+    topic: str = Field(min_length=1, max_length=2000, pattern=VISIBLE, examples=["NATO and Russia"])
 
 
 class FollowResponse(BaseModel):
@@ -62,7 +64,7 @@ def _follows(state: Any) -> Follows:
     status_code=201,
     response_model=FollowResponse,
     summary="Follow a topic",
-    responses=problem_responses(*_GUARDED, 422),
+    responses=problem_responses(*_GUARDED, 409, 422),
 )
 async def add_follow(
     body: Annotated[FollowRequest, Body()], state: AppStateDep, principal: ReadAccess

@@ -1,6 +1,7 @@
 """The published OpenAPI document: FastAPI's, finished with what only the config knows.
 
-- A question's ``maxLength`` is the configured ``answer.max_question_chars``.
+- A question's ``maxLength`` is the configured ``answer.max_question_chars``, a followed
+  topic's ``follows.max_topic_chars``.
 - Every error response is ``application/problem+json`` with the Problem schema (FastAPI
   would document ``application/json`` and its own validation-error shape).
 - Models only named in hand-written parts (the JSON body of ``POST /v1/articles``, parsed
@@ -34,15 +35,22 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
                 routes=app.routes,
                 tags=app.openapi_tags,
             )
-            app.openapi_schema = finish(schema, settings.answer.max_question_chars)
+            app.openapi_schema = finish(
+                schema, settings.answer.max_question_chars, settings.follows.max_topic_chars
+            )
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
 
 
-def finish(schema: dict[str, Any], question_limit: int) -> dict[str, Any]:
+def finish(
+    schema: dict[str, Any], question_limit: int, topic_limit: int | None = None
+) -> dict[str, Any]:
     """Apply the configured limits, problem+json errors and the extra components."""
     components = schema.setdefault("components", {}).setdefault("schemas", {})
+    topic = components.get("FollowRequest", {}).get("properties", {}).get("topic")
+    if topic is not None and topic_limit is not None:
+        topic["maxLength"] = topic_limit
     for model in (ArticlesIn, ChatCompletionChunk):  # documented, not declared by a route
         extra = model.model_json_schema(ref_template="#/components/schemas/{model}")
         components.update(extra.pop("$defs", {}))

@@ -33,6 +33,7 @@ from retrieval.errors import (
     QuestionTooLongError,
     SessionStoreError,
 )
+from retrieval.follows.store import FollowLimitError
 
 log = logging.getLogger("newsbot.http")
 
@@ -156,6 +157,8 @@ def from_newsbot_error(exc: NewsbotError) -> ApiProblem:
             return ApiProblem(422, "question_too_long", str(exc))
         case ArticleConflictError():
             return ApiProblem(409, "article_conflict", str(exc))
+        case FollowLimitError():
+            return ApiProblem(409, "too_many_follows", str(exc))
         case InputError():
             return ApiProblem(422, "invalid_input", str(exc))
         case IngestLockedError():
