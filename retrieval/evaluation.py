@@ -432,10 +432,10 @@ def run_questions(
     """Ask every question; yield how each went."""
     for i, q in enumerate(questions, 1):
         # A question without an asked-on date is asked as before: no window, no date filter.
-        answer, hits = service.ask_with_hits(
+        answer, hits, searched = service.ask_traced(
             q.question, depth=10, as_of=q.asked_on, time_aware=q.asked_on is not None
         )
-        retrieved = frozenset(h.chunk.id for h in hits)
+        retrieved = frozenset(h.chunk.id for h in searched)
         yield Outcome(q, ranked_article_ids(hits), answer, retrieved)
         if on_progress:
             on_progress(i)

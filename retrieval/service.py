@@ -9,7 +9,7 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -114,6 +114,9 @@ class _Prepared:
     t0: float
     timings: dict[str, float]
     plan: when.TimePlan | None = None
+    # Hits of the searches an answer shaped by time made besides the first (deeper, or
+    # outside the window for the nearest coverage): they too were retrieved for it.
+    searched: list[Hit] = field(default_factory=list)
 
 
 class NewsService:
@@ -376,6 +379,34 @@ class NewsService:
     ) -> tuple[Answer, list[Hit]]:
         """Like :meth:`ask`, also returning the ranked hits (at least ``depth`` of them,
         for evaluation); the answer uses the first ``k``."""
+        answer, hits, _ = self.ask_traced(
+            question,
+            session_id=session_id,
+            history=history,
+            k=k,
+            filters=filters,
+            record=record,
+            depth=depth,
+            as_of=as_of,
+            time_aware=time_aware,
+        )
+        return answer, hits
+
+    def ask_traced(
+        self,
+        question: str,
+        *,
+        session_id: str | None = None,
+        history: Sequence[Turn] | None = None,
+        k: int | None = None,
+        filters: Filters | None = None,
+        record: bool = True,
+        depth: int = 0,
+        as_of: dt.date | None = None,
+        time_aware: bool = True,
+    ) -> tuple[Answer, list[Hit], list[Hit]]:
+        """Like :meth:`ask_with_hits`, also returning every hit retrieved for the question:
+        the ranked ones and those of the further searches a time-shaped answer made."""
         p = self._prepare(
             question, session_id, history, k, filters, record, depth, as_of, time_aware
         )
@@ -384,7 +415,7 @@ class NewsService:
         if answer is None:
             answer = p.loaded.answerer.answer(p.standalone, p.qvec, p.top, p.history)
             answer = self._fail_closed(p, answer)
-        return self._finish(p, answer, t), p.hits
+        return self._finish(p, answer, t), p.hits, [*p.hits, *p.searched]
 
     async def astream(
         self,
@@ -525,12 +556,8 @@ class NewsService:
             subject = timely.topic(plan.intent.text)
             hits = p.hits
             if len(hits) < when.RERANK_DEPTH * len(p.top):
-                hits = self._search(
-                    p.loaded,
-                    p.standalone,
-                    p.qvec,
-                    when.RERANK_DEPTH * len(p.top) or 1,
-                    plan.filters,
+                hits = self._search_more(
+                    p, p.standalone, p.qvec, when.RERANK_DEPTH * len(p.top) or 1, plan.filters
                 )
             answer = timely.timeline(index, p.standalone, p.qvec, hits, subject)
             if answer is not None:
@@ -540,8 +567,8 @@ class NewsService:
             if plan.window is None:
                 return timely.empty_window(p.standalone, "", None, None, None, opening)
             # The nearest coverage of the subject, before or after the window, is named.
-            wider = self._search(
-                p.loaded, p.standalone, p.qvec, when.RERANK_DEPTH * len(p.top) or 1, plan.widened()
+            wider = self._search_more(
+                p, p.standalone, p.qvec, when.RERANK_DEPTH * len(p.top) or 1, plan.widened()
             )
             nearest = timely.nearest_on_topic(
                 index, p.standalone, p.qvec, wider, subject, plan.window
@@ -582,8 +609,16 @@ class NewsService:
         """The best hit for one option of a "which came first" question, up to asked_on."""
         assert p.plan is not None
         vec = self.embedder.encode([text])[0]
-        hits = self._search(p.loaded, text, vec, 1, p.plan.filters)
+        hits = self._search_more(p, text, vec, 1, p.plan.filters)
         return (hits[0], vec) if hits else None
+
+    def _search_more(
+        self, p: _Prepared, text: str, qvec: np.ndarray, k: int, filters: Filters
+    ) -> list[Hit]:
+        """Another search for the same question, remembered with it."""
+        hits = self._search(p.loaded, text, qvec, k, filters)
+        p.searched.extend(hits)
+        return hits
 
     def _fail_closed(self, p: _Prepared, answer: Answer) -> Answer:
         """A window with nothing that answers says so, naming the nearest coverage outside
@@ -615,7 +650,7 @@ class NewsService:
         plan = p.plan
         window = plan.window
         assert window is not None
-        hits = self._search(p.loaded, p.standalone, p.qvec, len(p.top) or 1, plan.widened())
+        hits = self._search_more(p, p.standalone, p.qvec, len(p.top) or 1, plan.widened())
         nearest = p.loaded.answerer.answer(p.standalone, p.qvec, hits, p.history) if hits else None
         return timely.empty_window(
             p.standalone,
