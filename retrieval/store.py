@@ -429,9 +429,12 @@ class IndexStore:
         for index, (deleted, paths) in zip(indexes, marks, strict=True):
             parts.append(LivePart.place(index, chunk0, sentence0, deleted))
             chunk0, sentence0 = chunk0 + index.n_chunks, sentence0 + index.n_sentences
-            articles.update(index.seg.articles)  # dict.update: no loop per article
-            for aid in deleted:
-                articles.pop(aid, None)
+            if deleted:  # only this segment's copy is deleted: a live one elsewhere stays
+                articles.update(
+                    (a, row) for a, row in index.seg.articles.items() if a not in deleted
+                )
+            else:
+                articles.update(index.seg.articles)  # dict.update: no loop per article
             for aid, path in paths.items():
                 if aid in articles:
                     articles[aid] = replace(articles[aid], path=str(path))

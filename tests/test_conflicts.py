@@ -108,7 +108,8 @@ def test_same_day_reports_that_differ_show_both(conflict_service: NewsService) -
 @pytest.mark.slow
 def test_a_paraphrase_is_no_conflict(conflict_service: NewsService) -> None:
     a = conflict_service.ask("How many cars does the Lunder ferry carry?")
-    assert not a.abstained and "33" in a.text
+    # Either report answers: one says "33", the other "thirty-three" (the same value).
+    assert not a.abstained and ("33" in a.text or "thirty-three" in a.text)
     assert a.conflict is None
 
 
