@@ -53,7 +53,7 @@ class Outcome:
     question: Question
     ranked_ids: list[str]
     answer: Answer
-    retrieved_chunks: frozenset[str] = frozenset()  # the chunk ids retrieved for it
+    retrieved_chunks: frozenset[str] | None = None  # the chunk ids retrieved for it
 
 
 @dataclass
@@ -192,7 +192,7 @@ def summarize(outcomes: list[Outcome], threshold: float) -> dict[str, Any]:
         "outside_citations": sum(
             c.chunk_id not in o.retrieved_chunks
             for o in outcomes
-            if o.retrieved_chunks
+            if o.retrieved_chunks is not None  # unknown (an outcome built by hand)
             for c in o.answer.citations
         ),
         "abstention": _round(

@@ -176,6 +176,8 @@ def test_eval_counts_citations_of_chunks_not_retrieved_for_the_question() -> Non
     answer = Answer(question="q", standalone_question="q", text="1 May [1]", citations=[cite])
     assert summarize([Outcome(q, ["a"], answer, frozenset({"a#0"}))], 0.0)["outside_citations"] == 0
     assert summarize([Outcome(q, ["a"], answer, frozenset({"a#1"}))], 0.0)["outside_citations"] == 1
+    # Nothing retrieved at all, yet cited: outside too.
+    assert summarize([Outcome(q, ["a"], answer, frozenset())], 0.0)["outside_citations"] == 1
 
 
 def test_eval_reads_a_slice_of_the_questions() -> None:
