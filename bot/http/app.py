@@ -18,7 +18,7 @@ from importlib.metadata import PackageNotFoundError, version
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from bot.http import articles, follows, guard, openai_compat, page, routes
+from bot.http import articles, follows, guard, openai_compat, page, routes, webhooks
 from bot.http.auth import KeyRing
 from bot.http.limits import RateLimiter
 from bot.http.metrics import MetricsMiddleware
@@ -52,7 +52,10 @@ TAGS = [
     {"name": "answers", "description": "Questions, answers with citations, conversations."},
     {"name": "articles", "description": "What is indexed; adding articles (admin key)."},
     {"name": "openai", "description": "OpenAI-compatible chat completions and models."},
-    {"name": "follows", "description": "Topics you follow and their alerts (polled)."},
+    {
+        "name": "follows",
+        "description": "Topics you follow and their alerts (polled, or POSTed to your webhook).",
+    },
     {"name": "probes", "description": "Liveness, readiness and Prometheus metrics."},
 ]
 
@@ -87,7 +90,8 @@ def create_app(
         state.started = True
         watcher = asyncio.create_task(state.watch_snapshots(reload_interval))
         try:
-            yield
+            async with webhooks.delivering(state):
+                yield
         finally:
             state.begin_drain()
             watcher.cancel()
@@ -106,6 +110,8 @@ def create_app(
     app.include_router(routes.router)
     app.include_router(articles.router)
     app.include_router(follows.router)
+    app.include_router(webhooks.router)
+    webhooks.document(app)
     app.include_router(openai_compat.router)
     page_router = page.make_router()  # the web chat page at /
     app.include_router(page_router)
@@ -129,6 +135,7 @@ def create_app(
         *routes.router.routes,
         *articles.router.routes,
         *follows.router.routes,
+        *webhooks.router.routes,
         *openai_compat.router.routes,
         *page_router.routes,
     ]

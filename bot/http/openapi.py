@@ -4,6 +4,7 @@
   topic's ``follows.max_topic_chars``.
 - Every error response is ``application/problem+json`` with the Problem schema (FastAPI
   would document ``application/json`` and its own validation-error shape).
+- The ``webhooks`` (what a key owner's URL receives) list what the receiver answers.
 - Models only named in hand-written parts (the JSON body of ``POST /v1/articles``, parsed
   by hand since it also takes text/plain; the chunks of a chat stream) join the components.
 """
@@ -21,6 +22,10 @@ from bot.http.problems import PROBLEM_JSON
 from retrieval.config import Settings
 
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+_RECEIVER_ANSWERS = (
+    "Any 2xx takes the alert; any other status, a redirect, or no answer within "
+    "follows.webhook_timeout_s is retried with backoff."
+)
 
 
 def install_openapi(app: FastAPI, settings: Settings) -> None:
@@ -33,6 +38,7 @@ def install_openapi(app: FastAPI, settings: Settings) -> None:
                 version=app.version,
                 description=app.description,
                 routes=app.routes,
+                webhooks=app.webhooks.routes,
                 tags=app.openapi_tags,
             )
             app.openapi_schema = finish(
@@ -63,6 +69,9 @@ def finish(
                     response["content"] = {PROBLEM_JSON: {"schema": dict(_PROBLEM_REF)}}
                     if int(status) == 422 and response.get("description") == "Validation Error":
                         response["description"] = "The request is invalid."
+    for path_item in schema.get("webhooks", {}).values():
+        for operation in path_item.values():  # what the receiver answers, not newsbot
+            operation["responses"] = {"200": {"description": _RECEIVER_ANSWERS}}
     for unused in ("HTTPValidationError", "ValidationError"):
         components.pop(unused, None)
     return schema

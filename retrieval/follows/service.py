@@ -25,6 +25,7 @@ from retrieval.follows.alerts import Alert
 from retrieval.follows.matcher import ArticleView, TopicMatcher, article_view, what_happened
 from retrieval.follows.settings import FollowsSettings
 from retrieval.follows.store import Follow, FollowStore, Match
+from retrieval.follows.webhooks import WebhookStore
 from retrieval.search_index import SearchIndex
 
 if TYPE_CHECKING:
@@ -53,6 +54,7 @@ class Follows:
         self.service = service
         self.store = store
         self.settings = settings
+        self.webhooks = WebhookStore(store)
         self._matching: _Matching | None = None
         self._scan_lock = threading.Lock()
 

@@ -40,3 +40,29 @@ class FollowsSettings(BaseModel):
         le=600,
         description="How often a front end looks for new feed articles and delivers alerts.",
     )
+    webhook_timeout_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=120,
+        description="Seconds a webhook receiver has to answer an alert's POST before the try "
+        "counts as failed.",
+    )
+    webhook_retry_s: float = Field(
+        default=5.0,
+        gt=0,
+        le=3600,
+        description="Wait before retrying a failed webhook delivery; it doubles with each "
+        "failure, up to `webhook_retry_max_s`.",
+    )
+    webhook_retry_max_s: float = Field(
+        default=900.0,
+        gt=0,
+        le=86400,
+        description="Longest wait between two tries of a webhook delivery (alerts are kept "
+        "until delivered, acknowledged by `GET /v1/alerts`, or unfollowed).",
+    )
+    webhook_allow_private: bool = Field(
+        default=False,
+        description="Deliver webhooks to loopback, private and link-local addresses (off: "
+        "a key owner cannot make the server call its own network).",
+    )

@@ -8,6 +8,7 @@ state advances in the same transaction as the alerts it produced.
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 import time
@@ -137,6 +138,15 @@ class FollowStore:
     def _read(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:
         with self._lock, self._translated():
             return self._db.execute(sql, args).fetchall()
+
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
+        """One write transaction on the follows database (for the modules beside this one
+        that keep their tables in it)."""
+        return self._write()
+
+    def query(self, sql: str, args: Sequence[object] = ()) -> list[tuple]:
+        """Rows of one read."""
+        return self._read(sql, args)
 
     # --- counters ----------------------------------------------------------------------
 
