@@ -277,14 +277,27 @@ def test_the_daily_briefing_comes_once_at_the_chats_local_time(
     assert follows.brief(on_time + 3600) == 0  # once a day
     strike, trial = [a for a in follows.pending("repl:") if a.kind == "briefing"]
     assert strike.day == "2026-12-02" and strike.topic == "ferry strike"
+    # The time-aware timeline answer, asked on the chat's local day: dated, cited bullets.
+    timeline = service.ask(
+        "What happened with ferry strike since yesterday?",
+        as_of=dt.date(2026, 12, 2),
+        record=False,
+    )
+    assert not timeline.abstained and timeline.text.startswith("- 1 Dec 2026: ")
+    assert strike.more == timeline.citations
     # The strike and its wire copy are one story: one bullet, from the earliest report.
     assert [c.title for c in strike.more] == ["Ferry strike halts island crossings"]
-    assert strike.more[0].quote.startswith(STRIKE_QUOTE)
+    assert strike.more[0].date == "2026-12-01" and strike.more[0].quote in timeline.text
+    assert alert_text(strike).startswith("Briefing on ferry strike (2026-12-02):\n- ")
     assert trial.more == [] and alert_text(trial).endswith(
         "Nothing new on Sam Bankman-Fried trial."
     )
+    for a in (strike, trial):
+        follows.delivered(a)
     next_day = dt.datetime(2026, 12, 3, 7, 30, tzinfo=oslo).timestamp()
     assert follows.brief(next_day) == 2
+    # A day later the strike (reported on 1 December) is no longer new.
+    assert [a.more for a in follows.pending("repl:") if a.kind == "briefing"] == [[], []]
     follows.store.set_briefing("repl:me", None)
     assert follows.brief(next_day + 86_400) == 0
 

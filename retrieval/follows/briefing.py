@@ -1,22 +1,24 @@
-"""The daily briefing: at a chat's chosen local time, for each topic it follows, the stories
-published since yesterday as dated, cited bullets, or "nothing new on X"."""
+"""The daily briefing: at a chat's chosen local time, for each topic it follows, the answer
+to "What happened with TOPIC since yesterday?" asked on that day (the time-aware timeline:
+dated, cited bullets), or "nothing new on X"."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import numpy as np
-
 from retrieval.answer import Citation
-from retrieval.feeds.collapse import StoryMap
 from retrieval.follows.alerts import Alert
-from retrieval.follows.matcher import TopicMatcher, article_view, what_happened
 from retrieval.follows.store import Briefing, Follow
-from retrieval.search_index import SearchIndex
 
-MAX_BULLETS = 5  # per topic: the best-matching stories, shown oldest first
+if TYPE_CHECKING:
+    from retrieval.service import NewsService
+
+# The time issue's timeline question: its window is a hard filter on publication dates, and
+# copies of one story are collapsed before the timeline picks one bullet per story.
+QUESTION = "What happened with {topic} since yesterday?"
 
 
 def local_now(briefing: Briefing, now: float) -> dt.datetime:
@@ -38,33 +40,17 @@ def due(briefing: Briefing, now: float) -> str | None:
     return day
 
 
-def bullets(
-    index: SearchIndex,
-    follows: list[Follow],
-    matcher: TopicMatcher,
-    threshold: float,
-    day: str,
-    stories: StoryMap,
-    chunks_of: dict[str, list[int]],
-) -> list[list[Citation]]:
-    """Per follow, the stories dated from the day before ``day`` to ``day`` that pass the
-    threshold: one article per story (the earliest), the best ``MAX_BULLETS``, oldest first."""
-    since = (dt.date.fromisoformat(day) - dt.timedelta(days=1)).isoformat()
-    recent = [a for a in index.articles.values() if a.date and since <= a.date[:10] <= day]
-    found: list[dict[str, tuple[float, Citation]]] = [{} for _ in follows]
-    for a in sorted(recent, key=lambda a: (a.date or "", a.id)):
-        view = article_view(index, a.id, chunks_of.get(a.id, []))
-        scores = matcher.scores(view)
-        story = stories.story_of.get(a.id, a.id)
-        for i in np.flatnonzero(scores >= threshold):
-            if story not in found[i]:
-                cite = what_happened(index, view, matcher.vectors[i], float(scores[i]))
-                found[i][story] = (float(scores[i]), cite)
-    out = []
-    for per in found:
-        top = sorted(per.values(), key=lambda sc: -sc[0])[:MAX_BULLETS]
-        out.append(sorted((c for _, c in top), key=lambda c: (c.date or "", c.article_id)))
-    return out
+def question(topic: str) -> str:
+    """The question a topic's briefing answers."""
+    return QUESTION.format(topic=topic)
+
+
+def timeline_bullets(service: NewsService, topic: str, day: str) -> list[Citation]:
+    """The time-aware answer to "What happened with TOPIC since yesterday?" asked on
+    ``day``: the timeline's dated, cited bullets (one per story, oldest first, only articles
+    published yesterday or today), or none when it finds nothing new on the topic."""
+    answer = service.ask(question(topic), record=False, as_of=dt.date.fromisoformat(day))
+    return [] if answer.abstained else list(answer.citations)
 
 
 def messages(

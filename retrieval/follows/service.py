@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from retrieval.errors import InputError
-from retrieval.feeds.collapse import StoryMap, state_file
+from retrieval.feeds.collapse import state_file
 from retrieval.follows import briefing
 from retrieval.follows.alerts import Alert
 from retrieval.follows.matcher import ArticleView, TopicMatcher, article_view, what_happened
@@ -114,22 +114,10 @@ class Follows:
         due = [(b, day) for b in self.store.briefings() if (day := briefing.due(b, now))]
         if not due or self.service.store.current_name() is None:
             return 0
-        index = self.service.retriever.index
-        matching = self._matching_for(index)
-        stories = StoryMap.load(state_file(self.service.settings.docs_paths))
         added = 0
         for b, day in due:
-            rows = [i for i, f in enumerate(matching.follows) if f.chat == b.chat]
-            follows = [matching.follows[i] for i in rows]
-            matcher = TopicMatcher(
-                matching.matcher.vectors[rows],
-                [f.topic for f in follows],
-                index.idf,
-                self.settings.dense_weight,
-            )
-            found = briefing.bullets(
-                index, follows, matcher, self.settings.threshold, day, stories, matching.chunks_of
-            )
+            follows = self.store.follows(b.chat)
+            found = [briefing.timeline_bullets(self.service, f.topic, day) for f in follows]
             alerts = briefing.messages(b.chat, follows, found, day)
             self.store.briefed(b.chat, day, alerts, now)
             added += len(alerts)
