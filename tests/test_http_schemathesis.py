@@ -20,7 +20,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.config import SchemathesisConfig
-from test_http_support import ADMIN_KEY, LiveServer, with_http
+from test_http_support import ADMIN_KEY, LiveServer, principal, with_http
 
 from bot.http import create_app
 from retrieval.config import load_settings
@@ -49,6 +49,9 @@ def live(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> Iterat
     # Nor a back-off after wrong keys, which the fuzzing sends by the hundred.
     unlimited = {"rate_limit_per_minute": 1_000_000, "auth_failures_per_minute": 1_000_000}
     app = create_app(service, with_http(base, **unlimited))
+    # A webhook to read (GET /v1/webhook is fuzzed before PUT); no alert ever reaches it.
+    owner = f"http:{principal(app, ADMIN_KEY).id}"
+    service.follows.webhooks.register(owner, "https://example.org/newsbot-alerts")
     with LiveServer(app) as server:
         yield server
 
