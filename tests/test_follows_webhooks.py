@@ -39,6 +39,7 @@ class Receiver:
 
     def __init__(self, status: int = 200) -> None:
         self.status = status
+        self.delay_s = 0.0  # before answering
         self.got: list[tuple[dict[str, str], bytes]] = []
         self.answered: list[int] = []  # the status answered to each POST in ``got``
         self.port = 0
@@ -53,6 +54,7 @@ class Receiver:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.got.append(({k.lower(): v for k, v in self.headers.items()}, body))
                 receiver.answered.append(receiver.status)
+                time.sleep(receiver.delay_s)
                 self.send_response(receiver.status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
@@ -278,6 +280,20 @@ def _until(service: NewsService, done: Callable[[], bool], timeout: float = 20.0
     while not done():
         assert time.monotonic() < deadline, "timed out"
         _rounds(service, 1, pause=0.1)
+
+
+def test_a_receiver_that_does_not_answer_in_time_is_retried(
+    make_settings: Callable[..., Settings], tmp_path: Path, receiver: Receiver
+) -> None:
+    (tmp_path / "docs").mkdir(exist_ok=True)
+    cfg = {**FAST_RETRY, "webhook_timeout_s": 0.3, "webhook_retry_s": 60}
+    service = NewsService(make_settings(follows=cfg))
+    service.follows.webhooks.register("http:k1", receiver.url)
+    _queue(service.follows.store, "http:k1", ["One"])
+    receiver.delay_s = 2.0
+    assert _rounds(service, 1) == 0 and len(receiver.got) == 1
+    (alert,) = service.follows.pending("http:k1")
+    assert service.follows.webhooks.attempts(alert.id) == 1
 
 
 def test_a_private_address_is_refused_unless_allowed(

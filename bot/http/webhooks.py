@@ -210,10 +210,14 @@ async def post_alert(
         "User-Agent": f"newsbot-webhook/{_version()}",
     }
     try:
-        async with client.stream("POST", hook.url, content=body, headers=headers) as r:
-            status = r.status_code  # the body is never read: a receiver's answer is its status
+        # httpx's timeout bounds each read; this bounds the whole exchange.
+        async with asyncio.timeout(settings.webhook_timeout_s):
+            async with client.stream("POST", hook.url, content=body, headers=headers) as r:
+                status = r.status_code  # the body is never read: the status is the answer
+    except TimeoutError:
+        return f"no answer within {settings.webhook_timeout_s:g} s"
     except httpx.HTTPError as e:
-        return f"{type(e).__name__}: {e}"[:300] or type(e).__name__
+        return f"{type(e).__name__}: {e}"[:300]
     return None if 200 <= status < 300 else f"HTTP {status}"
 
 
