@@ -403,3 +403,37 @@ def test_repl_follow_and_alerts_between_prompts(
     assert text.count("New on ferry strike (follow 1):") == 1
     assert "Ferry strike halts island crossings — Island Courier, 2026-12-01" in text
     assert STRIKE_QUOTE in text
+
+
+def test_a_briefing_asks_the_timeline_question_on_the_chats_day() -> None:
+    import datetime as dt
+
+    from retrieval.answer import Answer
+    from retrieval.errors import QuestionTooLongError
+    from retrieval.follows import briefing
+    from retrieval.follows.store import Follow
+
+    asked: list[tuple[str, Any]] = []
+
+    class Service:
+        def ask(self, question: str, **kw: Any) -> Answer:
+            asked.append((question, kw["as_of"]))
+            if len(question) > 100:
+                raise QuestionTooLongError(len(question), 100)
+            cited = _alert("tg:1", 1, "Report").citation
+            assert cited is not None
+            text = "- 1 Dec 2026: x [1]"
+            return Answer(
+                question=question, standalone_question=question, text=text, citations=[cited]
+            )
+
+    service: Any = Service()
+    assert [c.title for c in briefing.timeline_bullets(service, "ferries", "2026-12-02") or []] == [
+        "Report"
+    ]
+    assert asked == [("What happened with ferries since yesterday?", dt.date(2026, 12, 2))]
+    assert briefing.timeline_bullets(service, "x" * 100, "2026-12-02") is None
+    v = np.ones(2, dtype=np.float32)
+    follows = [Follow(1, "tg:1", "ferries", 0.0, "m", v), Follow(2, "tg:1", "x", 0.0, "m", v)]
+    (one,) = briefing.messages("tg:1", follows, [[], None], "2026-12-02")
+    assert one.topic == "ferries" and alert_text(one).endswith("Nothing new on ferries.")
