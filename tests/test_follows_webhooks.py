@@ -282,6 +282,20 @@ def _until(service: NewsService, done: Callable[[], bool], timeout: float = 20.0
         _rounds(service, 1, pause=0.1)
 
 
+def test_a_failing_scan_does_not_hold_back_queued_alerts(
+    quick: Settings, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    service = NewsService(quick)
+    service.follows.webhooks.register("http:k1", receiver.url)
+    _queue(service.follows.store, "http:k1", ["One"])
+
+    def broken(now: float | None = None) -> int:
+        raise RuntimeError("the index is gone")
+
+    monkeypatch.setattr(service.follows, "tick", broken)
+    assert _rounds(service, 1) == 1 and len(receiver.got) == 1
+
+
 def test_a_receiver_that_does_not_answer_in_time_is_retried(
     make_settings: Callable[..., Settings], tmp_path: Path, receiver: Receiver
 ) -> None:
