@@ -101,15 +101,19 @@ def _page(c: Candidate) -> tuple[str, str, str] | None:
 def _one_per_page(found: list[list[Candidate]]) -> list[list[Candidate]]:
     """The best section of each page: sections of one page (one title from one source of
     one day: an encyclopedia article's paragraphs, one story's parts) are one report, and a
-    page does not disagree with itself (its sections answer different parts of a topic)."""
-    seen: set[tuple[str, str, str]] = set()
+    page does not disagree with itself (its sections answer different parts of a topic).
+    A copy of a section already kept is no other section but another version of that text
+    (a rewrite, a correction): a report of its own."""
+    seen: dict[tuple[str, str, str], list[str]] = {}
     kept = []
     for m in found:
         page = _page(m[0])
-        if page is None or page not in seen:
+        text = m[0].hit.chunk.text
+        sections = seen.get(page, []) if page is not None else []
+        if not sections or any(copies(text, s) for s in sections):
             kept.append(m)
         if page is not None:
-            seen.add(page)
+            seen.setdefault(page, []).append(text)
     return kept
 
 
