@@ -330,11 +330,12 @@ def test_a_copy_rewritten_to_name_another_thing_is_disputed(conflict_service: Ne
     assert a.short_answer is None
 
 
-def _section(aid: str, title: str | None, date: str | None = None) -> object:
+def _section(aid: str, title: str | None, date: str | None = None, text: str = "") -> object:
     from types import SimpleNamespace
 
     article = SimpleNamespace(id=aid, title=title, source="Wikipedia", date=date)
-    return SimpleNamespace(hit=SimpleNamespace(article=article), score=1.0)
+    chunk = SimpleNamespace(text=text or " ".join(f"{aid}w{i}" for i in range(8)))
+    return SimpleNamespace(hit=SimpleNamespace(article=article, chunk=chunk), score=1.0)
 
 
 def test_sections_of_one_page_are_one_report() -> None:
@@ -349,6 +350,20 @@ def test_sections_of_one_page_are_one_report() -> None:
     ]
     kept = [m[0].hit.article.id for m in _one_per_page(found)]  # type: ignore[arg-type]
     assert kept == ["sb-1", "sb-3", "x-1", "x-2"]
+
+
+def test_another_version_of_a_pages_text_is_a_report_of_its_own() -> None:
+    from retrieval.answering.reports import _one_per_page
+
+    born = "Bryan was born in Alexandria, Louisiana on {}, and served in two wars."
+    found = [
+        [_section("v-1", "Blackshear M. Bryan", text=born.format("July 15, 1905"))],
+        [_section("v-2", "Blackshear M. Bryan", text=born.format("February 8, 1900"))],
+        [_section("v-3", "Blackshear M. Bryan")],  # another paragraph of the page
+    ]
+    kept = [m[0].hit.article.id for m in _one_per_page(found)]  # type: ignore[arg-type]
+    # A corrected or rewritten copy may give another value: it is a rival, not a section.
+    assert kept == ["v-1", "v-2"]
 
 
 def test_a_dateline_and_clause_words_are_no_value_or_qualifier() -> None:
