@@ -417,3 +417,29 @@ def test_a_value_picked_by_nearness_needs_the_same_fact_to_conflict() -> None:
     # Both plain, both holding what the question asks of its name: one question answered.
     also = _group("1944", "Tesla died, a later obituary said, in 1944.")
     assert _answer_alike(plain, also, q)  # type: ignore[arg-type]
+
+
+def test_an_articles_value_is_the_one_next_to_what_was_asked() -> None:
+    from types import SimpleNamespace
+
+    from retrieval.answering.reports import _report, attribute_terms
+
+    question = "What is the population of Vermillion Township?"
+    assert attribute_terms(question, "Vermillion Township") == {"popul"}
+    assert attribute_terms("What is the population of Rush Township, Ohio?", "Rush Township") == {
+        "popul"
+    }
+    text = (
+        "Vermillion Township is one of five townships in Vermillion County, Indiana. "
+        "As of the 2010 census, its population was 924."
+    )
+    article = SimpleNamespace(id="v", title="Vermillion Township", text=text, date=None)
+    hit = SimpleNamespace(article=article, chunk=SimpleNamespace(text=text))
+    best, later = text.split(". ")
+    mine = [
+        SimpleNamespace(hit=hit, text=best + ".", score=12.9),
+        SimpleNamespace(hit=hit, text=later, score=10.0),
+    ]
+    # The best-matching sentence holds a number ("five"), but the asked one is further down.
+    report = _report(mine, question, "how_many", "Vermillion Township")  # type: ignore[arg-type]
+    assert report.value == "924" and report.cand is mine[1]

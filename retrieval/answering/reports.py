@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from retrieval.answering.entities import Subject, question_name, same_thing, subject
 from retrieval.answering.slots import changed_span, same_value, slot_choice
+from retrieval.lexical import terms
 from retrieval.spans import QuestionType, question_type
 
 if TYPE_CHECKING:
@@ -23,6 +24,8 @@ MAX_ARTICLES = 5
 ENTITY_MARGIN = 5.0
 # An article's value may come from its sentences scoring this close to its best one.
 VALUE_MARGIN = 2.5
+# ... or from a sentence this far below that gives it next to what was asked.
+ANCHOR_MARGIN = 5.0
 # Reports this far below the best still count as support for a value the rivals give
 # (never as a value of their own): more independent reports, more weight.
 SUPPORT_MARGIN = 5.0
@@ -142,13 +145,46 @@ def _stories(reports: list[Report]) -> None:
                 break
 
 
+def attribute_terms(question: str, name: str | None) -> set[str]:
+    """What a question asks of the thing it names: its lower-case words' terms besides the
+    name's ("popul" of "What is the population of Rush Township, Ohio?"; capitalised words
+    name or qualify the thing). Empty when the question names nothing."""
+    if not name:
+        return set()
+    words = re.findall(r"(?<![\w'])[a-z][\w'-]*", question)
+    return set(terms(" ".join(words))) - set(terms(name))
+
+
+def _anchored(
+    mine: list[Candidate], question: str, qtype: QuestionType, asked: set[str]
+) -> tuple[Candidate, str] | None:
+    """The article's first sentence (down to ANCHOR_MARGIN below its best) that gives a
+    value plainly next to what was asked ("Its population was 924"), if any: a better
+    report of the article's value than a number in its best-matching sentence."""
+    if not asked:
+        return None
+    for c in mine:
+        if c.score < mine[0].score - ANCHOR_MARGIN:
+            break
+        if asked & set(terms(c.text)):
+            # Several values: the one nearest a question word (the asked one, here).
+            value, _ = slot_choice(c.text, question, qtype)
+            if value is not None:
+                return c, value
+    return None
+
+
 def _report(mine: list[Candidate], question: str, qtype: QuestionType, name: str | None) -> Report:
     """An article's report: the value its best sentence giving one gives (among those
-    scoring close to its best: the answer is often the sentence after the match)."""
+    scoring close to its best: the answer is often the sentence after the match), unless
+    a sentence further down gives one next to what was asked."""
     best = mine[0]
     hit = best.hit
     context = f"{hit.article.title or ''}\n{hit.article.text[:300]}\n{hit.chunk.text}"
     about = subject(context, hit.chunk.text, name)
+    anchored = _anchored(mine, question, qtype, attribute_terms(question, name))
+    if anchored is not None:
+        return Report(anchored[0], anchored[1], about, best.score)
     for c in mine:
         if c.score < best.score - VALUE_MARGIN:
             break
