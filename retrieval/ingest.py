@@ -461,4 +461,5 @@ def _read_all(
 
 def _is_added(path: str) -> bool:
     """True for an article file in an ``added/`` folder (written by the service)."""
-    return Path(path).parent.name == "added"
+    # String operations, not Path: it runs for every article of every ingest.
+    return os.path.basename(os.path.dirname(path)) == "added"
