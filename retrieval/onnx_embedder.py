@@ -43,9 +43,10 @@ class OnnxEmbedder(Embedder):
         import onnxruntime as ort
         from tokenizers import Tokenizer
 
-        self.file = ensure_onnx(self.path, self.precision, self._cache_dir)
+        # Optimised once into the cache (onnx_export): opening it skips the optimiser.
+        self.file = ensure_onnx(self.path, self.precision, self._cache_dir, optimized=True)
         options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         if self.threads:
             options.intra_op_num_threads = self.threads
         self._session = ort.InferenceSession(
