@@ -222,7 +222,19 @@ def _stack(vecs: list[np.ndarray], dim: int) -> np.ndarray:
     return np.vstack(vecs).astype(np.float32) if vecs else np.zeros((0, dim), dtype=np.float32)
 
 
+class _NoProgress:
+    """A progress bar that shows nothing."""
+
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def _progress(total: int, enabled: bool) -> Any:
+    if not enabled or not total:
+        return _NoProgress()  # not even tqdm's import when there is nothing to show
     from tqdm import tqdm
 
     return tqdm(
@@ -230,7 +242,6 @@ def _progress(total: int, enabled: bool) -> Any:
         desc="embedding",
         unit="text",
         file=sys.stderr,
-        disable=not enabled or not total,
     )
 
 
