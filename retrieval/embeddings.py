@@ -321,7 +321,7 @@ def _load(settings: EmbeddingSettings) -> Embedder:
             if importlib.util.find_spec("onnxruntime") is None:
                 raise ConfigError(
                     "embedding.backend: onnx needs onnxruntime, which is not installed; "
-                    "pip install 'newsbot[onnx]' (or `embedding.backend: torch`)"
+                    "pip install onnxruntime onnx (or set `embedding.backend: torch`)"
                 )
             from retrieval.onnx_embedder import OnnxEmbedder
 

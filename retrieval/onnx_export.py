@@ -140,8 +140,9 @@ def _export(model_path: Path, dest: Path) -> None:
         from transformers import AutoModel
     except ImportError:
         raise ConfigError(
-            "embedding.backend: onnx exports the model once with torch, which is not "
-            "installed; pip install 'newsbot[torch]' for the first run"
+            "embedding.backend: onnx exports the model once with torch and transformers, "
+            "which are not installed; pip install torch==2.13.0 sentence-transformers (the "
+            "CPU build, as the README installs it)"
         ) from None
 
     class Pooled(torch.nn.Module):

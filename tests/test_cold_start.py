@@ -135,3 +135,19 @@ def test_normalize_text_fast_path_changes_nothing(seed: int) -> None:
     for _ in range(5000):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
         assert normalize_text(text) == _normalize_reference(text), repr(text)
+
+
+def test_a_mismatched_index_names_the_setting_that_differs() -> None:
+    from retrieval.errors import IndexMismatchError
+    from retrieval.ingest import check_signature
+
+    chunking = {"max_tokens": 256}
+    built = {"embedding": {"model": "m", "dim": 384, "precision": "int8"}, "chunking": chunking}
+    wanted = {"embedding": {"model": "m", "dim": 384}, "chunking": chunking}
+    with pytest.raises(IndexMismatchError) as e:
+        check_signature(built, wanted)
+    assert str(e.value) == (
+        "the index was built with embedding precision 'int8' (the configuration: 'fp32'); "
+        "rebuild it with `newsbot ingest --rebuild`"
+    )
+    check_signature(wanted, wanted)
