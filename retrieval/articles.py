@@ -61,7 +61,7 @@ def strip_invisible(text: str) -> tuple[str, int]:
 def normalize_text(text: str) -> str:
     """NFC-normalise, unify line ends and trim trailing spaces; paragraphs are kept."""
     text = unicodedata.normalize("NFC", text)
-    if not any(c in text for c in "\r\n\u2028\u2029"):
+    if "\n" not in text and "\r" not in text and "\u2028" not in text and "\u2029" not in text:
         return text.strip()  # one line (a title, a source, a date): what the rest would give
     text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = text.replace("\u2028", "\n").replace("\u2029", "\n\n")
