@@ -137,6 +137,7 @@ def _export(model_path: Path, dest: Path) -> None:
             )
     try:
         import torch
+        import transformers
         from transformers import AutoModel
     except ImportError:
         raise ConfigError(
@@ -160,6 +161,8 @@ def _export(model_path: Path, dest: Path) -> None:
             # The word-piece vectors too: sentences are pooled from their chunk's pass.
             return torch.nn.functional.normalize(summed, p=2.0, dim=1), out
 
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()  # no "Loading weights" bar in `newsbot ask`
     model = AutoModel.from_pretrained(
         str(model_path), local_files_only=True, attn_implementation="eager"
     )
