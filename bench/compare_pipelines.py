@@ -182,6 +182,7 @@ def prepare_newsbot(
     _progress(f"{label}: loading the embedding model")
     t0 = time.perf_counter()
     embedder = make_embedder(settings.embedding)
+    embedder.ensure_loaded()  # the model loads on first use: timed here, not in the ingest
     load_s = time.perf_counter() - t0
     service, tmp = eval_service(settings, dataset, embedder)
     if tmp is not None:

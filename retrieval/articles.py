@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import re
 import unicodedata
@@ -18,6 +19,7 @@ _INVISIBLE = re.compile(
     "\u180e\u034f]"
 )
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_BLANK_LINES = re.compile(r"\n{3,}")
 _TITLE_CHARS = 100
 
 
@@ -38,9 +40,10 @@ class Article:
     path: str = ""
     warnings: tuple[str, ...] = field(default=())
 
-    @property
+    @functools.cached_property
     def content_hash(self) -> str:
-        """Hash of everything that ends up in the index for this article."""
+        """Hash of everything that ends up in the index for this article (computed once:
+        ingest compares it for every article it reads)."""
         h = hashlib.sha256()
         for part in (self.title, self.date or "", self.source or "", self.url or "", self.text):
             h.update(part.encode("utf-8"))
@@ -57,10 +60,13 @@ def strip_invisible(text: str) -> tuple[str, int]:
 
 def normalize_text(text: str) -> str:
     """NFC-normalise, unify line ends and trim trailing spaces; paragraphs are kept."""
-    text = unicodedata.normalize("NFC", text).replace("\r\n", "\n").replace("\r", "\n")
+    text = unicodedata.normalize("NFC", text)
+    if "\n" not in text and "\r" not in text and "\u2028" not in text and "\u2029" not in text:
+        return text.strip()  # one line (a title, a source, a date): what the rest would give
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
     text = text.replace("\u2028", "\n").replace("\u2029", "\n\n")
     lines = [line.rstrip() for line in text.split("\n")]
-    return re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip()
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 
 
 def title_from_text(text: str) -> str:

@@ -59,16 +59,25 @@ class EmbeddingSettings(_Section):
     batch_size: int = Field(
         default=32, ge=1, le=1024, description="Texts embedded per model call at ingest."
     )
-    threads: int = Field(default=0, ge=0, le=256, description="torch threads; 0 keeps torch's.")
+    threads: int = Field(
+        default=0,
+        ge=0,
+        le=256,
+        description="Threads of the model's forward pass (torch or onnxruntime); 0 keeps the "
+        "library's default.",
+    )
     backend: Literal["torch", "onnx"] = Field(
-        default="torch",
-        description="torch (sentence-transformers) or onnx (ONNX Runtime, exported locally from "
-        "the same model on first use; questions are then embedded without importing torch).",
+        default="onnx",
+        description="onnx (ONNX Runtime; the model is exported from the installed package once, "
+        "locally, with torch, on first use; afterwards nothing imports torch) or torch "
+        "(sentence-transformers). At fp32 both give the same vectors, so either reads an index "
+        "the other built.",
     )
     precision: Literal["fp32", "int8"] = Field(
         default="fp32",
-        description="onnx only: int8 (dynamic quantisation, faster) or fp32. An index is bound "
-        "to it: changing it asks for `newsbot ingest --rebuild`.",
+        description="onnx only: int8 (dynamic quantisation, about 2x faster to ingest, scores "
+        "shift slightly) or fp32. An index is bound to it: changing it asks for "
+        "`newsbot ingest --rebuild`.",
     )
     sentences: Literal["own", "pooled"] = Field(
         default="own",

@@ -9,6 +9,8 @@ callbacks and tracers, seconds that a cold `newsbot ask` must not spend."""
 
 from __future__ import annotations
 
+import importlib.util
+import json
 import os
 import threading
 from collections.abc import Sequence
@@ -46,25 +48,57 @@ def resolve_model_path(model: str) -> Path:
 
 class Embedder:
     """What both backends share: the model's word-piece tokenizer for counting and
-    truncating, and LangChain's embedding methods. Subclasses load the model and implement
-    encode."""
+    truncating, and LangChain's embedding methods. Subclasses implement encode and load
+    the model in ``_load``, on the first text to embed: an ingest that finds nothing new
+    reads the model's shape from its files and never loads (or imports) the model."""
 
     backend = ""
     precision = "fp32"
 
-    def __init__(self, settings: EmbeddingSettings, tokenizer_json: str) -> None:
-        from tokenizers import Tokenizer
-
+    def __init__(self, settings: EmbeddingSettings) -> None:
         self.path = resolve_model_path(settings.model)
         self.name = settings.model
         self.batch_size = settings.batch_size
+        self.threads = settings.threads
         self.dim = 0
         self.max_seq_length = 256
-        # Counting never pads or truncates, which would make every count come out the same.
-        self._fast_tokenizer: Any = Tokenizer.from_str(tokenizer_json)
-        self._fast_tokenizer.no_padding()
-        self._fast_tokenizer.no_truncation()
         self.calls = 0  # texts embedded; tests use it to prove re-ingest embeds nothing
+        self._counter: Any = None
+        self._loaded = False
+        self._load_lock = threading.Lock()
+
+    @property
+    def loaded(self) -> bool:
+        """True once the model itself is in memory (not only its tokenizer)."""
+        return self._loaded
+
+    def ensure_loaded(self) -> None:
+        """Load the model now if it is not loaded (thread-safe, once)."""
+        if self._loaded:
+            return
+        with self._load_lock:
+            if not self._loaded:
+                self._load()
+                self._loaded = True
+
+    def _load(self) -> None:
+        raise NotImplementedError
+
+    def _tokenizer_json(self) -> str:
+        """The model's fast tokenizer, serialised (its folder's tokenizer.json)."""
+        return (self.path / "tokenizer.json").read_text(encoding="utf-8")
+
+    @property
+    def _fast_tokenizer(self) -> Any:
+        if self._counter is None:
+            from tokenizers import Tokenizer
+
+            counter = Tokenizer.from_str(self._tokenizer_json())
+            # Counting never pads or truncates, which would make every count come out the same.
+            counter.no_padding()
+            counter.no_truncation()
+            self._counter = counter
+        return self._counter
 
     def count_tokens(self, text: str) -> int:
         """Word pieces of ``text`` without the two special tokens the model adds."""
@@ -96,6 +130,7 @@ class Embedder:
         cut off gets a row of NaN."""
         vecs = np.zeros((len(texts), self.dim), dtype=np.float32)
         span_vecs = [np.zeros((0, self.dim), dtype=np.float32) for _ in texts]
+        self.ensure_loaded()
         order = np.argsort([-len(t) for t in texts], kind="stable")
         for start in range(0, len(texts), self.batch_size):
             idx = order[start : start + self.batch_size]
@@ -120,11 +155,19 @@ class Embedder:
 
 
 class TorchEmbedder(Embedder):
-    """A sentence-transformers model on torch."""
+    """A sentence-transformers model on torch, imported and loaded on the first text."""
 
     backend = "torch"
 
     def __init__(self, settings: EmbeddingSettings) -> None:
+        super().__init__(settings)
+        shape = model_shape(self.path) if _plain_modules(self.path) else None
+        if shape is None or not (self.path / "tokenizer.json").exists():
+            self.ensure_loaded()  # its files do not tell the shape or the tokenizer
+        else:
+            self.max_seq_length, self.dim = shape
+
+    def _load(self) -> None:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
         import torch
@@ -134,18 +177,31 @@ class TorchEmbedder(Embedder):
         transformers.logging.set_verbosity_error()
         transformers.logging.disable_progress_bar()
 
-        if settings.threads:
-            torch.set_num_threads(settings.threads)
-        path = resolve_model_path(settings.model)
-        model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
+        if self.threads:
+            torch.set_num_threads(self.threads)
+        model = SentenceTransformer(str(self.path), device="cpu", local_files_only=True)
         model.eval()
-        super().__init__(settings, model.tokenizer.backend_tokenizer.to_str())
-        self._model = model
-        self.max_seq_length = int(model.max_seq_length or 256)
         dim = model.get_embedding_dimension()
         if dim is None:
             raise ConfigError(f"embedding.model: {self.name!r} reports no embedding dimension")
-        self.dim = int(dim)
+        shape = (int(model.max_seq_length or 256), int(dim))
+        if self.dim and shape != (self.max_seq_length, self.dim):
+            raise ConfigError(
+                f"embedding.model: {self.name!r} loads as (max_seq_length, dim) {shape}, but its "
+                f"files say {(self.max_seq_length, self.dim)}"
+            )
+        self.max_seq_length, self.dim = shape
+        self._st = model
+
+    @property
+    def _model(self) -> Any:
+        self.ensure_loaded()
+        return self._st
+
+    def _tokenizer_json(self) -> str:
+        if (self.path / "tokenizer.json").exists():
+            return super()._tokenizer_json()
+        return str(self._model.tokenizer.backend_tokenizer.to_str())
 
     def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """Embed texts as an (n, dim) float32 array of unit vectors."""
@@ -200,9 +256,50 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
 
 
+# Modules whose output keeps the transformer's width: the shape is read from the files.
+_PLAIN = {f"sentence_transformers.models.{m}" for m in ("Transformer", "Pooling", "Normalize")}
+
+
+def _plain_modules(path: Path) -> bool:
+    """True when the model is a transformer, a pooling and maybe a normalisation, nothing
+    that changes the vector's width (a Dense layer would)."""
+    modules = _json(path / "modules.json")
+    return isinstance(modules, list) and all(
+        isinstance(m, dict) and m.get("type") in _PLAIN for m in modules
+    )
+
+
+def model_shape(path: Path) -> tuple[int, int] | None:
+    """(max_seq_length, dim) as sentence-transformers reads them from the model folder, or
+    None when the files do not say."""
+    config = _dict(_json(path / "config.json"))
+    max_len = _dict(_json(path / "sentence_bert_config.json")).get("max_seq_length")
+    if not max_len:
+        limits = [
+            config.get("max_position_embeddings"),
+            _dict(_json(path / "tokenizer_config.json")).get("model_max_length"),
+        ]
+        max_len = min(int(x) for x in limits if x) if any(limits) else 512
+    pooling = _dict(_json(path / "1_Pooling" / "config.json"))
+    dim = pooling.get("word_embedding_dimension") or config.get("hidden_size")
+    return (int(max_len), int(dim)) if dim else None
+
+
+def _json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return None
+
+
+def _dict(data: Any) -> dict[str, Any]:
+    return data if isinstance(data, dict) else {}
+
+
 def make_embedder(settings: EmbeddingSettings) -> Embedder:
-    """Load the configured backend once per process and share it (imports are lazy: the
-    onnx backend never imports torch once its model is exported)."""
+    """The configured backend, made once per process and shared. Cheap: the model is
+    imported and loaded on the first text to embed (the onnx backend never imports torch
+    once its model is exported)."""
     key = (settings.model, settings.batch_size, settings.backend, settings.precision)
     with _CACHE_LOCK:
         if key not in _CACHE:
@@ -220,12 +317,13 @@ def _load(settings: EmbeddingSettings) -> Embedder:
                 )
             return TorchEmbedder(settings)
         case "onnx":
-            try:
-                from retrieval.onnx_embedder import OnnxEmbedder
-            except ImportError as e:
+            # Imported when the model loads; looked for now, so that the error comes first.
+            if importlib.util.find_spec("onnxruntime") is None:
                 raise ConfigError(
-                    f"embedding.backend: onnx needs onnxruntime ({e.name} is missing); "
-                    "pip install 'newsbot[onnx]'"
-                ) from None
+                    "embedding.backend: onnx needs onnxruntime, which is not installed; "
+                    "pip install onnxruntime onnx (or set `embedding.backend: torch`)"
+                )
+            from retrieval.onnx_embedder import OnnxEmbedder
+
             return OnnxEmbedder(settings)
     raise ConfigError(f"embedding.backend: unknown backend {settings.backend!r}")

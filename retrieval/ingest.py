@@ -93,11 +93,29 @@ def index_signature(settings: Settings, embedder: Embedder) -> dict[str, Any]:
 def check_signature(manifest: dict[str, Any], signature: dict[str, Any]) -> None:
     """Refuse an index built with another model or chunking, saying how to rebuild."""
     for part in ("embedding", "chunking"):
-        if manifest.get(part) != signature[part]:
+        have, want = manifest.get(part), signature[part]
+        if have != want:
             raise IndexMismatchError(
-                f"the index was built with {part} {manifest.get(part)}, but the configuration "
-                f"asks for {signature[part]}; rebuild it with `newsbot ingest --rebuild`"
+                f"the index was built with {part} {_differences(have, want)}; rebuild it with "
+                "`newsbot ingest --rebuild`"
             )
+
+
+# What an index signature leaves out when a setting has its first value.
+_SIGNATURE_DEFAULTS = {"precision": "fp32", "sentences": "own"}
+
+
+def _differences(have: Any, want: dict[str, Any]) -> str:
+    """The keys on which two signature parts differ, or both parts whole."""
+    if not isinstance(have, dict):
+        return f"{have}, but the configuration asks for {want}"
+    keys = sorted(k for k in {*have, *want} if have.get(k) != want.get(k))
+    shown = [
+        f"{k} {have.get(k, _SIGNATURE_DEFAULTS.get(k))!r} (the configuration: "
+        f"{want.get(k, _SIGNATURE_DEFAULTS.get(k))!r})"
+        for k in keys
+    ]
+    return ", ".join(shown)
 
 
 def in_scope(path: str, roots: Sequence[Path]) -> bool:
@@ -222,7 +240,19 @@ def _stack(vecs: list[np.ndarray], dim: int) -> np.ndarray:
     return np.vstack(vecs).astype(np.float32) if vecs else np.zeros((0, dim), dtype=np.float32)
 
 
+class _NoProgress:
+    """A progress bar that shows nothing."""
+
+    def update(self, n: int) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
 def _progress(total: int, enabled: bool) -> Any:
+    if not enabled or not total:
+        return _NoProgress()  # not even tqdm's import when there is nothing to show
     from tqdm import tqdm
 
     return tqdm(
@@ -230,7 +260,6 @@ def _progress(total: int, enabled: bool) -> Any:
         desc="embedding",
         unit="text",
         file=sys.stderr,
-        disable=not enabled or not total,
     )
 
 
@@ -461,4 +490,5 @@ def _read_all(
 
 def _is_added(path: str) -> bool:
     """True for an article file in an ``added/`` folder (written by the service)."""
-    return Path(path).parent.name == "added"
+    # String operations, not Path: it runs for every article of every ingest.
+    return os.path.basename(os.path.dirname(path)) == "added"

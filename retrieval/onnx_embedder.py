@@ -3,64 +3,72 @@ importing torch or sentence-transformers once the model is exported (see onnx_ex
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import onnxruntime as ort
 
 from retrieval.config import EmbeddingSettings
-from retrieval.embeddings import Embedder, resolve_model_path
+from retrieval.embeddings import Embedder, model_shape
 from retrieval.errors import ConfigError
 from retrieval.onnx_export import ensure_onnx
 
 
 class OnnxEmbedder(Embedder):
-    """An exported sentence-transformers model (mean pooling, unit vectors) on onnxruntime."""
+    """An exported sentence-transformers model (mean pooling, unit vectors) on onnxruntime,
+    exported (once) and loaded on the first text to embed."""
 
     backend = "onnx"
 
     def __init__(self, settings: EmbeddingSettings, cache_dir: Path | None = None) -> None:
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        path = resolve_model_path(settings.model)
-        tokenizer_file = path / "tokenizer.json"
+        super().__init__(settings)
+        tokenizer_file = self.path / "tokenizer.json"
         if not tokenizer_file.exists():
             raise ConfigError(
                 f"embedding.backend: onnx needs {tokenizer_file} (a fast tokenizer); "
                 "use backend: torch for this model"
             )
-        tokenizer_json = tokenizer_file.read_text(encoding="utf-8")
-        super().__init__(settings, tokenizer_json)
         self.precision = settings.precision
-        self.max_seq_length, self.dim = _model_shape(path)
-        self.file = ensure_onnx(path, settings.precision, cache_dir)
+        shape = model_shape(self.path)
+        if shape is None:
+            raise ConfigError(f"embedding.model: {self.path} reports no embedding dimension")
+        self.max_seq_length, self.dim = shape
+        self._cache_dir = cache_dir
+        self.file: Path | None = None
+
+    def _load(self) -> None:
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        # Optimised once into the cache (onnx_export): opening it skips the optimiser.
+        self.file = ensure_onnx(self.path, self.precision, self._cache_dir, optimized=True)
         options = ort.SessionOptions()
-        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        if settings.threads:
-            options.intra_op_num_threads = settings.threads
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+        if self.threads:
+            options.intra_op_num_threads = self.threads
         self._session = ort.InferenceSession(
             str(self.file), options, providers=["CPUExecutionProvider"]
         )
         self._inputs = {i.name for i in self._session.get_inputs()}
-        from tokenizers import Tokenizer
-
         # The encoding tokenizer truncates to the model's input, as sentence-transformers
         # does, and pads each batch to its longest text (tokenizer.json pads to a fixed 128).
-        self._tokenizer: Any = Tokenizer.from_str(tokenizer_json)
-        self._tokenizer.enable_truncation(max_length=self.max_seq_length)
-        pad = self._tokenizer.padding or {}
-        self._tokenizer.enable_padding(
+        tokenizer: Any = Tokenizer.from_str(self._tokenizer_json())
+        tokenizer.enable_truncation(max_length=self.max_seq_length)
+        pad = tokenizer.padding or {}
+        tokenizer.enable_padding(
             pad_id=pad.get("pad_id", 0), pad_token=pad.get("pad_token", "[PAD]")
         )
+        self._tokenizer = tokenizer
 
     def encode(self, texts: Sequence[str], progress: bool = False) -> np.ndarray:
         """Embed texts as an (n, dim) float32 array of unit vectors."""
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         if not texts:
             return out
+        self.ensure_loaded()
         self.calls += len(texts)
         # Longest first, as sentence-transformers batches: little padding within a batch.
         order = np.argsort([-len(t) for t in texts], kind="stable")
@@ -89,30 +97,3 @@ class OnnxEmbedder(Embedder):
             "token_type_ids": np.array([e.type_ids for e in encs], dtype=np.int64),
         }
         return {k: v for k, v in feeds.items() if k in self._inputs}, encs
-
-
-def _model_shape(path: Path) -> tuple[int, int]:
-    """(max_seq_length, dim) as sentence-transformers reads them from the model folder."""
-    config = _json(path / "config.json")
-    st_config = _json(path / "sentence_bert_config.json")
-    max_len = st_config.get("max_seq_length")
-    if not max_len:
-        limits = [
-            config.get("max_position_embeddings"),
-            _json(path / "tokenizer_config.json").get("model_max_length"),
-        ]
-        max_len = min(int(x) for x in limits if x) if any(limits) else 512
-    dim = _json(path / "1_Pooling" / "config.json").get("word_embedding_dimension") or config.get(
-        "hidden_size"
-    )
-    if not dim:
-        raise ConfigError(f"embedding.model: {path} reports no embedding dimension")
-    return int(max_len), int(dim)
-
-
-def _json(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    return data if isinstance(data, dict) else {}

@@ -10,7 +10,9 @@ it (SHA-256 and size of the .onnx). ``<key>`` hashes the source folder's file na
 and modification times with the exporter's version, so a changed model exports anew. Each
 file is written under a temporary name, fsynced and renamed; the .json is renamed last, so
 a file without its .json is an unfinished export and is never loaded. A file whose checksum
-disagrees is exported again, never served.
+disagrees is exported again, never served. ``model-<precision>-opt-ort<version>.onnx`` is
+the same graph as onnxruntime optimises it, saved once per onnxruntime version (what the
+backend loads).
 """
 
 from __future__ import annotations
@@ -51,25 +53,37 @@ def model_key(model_path: Path) -> str:
     return h.hexdigest()[:20]
 
 
-def ensure_onnx(model_path: Path, precision: str, root: Path | None = None) -> Path:
-    """The verified ONNX file of ``model_path`` at ``precision``, exported first if needed."""
+def ensure_onnx(
+    model_path: Path, precision: str, root: Path | None = None, *, optimized: bool = False
+) -> Path:
+    """The verified ONNX file of ``model_path`` at ``precision``, exported first if needed.
+
+    ``optimized``: the graph as onnxruntime optimises it when a session opens (fused
+    attention and layer norms), saved once for this onnxruntime version, so that a session
+    opens without optimising (a cold `newsbot ask` saves that time) and computes the same."""
     if precision not in PRECISIONS:
         raise ConfigError(f"embedding.precision: {precision!r} is not one of {PRECISIONS}")
+    name = f"{precision}-opt-ort{_ort_version()}" if optimized else precision
     folder = (root or cache_root()) / "onnx" / model_key(model_path)
-    found = _verified(folder, precision)
+    found = _verified(folder, name)
     if found is not None:
         return found
     folder.mkdir(parents=True, exist_ok=True)
     with _lock(folder):
-        found = _verified(folder, precision)  # another process may have finished meanwhile
+        found = _verified(folder, name)  # another process may have finished meanwhile
         if found is not None:
             return found
-        fp32 = _verified(folder, "fp32")
-        if fp32 is None:
-            fp32 = _publish(folder, "fp32", model_path, lambda tmp: _export(model_path, tmp))
-        if precision == "fp32":
-            return fp32
-        return _publish(folder, precision, model_path, lambda tmp: _quantize(fp32, tmp))
+        plain = _verified(folder, "fp32")
+        if plain is None:
+            plain = _publish(folder, "fp32", model_path, lambda tmp: _export(model_path, tmp))
+        if precision != "fp32":
+            fp32 = plain
+            plain = _verified(folder, precision) or _publish(
+                folder, precision, model_path, lambda tmp: _quantize(fp32, tmp)
+            )
+        if not optimized:
+            return plain
+        return _publish(folder, name, model_path, lambda tmp: _optimize(plain, tmp))
 
 
 def _verified(folder: Path, precision: str) -> Path | None:
@@ -123,11 +137,13 @@ def _export(model_path: Path, dest: Path) -> None:
             )
     try:
         import torch
+        import transformers
         from transformers import AutoModel
     except ImportError:
         raise ConfigError(
-            "embedding.backend: onnx exports the model once with torch, which is not "
-            "installed; pip install 'newsbot[torch]' for the first run"
+            "embedding.backend: onnx exports the model once with torch and transformers, "
+            "which are not installed; pip install torch==2.13.0 sentence-transformers (the "
+            "CPU build, as the README installs it)"
         ) from None
 
     class Pooled(torch.nn.Module):
@@ -145,6 +161,8 @@ def _export(model_path: Path, dest: Path) -> None:
             # The word-piece vectors too: sentences are pooled from their chunk's pass.
             return torch.nn.functional.normalize(summed, p=2.0, dim=1), out
 
+    transformers.logging.set_verbosity_error()
+    transformers.logging.disable_progress_bar()  # no "Loading weights" bar in `newsbot ask`
     model = AutoModel.from_pretrained(
         str(model_path), local_files_only=True, attn_implementation="eager"
     )
@@ -185,6 +203,24 @@ def _quantize(fp32: Path, dest: Path) -> None:
         per_channel=True,
         op_types_to_quantize=["MatMul"],
     )
+
+
+# Extended, not all: the layout rewrites "all" adds are for convolutions and tie the saved
+# graph to this CPU; for this encoder both compute the same vectors.
+def _optimize(source: Path, dest: Path) -> None:
+    """Save the graph as onnxruntime optimises it at session start."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+    options.optimized_model_filepath = str(dest)
+    ort.InferenceSession(str(source), options, providers=["CPUExecutionProvider"])
+
+
+def _ort_version() -> str:
+    import onnxruntime as ort
+
+    return str(ort.__version__)
 
 
 @contextlib.contextmanager

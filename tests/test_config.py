@@ -239,7 +239,7 @@ def test_a_rule_across_keys_names_the_section(tmp_path: Path) -> None:
     )
 
 
-@pytest.mark.slow  # a fresh interpreter imports torch: ~6 s
+@pytest.mark.slow  # a fresh interpreter: a few seconds
 @pytest.mark.parametrize("command", [["ask", "x"], ["stats"]])
 def test_the_cli_prints_one_line_and_no_traceback(
     command: list[str], tmp_path: Path, capsys: pytest.CaptureFixture[str]

@@ -484,7 +484,10 @@ def test_chunks_fit_the_model_and_cover_the_text(
     data = service.store.load()
     assert len(data.articles) == len(files) + 1
 
-    hf = embedder._model.tokenizer  # the model's own tokenizer, not the counter ingest uses
+    from transformers import AutoTokenizer
+
+    # The model's own tokenizer as transformers loads it, not the counter ingest uses.
+    hf = AutoTokenizer.from_pretrained(str(embedder.path), local_files_only=True)
     limit = embedder.max_seq_length
     assert limit == 256
     longest = 0

@@ -79,6 +79,12 @@ class Loaded:
 
 def decode_bytes(data: bytes) -> tuple[str, list[str]]:
     """Decode a file's bytes to text and warnings, or raise NotAnArticleError with the reason."""
+    if data[:1] == b"{" and b"\x00" not in data:
+        # A JSON Lines record (read once per line): no magic number or BOM starts with "{".
+        try:
+            return data.decode("utf-8"), []
+        except UnicodeDecodeError:
+            pass  # what is wrong with it is said below
     for magic, kind in _MAGIC:
         if data.startswith(magic):
             raise NotAnArticleError(f"binary file ({kind})")
