@@ -398,8 +398,6 @@ class Settings(BaseSettings):
     retrieval: RetrievalSettings = Field(default_factory=RetrievalSettings)
     answer: AnswerSettings = Field(default_factory=AnswerSettings)
     sessions: SessionSettings = Field(default_factory=SessionSettings)
-    store: StoreSettings = Field(default_factory=StoreSettings)
-    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     llm: LLMSettings = Field(default_factory=LLMSettings)
     verify: VerifySettings = Field(default_factory=VerifySettings)
     http: HttpSettings = Field(default_factory=HttpSettings)
@@ -412,6 +410,8 @@ class Settings(BaseSettings):
         default_factory=FollowsSettings,
         description="Topics chats follow (`/follow`): cited alerts from new feed articles.",
     )
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     base_dir: str = Field(
         default=".",
         exclude=True,
