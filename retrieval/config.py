@@ -365,7 +365,7 @@ class DatabaseSettings(_Section):
     )
     pool_size: int = Field(default=4, ge=1, le=100, description="Connections per process.")
     hnsw_ef_search: int = Field(
-        default=200, ge=10, le=1000, description="pgvector's HNSW search breadth per query."
+        default=256, ge=10, le=1000, description="pgvector's HNSW search breadth per query."
     )
 
     @model_validator(mode="before")
