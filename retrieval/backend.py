@@ -16,6 +16,7 @@ from typing import Any, Protocol, cast
 from retrieval.config import Settings
 from retrieval.manifest import Catalog, Change
 from retrieval.search_index import SearchIndex
+from retrieval.sessions import ConversationStore, SQLiteConversationStore
 from retrieval.store import IndexStore
 
 
@@ -70,3 +71,28 @@ def open_index(store: Store, name: str | None = None) -> SearchIndex:
 
     assert isinstance(store, PgStore)
     return cast(SearchIndex, store.open_index(name))
+
+
+def make_conversation_store(settings: Settings, store: Store) -> ConversationStore:
+    """Where conversations live: SQLite (sessions.path) beside a local index, the index's
+    database with postgres (then any replica can answer any turn)."""
+    cfg = settings.sessions
+    if isinstance(store, IndexStore):
+        path = ":memory:" if cfg.path == ":memory:" else settings.resolve(cfg.path)
+        return SQLiteConversationStore(path, cfg.max_turns)
+    from retrieval.pg.sessions import PgConversationStore
+    from retrieval.pg.store import PgStore
+
+    assert isinstance(store, PgStore)
+    return PgConversationStore(store, cfg.max_turns)
+
+
+def shared_limits(store: Store, per_minute: int, scope: str) -> Any:
+    """With postgres, a rate limiter (``hit``/``wait`` as bot/ratelimit.py's) and a Telegram
+    update log (``seen``) shared by every replica; None, None with the local backend (each
+    process keeps its own)."""
+    if isinstance(store, IndexStore):
+        return None, None
+    from retrieval.pg.sessions import PgRateLimiter, PgUpdateLog
+
+    return PgRateLimiter(store, per_minute, scope), PgUpdateLog(store)  # type: ignore[arg-type]

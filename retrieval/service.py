@@ -18,7 +18,7 @@ import numpy as np
 from retrieval import adding, focus, when
 from retrieval.answer import Answer, AnswerWindow, FinalEvent, StreamEvent
 from retrieval.answering import Answerer, make_answerer, timely
-from retrieval.backend import make_store, open_index
+from retrieval.backend import make_conversation_store, make_store, open_index
 from retrieval.condense import needs_context, standalone_question
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder, make_embedder
@@ -43,7 +43,7 @@ from retrieval.ingest import (
 )
 from retrieval.retriever import Hit, HybridRetriever
 from retrieval.search_index import Filters, SearchIndex
-from retrieval.sessions import ConversationStore, SQLiteConversationStore, Turn
+from retrieval.sessions import ConversationStore, Turn
 from retrieval.timeparse import Reading, TimeIntent, Window
 
 if TYPE_CHECKING:
@@ -139,9 +139,7 @@ class NewsService:
     def sessions(self) -> ConversationStore:
         """The conversation store, opened on first use."""
         if self._sessions is None:
-            cfg = self.settings.sessions
-            path = ":memory:" if cfg.path == ":memory:" else self.settings.resolve(cfg.path)
-            self._sessions = SQLiteConversationStore(path, cfg.max_turns)
+            self._sessions = make_conversation_store(self.settings, self.store)
         return self._sessions
 
     @property

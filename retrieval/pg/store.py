@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import json
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,20 +40,22 @@ class PgStore:
         self.settings = settings
         self.root = Path(root)  # never written; scans leave it out, as for the local store
         self._pool: Any = None
+        self._opening = threading.Lock()
 
     @property
     def pool(self) -> Any:
         """The connection pool, opened (and the schema checked) on first use."""
-        if self._pool is None:
-            import psycopg
+        with self._opening:  # threads of one server share one pool
+            if self._pool is None:
+                import psycopg
 
-            try:
-                with psycopg.connect(url_of(self.settings), connect_timeout=10) as conn:
-                    migrate.check(conn)
-            except psycopg.OperationalError as e:
-                raise unavailable(e) from None
-            self._pool = make_pool(self.settings)
-            atexit.register(self.close)  # the pool's threads, before the interpreter goes
+                try:
+                    with psycopg.connect(url_of(self.settings), connect_timeout=10) as conn:
+                        migrate.check(conn)
+                except psycopg.OperationalError as e:
+                    raise unavailable(e) from None
+                self._pool = make_pool(self.settings)
+                atexit.register(self.close)  # the pool's threads, before the interpreter goes
         return self._pool
 
     def close(self) -> None:
