@@ -91,8 +91,10 @@ def shared_limits(store: Store, per_minute: int, scope: str) -> Any:
     """With postgres, a rate limiter (``hit``/``wait`` as bot/ratelimit.py's) and a Telegram
     update log (``seen``) shared by every replica; None, None with the local backend (each
     process keeps its own)."""
-    if isinstance(store, IndexStore):
+    from retrieval.pg.store import PgStore
+
+    if not isinstance(store, PgStore):
         return None, None
     from retrieval.pg.sessions import PgRateLimiter, PgUpdateLog
 
-    return PgRateLimiter(store, per_minute, scope), PgUpdateLog(store)  # type: ignore[arg-type]
+    return PgRateLimiter(store, per_minute, scope), PgUpdateLog(store)

@@ -179,6 +179,10 @@ class NewsService:
     def is_stale(self) -> bool:
         """True when a configured article file was added, changed or removed since the
         current snapshot (or there is none)."""
+        if getattr(self.store, "shared", False):
+            # A database that replicas share is updated by its one worker (`newsbot ingest`,
+            # `newsbot watch`), never by a replica whose article folder differs or is empty.
+            return self.store.current_name() is None
         try:
             manifest = self.store.read_manifest()
         except IndexMissingError:

@@ -153,6 +153,26 @@ def test_an_index_built_otherwise_is_refused(
 
 
 @pytest.mark.slow  # two ingests (~10 s each on 2 busy cores)
+def test_a_replica_without_the_articles_never_updates_the_index(
+    pair: tuple[NewsService, NewsService, Path], embedder: Embedder, tmp_path: Path
+) -> None:
+    _, pg, docs = pair
+    url = pg.settings.database.url
+    assert url is not None
+    elsewhere = tmp_path / "replica"
+    elsewhere.mkdir()
+    cfg = elsewhere / "config.yaml"
+    cfg.write_text(f"paths:\n  docs: [{docs}-missing]\n", encoding="utf-8")
+    replica = NewsService(load_settings(cfg, **pg_sections(url.get_secret_value())), embedder)
+    assert replica.ensure_index(progress=False) is None
+    assert replica.stats()["articles"] == 10
+    (docs / SEED.name).unlink()  # the worker's folder changes: the replica still only reads
+    assert replica.ensure_index(progress=False) is None and replica.stats()["articles"] == 10
+    assert pg.ingest(progress=False).published  # the worker (here pg) publishes it
+    assert replica.refresh() and replica.stats()["articles"] == 9
+
+
+@pytest.mark.slow  # two ingests (~10 s each on 2 busy cores)
 def test_one_writer_at_a_time(pair: tuple[NewsService, NewsService, Path]) -> None:
     _, pg, _ = pair
     with pg.store.writer_lock(), pytest.raises(IngestLockedError, match="another ingest"):

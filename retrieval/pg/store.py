@@ -36,6 +36,10 @@ _EMPTY_TERM = "\x00"  # lexical.py's placeholder of an empty chunk: counted, nev
 class PgStore:
     """The index tables of one database: what IndexStore is for a folder."""
 
+    # Replicas share it: only the worker updates it from the article files (see
+    # NewsService.is_stale).
+    shared = True
+
     def __init__(self, settings: DatabaseSettings, root: Path) -> None:
         self.settings = settings
         self.root = Path(root)  # never written; scans leave it out, as for the local store
