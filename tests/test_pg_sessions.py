@@ -112,3 +112,40 @@ def test_a_rate_limit_counts_across_replicas(url: str) -> None:
     assert a.hit(8) == 0.0 and b.wait(9) == 0.0  # other keys are not limited
     other = PgRateLimiter(_replicas(url, 1)[0], per_minute=3, scope="http")
     assert other.hit(7) == 0.0  # scopes are separate
+
+
+def test_a_lost_database_is_a_503_problem_for_http_clients() -> None:
+    pytest.importorskip("fastapi")
+    from bot.http.problems import from_newsbot_error
+    from retrieval.errors import DatabaseUnavailableError
+
+    problem = from_newsbot_error(DatabaseUnavailableError("the database is unavailable"))
+    assert problem.status == 503 and problem.headers == {"Retry-After": "5"}
+
+
+@pytest.mark.slow  # two server starts
+def test_a_restarted_database_fails_clearly_then_serves_again(tmp_path: Path) -> None:
+    pgserver = pytest.importorskip("pgserver")
+    import psycopg
+
+    from retrieval.errors import DatabaseUnavailableError
+    from retrieval.pg.migrate import upgrade
+    from retrieval.pg.sessions import PgConversationStore
+
+    server = pgserver.get_server(tmp_path / "pg", cleanup_mode="stop")
+    url = server.get_uri()
+    with psycopg.connect(url, autocommit=True) as conn:
+        upgrade(conn)
+    (store,) = _replicas(url, 1)
+    turns = PgConversationStore(store)
+    turns.append("s", TURN)
+    server.cleanup()  # stopped
+    with pytest.raises(DatabaseUnavailableError) as e:
+        turns.history("s")
+    assert str(tmp_path) not in str(e.value) and "postgresql:" not in str(e.value)
+    server = pgserver.get_server(tmp_path / "pg", cleanup_mode="stop")
+    try:
+        assert server.get_uri() == url
+        assert turns.history("s") == [TURN]  # the same store: its pool reconnected
+    finally:
+        server.cleanup()

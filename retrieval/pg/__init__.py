@@ -52,6 +52,8 @@ def make_pool(settings: DatabaseSettings) -> ConnectionPool:
         min_size=1,
         max_size=settings.pool_size,
         configure=configure,
+        # A connection broken by a database restart is replaced, not handed out.
+        check=ConnectionPool.check_connection,
         open=True,
         timeout=10.0,
         name="newsbot",
