@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -32,3 +33,21 @@ def seed_service(  # the conftest fixture of that name, on the postgres backend
     service.ingest(progress=False)
     assert service.settings.store.backend == "postgres"
     return service
+
+
+def test_a_conversation_keeps_its_context_across_replicas(
+    seed_service: NewsService, embedder: Embedder, tmp_path: Path
+) -> None:
+    url = seed_service.settings.database.url
+    assert url is not None
+    cfg = tmp_path / "config.yaml"  # a replica: another folder, no articles of its own
+    cfg.write_text("paths:\n  docs: [nowhere]\n", encoding="utf-8")
+    replica = NewsService(load_settings(cfg, **pg_sections(url.get_secret_value())), embedder)
+    first = seed_service.ask("Who is Jens Stoltenberg?", session_id="replicas")
+    follow = replica.ask("What did he decide on 6 October?", session_id="replicas")
+    assert "Stoltenberg" in follow.standalone_question
+    assert any(w in follow.text for w in ("withdraw", "accreditation", "eight"))
+    turns = seed_service.sessions.history("replicas")
+    assert [t.answer for t in turns] == [first.text, follow.text]
+    replica.reset("replicas")
+    assert seed_service.last_turn("replicas") is None
