@@ -159,7 +159,11 @@ class PgStore:
             )
         signature = {k: change.signature[k] for k in ("embedding", "chunking")}
         with self.connection() as conn, conn.transaction():
-            state = self._state(conn)
+            row = conn.execute("SELECT generation FROM index_state FOR UPDATE").fetchone()
+            if change.base is not None and str(row[0]) != change.base.name:
+                raise IngestLockedError(  # only without the writer lock: never in ingest
+                    "the index changed since this ingest read it; run it again"
+                )
             if change.base is None:
                 _delete_all(conn)
             elif change.delete:
@@ -188,7 +192,6 @@ class PgStore:
                 (json.dumps(signature),),
             )
             gen = conn.execute("SELECT generation FROM index_state").fetchone()[0]
-        del state
         return str(gen)
 
     def compact(self, signature: dict[str, Any]) -> str | None:
