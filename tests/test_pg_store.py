@@ -273,10 +273,11 @@ def test_db_upgrade_creates_the_schema_once(
         NewsService(load_settings(cfg), embedder).ingest(progress=False)
     assert main(["--config", str(cfg), "db", "upgrade"]) == 0
     out, err = capsys.readouterr()
-    assert out == "schema version 1\n" and "applied 0001_index" in err
+    assert out == "schema version 2\n"
+    assert err == "applied 0001_index\napplied 0002_sessions\n"
     assert main(["--config", str(cfg), "db", "upgrade"]) == 0
     out, err = capsys.readouterr()
-    assert out == "schema version 1\n" and err == ""
+    assert out == "schema version 2\n" and err == ""
     service = NewsService(load_settings(cfg), embedder)
     service.ingest(progress=False)
     assert service.stats()["articles"] == 10
