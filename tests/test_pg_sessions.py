@@ -149,3 +149,23 @@ def test_a_restarted_database_fails_clearly_then_serves_again(tmp_path: Path) ->
         assert turns.history("s") == [TURN]  # the same store: its pool reconnected
     finally:
         server.cleanup()
+
+
+def test_the_telegram_bot_on_postgres_shares_limits_and_update_ids(
+    url: str, tmp_path: Path
+) -> None:
+    pytest.importorskip("telegram")
+    from bot.telegram.state import BotState
+    from retrieval.config import load_settings
+    from retrieval.pg.sessions import PgRateLimiter, PgUpdateLog
+    from retrieval.service import NewsService
+
+    cfg = tmp_path / "config.yaml"
+    cfg.write_text("telegram:\n  rate_limit_per_minute: 2\n", encoding="utf-8")
+    settings = load_settings(cfg, store={"backend": "postgres"}, database={"url": url})
+    a, b = (BotState.create(NewsService(settings), settings) for _ in range(2))
+    assert isinstance(a.limiter, PgRateLimiter) and isinstance(b.dedup, PgUpdateLog)
+    assert [a.limiter.hit(5), b.limiter.hit(5)] == [0.0, 0.0] and a.limiter.hit(5) > 0
+    assert not a.dedup.seen(77) and b.dedup.seen(77)
+    for state in (a, b):
+        state.service.store.close()  # type: ignore[attr-defined]
