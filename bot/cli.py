@@ -171,6 +171,13 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="example: TELEGRAM_BOT_TOKEN=123:abc newsbot telegram --watch",
     )
     s.add_argument("--watch", action="store_true", help=WATCH_HELP)
+
+    s = sub.add_parser(
+        "db",
+        help="the PostgreSQL database of store.backend: postgres",
+        epilog="example: NEWSBOT_DATABASE_URL=postgresql://newsbot@db/newsbot newsbot db upgrade",
+    )
+    s.add_argument("action", choices=["upgrade"], help="upgrade: apply the schema migrations")
     feeds_cli.register(sub)
     return p
 
@@ -288,6 +295,17 @@ def cmd_telegram(settings: Settings, args: argparse.Namespace) -> int:
         return run(settings)
 
 
+def cmd_db(settings: Settings, args: argparse.Namespace) -> int:
+    """Apply the database's missing schema migrations."""
+    from retrieval.pg.migrate import upgrade_database
+
+    applied, version = upgrade_database(settings.database)
+    for name in applied:
+        print(f"applied {name}", file=sys.stderr)
+    print(f"schema version {version}")
+    return 0
+
+
 COMMANDS = {
     "ask": cmd_ask,
     "ingest": cmd_ingest,
@@ -298,6 +316,7 @@ COMMANDS = {
     "telegram": cmd_telegram,
     "feeds": feeds_cli.cmd_feeds,
     "watch": feeds_cli.cmd_watch,
+    "db": cmd_db,
 }
 
 if __name__ == "__main__":

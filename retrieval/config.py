@@ -355,6 +355,37 @@ class SessionSettings(_Section):
     max_turns: int = Field(default=10, ge=1, le=1000, description="Turns kept per session.")
 
 
+class StoreSettings(_Section):
+    """Where the index lives: local snapshot files, or a PostgreSQL database (pgvector)."""
+
+    backend: Literal["local", "postgres"] = Field(
+        default="local",
+        description="local (files under paths.index_dir) or postgres (database.url; "
+        "`newsbot db upgrade` creates its tables).",
+    )
+
+
+class DatabaseSettings(_Section):
+    """The PostgreSQL database of `store.backend: postgres` (needs the pgvector extension)."""
+
+    url: SecretStr | None = Field(
+        default=None,
+        description="postgresql://... URL; write ${NEWSBOT_DATABASE_URL} here, never the URL.",
+    )
+    pool_size: int = Field(default=4, ge=1, le=100, description="Connections per process.")
+    hnsw_ef_search: int = Field(
+        default=256, ge=10, le=1000, description="pgvector's HNSW search breadth per query."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_is_none(cls, data: Any) -> Any:
+        # ${NEWSBOT_DATABASE_URL:-} expands to "" when the variable is unset: no database.
+        if isinstance(data, dict) and data.get("url") == "":
+            return {**data, "url": None}
+        return data
+
+
 # Backends whose model is too small to rephrase safely: near-quotes and linked words.
 STRICT_BACKENDS = ("extractive", "llamacpp")
 
@@ -388,6 +419,8 @@ class Settings(BaseSettings):
         default_factory=FollowsSettings,
         description="Topics chats follow (`/follow`): cited alerts from new feed articles.",
     )
+    store: StoreSettings = Field(default_factory=StoreSettings)
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings)
     base_dir: str = Field(
         default=".",
         exclude=True,
@@ -405,6 +438,15 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The YAML file arrives as init kwargs; the environment overrides it.
         return (env_settings, init_settings)
+
+    @model_validator(mode="after")
+    def _database_for_postgres(self) -> Settings:
+        if self.store.backend == "postgres" and self.database.url is None:
+            raise ValueError(
+                "store.backend is postgres but database.url is not set: set "
+                "NEWSBOT_DATABASE_URL (config.yaml: database.url: ${NEWSBOT_DATABASE_URL})"
+            )
+        return self
 
     def resolve(self, path: str) -> Path:
         """Resolve a configured path against the config file's folder."""

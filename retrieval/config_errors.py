@@ -66,7 +66,9 @@ def json_example(field: FieldInfo) -> str | None:
 
 # NEWSBOT_* variables that are no settings: the config file's path (the CLI's --config) and
 # where exported ONNX models are cached (retrieval/onnx_export.py).
-NOT_SETTINGS = {f"{ENV_PREFIX}CONFIG", f"{ENV_PREFIX}CACHE_DIR"}
+# Not NEWSBOT_<SECTION>__<KEY> settings: read by name (config.yaml writes
+# ${NEWSBOT_DATABASE_URL} for database.url).
+NOT_SETTINGS = {f"{ENV_PREFIX}CONFIG", f"{ENV_PREFIX}CACHE_DIR", f"{ENV_PREFIX}DATABASE_URL"}
 
 
 def _environment() -> dict[tuple[str, ...], str]:

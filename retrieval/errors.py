@@ -50,3 +50,7 @@ class ArticleConflictError(InputError):
 
 class SessionStoreError(NewsbotError):
     """The conversation store cannot be read or written (locked, corrupt, disk full)."""
+
+
+class DatabaseUnavailableError(NewsbotError):
+    """The PostgreSQL database (store.backend: postgres) cannot be reached right now."""

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from retrieval.articles import Article
+from retrieval.backend import Store, make_store
 from retrieval.chunking import chunk_article, embed_text
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder
@@ -27,7 +28,7 @@ from retrieval.scan import fingerprint as fingerprint
 from retrieval.scan import scan as scan
 from retrieval.scan import scan_entries
 from retrieval.segments import Segment
-from retrieval.store import ArticleRow, Catalog, Change, ChunkRow, IndexStore, SentenceRow
+from retrieval.store import ArticleRow, Catalog, Change, ChunkRow, SentenceRow
 
 SPLITTER_VERSION = 2
 _EMBED_BATCH = 256
@@ -264,7 +265,7 @@ def _progress(total: int, enabled: bool) -> Any:
 
 
 def load_previous(
-    store: IndexStore, signature: dict[str, Any], rebuild: bool, deep: bool = True
+    store: Store, signature: dict[str, Any], rebuild: bool, deep: bool = True
 ) -> tuple[Catalog | None, list[str]]:
     """What the current snapshot holds (articles, files; never a vector), or None to start
     afresh (with the reason). ``deep`` verifies every file's checksum, not only its size."""
@@ -313,7 +314,7 @@ def ingest(
         IngestLockedError: another ingest is running.
         IndexMismatchError: the index was built with another model or chunking.
     """
-    store = IndexStore(settings.index_dir)
+    store = make_store(settings)
     roots = [p.resolve() for p in (paths or settings.docs_paths)]
     signature = index_signature(settings, embedder)
     # A full ingest re-reads every article anyway: it verifies every file of the index too,

@@ -151,6 +151,9 @@ class HybridRetriever:
         )
         bm25 = dict(lexical)
         top = sorted(fused.items(), key=lambda kv: (-kv[1], kv[0]))[:k]
+        prefetch = getattr(self.index, "prefetch", None)
+        if prefetch is not None:  # a database backend: the hits' rows in one round trip
+            prefetch([row for row, _ in top])
         hits = []
         for rank, (row, score) in enumerate(top, start=1):
             chunk = self.index.chunks[row]

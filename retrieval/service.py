@@ -18,6 +18,7 @@ import numpy as np
 from retrieval import adding, focus, when
 from retrieval.answer import Answer, AnswerWindow, FinalEvent, StreamEvent
 from retrieval.answering import Answerer, make_answerer, timely
+from retrieval.backend import make_conversation_store, make_store, open_index
 from retrieval.condense import needs_context, standalone_question
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder, make_embedder
@@ -42,8 +43,7 @@ from retrieval.ingest import (
 )
 from retrieval.retriever import Hit, HybridRetriever
 from retrieval.search_index import Filters, SearchIndex
-from retrieval.sessions import ConversationStore, SQLiteConversationStore, Turn
-from retrieval.store import IndexStore
+from retrieval.sessions import ConversationStore, Turn
 from retrieval.timeparse import Reading, TimeIntent, Window
 
 if TYPE_CHECKING:
@@ -125,7 +125,7 @@ class NewsService:
     def __init__(self, settings: Settings, embedder: Embedder | None = None) -> None:
         self.settings = settings
         self._embedder = embedder
-        self.store = IndexStore(settings.index_dir)
+        self.store = make_store(settings)
         self._loaded: _Loaded | None = None
         self._lock = threading.Lock()
         self._sessions: ConversationStore | None = None
@@ -139,9 +139,7 @@ class NewsService:
     def sessions(self) -> ConversationStore:
         """The conversation store, opened on first use."""
         if self._sessions is None:
-            cfg = self.settings.sessions
-            path = ":memory:" if cfg.path == ":memory:" else self.settings.resolve(cfg.path)
-            self._sessions = SQLiteConversationStore(path, cfg.max_turns)
+            self._sessions = make_conversation_store(self.settings, self.store)
         return self._sessions
 
     @property
@@ -181,6 +179,10 @@ class NewsService:
     def is_stale(self) -> bool:
         """True when a configured article file was added, changed or removed since the
         current snapshot (or there is none)."""
+        if getattr(self.store, "shared", False):
+            # A database that replicas share is updated by its one worker (`newsbot ingest`,
+            # `newsbot watch`), never by a replica whose article folder differs or is empty.
+            return self.store.current_name() is None
         try:
             manifest = self.store.read_manifest()
         except IndexMissingError:
@@ -224,9 +226,8 @@ class NewsService:
         if self._loaded is not None and self._loaded.index.name == name:
             return False
         with self._lock:
-            data = self.store.open(name)
-            check_signature(data.manifest, index_signature(self.settings, self.embedder))
-            index = SearchIndex(data)
+            index = open_index(self.store, name)
+            check_signature(index.data.manifest, index_signature(self.settings, self.embedder))
             retriever = HybridRetriever(
                 index=index, embedder=self.embedder, settings=self.settings.retrieval
             )

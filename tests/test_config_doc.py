@@ -52,6 +52,8 @@ def test_all_sections_are_in_the_one_table() -> None:
         "telegram",
         "feeds",
         "follows",
+        "store",
+        "database",
     ]
     assert table.count("| key | default | allowed | meaning |") == 1
     assert "| `http.api_keys` | none | secret: from the environment |" in table

@@ -23,6 +23,7 @@ from starlette.types import Scope
 from retrieval.errors import (
     ArticleConflictError,
     ConfigError,
+    DatabaseUnavailableError,
     EmptyQuestionError,
     IndexCorruptError,
     IndexMismatchError,
@@ -172,6 +173,13 @@ def from_newsbot_error(exc: NewsbotError) -> ApiProblem:
             return ApiProblem(503, "index_unavailable", _INDEX_UNAVAILABLE, {"Retry-After": "30"})
         case ConfigError():
             return ApiProblem(500, "config_error", "the server is misconfigured (see its log)")
+        case DatabaseUnavailableError():
+            return ApiProblem(
+                503,
+                "database_unavailable",
+                "the database is unavailable; retry shortly",
+                {"Retry-After": "5"},
+            )
         case SessionStoreError():
             return ApiProblem(
                 503,

@@ -14,6 +14,7 @@ from telegram.ext import ContextTypes
 from bot.ratelimit import RateLimiter
 from bot.telegram.access import AccessPolicy, Once, UpdateDeduplicator
 from retrieval.answer import Citation
+from retrieval.backend import shared_limits
 from retrieval.config import Settings
 from retrieval.service import ChatService
 
@@ -76,12 +77,18 @@ class BotState:
     def create(cls, service: ChatService, settings: Settings) -> BotState:
         """State for one application, from the configuration."""
         tg = settings.telegram
-        return cls(
+        state = cls(
             service=service,
             settings=settings,
             access=AccessPolicy.from_settings(tg),
             limiter=RateLimiter(tg.rate_limit_per_minute),
         )
+        store = getattr(service, "store", None)
+        if store is not None:  # with postgres, limits and update ids are shared by replicas
+            limiter, updates = shared_limits(store, tg.rate_limit_per_minute, "telegram")
+            if limiter is not None:
+                state.limiter, state.dedup = limiter, updates
+        return state
 
 
 def get_state(context: ContextTypes.DEFAULT_TYPE) -> BotState:

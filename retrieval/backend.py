@@ -1,0 +1,100 @@
+"""The one seam between newsbot and where its index lives (``store.backend``).
+
+``local``: snapshot files under ``paths.index_dir`` (store.py); ``postgres``: tables in
+PostgreSQL with pgvector (retrieval/pg/). Ingest writes through a :class:`Store`; answering
+reads through what :func:`open_index` returns, which offers SearchIndex's interface on
+either backend, so that the retriever, the answerers and the front ends never know which
+one runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+from retrieval.config import Settings
+from retrieval.manifest import Catalog, Change
+from retrieval.search_index import SearchIndex
+from retrieval.sessions import ConversationStore, SQLiteConversationStore
+from retrieval.store import IndexStore
+
+
+class Store(Protocol):
+    """What ingest and the service need of an index store."""
+
+    root: Path
+
+    def writer_lock(self) -> contextlib.AbstractContextManager[None]:
+        """Hold the one-writer lock (IngestLockedError when another writer holds it)."""
+        ...
+
+    def upgrade(self) -> str | None:
+        """Convert an index of an older format, if the backend has one."""
+        ...
+
+    def catalog(self, *, deep: bool = False) -> Catalog:
+        """The writer's view of the current index."""
+        ...
+
+    def commit(self, change: Change, *, compact: bool = False) -> str:
+        """Publish a change; the new snapshot's name."""
+        ...
+
+    def read_manifest(self, name: str | None = None) -> dict[str, Any]:
+        """The current index's manifest (signature, counts, files)."""
+        ...
+
+    def current_name(self) -> str | None:
+        """The current snapshot's name, or None when there is none."""
+        ...
+
+
+def make_store(settings: Settings) -> Store:
+    """The configured backend's store (psycopg is imported only for ``postgres``)."""
+    match settings.store.backend:
+        case "local":
+            return IndexStore(settings.index_dir)
+        case "postgres":
+            from retrieval.pg.store import PgStore
+
+            return PgStore(settings.database, settings.index_dir)
+    raise AssertionError(settings.store.backend)
+
+
+def open_index(store: Store, name: str | None = None) -> SearchIndex:
+    """A snapshot ready to search: a SearchIndex, or the PostgreSQL reader offering its
+    interface (rankers, rows, vectors, idf; see retrieval/pg/search.py)."""
+    if isinstance(store, IndexStore):
+        return SearchIndex(store.open(name))
+    from retrieval.pg.store import PgStore
+
+    assert isinstance(store, PgStore)
+    return cast(SearchIndex, store.open_index(name))
+
+
+def make_conversation_store(settings: Settings, store: Store) -> ConversationStore:
+    """Where conversations live: SQLite (sessions.path) beside a local index, the index's
+    database with postgres (then any replica can answer any turn)."""
+    cfg = settings.sessions
+    if isinstance(store, IndexStore):
+        path = ":memory:" if cfg.path == ":memory:" else settings.resolve(cfg.path)
+        return SQLiteConversationStore(path, cfg.max_turns)
+    from retrieval.pg.sessions import PgConversationStore
+    from retrieval.pg.store import PgStore
+
+    assert isinstance(store, PgStore)
+    return PgConversationStore(store, cfg.max_turns)
+
+
+def shared_limits(store: Store, per_minute: int, scope: str) -> Any:
+    """With postgres, a rate limiter (``hit``/``wait`` as bot/ratelimit.py's) and a Telegram
+    update log (``seen``) shared by every replica; None, None with the local backend (each
+    process keeps its own)."""
+    from retrieval.pg.store import PgStore
+
+    if not isinstance(store, PgStore):
+        return None, None
+    from retrieval.pg.sessions import PgRateLimiter, PgUpdateLog
+
+    return PgRateLimiter(store, per_minute, scope), PgUpdateLog(store)
