@@ -284,7 +284,7 @@ def ingest(
         IngestLockedError: another ingest is running.
         IndexMismatchError: the index was built with another model or chunking.
     """
-    store = IndexStore(settings.index_dir)
+    store = IndexStore(settings.index_dir, settings.index.kind, settings.index.ann_min_chunks)
     roots = [p.resolve() for p in (paths or settings.docs_paths)]
     signature = index_signature(settings, embedder)
     # A full ingest re-reads every article anyway: it verifies every file of the index too,
