@@ -194,15 +194,17 @@ def bench(
     appends: int = 5,
     cli: bool = True,
     kind: str | None = None,
-    ann_min: int = 200_000,
+    ann_min: int | None = None,
 ) -> dict[str, object]:
     """Build an index of n chunks under root and measure it."""
     docs = root / "docs"
     docs.mkdir(parents=True)
     config = root / "config.yaml"
+    index = {"kind": kind, "ann_min_chunks": ann_min}
+    index = {k: v for k, v in index.items() if v}  # none: code older than index.kind
     config.write_text(
         f"paths: {{docs: [docs], index_dir: index}}\nembedding: {{backend: {backend}}}\n"
-        + (f"index: {{kind: {kind}, ann_min_chunks: {ann_min}}}\n" if kind else ""),
+        + (f"index: {json.dumps(index)}\n" if index else ""),
         encoding="utf-8",
     )
     settings = load_settings(config)
@@ -321,7 +323,7 @@ def main() -> int:
     p.add_argument("--appends", type=int, default=5, help="articles added one by one")
     p.add_argument("--skip-cli", action="store_true", help="no whole-process runs")
     p.add_argument("--kind", choices=["auto", "flat", "hnsw", "ivf"], help="index.kind")
-    p.add_argument("--ann-min", type=int, default=200_000, help="index.ann_min_chunks")
+    p.add_argument("--ann-min", type=int, help="index.ann_min_chunks")
     p.add_argument("--read", type=Path, help=argparse.SUPPRESS)  # the reader's process
     args = p.parse_args()
     if args.read:

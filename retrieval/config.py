@@ -123,7 +123,7 @@ class IndexSettings(_Section):
         "rewrites them all); no rebuild needed.",
     )
     ann_min_chunks: int = Field(
-        default=200_000,
+        default=50_000,
         ge=1,
         description="auto: the chunks from which a segment gets an HNSW index (measured with "
         "bench/scale.py: below it, an exact search on one thread is as fast).",

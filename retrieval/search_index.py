@@ -194,7 +194,8 @@ class _SentencesOf:
 
 class _Vectors:
     """The snapshot's chunk (or sentence) vectors by snapshot row: ``v[row]`` or
-    ``v[rows]``, read from each segment's own storage (no copy of them all)."""
+    ``v[rows]``, read from each segment's own storage (no copy of them all); float32 always
+    (sentences are stored as half floats)."""
 
     def __init__(self, index: SearchIndex, *, chunks: bool) -> None:
         self._index, self._chunks = index, chunks
@@ -206,6 +207,9 @@ class _Vectors:
         return seg.sentence_vectors, p.sentence0
 
     def __getitem__(self, rows: int | Sequence[int] | np.ndarray) -> np.ndarray:
+        return self._get(rows).astype(np.float32, copy=False)
+
+    def _get(self, rows: int | Sequence[int] | np.ndarray) -> np.ndarray:
         if isinstance(rows, (int, np.integer)):
             vectors, offset = self._of(self._index.part_of(int(rows), chunks=self._chunks))
             return vectors[int(rows) - offset]
@@ -218,4 +222,4 @@ class _Vectors:
         if first is last:  # a chunk's sentences: always one segment's
             vectors, offset = self._of(first)
             return vectors[rows - offset]
-        return np.stack([self[int(r)] for r in rows])
+        return np.stack([self._get(int(r)) for r in rows])

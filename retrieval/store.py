@@ -78,7 +78,7 @@ __all__ = [
 ]
 
 KEEP_SNAPSHOTS = 2
-ANN_MIN_CHUNKS = 200_000  # index.ann_min_chunks' default
+ANN_MIN_CHUNKS = 50_000  # index.ann_min_chunks' default
 _REBUILD = "rebuild it with `newsbot ingest --rebuild`"
 # A segment's articles (text left empty) and their (chunks, sentences) counts.
 _SegmentCatalog = tuple[dict[str, ArticleRow], dict[str, tuple[int, int]]]

@@ -164,4 +164,4 @@ def test_index_kind_is_validated(tmp_path: Path) -> None:
     assert "index.ann_min_chunks" in message
     path.write_text("index:\n  kind: hnsw\n", encoding="utf-8")
     assert load_settings(path).index.kind == "hnsw"
-    assert load_settings(tmp_path / "config.yaml").index.ann_min_chunks == 200_000
+    assert load_settings(tmp_path / "config.yaml").index.ann_min_chunks == 50_000
