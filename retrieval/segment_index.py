@@ -64,8 +64,13 @@ class SegmentIndex:
             (self._article_code[c.article_id] for c in seg.chunks), np.int32, self.n_chunks
         )
         arts = list(seg.articles.values())
-        # ISO dates compare as strings; "" is no date (never inside a window).
-        self._chunk_date = np.array([a.date or "" for a in arts], dtype="U10")[codes]
+        # ISO dates compare as strings; "" is no date (never inside a window). Each chunk
+        # holds its date's rank among the segment's distinct dates, so that a window is two
+        # integer comparisons (comparing 1M strings costs ~10 ms a query).
+        self._dates, ranks = np.unique(
+            np.array([a.date or "" for a in arts], dtype="U10"), return_inverse=True
+        )
+        self._chunk_date = ranks.astype(np.int32).reshape(-1)[codes]
         sources = [(a.source or "").casefold() for a in arts]
         self._source_code = {s: i for i, s in enumerate(dict.fromkeys(sources))}
         by_article = np.array([self._source_code[s] for s in sources], dtype=np.int32)
@@ -105,12 +110,13 @@ class SegmentIndex:
     def mask(self, filters: Filters) -> np.ndarray:
         """A boolean mask over the segment's chunks for the filters."""
         ok = np.ones(self.n_chunks, dtype=bool)
-        if (filters.since or filters.until) and not filters.undated:
-            ok &= self._chunk_date != ""
+        if (filters.since or filters.until) and not filters.undated and "" in self._dates[:1]:
+            ok &= self._chunk_date != 0  # "" sorts first
         if filters.since:
-            ok &= self._chunk_date >= filters.since.isoformat()
+            ok &= self._chunk_date >= np.searchsorted(self._dates, filters.since.isoformat())
         if filters.until:
-            ok &= self._chunk_date <= filters.until.isoformat()
+            hi = np.searchsorted(self._dates, filters.until.isoformat(), side="right")
+            ok &= self._chunk_date < hi
         if filters.sources:
             wanted = [self._source_code.get(s.casefold(), -1) for s in filters.sources]
             ok &= np.isin(self._chunk_source, wanted)
