@@ -86,10 +86,14 @@ def _segment(ids: range, seed: int) -> Segment:
     return Segment(articles, chunks, sentences, cvecs, svecs.astype(np.float32))
 
 
-@pytest.fixture
-def ann_store(tmp_path: Path) -> IndexStore:
-    """Two hnsw segments and a flat one (auto, 300 chunks and up get hnsw), with deletions."""
-    store = IndexStore(tmp_path / "index", kind="auto", ann_min=300)
+KINDS = {"auto": ["ivf", "ivf", "flat"], "hnsw": ["hnsw", "hnsw", "hnsw"]}
+
+
+@pytest.fixture(params=sorted(KINDS))
+def ann_store(tmp_path: Path, request: pytest.FixtureRequest) -> IndexStore:
+    """Three segments, with deletions: with auto (ivf from 300 chunks) two ivf and a flat
+    one; or three hnsw."""
+    store = IndexStore(tmp_path / "index", kind=request.param, ann_min=300)
     signature = {"embedding": {"dim": DIM}, "chunking": {}}
     plan = [(range(0, 600), set()), (range(600, 1000), {"a5", "a6"}), (range(1000, 1100), set())]
     for seed, (ids, delete) in enumerate(plan):
@@ -103,9 +107,15 @@ def test_the_manifest_records_each_segments_kind_and_readers_load_it(
     ann_store: IndexStore,
 ) -> None:
     entries = ann_store.read_manifest()["segments"]
-    assert [e["kind"] for e in entries] == ["hnsw", "hnsw", "flat"]
+    kinds = KINDS[ann_store.kind]
+    assert [e["kind"] for e in entries] == kinds
     index = SearchIndex(ann_store.open())
-    assert [p.index.kind for p in index.parts] == ["hnsw", "hnsw", "flat"]
+    assert [p.index.kind for p in index.parts] == kinds
+    # Each segment's vectors by row are the ones written.
+    for seed, (p, n) in enumerate(zip(index.parts, (600, 400, 100), strict=True)):
+        written = clustered(n, seed)
+        np.testing.assert_array_equal(np.asarray(p.index.seg.chunk_vectors), written)
+        np.testing.assert_array_equal(index.chunk_vectors[p.chunk0 + 7], written[7])
     # Sentences are kept as half floats.
     assert all(p.index.seg.sentence_vectors.dtype == np.float16 for p in index.parts)
 
@@ -145,7 +155,7 @@ def test_sentences_are_scored_inside_the_given_chunks_only(ann_store: IndexStore
 
 def test_a_damaged_ann_file_is_refused_by_its_checksum(ann_store: IndexStore) -> None:
     entry = ann_store.read_manifest()["segments"][0]
-    assert entry["kind"] == "hnsw"
+    assert entry["kind"] in ("ivf", "hnsw")
     path = ann_store.segments / entry["name"] / "chunks.faiss"
     raw = bytearray(path.read_bytes())
     raw[len(raw) // 2] ^= 0xFF  # same size: only the checksum tells
