@@ -285,8 +285,14 @@ def read_side(config: Path) -> dict[str, object]:
     index = retriever.index
     for label, filters in (("unfiltered", None), ("date_window", window)):
         result[f"recall@10_{label}"] = recall_at_10(index, qs, index.mask(filters or Filters()))
-    result["read_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    result["read_peak_rss_mib"] = peak_rss_mib()
     return result
+
+
+def peak_rss_mib() -> int:
+    """This process's peak RSS since its exec (ru_maxrss would carry the parent's over)."""
+    status = Path("/proc/self/status").read_text(encoding="utf-8")
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) // 1024  # type: ignore[union-attr]
 
 
 def recall_at_10(index: object, qs: np.ndarray, mask: np.ndarray | None) -> float:
