@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Literal
+from typing import Any, Literal
 
 import faiss
 import numpy as np
@@ -48,9 +48,10 @@ def resolve(kind: str, n_chunks: int, ann_min: int) -> Kind:
     """The kind a segment of ``n_chunks`` gets for the configured ``kind``."""
     if kind == "auto":
         return "ivf" if n_chunks >= ann_min else "flat"
-    if kind not in KINDS:
-        raise ValueError(f"unknown index kind {kind!r}")
-    return kind  # type: ignore[return-value]
+    for known in KINDS:
+        if kind == known:
+            return known
+    raise ValueError(f"unknown index kind {kind!r}")
 
 
 def build(vectors: np.ndarray, kind: Kind) -> faiss.Index:
@@ -78,11 +79,13 @@ def build(vectors: np.ndarray, kind: Kind) -> faiss.Index:
     return index
 
 
-def check(index: faiss.Index, kind: Kind, dim: int) -> faiss.Index:
+def check(index: Any, kind: Kind, dim: int) -> Any:
     """The index read from a segment file (``faiss.read_index`` gives the most derived
     class; a downcast proxy would not own it), refused unless it is of the kind its manifest
     entry records, inner product, of dimension ``dim``."""
-    wanted = {"flat": faiss.IndexFlat, "hnsw": faiss.IndexHNSWFlat, "ivf": faiss.IndexIVFFlat}
+    wanted: dict[str, Any] = {
+        "flat": faiss.IndexFlat, "hnsw": faiss.IndexHNSWFlat, "ivf": faiss.IndexIVFFlat,
+    }  # fmt: skip
     if (
         not isinstance(index, wanted[kind])
         or index.d != dim
@@ -91,12 +94,12 @@ def check(index: faiss.Index, kind: Kind, dim: int) -> faiss.Index:
         raise ValueError(
             f"chunks.faiss is not an inner-product index of kind {kind}, dimension {dim}"
         )
-    if kind == "ivf" and index.direct_map.type == faiss.DirectMap.NoMap:
+    if kind == "ivf" and index.direct_map.type == faiss.DirectMap.NoMap:  # type: ignore[attr-defined]
         raise ValueError("chunks.faiss is an ivf index without its direct map")
     return index
 
 
-def kind_of(index: faiss.Index) -> Kind:
+def kind_of(index: Any) -> Kind:
     """The kind of a (downcast) index."""
     if isinstance(index, faiss.IndexHNSWFlat):
         return "hnsw"
@@ -105,7 +108,7 @@ def kind_of(index: faiss.Index) -> Kind:
     return "flat"
 
 
-def exact_part(index: faiss.Index) -> faiss.Index:
+def exact_part(index: Any) -> faiss.Index:
     """What searches the index's rows exactly: the index itself, or an HNSW's flat storage
     (an IVF is searched exactly by probing every list)."""
     if isinstance(index, faiss.IndexHNSWFlat):
@@ -121,7 +124,7 @@ class _Owner:
         self.index = index
 
 
-def vectors_of(index: faiss.Index) -> np.ndarray:
+def vectors_of(index: Any) -> np.ndarray:
     """The index's vectors by row, read-only: a view of a flat (or HNSW's flat) storage, no
     copy; the view keeps the index alive, and the index is never added to afterwards. An
     IVF's are read by row from its lists (:class:`IVFRows`)."""
@@ -130,7 +133,7 @@ def vectors_of(index: faiss.Index) -> np.ndarray:
         return np.zeros((0, d), dtype=np.float32)
     if isinstance(index, faiss.IndexIVFFlat):
         return IVFRows(index)  # type: ignore[return-value]
-    flat = exact_part(index)
+    flat: Any = exact_part(index)
     raw = faiss.rev_swig_ptr(flat.get_xb(), n * d)
     view = np.asarray(_Owner(raw, index)).reshape(n, d)  # the index owns its storage
     view.flags.writeable = False
@@ -144,17 +147,17 @@ class IVFRows:
 
     dtype = np.dtype(np.float32)
 
-    def __init__(self, index: faiss.IndexIVFFlat) -> None:
+    def __init__(self, index: Any) -> None:
         self.index = index
         self.shape = (int(index.ntotal), int(index.d))
 
     def __len__(self) -> int:
         return self.shape[0]
 
-    def __getitem__(self, key: object) -> np.ndarray:
+    def __getitem__(self, key: Any) -> np.ndarray:
         if isinstance(key, (int, np.integer)):
             return self[np.array([int(key)])][0]
-        rows = np.arange(self.shape[0])[key]  # type: ignore[index]
+        rows = np.arange(self.shape[0])[key]
         if not len(rows):
             return np.zeros((0, self.shape[1]), dtype=np.float32)
         return self.index.reconstruct_batch(np.ascontiguousarray(rows, dtype=np.int64))
@@ -176,7 +179,7 @@ def fp16_index(vectors: np.ndarray) -> faiss.IndexScalarQuantizer:
     return index
 
 
-def fp16_vectors(index: faiss.Index) -> np.ndarray:
+def fp16_vectors(index: Any) -> np.ndarray:
     """A half-float index's vectors as a read-only float16 view of its codes (no copy)."""
     n, d = int(index.ntotal), int(index.d)
     if n == 0:
@@ -199,7 +202,7 @@ def one_thread() -> Iterator[None]:
 
 
 def search(
-    index: faiss.Index, qvec: np.ndarray, k: int, allowed: np.ndarray | None
+    index: Any, qvec: np.ndarray, k: int, allowed: np.ndarray | None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The top ``k`` rows allowed (all when ``allowed`` is None) by inner product: scores and
     rows, best first; k of them when k are allowed."""
@@ -223,6 +226,7 @@ def search(
             return scores[0], ids[0]
     # Exact over the rows that pass (the keyword form keeps the selector alive as long as
     # the parameters; ``bits`` stays alive in this frame).
+    params: Any
     if kind == "ivf":
         params = faiss.SearchParametersIVF(sel=sel, nprobe=index.nlist)  # type: ignore[call-arg]
     else:
@@ -233,12 +237,10 @@ def search(
     return scores[0][keep], ids[0][keep]
 
 
-def _ann_params(
-    index: faiss.Index, kind: Kind, k: int, share: float, sel: faiss.IDSelector | None
-) -> faiss.SearchParameters:
+def _ann_params(index: Any, kind: Kind, k: int, share: float, sel: Any) -> Any:
     """Search parameters that dig deeper the fewer rows pass the filter."""
     if kind == "hnsw":
         ef = min(MAX_EF_SEARCH, int(max(index.hnsw.efSearch, k) / share))
-        return faiss.SearchParametersHNSW(sel=sel, efSearch=ef)  # type: ignore[call-arg]
+        return faiss.SearchParametersHNSW(sel=sel, efSearch=ef)  # type: ignore[attr-defined]
     nprobe = min(index.nlist, int(np.ceil(index.nprobe / share)))
     return faiss.SearchParametersIVF(sel=sel, nprobe=nprobe)  # type: ignore[call-arg]

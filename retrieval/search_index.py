@@ -104,7 +104,7 @@ class SearchIndex:
         if mask is not None:
             rows = rows[mask[rows]]
         found, scores = [], []
-        cut = np.searchsorted(rows, self._chunk0[1:]) if len(self.parts) > 1 else []
+        cut = np.searchsorted(rows, np.asarray(self._chunk0[1:], dtype=np.int64))
         for p, local in zip(self.parts, np.split(rows, cut), strict=True):
             if p.alive is not None:
                 local = local[p.alive[local - p.chunk0]]
