@@ -1,6 +1,6 @@
 """How the index scales: build indexes of N chunks and time what an operator feels.
 
-    python bench/scale.py --n 10000 40000 [--code DIR ...] [--backend onnx]
+    python bench/scale.py --n 10000 40000 [--code DIR ...] [--backend onnx] [--kind auto]
 
 For each N: one-sentence news articles (so N articles = N chunks) made from the sentences of
 the shipped corpus (docs_store/multihop-news-2023.jsonl), each varied by a number and given a
@@ -16,9 +16,14 @@ real embedder (whole process); adding one article in-process as the poller and t
 do (`ingest` of the new file alone, real embedder), `--appends` times, split into embedding
 and the rest (reading the index state, writing and publishing, merging), and a reader's
 reload of each new snapshot (NewsService.reload, its segments of the one before in memory);
-cold load (NewsService.reload in a new service: verify, read, build the search index);
-retrieval p50/p95 (question embedding excluded) unfiltered and with a one-year date window;
 disk size. `--skip-cli` leaves out the whole-process runs.
+Then a new process reads the index as a server would, and reports: cold load
+(NewsService.reload: verify, read, build the search index); retrieval p50/p95 (question
+embedding excluded) unfiltered and with a one-year date window (1/6 of the chunks);
+full-answer p50 (`NewsService.ask`, extractive, question embedding included); recall@10 of
+the dense chunk search (ANN where a segment has one) against exact search over the same
+rows, unfiltered and in the window, on 100 real questions' vectors; its peak RSS.
+`--kind` sets `index.kind` (and `--ann-min` `index.ann_min_chunks`).
 To time older code in-process, copy this file into that checkout and run it there.
 """
 
@@ -182,14 +187,24 @@ def _r(x: float) -> float:
 
 
 def bench(
-    n: int, codes: list[Path], backend: str, root: Path, appends: int = 5, cli: bool = True
+    n: int,
+    codes: list[Path],
+    backend: str,
+    root: Path,
+    appends: int = 5,
+    cli: bool = True,
+    kind: str | None = None,
+    ann_min: int | None = None,
 ) -> dict[str, object]:
     """Build an index of n chunks under root and measure it."""
     docs = root / "docs"
     docs.mkdir(parents=True)
     config = root / "config.yaml"
+    index = {"kind": kind, "ann_min_chunks": ann_min}
+    index = {k: v for k, v in index.items() if v}  # none: code older than index.kind
     config.write_text(
-        f"paths: {{docs: [docs], index_dir: index}}\nembedding: {{backend: {backend}}}\n",
+        f"paths: {{docs: [docs], index_dir: index}}\nembedding: {{backend: {backend}}}\n"
+        + (f"index: {json.dumps(index)}\n" if index else ""),
         encoding="utf-8",
     )
     settings = load_settings(config)
@@ -215,10 +230,37 @@ def bench(
             encoding="utf-8",
         )
         result["ingest_add_one_article"] = run_cli(codes[-1], config, "ingest", "--quiet")
+    result["build_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    reader = subprocess.run(
+        [sys.executable, __file__, "--read", str(config)],
+        env={**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"},
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    result.update(json.loads(reader.stdout))
+    result["disk_mib"] = round(
+        sum(p.stat().st_size for p in (root / "index").rglob("*") if p.is_file()) / 2**20, 1
+    )
+    result["kinds"] = sorted({e.get("kind", "flat") for e in _segments(root / "index")})
+    return result
+
+
+def _segments(index_dir: Path) -> list[dict[str, object]]:
+    name = (index_dir / "CURRENT").read_text(encoding="utf-8").strip()
+    manifest = json.loads((index_dir / "snapshots" / name / "manifest.json").read_text())
+    return list(manifest["segments"])
+
+
+def read_side(config: Path) -> dict[str, object]:
+    """What a server feels, in a process of its own: cold load, retrieval and answer
+    latency, recall of the ANN against exact search, peak RSS."""
+    settings = load_settings(config)
+    embedder = make_embedder(settings.embedding)
     reader = NewsService(settings, embedder)
     t = time.perf_counter()
     reader.reload()
-    result["cold_load_s"] = round(time.perf_counter() - t, 3)
+    result: dict[str, object] = {"cold_load_s": round(time.perf_counter() - t, 3)}
     retriever = reader.retriever
     qvecs = embedder.encode(QUERIES)
     window = Filters(since=dt.date(2021, 1, 1), until=dt.date(2021, 12, 31))
@@ -231,11 +273,51 @@ def bench(
                 samples.append(time.perf_counter() - t)
         p50, p95 = percentiles(samples)
         result[f"retrieval_{label}_ms"] = {"p50": p50, "p95": p95}
-    result["disk_mib"] = round(
-        sum(p.stat().st_size for p in (root / "index").rglob("*") if p.is_file()) / 2**20, 1
-    )
-    result["bench_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    samples = []
+    for _ in range(4):
+        for q in QUERIES:
+            t = time.perf_counter()
+            reader.ask(q, record=False)
+            samples.append(time.perf_counter() - t)
+    result["answer_ms"] = dict(zip(("p50", "p95"), percentiles(samples), strict=True))
+    questions = real_sentences()[POOL : POOL + 95] + QUERIES  # not in the vector pool
+    qs = embedder.encode(questions)
+    index = retriever.index
+    for label, filters in (("unfiltered", None), ("date_window", window)):
+        result[f"recall@10_{label}"] = recall_at_10(index, qs, index.mask(filters or Filters()))
+    result["read_peak_rss_mib"] = peak_rss_mib()
     return result
+
+
+def peak_rss_mib() -> int:
+    """This process's peak RSS since its exec (ru_maxrss would carry the parent's over)."""
+    status = Path("/proc/self/status").read_text(encoding="utf-8")
+    return int(re.search(r"VmHWM:\s+(\d+) kB", status).group(1)) // 1024  # type: ignore[union-attr]
+
+
+def recall_at_10(index: object, qs: np.ndarray, mask: np.ndarray | None) -> float:
+    """Mean share of the exact top 10 (over every live row in the mask) that the dense
+    chunk search returns in its top 10."""
+    scores = np.full((len(qs), 0), -np.inf, dtype=np.float32)
+    rows = np.zeros((len(qs), 0), dtype=np.int64)
+    for p in index.parts:  # type: ignore[attr-defined]
+        vectors = p.index.seg.chunk_vectors
+        allowed = p.alive if mask is None else mask[p.chunk0 : p.chunk0 + len(vectors)]
+        for start in range(0, len(vectors), 100_000):
+            s = qs @ vectors[start : start + 100_000].T
+            if allowed is not None:
+                s[:, ~allowed[start : start + 100_000]] = -np.inf
+            r = np.broadcast_to(np.arange(s.shape[1]) + p.chunk0 + start, s.shape)
+            scores, rows = np.hstack([scores, s]), np.hstack([rows, r])
+            top = np.argsort(-scores, axis=1)[:, :10]
+            scores = np.take_along_axis(scores, top, 1)
+            rows = np.take_along_axis(rows, top, 1)
+    found = []
+    for q, want, best in zip(qs, rows, scores, strict=True):
+        got = {r for r, _ in index.dense_chunks(q, 10, mask)}  # type: ignore[attr-defined]
+        want = {int(r) for r, sc in zip(want, best, strict=True) if np.isfinite(sc)}
+        found.append(len(got & want) / max(1, len(want)))
+    return round(float(np.mean(found)), 4)
 
 
 def main() -> int:
@@ -246,11 +328,20 @@ def main() -> int:
     p.add_argument("--backend", default="onnx", choices=["onnx", "torch"])
     p.add_argument("--appends", type=int, default=5, help="articles added one by one")
     p.add_argument("--skip-cli", action="store_true", help="no whole-process runs")
+    p.add_argument("--kind", choices=["auto", "flat", "hnsw", "ivf"], help="index.kind")
+    p.add_argument("--ann-min", type=int, help="index.ann_min_chunks")
+    p.add_argument("--read", type=Path, help=argparse.SUPPRESS)  # the reader's process
     args = p.parse_args()
+    if args.read:
+        print(json.dumps(read_side(args.read)))
+        return 0
     for n in args.n:
         with tempfile.TemporaryDirectory(prefix="newsbot-scale-") as tmp:
             codes = [c.resolve() for c in args.code]
-            result = bench(n, codes, args.backend, Path(tmp), args.appends, not args.skip_cli)
+            result = bench(
+                n, codes, args.backend, Path(tmp), args.appends, not args.skip_cli,
+                args.kind, args.ann_min,
+            )  # fmt: skip
         print(json.dumps(result), flush=True)
     return 0
 

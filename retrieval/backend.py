@@ -54,7 +54,9 @@ def make_store(settings: Settings) -> Store:
     """The configured backend's store (psycopg is imported only for ``postgres``)."""
     match settings.store.backend:
         case "local":
-            return IndexStore(settings.index_dir)
+            return IndexStore(
+                settings.index_dir, settings.index.kind, settings.index.ann_min_chunks
+            )
         case "postgres":
             from retrieval.pg.store import PgStore
 

@@ -139,8 +139,11 @@ class HybridRetriever:
             return []
         fetch = max(cfg.fetch_k, k)
         dense = self.index.dense_chunks(qvec, fetch, mask)
-        sentence = self.index.dense_sentences(qvec, fetch, mask)
         lexical = self.index.bm25(terms(question), fetch, mask)
+        # Sentences are scored inside the chunks the other two rankers found (never searched
+        # over every sentence of the index).
+        among = [row for row, _ in dense] + [row for row, _ in lexical]
+        sentence = self.index.dense_sentences(qvec, fetch, mask, among=among)
         fused = reciprocal_rank_fusion(
             [
                 (cfg.weight_dense, dense),

@@ -17,6 +17,7 @@ from typing import Generic, TypeVar
 
 import numpy as np
 
+from retrieval import ann
 from retrieval.segment_index import Filters, LivePart, SegmentIndex, top_k
 from retrieval.segments import Segment
 from retrieval.store import ArticleRow, ChunkRow, SentenceRow, Snapshot, SnapshotData, build_lexical
@@ -81,30 +82,40 @@ class SearchIndex:
     ) -> list[tuple[int, float]]:
         """Chunks by cosine similarity of their vector to the question."""
         hits = []
-        for p in self.parts:
-            hits += p.chunk_hits(qvec, k, self._allowed(p, mask))
+        with ann.one_thread():
+            for p in self.parts:
+                hits += p.chunk_hits(qvec, k, self._allowed(p, mask))
         return top_k(hits, k)
 
     def dense_sentences(
-        self, qvec: np.ndarray, k: int, mask: np.ndarray | None
+        self,
+        qvec: np.ndarray,
+        k: int,
+        mask: np.ndarray | None,
+        among: Sequence[int] | np.ndarray | None = None,
     ) -> list[tuple[int, float]]:
-        """Chunks by the cosine similarity of their best sentence to the question."""
-        hits = []
-        for p in self.parts:
-            if mask is None:
-                allowed = p.sentence_alive
-            else:
-                allowed = mask[p.chunk0 : p.chunk0 + p.index.n_chunks][p.index.sentence_chunk]
-            hits += p.sentence_hits(qvec, k * 4, allowed)
-        best: dict[int, float] = {}
-        for srow, score in top_k(hits, k * 4):
-            p = self.part_of(srow, chunks=False)
-            chunk = p.chunk0 + int(p.index.sentence_chunk[srow - p.sentence0])
-            if chunk not in best:
-                best[chunk] = score
-            if len(best) >= k:
-                break
-        return list(best.items())
+        """Chunks by the cosine similarity of their best sentence to the question, of the
+        chunks ``among`` (default: the dense search's top ``4 * k``), whichever of them
+        the mask lets through: sentences are scored inside chunks another ranker retrieved,
+        from their stored vectors, never searched over the whole index."""
+        if among is None:
+            among = [r for r, _ in self.dense_chunks(qvec, 4 * k, mask)]
+        rows = np.unique(np.asarray(among, dtype=np.int64))
+        if mask is not None:
+            rows = rows[mask[rows]]
+        found, scores = [], []
+        cut = np.searchsorted(rows, np.asarray(self._chunk0[1:], dtype=np.int64))
+        for p, local in zip(self.parts, np.split(rows, cut), strict=True):
+            if p.alive is not None:
+                local = local[p.alive[local - p.chunk0]]
+            chunks, best = p.index.best_sentences(qvec, local - p.chunk0)
+            found.append(chunks + p.chunk0)
+            scores.append(best)
+        if not found:
+            return []
+        rows, best = np.concatenate(found), np.concatenate(scores)
+        order = np.lexsort((rows, -best))[:k]  # of equal scores the lower row first
+        return [(int(rows[i]), float(best[i])) for i in order]
 
     def bm25(
         self, query_terms: Sequence[str], k: int, mask: np.ndarray | None
@@ -183,7 +194,8 @@ class _SentencesOf:
 
 class _Vectors:
     """The snapshot's chunk (or sentence) vectors by snapshot row: ``v[row]`` or
-    ``v[rows]``, read from each segment's own storage (no copy of them all)."""
+    ``v[rows]``, read from each segment's own storage (no copy of them all); float32 always
+    (sentences are stored as half floats)."""
 
     def __init__(self, index: SearchIndex, *, chunks: bool) -> None:
         self._index, self._chunks = index, chunks
@@ -195,6 +207,9 @@ class _Vectors:
         return seg.sentence_vectors, p.sentence0
 
     def __getitem__(self, rows: int | Sequence[int] | np.ndarray) -> np.ndarray:
+        return self._get(rows).astype(np.float32, copy=False)
+
+    def _get(self, rows: int | Sequence[int] | np.ndarray) -> np.ndarray:
         if isinstance(rows, (int, np.integer)):
             vectors, offset = self._of(self._index.part_of(int(rows), chunks=self._chunks))
             return vectors[int(rows) - offset]
@@ -207,4 +222,4 @@ class _Vectors:
         if first is last:  # a chunk's sentences: always one segment's
             vectors, offset = self._of(first)
             return vectors[rows - offset]
-        return np.stack([self[int(r)] for r in rows])
+        return np.stack([self._get(int(r)) for r in rows])

@@ -1,9 +1,11 @@
 """One segment ready to search: built once per verified segment and kept with it (segments
 never change), so that a reader loading the next snapshot builds only what is new.
 
-A :class:`SegmentIndex` holds the segment's FAISS indexes (their storage is the one copy of
-its vectors in memory), per-chunk filter arrays (date, source, article) and the map between
-its chunks and their sentences, all numbered from 0 within the segment. A snapshot places
+A :class:`SegmentIndex` holds the segment's chunk search index (flat, HNSW or IVF; its
+storage is the one copy of the chunk vectors in memory, see ann.py), its sentence vectors
+(half floats, scored only inside retrieved chunks), per-chunk filter arrays (date, source,
+article) and the map between its chunks and their sentences, all numbered from 0 within the
+segment. A snapshot places
 each at an offset in its row space (:class:`LivePart`); the rows of articles deleted since
 are masked, never renumbered.
 """
@@ -13,10 +15,10 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-import faiss
 import numpy as np
 
-from retrieval.segments import Segment, flat_index, vectors_of
+from retrieval import ann
+from retrieval.segments import Segment
 
 
 @dataclass(frozen=True)
@@ -44,12 +46,9 @@ class SegmentIndex:
         self.seg = seg
         self.chunk_index = seg.chunk_index
         if self.chunk_index is None:
-            self.chunk_index = flat_index(seg.chunk_vectors)
-            seg.chunk_vectors = vectors_of(self.chunk_index)
-        self.sentence_index = seg.sentence_index
-        if self.sentence_index is None:
-            self.sentence_index = flat_index(seg.sentence_vectors)
-            seg.sentence_vectors = vectors_of(self.sentence_index)
+            self.chunk_index = ann.build(seg.chunk_vectors, "flat")
+            seg.chunk_vectors = ann.vectors_of(self.chunk_index)
+        self.kind = ann.kind_of(self.chunk_index)
         self.n_chunks, self.n_sentences = len(seg.chunks), len(seg.sentences)
         self.sentence_chunk = np.fromiter(
             (s.chunk_row for s in seg.sentences), np.int64, self.n_sentences
@@ -65,8 +64,13 @@ class SegmentIndex:
             (self._article_code[c.article_id] for c in seg.chunks), np.int32, self.n_chunks
         )
         arts = list(seg.articles.values())
-        # ISO dates compare as strings; "" is no date (never inside a window).
-        self._chunk_date = np.array([a.date or "" for a in arts], dtype="U10")[codes]
+        # ISO dates compare as strings; "" is no date (never inside a window). Each chunk
+        # holds its date's rank among the segment's distinct dates, so that a window is two
+        # integer comparisons (comparing 1M strings costs ~10 ms a query).
+        self._dates, ranks = np.unique(
+            np.array([a.date or "" for a in arts], dtype="U10"), return_inverse=True
+        )
+        self._chunk_date = ranks.astype(np.int32).reshape(-1)[codes]
         sources = [(a.source or "").casefold() for a in arts]
         self._source_code = {s: i for i, s in enumerate(dict.fromkeys(sources))}
         by_article = np.array([self._source_code[s] for s in sources], dtype=np.int32)
@@ -77,6 +81,22 @@ class SegmentIndex:
     def sentences_of(self, chunk: int) -> np.ndarray:
         """The rows of a chunk's sentences, ascending."""
         return self._sent_order[self._sent_start[chunk] : self._sent_start[chunk + 1]]
+
+    def best_sentences(self, qvec: np.ndarray, chunks: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Of these chunks (rows within the segment), those with sentences, and the inner
+        product of each one's best sentence with the question (from the stored vectors)."""
+        starts, ends = self._sent_start[chunks], self._sent_start[chunks + 1]
+        has = ends > starts
+        chunks, starts, ends = chunks[has], starts[has], ends[has]
+        if not len(chunks):
+            return chunks, np.zeros(0, dtype=np.float32)
+        sizes = ends - starts
+        # The positions starts[i] .. ends[i] - 1 of every chunk, one after the other.
+        first = np.repeat(np.cumsum(sizes) - sizes, sizes)
+        pos = np.repeat(starts, sizes) + np.arange(int(sizes.sum())) - first
+        rows = self._sent_order[pos]
+        cos = self.seg.sentence_vectors[rows].astype(np.float32) @ qvec.astype(np.float32)
+        return chunks, np.maximum.reduceat(cos, np.cumsum(sizes) - sizes)
 
     def alive(self, deleted: frozenset[str]) -> np.ndarray | None:
         """Which chunks are live when ``deleted`` articles are gone; None: all of them."""
@@ -90,12 +110,13 @@ class SegmentIndex:
     def mask(self, filters: Filters) -> np.ndarray:
         """A boolean mask over the segment's chunks for the filters."""
         ok = np.ones(self.n_chunks, dtype=bool)
-        if (filters.since or filters.until) and not filters.undated:
-            ok &= self._chunk_date != ""
+        if (filters.since or filters.until) and not filters.undated and "" in self._dates[:1]:
+            ok &= self._chunk_date != 0  # "" sorts first
         if filters.since:
-            ok &= self._chunk_date >= filters.since.isoformat()
+            ok &= self._chunk_date >= np.searchsorted(self._dates, filters.since.isoformat())
         if filters.until:
-            ok &= self._chunk_date <= filters.until.isoformat()
+            hi = np.searchsorted(self._dates, filters.until.isoformat(), side="right")
+            ok &= self._chunk_date < hi
         if filters.sources:
             wanted = [self._source_code.get(s.casefold(), -1) for s in filters.sources]
             ok &= np.isin(self._chunk_source, wanted)
@@ -146,32 +167,8 @@ class LivePart:
         self, qvec: np.ndarray, k: int, allowed: np.ndarray | None
     ) -> list[tuple[int, float]]:
         """Its top ``k`` allowed chunks (snapshot rows) by inner product with the question."""
-        return self._hits(self.index.chunk_index, qvec, k, allowed, self.chunk0)
-
-    def sentence_hits(
-        self, qvec: np.ndarray, k: int, allowed: np.ndarray | None
-    ) -> list[tuple[int, float]]:
-        """Its top ``k`` allowed sentences (snapshot rows) by inner product."""
-        return self._hits(self.index.sentence_index, qvec, k, allowed, self.sentence0)
-
-    @staticmethod
-    def _hits(
-        index: faiss.Index, qvec: np.ndarray, k: int, allowed: np.ndarray | None, offset: int
-    ) -> list[tuple[int, float]]:
-        if index.ntotal == 0 or k <= 0 or (allowed is not None and not allowed.any()):
-            return []
-        k = min(k, index.ntotal)
-        params = None
-        if allowed is not None and not allowed.all():
-            # A bitmap of the allowed rows (bit i of byte i // 8): cheap to build and to test.
-            bits = np.packbits(allowed, bitorder="little")
-            sel = faiss.IDSelectorBitmap(len(bits), faiss.swig_ptr(bits))
-            # The keyword form keeps the selector alive as long as the parameters.
-            params = faiss.SearchParameters(sel=sel)  # type: ignore[call-arg]
-        scores, ids = index.search(qvec.reshape(1, -1).astype(np.float32), k, params=params)
-        return [
-            (offset + int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0
-        ]
+        scores, ids = ann.search(self.index.chunk_index, qvec, k, allowed)
+        return [(self.chunk0 + int(i), float(s)) for i, s in zip(ids, scores, strict=True)]
 
 
 def top_k(hits: list[tuple[int, float]], k: int) -> list[tuple[int, float]]:

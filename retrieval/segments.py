@@ -2,7 +2,10 @@
 
 A segment folder holds the rows of some articles, numbered from 0 within the segment::
 
-    chunks.faiss, sentences.faiss   flat inner-product indexes of its chunk / sentence vectors
+    chunks.faiss                    its chunk vectors: an inner-product index of the kind its
+                                    manifest entry records (flat, hnsw or ivf; see ann.py)
+    sentences.faiss                 its sentence vectors as half floats (read, never searched:
+                                    sentences are scored inside the retrieved chunks)
     store.sqlite                    its articles (with their text), chunks and sentences
     postings.npz                    term frequencies and chunk lengths (lexical.Postings)
     catalog.json                    id, path and content hash of each article (and its row
@@ -25,6 +28,7 @@ from typing import Any
 import faiss
 import numpy as np
 
+from retrieval import ann
 from retrieval.lexical import Postings, terms
 
 CHUNKS, SENTENCES, STORE, POSTINGS, CATALOG = (
@@ -172,7 +176,7 @@ def _stack(parts: list[np.ndarray], dim: int) -> np.ndarray:
         return parts[0]
     if not parts:
         return np.zeros((0, dim), dtype=np.float32)
-    return np.ascontiguousarray(np.concatenate(parts), dtype=np.float32)
+    return np.ascontiguousarray(np.concatenate(parts))  # float16 sentences stay float16
 
 
 def merge(parts: Sequence[tuple[Segment, set[str], Mapping[str, str]]]) -> Segment:
@@ -198,10 +202,11 @@ def build_postings(articles: Mapping[str, ArticleRow], chunks: Sequence[ChunkRow
 # --- files ------------------------------------------------------------------------------
 
 
-def write(folder: Path, seg: Segment) -> None:
-    """Write a segment's files into an empty folder (the caller fsyncs and renames it)."""
-    _write_faiss(seg.chunk_vectors, folder / CHUNKS)
-    _write_faiss(seg.sentence_vectors, folder / SENTENCES)
+def write(folder: Path, seg: Segment, kind: ann.Kind = "flat") -> None:
+    """Write a segment's files into an empty folder (the caller fsyncs and renames it), its
+    chunks searchable by an index of that kind."""
+    faiss.write_index(ann.build(seg.chunk_vectors, kind), str(folder / CHUNKS))
+    faiss.write_index(ann.fp16_index(seg.sentence_vectors), str(folder / SENTENCES))
     _write_sqlite(seg, folder / STORE)
     _postings(seg).save(folder / POSTINGS)
     sizes: dict[str, list[int]] = {a: [0, 0] for a in seg.articles}
@@ -219,11 +224,12 @@ def write(folder: Path, seg: Segment) -> None:
     (folder / CATALOG).write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
 
 
-def read(folder: Path, dim: int, *, postings: bool = True) -> Segment:
-    """Read a segment whose files the caller has verified (``postings=False``: a snapshot
-    of the first format, whose tables are the same but which has no postings.npz)."""
-    chunk_index = _read_faiss(folder / CHUNKS, dim)
-    sentence_index = _read_faiss(folder / SENTENCES, dim)
+def read(folder: Path, dim: int, *, kind: ann.Kind = "flat", postings: bool = True) -> Segment:
+    """Read a segment whose files the caller has verified, its chunks.faiss of that kind
+    (``postings=False``: a snapshot of the first format, whose tables are the same but which
+    has no postings.npz)."""
+    chunk_index = ann.check(_read_faiss(folder / CHUNKS), kind, dim)
+    sentence_index = _read_sentences(folder / SENTENCES, dim)
     uri = f"file:{folder / STORE}?mode=ro&immutable=1"
     con = sqlite3.connect(uri, uri=True)
     try:
@@ -251,7 +257,7 @@ def read(folder: Path, dim: int, *, postings: bool = True) -> Segment:
         raise ValueError("row numbers are not contiguous")
     loaded = Postings.load(folder / POSTINGS) if postings else None
     return Segment(
-        articles, chunks, sentences, vectors_of(chunk_index), vectors_of(sentence_index),
+        articles, chunks, sentences, ann.vectors_of(chunk_index), _sentence_vectors(sentence_index),
         loaded, chunk_index, sentence_index,
     )  # fmt: skip
 
@@ -289,43 +295,25 @@ def read_catalog(folder: Path) -> list[CatalogEntry]:
     return out
 
 
-def _write_faiss(vectors: np.ndarray, path: Path) -> None:
-    faiss.write_index(flat_index(vectors), str(path))
+def _read_faiss(path: Path) -> faiss.Index:
+    return faiss.read_index(str(path))
 
 
-def _read_faiss(path: Path, dim: int) -> faiss.IndexFlatIP:
-    index = faiss.read_index(str(path))
-    if index.d != dim or not isinstance(index, faiss.IndexFlatIP):
-        raise ValueError(f"{path.name} is not an inner-product index of dimension {dim}")
+def _read_sentences(path: Path, dim: int) -> faiss.Index:
+    """sentences.faiss: half floats, or exact floats in segments written before them."""
+    index = _read_faiss(path)
+    half = isinstance(index, faiss.IndexScalarQuantizer) and (
+        index.sq.qtype == faiss.ScalarQuantizer.QT_fp16
+    )
+    if index.d != dim or not (half or isinstance(index, faiss.IndexFlatIP)):
+        raise ValueError(f"{path.name} holds no vectors of dimension {dim}")
     return index
 
 
-def flat_index(vectors: np.ndarray) -> faiss.IndexFlatIP:
-    """An exact inner-product index of the vectors (a copy of them)."""
-    index = faiss.IndexFlatIP(vectors.shape[1])
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    return index
-
-
-class _Owner:
-    """Lends numpy a FAISS index's storage and keeps the index alive while numpy uses it."""
-
-    def __init__(self, raw: np.ndarray, index: faiss.Index) -> None:
-        self.__array_interface__ = raw.__array_interface__
-        self.index = index
-
-
-def vectors_of(index: faiss.IndexFlat) -> np.ndarray:
-    """A flat index's vectors as a read-only numpy view of its own storage (no copy); the
-    view keeps the index alive, and the index is never added to afterwards."""
-    n, d = int(index.ntotal), int(index.d)
-    if n == 0:
-        return np.zeros((0, d), dtype=np.float32)
-    raw = faiss.rev_swig_ptr(index.get_xb(), n * d)
-    view = np.asarray(_Owner(raw, index)).reshape(n, d)
-    view.flags.writeable = False
-    return view
+def _sentence_vectors(index: faiss.Index) -> np.ndarray:
+    if isinstance(index, faiss.IndexScalarQuantizer):
+        return ann.fp16_vectors(index)
+    return ann.vectors_of(index)
 
 
 def _write_sqlite(seg: Segment, path: Path) -> None:

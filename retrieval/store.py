@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval import segments
+from retrieval import ann, segments
 from retrieval.durable import fsync_dir, fsync_file, sha256_file
 from retrieval.errors import IndexCorruptError, IndexMissingError, IngestLockedError
 from retrieval.lexical import SegmentedBM25
@@ -78,6 +78,7 @@ __all__ = [
 ]
 
 KEEP_SNAPSHOTS = 2
+ANN_MIN_CHUNKS = 50_000  # index.ann_min_chunks' default
 _REBUILD = "rebuild it with `newsbot ingest --rebuild`"
 # A segment's articles (text left empty) and their (chunks, sentences) counts.
 _SegmentCatalog = tuple[dict[str, ArticleRow], dict[str, tuple[int, int]]]
@@ -120,8 +121,10 @@ class Snapshot:
 class IndexStore:
     """The index folder: a writer lock, segment and snapshot publishing, verified loading."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, kind: str = "auto", ann_min: int = ANN_MIN_CHUNKS) -> None:
+        """``kind`` and ``ann_min``: what chunk index the segments it writes get (ann.py)."""
         self.root = Path(root)
+        self.kind, self.ann_min = kind, ann_min
         self.snapshots = self.root / "snapshots"
         self.segments = self.root / "segments"
         # Verified segments already read, ready to search, by name and checksums (they never
@@ -236,7 +239,8 @@ class IndexStore:
         name = new_name()
         tmp = self.segments / f".tmp-{name}"
         tmp.mkdir()
-        segments.write(tmp, seg)
+        kind = ann.resolve(self.kind, len(seg.chunks), self.ann_min)
+        segments.write(tmp, seg, kind)
         artifacts = {
             a: {"sha256": sha256_file(tmp / a), "bytes": (tmp / a).stat().st_size}
             for a in ARTIFACTS
@@ -249,6 +253,7 @@ class IndexStore:
         counts = seg.counts()
         return {
             "name": name,
+            "kind": kind,
             "counts": counts,
             "live": dict(counts),
             "artifacts": artifacts,
@@ -466,10 +471,13 @@ class IndexStore:
         key = (name, json.dumps(entry["artifacts"], sort_keys=True))
         if key in self._cache:
             return self._cache[key]
+        kind = entry.get("kind", "flat")  # segments written before ANN kinds are flat
+        if kind not in ann.KINDS:
+            raise IndexCorruptError(f"index segment {name}: unknown kind {kind!r}; {_REBUILD}")
         folder = self.segments / name
         self._verify(folder, entry["artifacts"], deep=True)
         try:
-            seg = segments.read(folder, dim)
+            seg = segments.read(folder, dim, kind=kind)
         except (KeyError, TypeError, ValueError, RuntimeError, sqlite3.Error) as e:
             raise IndexCorruptError(f"index segment {name} is unreadable: {e}") from None
         counts = entry["counts"]

@@ -43,6 +43,7 @@ def test_all_sections_are_in_the_one_table() -> None:
         "embedding",
         "chunking",
         "ingest",
+        "index",
         "retrieval",
         "answer",
         "sessions",

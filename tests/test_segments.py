@@ -171,9 +171,9 @@ def test_merges_keep_the_segment_count_bounded_and_lose_nothing(
     written: list[int] = []
     write = segments.write
 
-    def counted(folder: Path, seg: Segment) -> None:
+    def counted(folder: Path, seg: Segment, *args: Any) -> None:
         written.append(len(seg.chunks))
-        write(folder, seg)
+        write(folder, seg, *args)
 
     monkeypatch.setattr(segments, "write", counted)
     for i in range(60):
@@ -290,6 +290,7 @@ def test_search_over_segments_equals_one_flat_index_of_the_live_rows(
         Filters(articles=("a1", "a13", "a14", "a30", "a35")),
         Filters(sources=("Nobody",)),
     ]
+    every_p, every_f = [c.row for c in parted.chunks], [c.row for c in flat.chunks]
     for q in queries:
         qvec = (q / np.linalg.norm(q)).astype(np.float32)
         for f in filters:
@@ -301,9 +302,12 @@ def test_search_over_segments_equals_one_flat_index_of_the_live_rows(
                 want = [(flat.chunks[r].id, s) for r, s in flat.dense_chunks(qvec, k, mf)]
                 assert_same_up_to_ties(got, want)
                 assert len(got) == min(k, live)  # k results when k live ones pass
-                got = [(parted.chunks[r].id, s) for r, s in parted.dense_sentences(qvec, k, mp)]
-                want = [(flat.chunks[r].id, s) for r, s in flat.dense_sentences(qvec, k, mf)]
-                assert got == want
+                # Sentences scored inside the same chunks (here: all) rank them alike.
+                rows = parted.dense_sentences(qvec, k, mp, among=every_p)
+                got = [(parted.chunks[r].id, s) for r, s in rows]
+                rows = flat.dense_sentences(qvec, k, mf, among=every_f)
+                want = [(flat.chunks[r].id, s) for r, s in rows]
+                assert got == want and len(got) == min(k, live)
                 for query in (["harbour1", "item3"], ["council2"], ["report"]):
                     got = [(parted.chunks[r].id, s) for r, s in parted.bm25(query, k, mp)]
                     want = [(flat.chunks[r].id, s) for r, s in flat.bm25(query, k, mf)]
