@@ -99,16 +99,20 @@ def _asked(question: str) -> set[str]:
 
 def _answer_alike(g: Group, o: Group, question: str) -> bool:
     """Whether two groups' sentences answer one question: they state one fact, or both
-    hold every term a short question asks of its name and give their value plainly (a value
+    hold the terms a short question asks of its name and give their value plainly (a value
     picked from several by nearness may answer another slot: "his father died in 1879")."""
     if _same_fact(g, [o]):
         return True
     asked = _asked(question)
     pair = (g.reports[0], o.reports[0])
+    held = [asked & set(terms(r.cand.text)) for r in pair]
+    # Both hold what is asked, or at least half of it and a term in common (a question's
+    # "money" is the reports' "kuna": the word they share is what was asked).
     return (
         bool(asked)
         and not any(r.guessed for r in pair)
-        and all(asked <= set(terms(r.cand.text)) for r in pair)
+        and bool(held[0] & held[1])
+        and all(2 * len(h) >= len(asked) for h in held)
     )
 
 
