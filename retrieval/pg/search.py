@@ -142,11 +142,19 @@ class PgIndex:
         return top_k(hits, k)
 
     def dense_sentences(
-        self, qvec: np.ndarray, k: int, mask: Where | None
+        self,
+        qvec: np.ndarray,
+        k: int,
+        mask: Where | None,
+        among: Sequence[int] | np.ndarray | None = None,
     ) -> list[tuple[int, float]]:
-        """Chunks by the cosine similarity of their best sentence to the question."""
+        """Chunks by the cosine similarity of their best sentence to the question: of the
+        chunks ``among`` when given (as the local backend scores them: only inside chunks
+        another ranker found), else by a search over every sentence."""
         if k <= 0:
             return []
+        if among is not None:
+            return self._best_sentences(qvec, k, mask, sorted({int(r) for r in among}))
         limit = k * 4 + _SLACK
         params: dict[str, Any] = {"q": _vec(qvec), "limit": limit}
         if mask is None:
@@ -165,6 +173,23 @@ class PgIndex:
             if len(best) >= k:
                 break
         return list(best.items())
+
+    def _best_sentences(
+        self, qvec: np.ndarray, k: int, mask: Where | None, rows: list[int]
+    ) -> list[tuple[int, float]]:
+        """The chunks ``rows`` (those the mask lets through) by their best sentence's
+        cosine to the question, exactly (of equal scores the lower row first)."""
+        if not rows:
+            return []
+        params: dict[str, Any] = {"q": _vec(qvec), "rows": rows, "k": k}
+        where = f"AND {_named(mask, params)}" if mask is not None else ""
+        sql = f"""SELECT s.chunk_row, max(-(s.embedding <#> %(q)s)) AS best FROM sentences s
+                  JOIN chunks c ON c.row = s.chunk_row JOIN articles a ON a.id = c.article_id
+                  WHERE s.chunk_row = ANY(%(rows)s) {where}
+                  GROUP BY s.chunk_row ORDER BY best DESC, s.chunk_row LIMIT %(k)s"""
+        with self.store.connection() as conn:
+            found = conn.execute(sql, params).fetchall()
+        return [(int(r), float(b)) for r, b in found]
 
     def bm25(
         self, query_terms: Sequence[str], k: int, mask: Where | None
