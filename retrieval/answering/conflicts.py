@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 
 # A rival value is shown only when its best report scores within CLOSE of the best (weaker
 # evidence is no disagreement, just a worse match).
-CLOSE = 3.0
+CLOSE = 4.0
 # A question asking at most this many terms of its name is short: two reports holding them
 # all answer it, whatever else their sentences say.
 ASKED_TERMS = 2

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 # Articles whose best sentence scores this close to the best answer's are its rivals: each
 # may give another value.
-MARGIN = 3.0
+MARGIN = 4.0
 MAX_ARTICLES = 5
 # An article about another thing of the asked name is a rival down to this far below.
 ENTITY_MARGIN = 5.0
@@ -39,6 +39,9 @@ _QUANTITY = re.compile(
     r"death toll|casualties|height|length|area|enrollment|enrolment)\b",
     re.IGNORECASE,
 )
+
+
+_DATE = re.compile(r"\b(?:date|year)\b", re.IGNORECASE)
 
 
 @dataclass
@@ -221,9 +224,14 @@ def gather(
 
 def slot_type(question: str) -> QuestionType:
     """The kind of value a question asks for: a question about a quantity ("What is the
-    population of Katwa?") asks for a number however it is worded."""
+    population of Katwa?") asks for a number, one about a date ("What is the release date
+    of …?") for a date, however it is worded."""
     qtype = question_type(question)
-    return "how_many" if qtype == "other" and _QUANTITY.search(question) else qtype
+    if qtype != "other":
+        return qtype
+    if _QUANTITY.search(question):
+        return "how_many"
+    return "when" if _DATE.search(question) else qtype
 
 
 def find_groups(question: str, cands: Sequence[Candidate]) -> tuple[QuestionType, list[Group]]:
