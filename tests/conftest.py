@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,9 +20,25 @@ from retrieval.embeddings import Embedder, make_embedder
 from retrieval.service import NewsService
 
 REPO = Path(__file__).resolve().parent.parent
+
 SEED = REPO / "docs_store" / "2021-10-19-russia-nato-mission.txt"
 # The seed questions and conversations ship with the tests (tests/data/README.md).
 SEED_SET = REPO / "tests" / "data" / "seed"
+
+
+def run_probe(probe: str, config: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run a Python snippet in a fresh interpreter from the repo root, with ``config`` as
+    its argument, offline, without the caller's NEWSBOT_* settings (plus ``env``)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    clean.update(HF_HUB_OFFLINE="1", PYTHONPATH=str(REPO), **env)
+    return subprocess.run(
+        [sys.executable, "-c", probe, str(config)],
+        cwd=REPO,
+        env=clean,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 @pytest.fixture(autouse=True)

@@ -4,11 +4,8 @@ model, and the text clean-up every ingest runs on every article stays what it wa
 from __future__ import annotations
 
 import json
-import os
 import random
 import shutil
-import subprocess
-import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -19,7 +16,7 @@ from retrieval.config import Settings
 from retrieval.embeddings import Embedder, _plain_modules, make_embedder, model_shape
 from retrieval.ingest import index_signature, ingest
 from retrieval.service import NewsService
-from tests.conftest import REPO, SEED
+from tests.conftest import SEED, run_probe
 
 MODEL_LIBRARIES = ("torch", "sentence_transformers", "transformers", "onnxruntime")
 
@@ -67,16 +64,7 @@ def test_noop_ingest_command_imports_no_model_library(
         "sys.argv = ['newsbot', '--config', sys.argv[1], 'ingest', '--json']\n"
         "runpy.run_module('bot.cli', run_name='__main__')\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
-    env.update(HF_HUB_OFFLINE="1", PYTHONPATH=str(REPO))
-    done = subprocess.run(
-        [sys.executable, "-c", probe, str(cfg)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_probe(probe, cfg)
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["published"] is False and report["embedded"] == 0

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +16,7 @@ from retrieval.ingest import index_signature
 from retrieval.onnx_embedder import OnnxEmbedder
 from retrieval.onnx_export import ensure_onnx
 from retrieval.service import NewsService
-from tests.conftest import REPO, SEED
+from tests.conftest import SEED, run_probe
 
 pytestmark = pytest.mark.slow  # the session exports the model once (torch tracing)
 
@@ -168,16 +165,7 @@ def test_onnx_ask_never_imports_torch(
         "NATO mission?']\n"
         "runpy.run_module('bot.cli', run_name='__main__')\n"
     )
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
-    env.update(NEWSBOT_CACHE_DIR=str(onnx_cache), HF_HUB_OFFLINE="1")
-    done = subprocess.run(
-        [sys.executable, "-c", probe, str(cfg)],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
+    done = run_probe(probe, cfg, NEWSBOT_CACHE_DIR=str(onnx_cache))
     assert done.returncode == 0, done.stderr
     assert "NATO" in done.stdout
     assert "LOADED []" in done.stderr, done.stderr
