@@ -2,7 +2,9 @@
 
 HTTP limits each API key (and, separately, wrong keys per client address); Telegram limits
 each user. The contract is the same everywhere: ``hit`` spends one token and says how long
-to wait when there is none; ``wait`` says the same without spending.
+to wait when there is none; ``wait`` says the same without spending. With
+``store.backend: postgres`` the buckets live in the database instead, shared by every
+replica (retrieval/pg/sessions.py ``PgRateLimiter``, made by ``retrieval.backend``).
 """
 
 from __future__ import annotations
@@ -11,6 +13,21 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
+from typing import Protocol
+
+
+class Limiter(Protocol):
+    """A token bucket per key: this module's, or one shared by replicas in a database."""
+
+    per_minute: int
+
+    def hit(self, key: Hashable) -> float:
+        """Spend one token: 0.0 when allowed, else the seconds until one is."""
+        ...
+
+    def wait(self, key: Hashable) -> float:
+        """Seconds until ``hit`` would be allowed (0.0: now); spends nothing."""
+        ...
 
 
 @dataclass

@@ -93,10 +93,33 @@ def shared_limits(store: Store, per_minute: int, scope: str) -> Any:
     """With postgres, a rate limiter (``hit``/``wait`` as bot/ratelimit.py's) and a Telegram
     update log (``seen``) shared by every replica; None, None with the local backend (each
     process keeps its own)."""
+    limiter = shared_limiter(store, per_minute, scope)
+    if limiter is None:
+        return None, None
+    from retrieval.pg.sessions import PgUpdateLog
+
+    return limiter, PgUpdateLog(cast(Any, store))
+
+
+def shared_limiter(store: Store, per_minute: int, scope: str) -> Any:
+    """With postgres, a rate limiter whose buckets (one per key, in ``scope``) every replica
+    shares; None with the local backend (each process keeps its own)."""
     from retrieval.pg.store import PgStore
 
     if not isinstance(store, PgStore):
-        return None, None
-    from retrieval.pg.sessions import PgRateLimiter, PgUpdateLog
+        return None
+    from retrieval.pg.sessions import PgRateLimiter
 
-    return PgRateLimiter(store, per_minute, scope), PgUpdateLog(store)
+    return PgRateLimiter(store, per_minute, scope)
+
+
+def shared_secret(store: Store, name: str, n_bytes: int) -> bytes | None:
+    """With postgres, the secret ``name`` every replica shares (made on first use, kept in
+    the database); None with the local backend (the caller keeps its own)."""
+    from retrieval.pg.store import PgStore
+
+    if not isinstance(store, PgStore):
+        return None
+    from retrieval.pg.sessions import shared_secret as in_database
+
+    return in_database(store, name, n_bytes)

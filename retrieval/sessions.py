@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
@@ -19,6 +20,13 @@ from retrieval.answer import Citation
 from retrieval.errors import SessionStoreError
 
 log = logging.getLogger(__name__)
+
+# The retry key (HTTP ``Idempotency-Key``) of the request being answered, set by the front
+# end for the request's duration. A store shared by replicas (postgres) records one turn per
+# session and key, and leaves that turn out of the history it gives, so that a request a load
+# balancer retried on another replica is answered as the first attempt was and recorded once.
+# The local store ignores it: one process, no retries across replicas.
+retry_key: ContextVar[str | None] = ContextVar("newsbot_retry_key", default=None)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS turns (

@@ -18,6 +18,7 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 from retrieval.config import EmbeddingSettings, Settings, load_settings
 from retrieval.embeddings import Embedder, make_embedder
 from retrieval.service import NewsService
+from tests.pg_support import new_database, pg_server  # noqa: F401 (one server per session)
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -4,12 +4,9 @@ sessions, an oversized chunked body, graceful shutdown, and `newsbot serve` itse
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import signal
-import socket
 import subprocess
-import sys
 import threading
 import time
 import uuid
@@ -26,6 +23,9 @@ from test_http_support import (
     READ_KEY,
     CountingService,
     LiveServer,
+    clean_env,
+    free_port,
+    newsbot,
     principal,
     wait_ready,
     with_http,
@@ -239,12 +239,6 @@ def test_sigterm_lets_answers_in_flight_finish(seed_service: NewsService) -> Non
 # --- `newsbot serve` -----------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _rss_mb(pid: int) -> float:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -253,14 +247,7 @@ def _rss_mb(pid: int) -> float:
 
 
 def _serve(cfg: Path, *args: str, env: dict[str, str]) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "bot.cli", "--config", str(cfg), "serve", *args],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    return newsbot(cfg, "serve", *args, env=env)
 
 
 @pytest.fixture
@@ -274,10 +261,8 @@ def serve_config(tmp_path: Path, seed_docs: Path) -> Path:
     return cfg
 
 
-def _env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
-    env.update(HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", **extra)
-    return env
+_env = clean_env
+_free_port = free_port
 
 
 def test_serve_refuses_unsafe_configurations(serve_config: Path) -> None:

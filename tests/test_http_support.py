@@ -4,11 +4,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -23,6 +27,7 @@ from retrieval.answer import Answer, FinalEvent, StreamEvent
 from retrieval.config import HttpSettings, Settings
 from retrieval.service import NewsService
 
+REPO = Path(__file__).resolve().parent.parent
 READ_KEY = "read-key-0123456789abcdef"
 ADMIN_KEY = "admin-key-0123456789abcdef"
 READ = {"Authorization": f"Bearer {READ_KEY}"}
@@ -114,3 +119,33 @@ def wait_ready(proc: subprocess.Popen[str], url: str, seconds: float) -> None:
         except httpx.TransportError:
             pass
         time.sleep(0.5)
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 just now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """The environment for a `newsbot` subprocess: offline, none of the caller's NEWSBOT_*."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NEWSBOT_")}
+    env.update(HF_HUB_OFFLINE="1", TOKENIZERS_PARALLELISM="false", **extra)
+    return env
+
+
+def newsbot(
+    cfg: Path, *args: str, env: dict[str, str], log: Path | None = None
+) -> subprocess.Popen[str]:
+    """`newsbot --config CFG ARGS...` from this checkout, its output (both streams) in a
+    pipe, or in the file ``log`` (for a server that talks for long: a full pipe stalls it)."""
+    with open(log, "w") if log else contextlib.nullcontext(subprocess.PIPE) as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bot.cli", "--config", str(cfg), *args],
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )

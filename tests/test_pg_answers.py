@@ -13,7 +13,7 @@ from retrieval.config import load_settings
 from retrieval.embeddings import Embedder
 from retrieval.service import NewsService
 from tests.conftest import SEED
-from tests.pg_support import new_database, pg_sections, pg_server  # noqa: F401
+from tests.pg_support import pg_sections
 from tests.test_answers import *  # noqa: F403 (the tests themselves, run again here)
 
 
@@ -21,7 +21,7 @@ from tests.test_answers import *  # noqa: F403 (the tests themselves, run again 
 def seed_service(  # the conftest fixture of that name, on the postgres backend
     tmp_path_factory: pytest.TempPathFactory,
     embedder: Embedder,
-    new_database: Callable[..., str],  # noqa: F811
+    new_database: Callable[..., str],
 ) -> NewsService:
     """A service over the seed article, its index in PostgreSQL."""
     root = tmp_path_factory.mktemp("pg-seed")

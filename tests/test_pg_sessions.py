@@ -12,7 +12,6 @@ import pytest
 from retrieval.answer import Citation
 from retrieval.config import DatabaseSettings
 from retrieval.sessions import SQLiteConversationStore, Turn
-from tests.pg_support import new_database, pg_server  # noqa: F401
 
 _opened: list = []
 
@@ -59,7 +58,7 @@ TURN = Turn(
 
 
 @pytest.fixture
-def url(new_database: Callable[..., str]) -> str:  # noqa: F811
+def url(new_database: Callable[..., str]) -> str:
     return new_database()
 
 

@@ -30,7 +30,7 @@ from retrieval.lexical import terms
 from retrieval.search_index import Filters
 from retrieval.service import NewsService
 from tests.conftest import REPO, SEED
-from tests.pg_support import new_database, pg_sections, pg_server  # noqa: F401
+from tests.pg_support import pg_sections
 
 CORPUS = REPO / "tests" / "data" / "time_corpus.jsonl"
 QUESTIONS = [
@@ -92,7 +92,7 @@ def _same(local: NewsService, pg: NewsService) -> None:
 def pair(
     tmp_path: Path,
     embedder: Embedder,
-    new_database: Callable[..., str],  # noqa: F811
+    new_database: Callable[..., str],
 ) -> tuple[NewsService, NewsService, Path]:
     """A local and a postgres service over the same docs folder, both ingested."""
     docs = _docs(tmp_path)
@@ -252,7 +252,7 @@ def test_a_killed_ingest_leaves_no_half_article(
 
 @pytest.mark.slow  # an ingest (~10 s on 2 busy cores)
 def test_db_upgrade_creates_the_schema_once(
-    new_database: Callable[..., str],  # noqa: F811
+    new_database: Callable[..., str],
     tmp_path: Path,
     embedder: Embedder,
     capsys: pytest.CaptureFixture[str],
@@ -273,11 +273,11 @@ def test_db_upgrade_creates_the_schema_once(
         NewsService(load_settings(cfg), embedder).ingest(progress=False)
     assert main(["--config", str(cfg), "db", "upgrade"]) == 0
     out, err = capsys.readouterr()
-    assert out == "schema version 2\n"
-    assert err == "applied 0001_index\napplied 0002_sessions\n"
+    assert out == "schema version 3\n"
+    assert err == "applied 0001_index\napplied 0002_sessions\napplied 0003_replicas\n"
     assert main(["--config", str(cfg), "db", "upgrade"]) == 0
     out, err = capsys.readouterr()
-    assert out == "schema version 2\n" and err == ""
+    assert out == "schema version 3\n" and err == ""
     service = NewsService(load_settings(cfg), embedder)
     service.ingest(progress=False)
     assert service.stats()["articles"] == 10

@@ -11,7 +11,7 @@ import pytest
 from retrieval.config import load_settings
 from retrieval.embeddings import Embedder
 from retrieval.service import NewsService
-from tests.pg_support import new_database, pg_sections, pg_server  # noqa: F401
+from tests.pg_support import pg_sections
 from tests.test_time_answers import *  # noqa: F403 (the tests themselves, run again here)
 from tests.test_time_answers import CORPUS
 
@@ -20,7 +20,7 @@ from tests.test_time_answers import CORPUS
 def service(  # test_time_answers.py's fixture of that name, on the postgres backend
     tmp_path_factory: pytest.TempPathFactory,
     embedder: Embedder,
-    new_database: Callable[..., str],  # noqa: F811
+    new_database: Callable[..., str],
 ) -> NewsService:
     """A service over tests/data/time_corpus.jsonl, its index in PostgreSQL."""
     root = tmp_path_factory.mktemp("pg-time")

@@ -20,7 +20,7 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from bot.http import articles, follows, guard, openai_compat, page, routes, webhooks
 from bot.http.auth import KeyRing
-from bot.http.limits import RateLimiter
+from bot.http.limits import make_limiter
 from bot.http.metrics import MetricsMiddleware
 from bot.http.openapi import install_openapi
 from bot.http.problems import install_problem_handlers
@@ -77,8 +77,10 @@ def create_app(
     """
     settings = settings or service.settings
     http = settings.http
-    keys = KeyRing.from_settings(settings)
-    state = AppState(service, settings, keys, RateLimiter(http.rate_limit_per_minute))
+    store = getattr(service, "store", None)  # with postgres, replicas share keys' limits
+    keys = KeyRing.from_settings(settings, store)
+    limiter = make_limiter(store, http.rate_limit_per_minute, "http")
+    state = AppState(service, settings, keys, limiter)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -121,7 +123,7 @@ def create_app(
         limiter=state.limiter,
         http=http,
         # Read when the app is made (until a config field exists for it).
-        failures=RateLimiter(http.auth_failures_per_minute),
+        failures=make_limiter(store, http.auth_failures_per_minute, "http-wrong-keys"),
     )
     if http.cors_origins:
         app.add_middleware(

@@ -6,7 +6,7 @@ compared, so neither the key's content nor its length leaks through timing.
 
 A caller's identity (``Principal.id``) is derived from the key itself, never from its place
 in the lists: an HMAC-SHA256 of the key under a server secret kept next to the sessions
-database. Reordering, adding or removing keys never hands one key's conversations to
+database (with postgres, in the database, so that every replica derives the same). Reordering, adding or removing keys never hands one key's conversations to
 another, and the identity (stored in session keys, used for rate limits) does not reveal the
 key, nor lets anyone test guesses against it without the secret.
 """
@@ -24,12 +24,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from bot.http.problems import ApiProblem
+from retrieval.backend import shared_secret
 from retrieval.config import HttpSettings, Settings
 from retrieval.durable import fsync_dir
 from retrieval.errors import ConfigError
@@ -104,9 +105,10 @@ class KeyRing:
         self._entries = entries
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> KeyRing:
-        """The key ring of ``settings.http``, its secret kept next to the sessions database."""
-        return cls(settings.http, lambda: owner_secret(settings))
+    def from_settings(cls, settings: Settings, store: Any = None) -> KeyRing:
+        """The key ring of ``settings.http``: its secret kept in the database every replica
+        shares (postgres ``store``), else next to the sessions database."""
+        return cls(settings.http, lambda: replica_secret(settings, store))
 
     def authenticate(self, token: str) -> Principal | None:
         """The principal of a presented key, or None; the time taken does not depend on it."""
@@ -156,6 +158,14 @@ def _unusable(key: str) -> str | None:
     if len(key) > MAX_KEY_CHARS:
         return f"the key is longer than {MAX_KEY_CHARS} characters"
     return None
+
+
+def replica_secret(settings: Settings, store: Any = None) -> bytes:
+    """The key-identity secret: in the database when replicas share one (so that a key is
+    the same caller, with the same conversations and rate limit, on every replica), else
+    :func:`owner_secret`'s file."""
+    shared = shared_secret(store, "http-key-identity", _SECRET_BYTES) if store else None
+    return shared if shared is not None else owner_secret(settings)
 
 
 def owner_secret(settings: Settings) -> bytes:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 
 from starlette.datastructures import Headers, MutableHeaders
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.http.auth import (
@@ -34,9 +35,10 @@ from bot.http.auth import (
     Role,
     required_role,
 )
-from bot.http.limits import RateLimiter, retry_after
-from bot.http.problems import problem
+from bot.http.limits import Limiter, off_loop, retry_after
+from bot.http.problems import from_newsbot_error, problem
 from retrieval.config import HttpSettings
+from retrieval.errors import DatabaseUnavailableError
 
 _CHALLENGE = 'Bearer realm="newsbot"'
 
@@ -52,9 +54,9 @@ class GuardMiddleware:
         self,
         app: ASGIApp,
         keys: KeyRing,
-        limiter: RateLimiter,
+        limiter: Limiter,
         http: HttpSettings,
-        failures: RateLimiter,
+        failures: Limiter,
     ) -> None:
         self.app = app
         self.keys = keys
@@ -73,50 +75,67 @@ class GuardMiddleware:
         headers = Headers(scope=scope)
         role = required_role(scope["method"], path)
         if role is not None:
-            address = _client_address(scope)
-            if not self.keys.auth_disabled and (backoff := self.failures.wait(address)):
-                seconds = retry_after(backoff)
-                response = problem(
-                    429,
-                    "too_many_wrong_keys",
-                    f"too many wrong API keys from this address; retry in {seconds} s",
-                    path,
-                    headers={"Retry-After": seconds},
-                )
-                return await response(scope, receive, send)
-            principal = self._authenticate(headers, scope)
-            if principal is None:
-                wrong = "authorization" in headers
-                if wrong:
-                    self.failures.hit(address)
-                challenge = _CHALLENGE + (', error="invalid_token"' if wrong else "")
-                detail = "wrong API key" if wrong else "missing API key (Authorization: Bearer KEY)"
-                code = "invalid_key" if wrong else "missing_key"
-                response = problem(401, code, detail, path, headers={"WWW-Authenticate": challenge})
-                return await response(scope, receive, send)
-            if role is Role.ADMIN and not principal.admin:
-                challenge = _CHALLENGE + ', error="insufficient_scope"'
-                response = problem(
-                    403,
-                    "forbidden",
-                    "adding articles needs an admin key (http.admin_keys)",
-                    path,
-                    headers={"WWW-Authenticate": challenge},
-                )
-                return await response(scope, receive, send)
-            wait = self.limiter.hit(principal.id)
-            if wait:
-                response = problem(
-                    429,
-                    "rate_limited",
-                    f"rate limit of {self.per_minute} requests a minute exceeded; "
-                    f"retry in {retry_after(wait)} s",
-                    path,
-                    headers={"Retry-After": retry_after(wait)},
-                )
-                return await response(scope, receive, send)
-            scope[PRINCIPAL_KEY] = principal
+            try:
+                refused = await self._admit(scope, headers, role)
+            except DatabaseUnavailableError as e:  # limits shared by replicas live there
+                p = from_newsbot_error(e)
+                refused = problem(p.status, p.code, p.detail, path, headers=p.headers)
+            if refused is not None:
+                return await refused(scope, receive, send)
+        return await self._pass_body(scope, receive, send, headers)
 
+    async def _admit(self, scope: Scope, headers: Headers, role: Role) -> Response | None:
+        """Back-off, key, role and rate limit: the refusal, or None when admitted (the
+        principal is then in the scope)."""
+        path: str = scope["path"]
+        address = _client_address(scope)
+        if not self.keys.auth_disabled and (
+            backoff := await off_loop(self.failures, self.failures.wait, address)
+        ):
+            seconds = retry_after(backoff)
+            return problem(
+                429,
+                "too_many_wrong_keys",
+                f"too many wrong API keys from this address; retry in {seconds} s",
+                path,
+                headers={"Retry-After": seconds},
+            )
+        principal = self._authenticate(headers, scope)
+        if principal is None:
+            wrong = "authorization" in headers
+            if wrong:
+                await off_loop(self.failures, self.failures.hit, address)
+            challenge = _CHALLENGE + (', error="invalid_token"' if wrong else "")
+            detail = "wrong API key" if wrong else "missing API key (Authorization: Bearer KEY)"
+            code = "invalid_key" if wrong else "missing_key"
+            return problem(401, code, detail, path, headers={"WWW-Authenticate": challenge})
+        if role is Role.ADMIN and not principal.admin:
+            challenge = _CHALLENGE + ', error="insufficient_scope"'
+            return problem(
+                403,
+                "forbidden",
+                "adding articles needs an admin key (http.admin_keys)",
+                path,
+                headers={"WWW-Authenticate": challenge},
+            )
+        wait = await off_loop(self.limiter, self.limiter.hit, principal.id)
+        if wait:
+            return problem(
+                429,
+                "rate_limited",
+                f"rate limit of {self.per_minute} requests a minute exceeded; "
+                f"retry in {retry_after(wait)} s",
+                path,
+                headers={"Retry-After": retry_after(wait)},
+            )
+        scope[PRINCIPAL_KEY] = principal
+        return None
+
+    async def _pass_body(
+        self, scope: Scope, receive: Receive, send: Send, headers: Headers
+    ) -> None:
+        """Read the body within the cap and the deadline, then hand the request on."""
+        path: str = scope["path"]
         length = headers.get("content-length")
         if length is not None:
             if not length.isdigit():

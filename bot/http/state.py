@@ -18,7 +18,7 @@ from fastapi import Depends, Request
 from starlette.routing import BaseRoute
 
 from bot.http.auth import KeyRing
-from bot.http.limits import RateLimiter
+from bot.http.limits import Limiter
 from bot.http.metrics import Metrics
 from bot.http.problems import DeadlineExceeded
 from retrieval.answer import Answer
@@ -39,7 +39,7 @@ class AppState:
     service: NewsService
     settings: Settings
     keys: KeyRing
-    limiter: RateLimiter
+    limiter: Limiter
     metrics: Metrics = field(init=False)
     routes: list[BaseRoute] = field(default_factory=list)
     started: bool = False
