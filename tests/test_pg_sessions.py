@@ -168,3 +168,66 @@ def test_the_telegram_bot_on_postgres_shares_limits_and_update_ids(
     assert not a.dedup.seen(77) and b.dedup.seen(77)
     for state in (a, b):
         state.service.store.close()  # type: ignore[attr-defined]
+
+
+def test_a_retried_request_is_one_turn_answered_without_its_first_attempt(url: str) -> None:
+    from retrieval.pg.sessions import PgConversationStore
+    from retrieval.sessions import retry_key
+
+    a, b = (PgConversationStore(s) for s in _replicas(url))
+    a.append("s", Turn("q0", "q0", "a0"))
+    token = retry_key.set("key-1")
+    try:
+        a.append("s", Turn("q1", "q1", "first attempt"))  # recorded, then the replica died
+        assert [t.question for t in b.history("s")] == ["q0"]  # the retry reads as the first
+        b.append("s", Turn("q1", "q1", "retried"))
+    finally:
+        retry_key.reset(token)
+    assert [(t.question, t.answer) for t in a.history("s")] == [("q0", "a0"), ("q1", "retried")]
+    a.append("s", Turn("q2", "q2", "a2"))  # no key: every turn is recorded
+    a.append("s", Turn("q2", "q2", "a2"))
+    assert [t.question for t in b.history("s")] == ["q0", "q1", "q2", "q2"]
+
+
+def _app(url: str, folder: Path, **http: object) -> object:
+    """An HTTP app over the database at ``url``, as a replica in ``folder`` would make it."""
+    from bot.http import create_app
+    from retrieval.config import load_settings
+    from retrieval.service import NewsService
+
+    folder.mkdir()
+    cfg = folder / "config.yaml"
+    cfg.write_text("sessions:\n  path: sessions.sqlite\n", encoding="utf-8")
+    settings = load_settings(
+        cfg,
+        store={"backend": "postgres"},
+        database={"url": url},
+        http={"api_keys": ["read-key-0123456789abcdef"], **http},
+    )
+    service = NewsService(settings)
+    _opened.append(service.store)
+    return create_app(service)
+
+
+def test_two_http_replicas_share_a_keys_rate_limit_and_identity(url: str, tmp_path: Path) -> None:
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from tests.test_http_support import principal
+
+    apps = [_app(url, tmp_path / f"r{i}", rate_limit_per_minute=3) for i in range(2)]
+    a, b = (TestClient(app) for app in apps)  # type: ignore[arg-type]
+    key = {"Authorization": "Bearer read-key-0123456789abcdef"}
+    assert principal(apps[0], "read-key-0123456789abcdef") == principal(
+        apps[1], "read-key-0123456789abcdef"
+    )  # one caller on both, though each has its own folder: its sessions follow it
+    statuses = [c.get("/v1/models", headers=key).status_code for c in (a, b, a, b)]
+    assert statuses == [200, 200, 200, 429]  # three a minute, counted across the replicas
+    r = a.get("/v1/models", headers=key)
+    assert r.status_code == 429 and int(r.headers["retry-after"]) >= 1
+    wrong = {"Authorization": "Bearer not-the-key-0123456789"}
+    apps = [_app(url, tmp_path / f"w{i}", auth_failures_per_minute=2) for i in range(2)]
+    a, b = (TestClient(app) for app in apps)  # type: ignore[arg-type]
+    assert [c.get("/v1/models", headers=wrong).status_code for c in (a, b)] == [401, 401]
+    r = a.get("/v1/models", headers=key)  # two wrong keys anywhere: this address waits
+    assert r.status_code == 429 and r.json()["code"] == "too_many_wrong_keys"
