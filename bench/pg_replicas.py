@@ -1,0 +1,278 @@
+"""Three postgres `newsbot serve` replicas behind a round-robin proxy against one local-backend
+`newsbot serve`, in one run (issue 22): requests/s, p50 and p95 of `POST /v1/answer` at
+concurrency 8 on the same corpus and questions; and ingest throughput, postgres vs local.
+
+The corpus is the first ``--articles`` paragraphs of squad_dev_a, the questions those of its
+questions whose evidence is among them. Both setups sit behind the same small threaded proxy
+written here (one upstream for local, three for postgres), so that both pay the same hop;
+rounds alternate between the setups, so that load from other processes falls on both alike.
+Every server runs with ``embedding.threads`` ``--threads`` (default 1). The PostgreSQL
+server is ``--database-url`` (default $NEWSBOT_DATABASE_URL), else a private pgserver one on
+this machine; its newsbot tables are emptied by the rebuild.
+
+Targets: 3 replicas' throughput ≥ 1 local replica's; ingest into PostgreSQL ≥ 80 % of the
+local backend's throughput.
+
+Run from the repo root:
+``PYTHONPATH=.:bench HF_HUB_OFFLINE=1 nice -n 5 .venv/bin/python bench/pg_replicas.py``
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+import argparse
+import asyncio
+import http.client
+import itertools
+import json
+import secrets
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+import _measure
+import httpx
+from http_bench import free_port, start_server
+from pg_backend import database, timing_commits
+
+from retrieval.config import load_settings
+from retrieval.embeddings import make_embedder
+from retrieval.evaluation import load_questions
+from retrieval.pg.migrate import upgrade_database
+from retrieval.service import NewsService
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_DATASET = REPO.parent / "shared" / "eval" / "squad_dev_a"
+_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "host"})
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128
+
+
+class Proxy:
+    """Round robin over ``ports`` on 127.0.0.1; a connection error moves on to the next."""
+
+    def __init__(self, ports: list[int]) -> None:
+        self.ports = ports
+        self._turn = itertools.count()
+        proxy = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self) -> None:
+                proxy.forward(self)
+
+            do_GET = do_POST
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self.server = _Server(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def forward(self, handler: BaseHTTPRequestHandler) -> None:
+        """Send the request to the replicas in turn until one answers."""
+        body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+        headers = {k: v for k, v in handler.headers.items() if k.lower() not in _HOP}
+        first = next(self._turn)
+        for attempt in range(len(self.ports)):
+            port = self.ports[(first + attempt) % len(self.ports)]
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
+            try:
+                conn.request(handler.command, handler.path, body, headers)
+                response = conn.getresponse()
+                data = response.read()
+            except (OSError, http.client.HTTPException):
+                continue
+            finally:
+                conn.close()
+            handler.send_response(response.status)
+            for k, v in response.getheaders():
+                if k.lower() not in _HOP:
+                    handler.send_header(k, v)
+            handler.send_header("Content-Length", str(len(data)))
+            handler.end_headers()
+            handler.wfile.write(data)
+            return
+        handler.send_error(502)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+async def load(
+    url: str, key: str, questions: list[str], concurrency: int, total: int, start: int
+) -> tuple[list[float], float]:
+    """``total`` one-off questions from ``concurrency`` clients: latencies (ms), wall (s)."""
+    headers = {"Authorization": f"Bearer {key}"}
+    latencies: list[float] = []
+    counter = iter(range(start, start + total))
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+
+    async def client_loop(client: httpx.AsyncClient) -> None:
+        for i in counter:
+            t0 = time.perf_counter()
+            r = await client.post(
+                "/v1/answer", json={"question": questions[i % len(questions)]}, headers=headers
+            )
+            latencies.append((time.perf_counter() - t0) * 1000)
+            r.raise_for_status()
+
+    async with httpx.AsyncClient(base_url=url, limits=limits, timeout=300) as client:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(client_loop(client) for _ in range(concurrency)))
+        return latencies, time.perf_counter() - t0
+
+
+def _subset(dataset: Path, n_articles: int, n_questions: int, folder: Path) -> list[str]:
+    """Write the first ``n_articles`` of the corpus to ``folder``; the questions they answer."""
+    lines = (dataset / "corpus.jsonl").read_text(encoding="utf-8").splitlines()[:n_articles]
+    folder.mkdir(parents=True)
+    (folder / "corpus.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    ids = {json.loads(line)["id"] for line in lines}
+    asked = load_questions(dataset / "questions.jsonl")
+    return [q.question for q in asked if set(q.evidence_ids) & ids][:n_questions]
+
+
+def _config(path: Path, docs: Path, index: Path, postgres: bool) -> Path:
+    text = f"paths:\n  docs: [{docs}]\n  index_dir: {index}\nsessions:\n  path: ':memory:'\n"
+    if postgres:
+        text += "store:\n  backend: postgres\ndatabase:\n  url: ${NEWSBOT_DATABASE_URL}\n"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def ingest_both(configs: dict[str, Path]) -> dict[str, Any]:
+    """Rebuild each backend's index from the same articles: wall, CPU and commit seconds."""
+    out: dict[str, Any] = {}
+    commits: dict[str, float] = {}
+    embedder = None
+    with timing_commits(commits):
+        for name, cfg in configs.items():
+            settings = load_settings(cfg)
+            embedder = embedder or make_embedder(settings.embedding)
+            embedder.encode(["warm up"])
+            service = NewsService(settings, embedder)
+            t0, c0 = time.perf_counter(), time.process_time()
+            report = service.ingest(rebuild=True, progress=False)
+            wall = time.perf_counter() - t0
+            out[name] = {
+                "articles": report.articles,
+                "chunks": report.chunks,
+                "wall_s": round(wall, 1),
+                "cpu_s": round(time.process_time() - c0, 1),
+                "chunks_per_s": round(report.chunks / wall, 2),
+            }
+            print(f"{name}: ingested {report.chunks} chunks in {wall:.1f} s", file=sys.stderr)
+            if hasattr(service.store, "close"):
+                service.store.close()
+    out["local"]["commit_s"] = round(commits.get("IndexStore", 0.0), 2)
+    out["postgres"]["commit_s"] = round(commits.get("PgStore", 0.0), 2)
+    out["postgres_over_local_throughput"] = round(
+        out["postgres"]["chunks_per_s"] / out["local"]["chunks_per_s"], 3
+    )
+    return out
+
+
+def serve_both(
+    configs: dict[str, Path], questions: list[str], args: argparse.Namespace
+) -> dict[str, Any]:
+    """Throughput at ``args.concurrency``: 1 local replica vs 3 postgres ones, alternating."""
+    key = secrets.token_urlsafe(24)
+    replicas = {"local": 1, "postgres": 3}
+    procs: list[subprocess.Popen[bytes]] = []
+    proxies: dict[str, Proxy] = {}
+    try:
+        for name, n in replicas.items():
+            ports = [free_port() for _ in range(n)]
+            print(f"starting {n} {name} replica(s)...", file=sys.stderr)
+            procs += [start_server(configs[name], p, key, args.threads) for p in ports]
+            proxies[name] = Proxy(ports)
+        for name, proxy in proxies.items():  # warm every replica up (round robin)
+            asyncio.run(load(proxy.url, key, questions, replicas[name], 4 * replicas[name], 0))
+        runs: dict[str, tuple[list[float], float]] = {n: ([], 0.0) for n in replicas}
+        for r in range(args.rounds):
+            order = list(replicas) if r % 2 == 0 else list(reversed(replicas))
+            for name in order:
+                ms, wall = asyncio.run(
+                    load(proxies[name].url, key, questions, args.concurrency, args.requests,
+                         r * args.requests)
+                )  # fmt: skip
+                runs[name] = (runs[name][0] + ms, runs[name][1] + wall)
+                print(f"round {r + 1}: {name} {len(ms) / wall:.2f} req/s", file=sys.stderr)
+    finally:
+        for proxy in proxies.values():
+            proxy.close()
+        for proc in procs:
+            proc.send_signal(signal.SIGTERM)
+        for proc in procs:
+            proc.wait(timeout=60)
+    out: dict[str, Any] = {}
+    for name, (ms, wall) in runs.items():
+        out[name] = {
+            "replicas": replicas[name],
+            "requests": len(ms),
+            "rps": round(len(ms) / wall, 2),
+            **{k: round(v, 1) for k, v in _measure.latency(ms).items()},
+        }
+    out["postgres_over_local_rps"] = round(out["postgres"]["rps"] / out["local"]["rps"], 3)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Ingest the same articles into both backends, then load both setups."""
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
+    p.add_argument("--articles", type=int, default=200, help="first N corpus paragraphs")
+    p.add_argument("--questions", type=int, default=200, help="distinct questions, cycled")
+    p.add_argument("--requests", type=int, default=120, help="requests per setup per round")
+    p.add_argument("--rounds", type=int, default=2)
+    p.add_argument("--concurrency", type=int, default=8)
+    p.add_argument("--threads", type=int, default=1, help="embedding.threads of the servers")
+    p.add_argument("--database-url", default=os.environ.get("NEWSBOT_DATABASE_URL"))
+    args = p.parse_args(argv)
+    load_before = os.getloadavg()
+    with database(args.database_url) as url, tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        questions = _subset(args.dataset, args.articles, args.questions, root / "docs")
+        os.environ["NEWSBOT_DATABASE_URL"] = url  # the replicas' config names it, not holds it
+        configs = {
+            "local": _config(root / "local.yaml", root / "docs", root / "index", False),
+            "postgres": _config(root / "pg.yaml", root / "docs", root / "index-pg", True),
+        }
+        upgrade_database(load_settings(configs["postgres"]).database)
+        ingest = ingest_both(configs)
+        serve = serve_both(configs, questions, args)
+    result = {
+        "dataset": str(args.dataset),
+        "articles": args.articles,
+        "questions": len(questions),
+        "concurrency": args.concurrency,
+        "embedding_threads": args.threads,
+        "cpus": os.cpu_count(),
+        "load_average_before": [round(x, 2) for x in load_before],
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
+        "ingest": ingest,
+        "serve": serve,
+    }
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
