@@ -6,6 +6,8 @@ never needs them (``pip install 'newsbot[postgres]'``).
 
 from __future__ import annotations
 
+import time
+import weakref
 from typing import TYPE_CHECKING, Any
 
 from retrieval.errors import ConfigError, DatabaseUnavailableError
@@ -18,6 +20,8 @@ if TYPE_CHECKING:
 # pg_advisory_lock keys: the one index writer, and whoever applies migrations.
 WRITER_LOCK = 0x6E657773_0001
 MIGRATE_LOCK = 0x6E657773_0002
+# A pooled connection returned this recently is handed out again without a check.
+FRESH_S = 1.0
 
 
 def url_of(settings: DatabaseSettings) -> str:
@@ -42,18 +46,31 @@ def make_pool(settings: DatabaseSettings) -> ConnectionPool:
         ) from None
     ef_search = int(settings.hnsw_ef_search)
 
+    returned: weakref.WeakKeyDictionary[Any, float] = weakref.WeakKeyDictionary()
+
     def configure(conn: Any) -> None:
         register_vector(conn)
         conn.execute(f"SET hnsw.ef_search = {ef_search}")
-        conn.commit()
+
+    def check(conn: Any) -> None:
+        # A connection broken by a database restart is replaced, not handed out; one in use
+        # a moment ago is spared the round trip (a busy replica would pay it per query).
+        if time.monotonic() - returned.get(conn, float("-inf")) > FRESH_S:
+            ConnectionPool.check_connection(conn)
+
+    def reset(conn: Any) -> None:
+        returned[conn] = time.monotonic()
 
     return ConnectionPool(
         url_of(settings),
+        # Each read is one statement (its own snapshot, as it would be under READ COMMITTED
+        # anyway); writes open their transaction explicitly. No COMMIT round trip per read.
+        kwargs={"autocommit": True},
         min_size=1,
         max_size=settings.pool_size,
         configure=configure,
-        # A connection broken by a database restart is replaced, not handed out.
-        check=ConnectionPool.check_connection,
+        check=check,
+        reset=reset,
         open=True,
         timeout=10.0,
         name="newsbot",
