@@ -86,6 +86,17 @@ def _same(local: NewsService, pg: NewsService) -> None:
         assert index_p.idf(t) == pytest.approx(index_l.idf(t), rel=1e-9)
     assert len(index_p.chunks) == len(index_l.chunks)
     assert len(index_p.sentences) == len(index_l.sentences)
+    with pg.store.connection() as conn:  # type: ignore[attr-defined]
+        counts, n_chunks, total_len = conn.execute(
+            "SELECT counts, n_chunks, total_len FROM index_state"
+        ).fetchone()
+        recount = conn.execute(
+            "SELECT (SELECT count(*) FROM articles), (SELECT count(*) FROM chunks), "
+            "(SELECT count(*) FROM sentences), (SELECT coalesce(sum(n_terms), 0) FROM chunks)"
+        ).fetchone()
+    # Commits move the counts by what they add and remove; they must equal a recount.
+    assert (counts["articles"], n_chunks, counts["sentences"], total_len) == recount
+    assert counts["chunks"] == n_chunks
 
 
 @pytest.fixture

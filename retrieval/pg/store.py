@@ -14,6 +14,7 @@ import contextlib
 import json
 import threading
 from collections.abc import Iterator
+from dataclasses import asdict, astuple, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -165,9 +166,11 @@ class PgStore:
                     "the index changed since this ingest read it; run it again"
                 )
             if change.base is None:
-                _delete_all(conn)
+                delta = _delete_all(conn)
             elif change.delete:
-                _delete(conn, sorted(change.delete))
+                delta = _delete(conn, sorted(change.delete))
+            else:
+                delta = _Counts()
             if change.base is not None and change.paths:
                 with conn.cursor() as cur:
                     cur.executemany(
@@ -175,21 +178,21 @@ class PgStore:
                         [(p, aid) for aid, p in sorted(change.paths.items())],
                     )
             if change.add is not None and change.add.articles:
-                _insert(conn, change.add)
+                delta = delta.plus(_insert(conn, change.add))
             if change.base is None or change.files != change.base.files:
                 conn.execute("DELETE FROM index_files")
                 with conn.cursor().copy("COPY index_files (path, sha256) FROM STDIN") as copy:
                     for item in sorted(change.files.items()):
                         copy.write_row(item)
+            # The counts move by what this commit removed and added: no recount of the index.
             conn.execute(
-                """UPDATE index_state SET generation = generation + 1, signature = %s,
+                """UPDATE index_state SET generation = generation + 1, signature = %(sig)s,
                    created = now(), counts = jsonb_build_object(
-                     'articles', (SELECT count(*) FROM articles),
-                     'chunks', (SELECT count(*) FROM chunks),
-                     'sentences', (SELECT count(*) FROM sentences)),
-                   n_chunks = (SELECT count(*) FROM chunks),
-                   total_len = (SELECT coalesce(sum(n_terms), 0) FROM chunks)""",
-                (json.dumps(signature),),
+                     'articles', (counts->>'articles')::bigint + %(articles)s,
+                     'chunks', (counts->>'chunks')::bigint + %(chunks)s,
+                     'sentences', (counts->>'sentences')::bigint + %(sentences)s),
+                   n_chunks = n_chunks + %(chunks)s, total_len = total_len + %(total_len)s""",
+                {"sig": json.dumps(signature), **asdict(delta)},
             )
             gen = conn.execute("SELECT generation FROM index_state").fetchone()[0]
         return str(gen)
@@ -229,14 +232,46 @@ def _manifest(state: dict[str, Any], files: dict[str, str]) -> dict[str, Any]:
     }
 
 
-def _delete_all(conn: Any) -> None:
+@dataclass
+class _Counts:
+    """How a commit moves the index's counts (negative for what it removes)."""
+
+    articles: int = 0
+    chunks: int = 0
+    sentences: int = 0
+    total_len: int = 0
+
+    def plus(self, other: _Counts) -> _Counts:
+        return _Counts(*(a + b for a, b in zip(astuple(self), astuple(other), strict=True)))
+
+
+def _counted(conn: Any, where: str, params: tuple[Any, ...]) -> _Counts:
+    """The counts of the articles ``where`` selects (on ``articles a``), negated: they are
+    about to go."""
+    row = conn.execute(
+        f"""SELECT (SELECT count(*) FROM articles a WHERE {where}),
+                   (SELECT count(*) FROM chunks c JOIN articles a ON a.id = c.article_id
+                    WHERE {where}),
+                   (SELECT count(*) FROM sentences s JOIN chunks c ON c.row = s.chunk_row
+                    JOIN articles a ON a.id = c.article_id WHERE {where}),
+                   (SELECT coalesce(sum(c.n_terms), 0) FROM chunks c
+                    JOIN articles a ON a.id = c.article_id WHERE {where})""",
+        params * 4,
+    ).fetchone()
+    return _Counts(*(-int(n) for n in row))
+
+
+def _delete_all(conn: Any) -> _Counts:
     """Start afresh (a rebuild): readers keep seeing the old rows until the commit."""
+    gone = _counted(conn, "true", ())
     conn.execute("DELETE FROM articles")  # chunks, sentences, postings by cascade
     conn.execute("DELETE FROM terms")
+    return gone
 
 
-def _delete(conn: Any, article_ids: list[str]) -> None:
+def _delete(conn: Any, article_ids: list[str]) -> _Counts:
     """Remove articles, first taking their chunks out of each term's document frequency."""
+    gone = _counted(conn, "a.id = ANY(%s)", (article_ids,))
     conn.execute(
         """UPDATE terms t SET df = t.df - d.n FROM (
              SELECT p.term, count(*) AS n FROM postings p JOIN chunks c ON c.row = p.chunk_row
@@ -246,9 +281,10 @@ def _delete(conn: Any, article_ids: list[str]) -> None:
     )
     conn.execute("DELETE FROM terms WHERE df <= 0")
     conn.execute("DELETE FROM articles WHERE id = ANY(%s)", (article_ids,))
+    return gone
 
 
-def _insert(conn: Any, seg: Segment) -> None:
+def _insert(conn: Any, seg: Segment) -> _Counts:
     """Write a segment's rows, numbered from the state's counters, and their postings."""
     n_chunks, n_sents = len(seg.chunks), len(seg.sentences)
     chunk0, sent0 = conn.execute(
@@ -292,3 +328,5 @@ def _insert(conn: Any, seg: Segment) -> None:
            ON CONFLICT (term) DO UPDATE SET df = terms.df + excluded.df""",
         (chunk0,),
     )
+    total_len = int(sum(int(n) for n in postings.doc_len))
+    return _Counts(len(seg.articles), n_chunks, n_sents, total_len)
