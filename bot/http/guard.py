@@ -16,6 +16,10 @@ interleave it with guesses at an admin key. Missing keys are not counted (no gue
 made). The 401 itself takes the same time whatever the key. The address is uvicorn's
 ``client``: behind a reverse proxy on the same host, uvicorn takes it from
 X-Forwarded-For (its default ``forwarded_allow_ips`` is 127.0.0.1).
+
+With ``store.backend: postgres`` both limits are buckets in the database that every replica
+shares (each look-up runs in a worker thread, off the event loop); while the database is
+unreachable the guard answers 503 problem+json, as the endpoints do.
 """
 
 from __future__ import annotations
