@@ -6,9 +6,10 @@ compared, so neither the key's content nor its length leaks through timing.
 
 A caller's identity (``Principal.id``) is derived from the key itself, never from its place
 in the lists: an HMAC-SHA256 of the key under a server secret kept next to the sessions
-database (with postgres, in the database, so that every replica derives the same). Reordering, adding or removing keys never hands one key's conversations to
-another, and the identity (stored in session keys, used for rate limits) does not reveal the
-key, nor lets anyone test guesses against it without the secret.
+database (with postgres, in the database, so that every replica derives the same).
+Reordering, adding or removing keys never hands one key's conversations to another, and the
+identity (stored in session keys, used for rate limits) does not reveal the key, nor lets
+anyone test guesses against it without the secret.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictStr, field_
 from bot.http.auth import Principal, ReadAccess, session_key
 from bot.http.models import ANSWER_EXAMPLE, SESSION_ID_PATTERN, IsoDate, Question
 from bot.http.problems import problem_responses
-from bot.http.state import AppState, AppStateDep
+from bot.http.state import AppState, AppStateDep, IdempotencyKey, retrying
 from bot.http.streaming import frame, open_stream, problem_body, sse_response
 from retrieval.answer import Answer, AnswerWindow, Citation, FinalEvent, StreamEvent
 from retrieval.sessions import Turn
@@ -304,11 +304,13 @@ async def chat_completions(
             "in `messages`).",
         ),
     ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Answer the last user message; the reply's text carries [n] markers and the response
     an extra `citations` field."""
     question, history = _split(body.messages)
     session = _session(principal, x_session_id, body.user)
+    retrying(session, idempotency_key)
     completion_id = f"chatcmpl-{uuid.uuid4().hex}"
     if not body.stream:
         answer = await state.answer(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Header, Path, Request, Response
+from fastapi import APIRouter, Body, Path, Request, Response
 
 from bot.http.auth import ReadAccess, session_key
 from bot.http.models import (
@@ -16,11 +16,10 @@ from bot.http.models import (
     examples_of,
 )
 from bot.http.problems import problem, problem_responses
-from bot.http.state import AppStateDep
+from bot.http.state import AppStateDep, IdempotencyKey, retrying
 from bot.http.streaming import frame, open_stream, problem_body, sse_response
 from retrieval.answer import Answer, FinalEvent, StreamEvent, TokenEvent
 from retrieval.search_index import Filters
-from retrieval.sessions import retry_key
 
 router = APIRouter()
 
@@ -75,23 +74,12 @@ async def answer(
     state: AppStateDep,
     principal: ReadAccess,
     request: Request,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            max_length=200,
-            description="With a session_id: the same key on a retried request (e.g. by a "
-            "load balancer, on another replica) records its turn once and answers it as the "
-            "first attempt would have (shared sessions: store.backend postgres).",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> Any:
     """Answer from the indexed articles: text with [n] markers and the citations they name,
     or an abstention when the articles don't say."""
     session = session_key(principal, body.session_id) if body.session_id else None
-    if session and idempotency_key:
-        # Each request runs in a task of its own: the key goes with this request only,
-        # into the worker threads that read and record its session (and its stream).
-        retry_key.set(idempotency_key)
+    retrying(session, idempotency_key)
     filters = Filters(body.since, body.until, tuple(body.sources))
     if not body.stream:
         return await state.answer(

@@ -14,7 +14,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from starlette.routing import BaseRoute
 
 from bot.http.auth import KeyRing
@@ -26,10 +26,29 @@ from retrieval.config import Settings
 from retrieval.errors import NewsbotError
 from retrieval.search_index import Filters, SearchIndex
 from retrieval.service import NewsService
-from retrieval.sessions import Turn
+from retrieval.sessions import Turn, retry_key
 
 log = logging.getLogger("newsbot.http")
 T = TypeVar("T")
+
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        max_length=200,
+        description="With a conversation: the same key on a retried request (e.g. by a load "
+        "balancer, on another replica) records its turn once and answers it as the first "
+        "attempt would have been (shared sessions: store.backend postgres).",
+    ),
+]
+
+
+def retrying(session_id: str | None, key: str | None) -> None:
+    """Mark this request's turn with its retry key (see retrieval.sessions.retry_key)."""
+    if session_id and key:
+        # Each request runs in a task of its own: the key goes with this request only, into
+        # the worker threads that read and record its session (and its stream).
+        retry_key.set(key)
 
 
 @dataclass
