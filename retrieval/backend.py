@@ -123,3 +123,32 @@ def shared_secret(store: Store, name: str, n_bytes: int) -> bytes | None:
     from retrieval.pg.sessions import shared_secret as in_database
 
     return in_database(store, name, n_bytes)
+
+
+def shared_stories(store: Store, known: object) -> tuple[object, Any] | None:
+    """With postgres, the story map every replica shares: ``(revision, StoryMap)`` when its
+    revision is not ``known`` any more, ``(known, None)`` when unchanged; None with the local
+    backend (the story map is read from the feed state beside the articles)."""
+    from retrieval.pg.store import PgStore
+
+    if not isinstance(store, PgStore):
+        return None
+    from retrieval.pg import stories
+
+    if stories.revision(store) == known:
+        return known, None
+    return stories.load(store)
+
+
+def publish_stories(store: Store, state: Path | None) -> bool:
+    """With postgres, publish the story map of the feed state at ``state`` for every replica
+    (the one worker's poller calls it); False with the local backend (nothing to do)."""
+    from retrieval.pg.store import PgStore
+
+    if not isinstance(store, PgStore):
+        return False
+    from retrieval.feeds.collapse import StoryMap
+    from retrieval.pg import stories
+
+    stories.publish(store, StoryMap.load(state))
+    return True

@@ -18,7 +18,12 @@ import numpy as np
 from retrieval import adding, focus, when
 from retrieval.answer import Answer, AnswerWindow, FinalEvent, StreamEvent
 from retrieval.answering import Answerer, make_answerer, timely
-from retrieval.backend import make_conversation_store, make_store, open_index
+from retrieval.backend import (
+    make_conversation_store,
+    make_store,
+    open_index,
+    shared_stories,
+)
 from retrieval.condense import needs_context, standalone_question
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder, make_embedder
@@ -272,7 +277,15 @@ class NewsService:
         return self._loaded
 
     def refresh_stories(self) -> bool:
-        """Reload the story map when the feed state changed (two stats); True when it did."""
+        """Reload the story map when the feed state changed (two stats; with postgres, the
+        published map's revision); True when it did."""
+        shared = shared_stories(self.store, self._stories_key)
+        if shared is not None:
+            self._stories_key, stories = shared
+            if stories is None:
+                return False
+            self._stories = stories
+            return True
         path = state_file(self.settings.docs_paths)
         key = None if path is None else tuple(_stat(p) for p in (path, Path(f"{path}-wal")))
         if key == self._stories_key:

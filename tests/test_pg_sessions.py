@@ -231,3 +231,27 @@ def test_two_http_replicas_share_a_keys_rate_limit_and_identity(url: str, tmp_pa
     assert [c.get("/v1/models", headers=wrong).status_code for c in (a, b)] == [401, 401]
     r = a.get("/v1/models", headers=key)  # two wrong keys anywhere: this address waits
     assert r.status_code == 429 and r.json()["code"] == "too_many_wrong_keys"
+
+
+def test_replicas_collapse_the_stories_the_worker_published(url: str, tmp_path: Path) -> None:
+    import numpy as np
+
+    from retrieval.backend import publish_stories, shared_stories
+    from retrieval.feeds.state import FeedState, StoryMember
+
+    worker, replica = _replicas(url)
+    state = FeedState(tmp_path / "feeds.sqlite")
+    with state.transaction():
+        for article, published in (("copy", "2024-01-02"), ("first", "2024-01-01"), ("lone", None)):
+            story = "lone" if article == "lone" else "first"
+            sig = np.zeros(4, dtype=np.uint64)
+            state.record_member(StoryMember(article, story, None, published, sig, "text"))
+    state.close()
+    revision, empty = shared_stories(replica, None)  # type: ignore[misc]
+    assert not empty and shared_stories(replica, revision) == (revision, None)
+    assert publish_stories(worker, tmp_path / "feeds.sqlite")
+    new, stories = shared_stories(replica, revision)  # type: ignore[misc]
+    assert new != revision
+    assert stories.members == {"first": ("first", "copy")}  # earliest first; lone left out
+    assert stories.story_of == {"first": "first", "copy": "first"}
+    assert shared_stories(replica, new) == (new, None)  # unchanged: nothing read again

@@ -314,3 +314,35 @@ def test_postgres_without_a_url_is_a_config_error(tmp_path: Path) -> None:
 
     with pytest.raises(ConfigError, match="NEWSBOT_DATABASE_URL"):
         load_settings(_config(tmp_path, tmp_path, "pg"), store={"backend": "postgres"})
+
+
+@pytest.mark.slow  # an ingest of a few feed articles
+def test_replicas_collapse_the_copies_the_worker_found(
+    make_settings: Callable[..., object],
+    embedder: Embedder,
+    new_database: Callable[..., str],
+    tmp_path: Path,
+) -> None:
+    from retrieval.feeds.poller import Poller
+    from tests.test_feeds import FEEDS, running_server
+    from tests.test_feeds_collapse import QUESTION
+
+    url = new_database()
+    (tmp_path / "docs").mkdir()
+    worker = Poller(NewsService(make_settings(**pg_sections(url)), embedder), FEEDS)  # type: ignore[arg-type]
+    try:
+        with running_server() as server:
+            worker.add(server.url("/rss.xml"), "gazette")
+            worker.add(server.url("/front.html"), "wire")  # an agency copy of the festival
+            worker.poll()
+    finally:
+        worker.close()
+    cfg = tmp_path / "replica.yaml"  # no articles, no feed state: only the database
+    cfg.write_text("paths:\n  docs: [elsewhere]\n", encoding="utf-8")
+    replica = NewsService(load_settings(cfg, **pg_sections(url)), embedder)
+    articles = replica._current().index.articles
+    original = next(a.id for a in articles.values() if a.title.startswith("Harbour festival"))
+    copy = next(a.id for a in articles.values() if a.title.startswith("Record crowd"))
+    answer, hits = replica.ask_with_hits(QUESTION, depth=10)
+    assert copy not in [h.article.id for h in hits] and original in [h.article.id for h in hits]
+    assert [a.article_id for a in answer.citations[0].also] == [copy]

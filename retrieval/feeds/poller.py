@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 import httpx
 
 from retrieval import adding
+from retrieval.backend import publish_stories
 from retrieval.errors import InputError
 from retrieval.feeds.copies import CopyDetector, shingles, signature
 from retrieval.feeds.extract import extract_page
@@ -126,6 +127,7 @@ class Poller:
         # The copy index as of a revision of the stored one: a watcher's passes reuse it
         # instead of re-shingling every feed article each time.
         self._copies: tuple[int, CopyDetector] | None = None
+        self._published: int | None = None  # the stories revision replicas were given
 
     def close(self) -> None:
         """Close the state database."""
@@ -186,6 +188,7 @@ class Poller:
         ids = self.state.remove(feed.name)
         if purge:
             self.state.forget_members(ids)
+            self._publish_stories()
         return feed, report
 
     def _free_name(self, base: str) -> str:
@@ -442,7 +445,18 @@ class Poller:
             self._copies = (now, detector)
         if pending.members:
             svc.refresh_stories()  # new copies collapse from the next answer on
+        self._publish_stories()
         return report
+
+    def _publish_stories(self) -> None:
+        """With a database replicas share, publish the story map when it changed since this
+        poller last did (or never did): every replica then collapses the same copies."""
+        now = self.state.stories_revision()
+        if now != self._published:
+            svc = self.service
+            if publish_stories(svc.store, state_path(svc.settings.docs_paths)):
+                svc.refresh_stories()
+            self._published = now
 
     def _write_and_ingest(self, groups: list[tuple[Path, list[adding.Draft]]]) -> IngestReport:
         """Write every folder's files (all put back if the ingest fails) and ingest them."""

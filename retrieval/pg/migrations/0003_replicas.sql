@@ -11,3 +11,17 @@ CREATE TABLE server_secrets (
     name text PRIMARY KEY,
     secret bytea NOT NULL
 );
+
+-- The story map (copies of one story, collapsed in answers): the feed poller of the one
+-- worker publishes it from its feed state; replicas reload it when the revision moves.
+CREATE TABLE stories (
+    story_id text NOT NULL,
+    position integer NOT NULL,           -- earliest first
+    article_id text NOT NULL,
+    PRIMARY KEY (story_id, position)
+);
+CREATE TABLE stories_state (
+    id boolean PRIMARY KEY DEFAULT true CHECK (id),
+    revision bigint NOT NULL DEFAULT 0
+);
+INSERT INTO stories_state DEFAULT VALUES;
