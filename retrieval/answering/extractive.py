@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
@@ -190,7 +191,7 @@ class ExtractiveAnswerer:
             return False
         # Frame words ("how many ... now") count towards the question's length but are no
         # topic the evidence must share.
-        qterms = own - _FRAME_TERMS
+        qterms = own - _FRAME_TERMS - _answer_class(question)
         if own and not qterms:  # "Who's the article about?": no topic to look for
             return False
         idf = self.index.idf
@@ -251,7 +252,11 @@ class ExtractiveAnswerer:
 
     def condense(self, question: str, history: list[Turn]) -> str:
         """Carry the previous turn's topic into a follow-up (no LLM)."""
-        return standalone_question(question, history)
+        return standalone_question(question, history, self._article_text)
+
+    def _article_text(self, article_id: str) -> str | None:
+        article = self.index.articles.get(article_id)
+        return article.text if article is not None else None
 
     async def astream(
         self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn]
@@ -411,6 +416,29 @@ _FRAME = {
     "story", "article", "passage",
 }  # fmt: skip
 _FRAME_TERMS = set(terms(" ".join(_FRAME)))
+
+
+# "What sport ...?", "Which kind of bomb ...?": the noun after the question word names the
+# class of the answer ("basketball"), which the evidence rarely repeats.
+_CLASS_NOUN = re.compile(
+    r"^\W*(?:what|which)\s+(?:(?:kind|type|sort)s?\s+of\s+)?([a-z][a-z-]+)\b", re.IGNORECASE
+)
+
+
+def _answer_class(question: str) -> set[str]:
+    """The stemmed class noun of a "what X" / "which X" question, if any."""
+    m = _CLASS_NOUN.match(question)
+    if m is None or m.group(1).lower() in _NOT_CLASS:
+        return set()
+    return set(terms(m.group(1)))
+
+
+# Words after "what" that are no class noun: verbs and auxiliaries ("What did ...").
+_NOT_CLASS = {
+    "is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "can", "could",
+    "will", "would", "should", "may", "might", "must", "about", "else", "happened",
+    "happens", "happen",
+}  # fmt: skip
 
 
 def _has_type(sentence: str, question: str, qtype: QuestionType, published: str | None) -> bool:
