@@ -121,13 +121,16 @@ def standalone_question(
     question = " ".join(question.split())
     if not history or not needs_context(question):
         return question
+    if question.isupper():  # "WHERE IS HE FROM?": capitals that name nothing
+        question = question.capitalize()
     # The previous turn's own words, not what it carried in turn: topics do not pile up.
     previous = re.sub(r"\s*\([^)]*\)$", "", history[-1].standalone)
     names, terms = topic_of(previous)
     m = re.search(r"\b(he|she|him|his|her)\b", question, re.I)
     # "What was his name?", "Who was she?" ask who the pronoun is: naming anyone answers it.
-    if m and not _ASKS_IDENTITY.search(question):
-        text = _focus_text(history[-1], article_text)
+    # "When's Romney making his own bid?": the person the question names is its "his".
+    text = _focus_text(history[-1], article_text) if m else None
+    if m and not _ASKS_IDENTITY.search(question) and not _named_before(question, m, text):
         person = _referent(names, history[-1], m.group(1), text)
         if person:
             replacement = person + _PERSONAL[m.group(1).lower()]
@@ -139,6 +142,21 @@ def standalone_question(
     core = _LEADS.sub("", question).strip() or question
     core = core[0].upper() + core[1:]
     return f"{core} ({' '.join(carried)})"
+
+
+def _named_before(question: str, pronoun: re.Match[str], text: str | None) -> bool:
+    """Whether the question names, before its pronoun, someone the pronoun may mean
+    ("When's Romney making his own bid?")."""
+    names, _ = topic_of(question[: pronoun.start()])
+    return any(
+        could_be_person(n) and (text is None or can_mean(pronoun.group(1), n, text))
+        for n in names
+        if n.lower() not in _NOT_A_NAME
+    )
+
+
+# Capitalised words that start a question but name no one.
+_NOT_A_NAME = _PRONOUNS | _QUESTION_WORDS | {"i", "did", "has", "had", "will", "would"}
 
 
 def _focus_text(last: Turn, article_text: ArticleText | None) -> str | None:

@@ -159,6 +159,7 @@ def stays(
     names = names_in(question)
     unknown = [name for name in names if not _mentioned(name, text)]
     if needs_context(question):
+        unknown = [name for name in unknown if not _demonym(name, question)]
         # "What was Janet doing ...?" after a story without a Janet: the best other article
         # that names her is what the conversation turns to.
         return not unknown or not _names_elsewhere(unknown, hits, focus)
@@ -169,6 +170,14 @@ def stays(
     best_elsewhere = hits[0].sentence or 0.0
     best_here = max((h.sentence or 0.0) for h in focus_hits)
     return best_elsewhere - best_here < _SWITCH_MARGIN
+
+
+def _demonym(name: str, question: str) -> bool:
+    """ "European" in "Are those European nations?": a one-word name of a people, used as
+    an adjective, is no new subject."""
+    if " " in name or not re.search(r"(?:an|ese|ish|ic|i)$", name):
+        return False
+    return bool(re.search(rf"\b{re.escape(name)}\s+[a-z]", question))
 
 
 def _names_elsewhere(names: list[str], hits: list[Hit], focus: Focus) -> bool:

@@ -233,3 +233,18 @@ def test_the_class_a_what_question_asks_for_is_no_topic_the_evidence_must_share(
     )
     assert not service.ask("What sport was Rodman in?").abstained
     assert service.ask("What is the population of New Jersey?").abstained
+
+
+def test_a_pronoun_after_a_name_in_the_question_is_that_name() -> None:
+    turn = Turn("Who is running?", "Who is running?", "Rubio [1]", entities=("Rubio", "Romney"))
+    asked = "When's Romney considering making his own bid?"
+    read_as = standalone_question(asked, [turn])
+    assert read_as.startswith(asked) and "Rubio" not in read_as
+    # A question typed in capitals names no one by its capitals.
+    shouted = standalone_question("WHERE IS HE FROM?", [turn])
+    assert shouted == "Where is Rubio from?"
+
+
+def test_a_people_s_adjective_is_no_new_subject() -> None:
+    assert focus._demonym("European", "Are those European nations?")
+    assert not focus._demonym("Janet", "What was Janet doing then?")

@@ -114,6 +114,8 @@ def test_why_is_answered_by_the_reason_clause() -> None:
         ("Was he just big in America?", "He was as big in Asia as in America.", "No"),
         ("Did he sing it all in English?", "He sang it in Spanish and English.", "No"),
         ("Did the whole town vote?", "The whole town voted on Sunday.", "Yes"),
+        # Whole words: the "all" asked about is not in "ballad".
+        ("Was it sung all in English?", "It was sung in Spanish and English as a ballad.", "No"),
         # "still" against a title that was.
         ("Is he still president?", "He threw his shoes at then-President Bush.", "No"),
         # Another value for the slot the question fills.

@@ -73,6 +73,9 @@ class Weights:
     # did he decide on 6 October?' also quote the 2014 sentence, after the right one.
     near_last: float = 1.0
     near_chars: float = 600.0
+    # The share of that gain for the sentence the reader was just given, and for one before.
+    near_same: float = 0.0
+    near_before: float = 0.5
     # Two words mean nearly the same at this cosine of their embeddings: "staff"/"personnel"
     # 0.71, "trip"/"tour" 0.66; "population"/"people" 0.53, "held"/"hostage" 0.26.
     near_word: float = 0.62
@@ -306,10 +309,8 @@ class ExtractiveAnswerer:
                 out.append(c)
                 continue
             d = self.index.sentences[c.row].start - at
-            if d == 0:  # the sentence the reader was just given: no news in itself
-                out.append(c)
-                continue
-            bonus = w.near_last * np.exp(-abs(d) / w.near_chars) * (1.0 if d > 0 else 0.5)
+            side = w.near_same if d == 0 else (1.0 if d > 0 else w.near_before)
+            bonus = w.near_last * np.exp(-abs(d) / w.near_chars) * side
             out.append(Candidate(c.hit, c.row, c.text, c.score + float(bonus), c.features))
         out.sort(key=lambda c: -c.score)
         return out
@@ -414,6 +415,9 @@ _FRAME = {
     "else", "exactly", "first", "last", "ever", "today",
     # The text itself ("What charge is the man in the story facing?"): no topic.
     "story", "article", "passage",
+    # Light verbs ("What did David want done with his brain?") name no topic either.
+    "want", "wanted", "done", "make", "made", "get", "got", "take", "took", "go", "went",
+    "come", "came", "give", "gave", "put", "happen", "happened",
 }  # fmt: skip
 _FRAME_TERMS = set(terms(" ".join(_FRAME)))
 

@@ -119,7 +119,8 @@ def polarity(question: str, evidence: Sequence[str], min_share: float = 0.0) -> 
     said = " ".join(evidence)
     if not q_negated:
         wanted = {m.group().lower() for m in _ALL.finditer(question)}
-        if wanted and not any(w in said.lower() for w in wanted):
+        # Whole words: "all" is not in "ballad".
+        if wanted and not any(re.search(rf"\b{re.escape(w)}\b", said, re.I) for w in wanted):
             return "No"
         if _STILL.search(question) and _NO_LONGER.search(sentence):
             return "No"
