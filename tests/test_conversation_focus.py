@@ -12,6 +12,7 @@ import pytest
 
 from retrieval import focus
 from retrieval.answer import Answer, Citation
+from retrieval.answering.extractive import said_terms
 from retrieval.condense import could_be_person, standalone_question
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder
@@ -248,3 +249,9 @@ def test_a_pronoun_after_a_name_in_the_question_is_that_name() -> None:
 def test_a_people_s_adjective_is_no_new_subject() -> None:
     assert focus._demonym("European", "Are those European nations?")
     assert not focus._demonym("Janet", "What was Janet doing then?")
+
+
+def test_a_sentence_that_says_she_counts_the_name_the_sentence_before_gave() -> None:
+    before = "Natasha Richardson, a stage actress, died Wednesday after a fall in Quebec."
+    assert {"natasha", "richardson"} <= said_terms("She was 45.", before)
+    assert "richardson" not in said_terms("The resort was closed.", before)

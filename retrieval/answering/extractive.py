@@ -29,6 +29,7 @@ from retrieval.retriever import Hit
 from retrieval.search_index import SearchIndex
 from retrieval.sessions import Turn
 from retrieval.spans import (
+    NAME,
     QuestionType,
     fits_tense,
     question_type,
@@ -150,12 +151,14 @@ class ExtractiveAnswerer:
             context = share(set(terms(f"{hit.article.title}\n{hit.chunk.text}")))
             best_cosine = float(cosines.max())
             previous = 0.0
+            before = ""
             for row, cos in zip(rows, cosines, strict=True):
                 s = self.index.sentences[row]
                 sentence = text[s.start : s.end]
                 if not is_prose(sentence):  # a heading or byline is never the answer
                     continue
-                overlap = share(set(terms(sentence)))
+                overlap = share(said_terms(sentence, before))
+                before = sentence
                 feats = (
                     float(cos),
                     overlap,
@@ -203,7 +206,7 @@ class ExtractiveAnswerer:
         # is about what either chunk says.
         story = f"{best.hit.article.title}\n{best.hit.article.text}"
         in_context = qterms & set(terms(story))
-        in_sentence = qterms & set(terms(best.text))
+        in_sentence = qterms & said_terms(best.text, self._sentence_before(best))
 
         def short(context: set[str], overlap: set[str]) -> bool:
             return (
@@ -217,6 +220,16 @@ class ExtractiveAnswerer:
         # word embedded once per answerer): the words the evidence may say otherwise.
         near = self._near_words(question, qterms - in_sentence, best.text)
         return short(in_context | near, in_sentence | near)
+
+    def _sentence_before(self, c: Candidate) -> str:
+        """The prose sentence before the candidate's in its chunk ("" for the first)."""
+        rows = self.index.sentences_of[c.hit.chunk.row]
+        text = c.hit.article.text
+        for row in reversed(rows[: rows.index(c.row)] if c.row in rows else []):
+            s = self.index.sentences[row]
+            if is_prose(text[s.start : s.end]):
+                return text[s.start : s.end]
+        return ""
 
     def _focused_runner_up(self, question: str, cands: list[Candidate]) -> Candidate | None:
         """The first of the next few candidates, within ``keep_margin`` of the best, whose
@@ -385,6 +398,15 @@ def _last_quote(history: list[Turn], index: SearchIndex) -> tuple[str, int] | No
     return None
 
 
+def said_terms(sentence: str, before: str) -> set[str]:
+    """The sentence's terms, with the names of the sentence before it when it speaks of
+    someone by a pronoun ("She was 45." after "Natasha Richardson ... died")."""
+    found = set(terms(sentence))
+    if _PERSONAL.search(sentence):
+        found |= {t for m in NAME.finditer(before) for t in terms(m.group())}
+    return found
+
+
 def _code_like(term: str) -> bool:
     return any(c.isdigit() for c in term) and any(c.isalpha() for c in term)
 
@@ -405,6 +427,8 @@ _RUNNERS_UP = 3
 
 # Word vectors kept per answerer before the cache starts over.
 _MAX_WORD_VECTORS = 50_000
+
+_PERSONAL = re.compile(r"\b(?:he|she|his|her|him|they|their|them)\b", re.IGNORECASE)
 
 # How much lower the abstention threshold is for a follow-up answered from its focus article.
 _FOCUS_EASING = 2.5
