@@ -147,9 +147,11 @@ def stays(
     """Whether a follow-up is answered from the focus article(s) rather than from all.
 
     A follow-up that leans on the conversation (a pronoun, "and ...", or too short to
-    stand alone) always stays. One that stands on its own leaves when it names someone or
-    something the focus articles never mention, or when another article is clearly closer
-    to it (a question that names nothing is taken to go on with the story).
+    stand alone) stays unless it names someone the focus articles never mention and the
+    best other article does ("What was Janet doing?"). One that stands on its own leaves
+    when it names someone or something the focus articles never mention, or when another
+    article is clearly closer to it (a question that names nothing is taken to go on with
+    the story).
     """
     if not focus.articles or not focus_hits:
         return False
