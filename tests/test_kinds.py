@@ -43,6 +43,11 @@ STOLTENBERG = (
         ("What happened in 2014?", "other"),
         ("Any other diseases?", "yesno"),
         ("Anything else?", "yesno"),
+        # A "when" clause or a "when" inside a question about a thing asks no date.
+        ("When UPT bought ABC, what was the merged company called?", "other"),
+        ("What kind of network was ABC when it first began?", "other"),
+        ("When he arrived, who met him?", "who"),
+        ("In what year did the FCC publish its report?", "when"),
     ],
 )
 def test_question_kinds(question: str, kind: str) -> None:

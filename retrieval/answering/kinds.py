@@ -32,7 +32,35 @@ def ask_kind(question: str) -> Kind:
         return "yesno"
     if re.search(r"\bwhy\b|\bwhat (?:was|is) the reason\b|\bfor what reason\b", question, re.I):
         return "why"
-    return question_type(question)
+    # "When UPT bought ABC, what was the company called?": the main clause asks.
+    lead = _LEADING_CLAUSE.match(question)
+    if lead:
+        question = question[lead.end() :]
+    kind = question_type(question)
+    # "What kind of network was ABC when it began?": a "when" inside a question about a
+    # thing asks for the thing, not a date.
+    noun = _WHAT_NOUN.match(question)
+    if kind == "when" and noun and noun.group(1).lower() not in _TIME_NOUNS:
+        return "other"
+    return kind
+
+
+_LEADING_CLAUSE = re.compile(
+    r"^\W*(?:when|after|before|while|once|as)\b[^,?]*,\s*"
+    r"(?=(?:(?:in|of|on|at|to|for|from|by|with)\s+)?(?:what|which|who|whom|where|how)\b)",
+    re.IGNORECASE,
+)
+_WHAT_NOUN = re.compile(
+    r"^\W*(?:(?:in|of|on|at|for|from|by|to|with)\s+)?(?:what|which)\s+"
+    r"(?:(?:kind|type|sort)s?\s+of\s+)?([a-z]+)",
+    re.IGNORECASE,
+)
+_TIME_NOUNS = {
+    "year", "years", "date", "dates", "day", "days", "month", "months", "time", "times",
+    "century", "centuries", "decade", "decades", "era", "period", "season", "age", "hour",
+    "week", "weeks", "point", "stage", "moment", "is", "was", "are", "were", "did", "does",
+    "do", "will", "has", "had", "happened",
+}  # fmt: skip
 
 
 # --- sentences that are no answer ---------------------------------------------------------
