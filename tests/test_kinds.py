@@ -139,3 +139,13 @@ def test_why_is_answered_by_the_reason_clause() -> None:
 )
 def test_yes_no_follows_the_evidence_polarity(question: str, evidence: str, expected: str) -> None:
     assert polarity(question, [evidence]) == expected
+
+
+def test_a_measure_keeps_its_unit_and_a_range_both_ends() -> None:
+    assert number_answer(["It would take 10 years to build."], "How long?", "how_many") == (
+        "10 years"
+    )
+    taken = number_answer(["Output takes five to ten years."], "How long does it take?", "how_many")
+    assert taken == "five to ten years"
+    # "How many" counts: the thing counted is no part of the answer.
+    assert number_answer(["ABC had nine affiliates."], "How many affiliates?", "how_many") == "nine"

@@ -263,6 +263,8 @@ def number_answer(sentences: Sequence[str], question: str, qtype: QuestionType) 
     scored: list[tuple[float, int, str]] = []
     for i, sentence in enumerate(sentences):
         for a, b in spans_of_type(sentence, qtype):
+            if qtype == "how_many" and _MEASURE.search(question):
+                b = _with_unit(sentence, b)
             text = sentence[a:b].strip(" ,.;:")
             if not text or all(w.lower() in qwords for w in re.findall(r"\w+", text)):
                 continue
@@ -276,12 +278,31 @@ def number_answer(sentences: Sequence[str], question: str, qtype: QuestionType) 
             scored.append((score, -i, text))
     if not scored:
         return None
-    scored.sort(reverse=True)
+    # The longer of equals first: "five to ten years" holds "ten years".
+    scored.sort(key=lambda s: (s[0], s[1], len(s[2])), reverse=True)
     best = scored[0]
     # Two different values equally well attached: no short answer rather than a guess.
-    if any(s[0] == best[0] and s[2] != best[2] for s in scored[1:]):
+    if any(s[0] == best[0] and s[2] not in best[2] for s in scored[1:]):
         return None
     return best[2]
+
+
+# "How long ...?", "How old ...?": the answer is a measure, its unit part of it ("10 years").
+_MEASURE = re.compile(r"\bhow\s+(?:long|old|far|tall|high|big|large|deep|wide|heavy)\b", re.I)
+_UNIT = re.compile(
+    r"^(?:\s*(?:to|-|–|or)\s*[\w.,]+)?[\s-]+(?:(?:years?|months?|weeks?|days?|hours?|minutes?|"
+    r"seconds?|decades?|centuries|century|miles?|kilometers?|kilometres?|km|meters?|metres?|"
+    r"feet|foot|ft|inches|inch|yards?|pounds?|lbs?|kilograms?|kg|tons?|tonnes?|acres?|"
+    r"hectares?|square\s+(?:miles?|kilometers?|kilometres?|feet|meters?|metres?))\b)(?:\s+old\b)?",
+    re.IGNORECASE,
+)
+
+
+def _with_unit(sentence: str, end: int) -> int:
+    """The end of a measure with its unit (and the other end of a range): "10" -> "10
+    years", "five" -> "five to ten years"."""
+    m = _UNIT.match(sentence[end:])
+    return end + m.end() if m else end
 
 
 _REASON = re.compile(
