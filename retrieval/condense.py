@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from retrieval.lexical import STOPWORDS
+from retrieval.referents import can_mean
 from retrieval.sessions import Turn
 from retrieval.spans import NAME
 
@@ -51,6 +53,8 @@ _QUESTION_WORDS = {
     "the",
 }
 _MAX_CARRIED = 12
+# An article id -> the article's text (None when unknown).
+ArticleText = Callable[[str], str | None]
 # Words that make a capitalised name an organisation, a place or a thing: never "he" or "she".
 _NOT_PERSON = {
     "agency", "airline", "airlines", "airport", "alliance", "army", "assembly", "association",
@@ -106,20 +110,29 @@ def topic_of(question: str) -> tuple[list[str], list[str]]:
     return names, terms
 
 
-def standalone_question(question: str, history: list[Turn]) -> str:
-    """The question made self-contained with the previous turn's topic, if it needs one."""
+def standalone_question(
+    question: str, history: list[Turn], article_text: ArticleText | None = None
+) -> str:
+    """The question made self-contained with the previous turn's topic, if it needs one.
+
+    With ``article_text`` (an article id -> its text), "he" and "she" only mean a name the
+    focus article does not call by the other pronoun nor writes as a place.
+    """
     question = " ".join(question.split())
     if not history or not needs_context(question):
         return question
+    if question.isupper():  # "WHERE IS HE FROM?": capitals that name nothing
+        question = question.capitalize()
     # The previous turn's own words, not what it carried in turn: topics do not pile up.
     previous = re.sub(r"\s*\([^)]*\)$", "", history[-1].standalone)
     names, terms = topic_of(previous)
-    person = _referent(names, history[-1])
+    m = re.search(r"\b(he|she|him|his|her)\b", question, re.I)
     # "What was his name?", "Who was she?" ask who the pronoun is: naming anyone answers it.
-    if person and not _ASKS_IDENTITY.search(question):
-        pattern = re.compile(r"\b(he|she|him|his|her)\b", re.I)
-        m = pattern.search(question)
-        if m:
+    # "When's Romney making his own bid?": the person the question names is its "his".
+    text = _focus_text(history[-1], article_text) if m else None
+    if m and not _ASKS_IDENTITY.search(question) and not _named_before(question, m, text):
+        person = _referent(names, history[-1], m.group(1), text)
+        if person:
             replacement = person + _PERSONAL[m.group(1).lower()]
             rewritten = question[: m.start()] + replacement + question[m.end() :]
             return _LEADS.sub("", rewritten).strip()
@@ -131,13 +144,38 @@ def standalone_question(question: str, history: list[Turn]) -> str:
     return f"{core} ({' '.join(carried)})"
 
 
-def _referent(names: list[str], last: Turn) -> str | None:
+def _named_before(question: str, pronoun: re.Match[str], text: str | None) -> bool:
+    """Whether the question names, before its pronoun, someone the pronoun may mean
+    ("When's Romney making his own bid?")."""
+    names, _ = topic_of(question[: pronoun.start()])
+    return any(
+        could_be_person(n) and (text is None or can_mean(pronoun.group(1), n, text))
+        for n in names
+        if n.lower() not in _NOT_A_NAME
+    )
+
+
+# Capitalised words that start a question but name no one.
+_NOT_A_NAME = _PRONOUNS | _QUESTION_WORDS | {"i", "did", "has", "had", "will", "would"}
+
+
+def _focus_text(last: Turn, article_text: ArticleText | None) -> str | None:
+    if article_text is None or not last.articles:
+        return None
+    return article_text(last.articles[0])
+
+
+def _referent(
+    names: list[str], last: Turn, pronoun: str = "he", text: str | None = None
+) -> str | None:
     """Who "he" or "she" means after ``last``: the person its short answer named ("Who did
     he shoot?" "Vincent Darbenzio"), else one the reader just asked about (in their words
     or as the question was read: "What did he decide?" read as "What did Jens Stoltenberg
     decide?"), else the focus's likeliest person (retrieval/focus.py); without a stored
     focus, the previous question's full name. An organisation is no one's "he"."""
     people = [e for e in last.entities if could_be_person(e)]
+    if text is not None:
+        people = [e for e in people if can_mean(pronoun, e, text)]
     kept = {e.lower() for e in people}
     answered = topic_of(last.short_answer or "")[0]
     asked = [n for n in [*answered, *topic_of(last.question)[0], *names] if n.lower() in kept]

@@ -147,25 +147,48 @@ def stays(
     """Whether a follow-up is answered from the focus article(s) rather than from all.
 
     A follow-up that leans on the conversation (a pronoun, "and ...", or too short to
-    stand alone) always stays. One that stands on its own leaves when it names someone or
-    something the focus articles never mention, or when another article is clearly closer
-    to it (a question that names nothing is taken to go on with the story).
+    stand alone) stays unless it names someone the focus articles never mention and the
+    best other article does ("What was Janet doing?"). One that stands on its own leaves
+    when it names someone or something the focus articles never mention, or when another
+    article is clearly closer to it (a question that names nothing is taken to go on with
+    the story).
     """
     if not focus.articles or not focus_hits:
         return False
-    if needs_context(question):
-        return True
     text = " ".join(
         f"{a.title}\n{a.text}" for i in focus.articles if (a := index.articles.get(i)) is not None
     ).lower()
     names = names_in(question)
-    if any(not _mentioned(name, text) for name in names):
+    unknown = [name for name in names if not _mentioned(name, text)]
+    if needs_context(question):
+        unknown = [name for name in unknown if not _demonym(name, question)]
+        # "What was Janet doing ...?" after a story without a Janet: the best other article
+        # that names her is what the conversation turns to.
+        return not unknown or not _names_elsewhere(unknown, hits, focus)
+    if unknown:
         return False
     if names or not hits or hits[0].article.id in focus.articles:
         return True
     best_elsewhere = hits[0].sentence or 0.0
     best_here = max((h.sentence or 0.0) for h in focus_hits)
     return best_elsewhere - best_here < _SWITCH_MARGIN
+
+
+def _demonym(name: str, question: str) -> bool:
+    """ "European" in "Are those European nations?": a one-word name of a people, used as
+    an adjective, is no new subject."""
+    if " " in name or not re.search(r"(?:an|ese|ish|ic|i)$", name):
+        return False
+    return bool(re.search(rf"\b{re.escape(name)}\s+[a-z]", question))
+
+
+def _names_elsewhere(names: list[str], hits: list[Hit], focus: Focus) -> bool:
+    """Whether the best hit is from another article, one that mentions all ``names``."""
+    if not hits or hits[0].article.id in focus.articles:
+        return False
+    best = hits[0].article
+    text = f"{best.title}\n{best.text}".lower()
+    return all(_mentioned(name, text) for name in names)
 
 
 def _mentioned(name: str, text: str) -> bool:

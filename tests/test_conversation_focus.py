@@ -12,6 +12,7 @@ import pytest
 
 from retrieval import focus
 from retrieval.answer import Answer, Citation
+from retrieval.answering.extractive import said_terms
 from retrieval.condense import could_be_person, standalone_question
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder
@@ -199,3 +200,58 @@ def test_words_for_the_text_itself_are_no_topic_the_evidence_must_share(
     assert not answer.abstained and "murder charges" in answer.text
     # A short question about what the story never says is still not answered.
     assert service.ask("What is the population of Allentown?").abstained
+
+
+def test_she_is_never_a_man_the_article_calls_he_nor_a_place() -> None:
+    article = (
+        "Justin Bieber's newest friend is Malala Yousafzai, a schoolgirl from Pakistan. "
+        "Bieber, 20, made sure his fans knew. Yousafzai has said she was a fan, and her "
+        "story moved him. Bieber said he would meet her in Pakistan."
+    )
+    asked = "Where is she from?"
+    turn = Turn(
+        "How old is he?",
+        "How old is Bieber?",
+        "20 [1]",
+        articles=("a",),
+        entities=("Bieber", "Pakistan", "Malala Yousafzai"),
+    )
+    texts = {"a": article}.get
+    assert standalone_question(asked, [turn], texts) == "Where is Malala Yousafzai from?"
+    assert standalone_question("What did he say?", [turn], texts) == "What did Bieber say?"
+    # Without the article the earlier reading stands.
+    assert standalone_question(asked, [turn]) == "Where is Bieber from?"
+
+
+def test_the_class_a_what_question_asks_for_is_no_topic_the_evidence_must_share(
+    service_over: Callable[[str, str], NewsService],
+) -> None:
+    service = service_over(
+        "2014-01-01-rodman.txt",
+        "title: Rodman in rehab\ndate: 2014-01-01\n\n"
+        "Dennis Rodman says he is not a diplomat, just a former basketball star fighting "
+        "addiction. Rodman spoke to CNN on Friday from a treatment center in New Jersey.\n",
+    )
+    assert not service.ask("What sport was Rodman in?").abstained
+    assert service.ask("What is the population of New Jersey?").abstained
+
+
+def test_a_pronoun_after_a_name_in_the_question_is_that_name() -> None:
+    turn = Turn("Who is running?", "Who is running?", "Rubio [1]", entities=("Rubio", "Romney"))
+    asked = "When's Romney considering making his own bid?"
+    read_as = standalone_question(asked, [turn])
+    assert read_as.startswith(asked) and "Rubio" not in read_as
+    # A question typed in capitals names no one by its capitals.
+    shouted = standalone_question("WHERE IS HE FROM?", [turn])
+    assert shouted == "Where is Rubio from?"
+
+
+def test_a_people_s_adjective_is_no_new_subject() -> None:
+    assert focus._demonym("European", "Are those European nations?")
+    assert not focus._demonym("Janet", "What was Janet doing then?")
+
+
+def test_a_sentence_that_says_she_counts_the_name_the_sentence_before_gave() -> None:
+    before = "Natasha Richardson, a stage actress, died Wednesday after a fall in Quebec."
+    assert {"natasha", "richardson"} <= said_terms("She was 45.", before)
+    assert "richardson" not in said_terms("The resort was closed.", before)

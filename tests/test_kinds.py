@@ -43,6 +43,11 @@ STOLTENBERG = (
         ("What happened in 2014?", "other"),
         ("Any other diseases?", "yesno"),
         ("Anything else?", "yesno"),
+        # A "when" clause or a "when" inside a question about a thing asks no date.
+        ("When UPT bought ABC, what was the merged company called?", "other"),
+        ("What kind of network was ABC when it first began?", "other"),
+        ("When he arrived, who met him?", "who"),
+        ("In what year did the FCC publish its report?", "when"),
     ],
 )
 def test_question_kinds(question: str, kind: str) -> None:
@@ -114,6 +119,8 @@ def test_why_is_answered_by_the_reason_clause() -> None:
         ("Was he just big in America?", "He was as big in Asia as in America.", "No"),
         ("Did he sing it all in English?", "He sang it in Spanish and English.", "No"),
         ("Did the whole town vote?", "The whole town voted on Sunday.", "Yes"),
+        # Whole words: the "all" asked about is not in "ballad".
+        ("Was it sung all in English?", "It was sung in Spanish and English as a ballad.", "No"),
         # "still" against a title that was.
         ("Is he still president?", "He threw his shoes at then-President Bush.", "No"),
         # Another value for the slot the question fills.
@@ -132,3 +139,13 @@ def test_why_is_answered_by_the_reason_clause() -> None:
 )
 def test_yes_no_follows_the_evidence_polarity(question: str, evidence: str, expected: str) -> None:
     assert polarity(question, [evidence]) == expected
+
+
+def test_a_measure_keeps_its_unit_and_a_range_both_ends() -> None:
+    assert number_answer(["It would take 10 years to build."], "How long?", "how_many") == (
+        "10 years"
+    )
+    taken = number_answer(["Output takes five to ten years."], "How long does it take?", "how_many")
+    assert taken == "five to ten years"
+    # "How many" counts: the thing counted is no part of the answer.
+    assert number_answer(["ABC had nine affiliates."], "How many affiliates?", "how_many") == "nine"

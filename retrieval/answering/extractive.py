@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 
@@ -28,6 +29,7 @@ from retrieval.retriever import Hit
 from retrieval.search_index import SearchIndex
 from retrieval.sessions import Turn
 from retrieval.spans import (
+    NAME,
     QuestionType,
     fits_tense,
     question_type,
@@ -72,6 +74,9 @@ class Weights:
     # did he decide on 6 October?' also quote the 2014 sentence, after the right one.
     near_last: float = 1.0
     near_chars: float = 600.0
+    # The share of that gain for the sentence the reader was just given, and for one before.
+    near_same: float = 0.0
+    near_before: float = 0.5
     # Two words mean nearly the same at this cosine of their embeddings: "staff"/"personnel"
     # 0.71, "trip"/"tour" 0.66; "population"/"people" 0.53, "held"/"hostage" 0.26.
     near_word: float = 0.62
@@ -146,12 +151,14 @@ class ExtractiveAnswerer:
             context = share(set(terms(f"{hit.article.title}\n{hit.chunk.text}")))
             best_cosine = float(cosines.max())
             previous = 0.0
+            before = ""
             for row, cos in zip(rows, cosines, strict=True):
                 s = self.index.sentences[row]
                 sentence = text[s.start : s.end]
                 if not is_prose(sentence):  # a heading or byline is never the answer
                     continue
-                overlap = share(set(terms(sentence)))
+                overlap = share(said_terms(sentence, before))
+                before = sentence
                 feats = (
                     float(cos),
                     overlap,
@@ -190,7 +197,7 @@ class ExtractiveAnswerer:
             return False
         # Frame words ("how many ... now") count towards the question's length but are no
         # topic the evidence must share.
-        qterms = own - _FRAME_TERMS
+        qterms = own - _FRAME_TERMS - _answer_class(question)
         if own and not qterms:  # "Who's the article about?": no topic to look for
             return False
         idf = self.index.idf
@@ -199,7 +206,7 @@ class ExtractiveAnswerer:
         # is about what either chunk says.
         story = f"{best.hit.article.title}\n{best.hit.article.text}"
         in_context = qterms & set(terms(story))
-        in_sentence = qterms & set(terms(best.text))
+        in_sentence = qterms & said_terms(best.text, self._sentence_before(best))
 
         def short(context: set[str], overlap: set[str]) -> bool:
             return (
@@ -213,6 +220,16 @@ class ExtractiveAnswerer:
         # word embedded once per answerer): the words the evidence may say otherwise.
         near = self._near_words(question, qterms - in_sentence, best.text)
         return short(in_context | near, in_sentence | near)
+
+    def _sentence_before(self, c: Candidate) -> str:
+        """The prose sentence before the candidate's in its chunk ("" for the first)."""
+        rows = self.index.sentences_of[c.hit.chunk.row]
+        text = c.hit.article.text
+        for row in reversed(rows[: rows.index(c.row)] if c.row in rows else []):
+            s = self.index.sentences[row]
+            if is_prose(text[s.start : s.end]):
+                return text[s.start : s.end]
+        return ""
 
     def _focused_runner_up(self, question: str, cands: list[Candidate]) -> Candidate | None:
         """The first of the next few candidates, within ``keep_margin`` of the best, whose
@@ -251,7 +268,11 @@ class ExtractiveAnswerer:
 
     def condense(self, question: str, history: list[Turn]) -> str:
         """Carry the previous turn's topic into a follow-up (no LLM)."""
-        return standalone_question(question, history)
+        return standalone_question(question, history, self._article_text)
+
+    def _article_text(self, article_id: str) -> str | None:
+        article = self.index.articles.get(article_id)
+        return article.text if article is not None else None
 
     async def astream(
         self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn]
@@ -301,10 +322,8 @@ class ExtractiveAnswerer:
                 out.append(c)
                 continue
             d = self.index.sentences[c.row].start - at
-            if d == 0:  # the sentence the reader was just given: no news in itself
-                out.append(c)
-                continue
-            bonus = w.near_last * np.exp(-abs(d) / w.near_chars) * (1.0 if d > 0 else 0.5)
+            side = w.near_same if d == 0 else (1.0 if d > 0 else w.near_before)
+            bonus = w.near_last * np.exp(-abs(d) / w.near_chars) * side
             out.append(Candidate(c.hit, c.row, c.text, c.score + float(bonus), c.features))
         out.sort(key=lambda c: -c.score)
         return out
@@ -379,6 +398,15 @@ def _last_quote(history: list[Turn], index: SearchIndex) -> tuple[str, int] | No
     return None
 
 
+def said_terms(sentence: str, before: str) -> set[str]:
+    """The sentence's terms, with the names of the sentence before it when it speaks of
+    someone by a pronoun ("She was 45." after "Natasha Richardson ... died")."""
+    found = set(terms(sentence))
+    if _PERSONAL.search(sentence):
+        found |= {t for m in NAME.finditer(before) for t in terms(m.group())}
+    return found
+
+
 def _code_like(term: str) -> bool:
     return any(c.isdigit() for c in term) and any(c.isalpha() for c in term)
 
@@ -400,6 +428,8 @@ _RUNNERS_UP = 3
 # Word vectors kept per answerer before the cache starts over.
 _MAX_WORD_VECTORS = 50_000
 
+_PERSONAL = re.compile(r"\b(?:he|she|his|her|him|they|their|them)\b", re.IGNORECASE)
+
 # How much lower the abstention threshold is for a follow-up answered from its focus article.
 _FOCUS_EASING = 2.5
 
@@ -409,8 +439,34 @@ _FRAME = {
     "else", "exactly", "first", "last", "ever", "today",
     # The text itself ("What charge is the man in the story facing?"): no topic.
     "story", "article", "passage",
+    # Light verbs ("What did David want done with his brain?") name no topic either.
+    "want", "wanted", "done", "make", "made", "get", "got", "take", "took", "go", "went",
+    "come", "came", "give", "gave", "put", "happen", "happened",
 }  # fmt: skip
 _FRAME_TERMS = set(terms(" ".join(_FRAME)))
+
+
+# "What sport ...?", "Which kind of bomb ...?": the noun after the question word names the
+# class of the answer ("basketball"), which the evidence rarely repeats.
+_CLASS_NOUN = re.compile(
+    r"^\W*(?:what|which)\s+(?:(?:kind|type|sort)s?\s+of\s+)?([a-z][a-z-]+)\b", re.IGNORECASE
+)
+
+
+def _answer_class(question: str) -> set[str]:
+    """The stemmed class noun of a "what X" / "which X" question, if any."""
+    m = _CLASS_NOUN.match(question)
+    if m is None or m.group(1).lower() in _NOT_CLASS:
+        return set()
+    return set(terms(m.group(1)))
+
+
+# Words after "what" that are no class noun: verbs and auxiliaries ("What did ...").
+_NOT_CLASS = {
+    "is", "are", "was", "were", "do", "does", "did", "has", "have", "had", "can", "could",
+    "will", "would", "should", "may", "might", "must", "about", "else", "happened",
+    "happens", "happen",
+}  # fmt: skip
 
 
 def _has_type(sentence: str, question: str, qtype: QuestionType, published: str | None) -> bool:

@@ -32,7 +32,35 @@ def ask_kind(question: str) -> Kind:
         return "yesno"
     if re.search(r"\bwhy\b|\bwhat (?:was|is) the reason\b|\bfor what reason\b", question, re.I):
         return "why"
-    return question_type(question)
+    # "When UPT bought ABC, what was the company called?": the main clause asks.
+    lead = _LEADING_CLAUSE.match(question)
+    if lead:
+        question = question[lead.end() :]
+    kind = question_type(question)
+    # "What kind of network was ABC when it began?": a "when" inside a question about a
+    # thing asks for the thing, not a date.
+    noun = _WHAT_NOUN.match(question)
+    if kind == "when" and noun and noun.group(1).lower() not in _TIME_NOUNS:
+        return "other"
+    return kind
+
+
+_LEADING_CLAUSE = re.compile(
+    r"^\W*(?:when|after|before|while|once|as)\b[^,?]*,\s*"
+    r"(?=(?:(?:in|of|on|at|to|for|from|by|with)\s+)?(?:what|which|who|whom|where|how)\b)",
+    re.IGNORECASE,
+)
+_WHAT_NOUN = re.compile(
+    r"^\W*(?:(?:in|of|on|at|for|from|by|to|with)\s+)?(?:what|which)\s+"
+    r"(?:(?:kind|type|sort)s?\s+of\s+)?([a-z]+)",
+    re.IGNORECASE,
+)
+_TIME_NOUNS = {
+    "year", "years", "date", "dates", "day", "days", "month", "months", "time", "times",
+    "century", "centuries", "decade", "decades", "era", "period", "season", "age", "hour",
+    "week", "weeks", "point", "stage", "moment", "is", "was", "are", "were", "did", "does",
+    "do", "will", "has", "had", "happened",
+}  # fmt: skip
 
 
 # --- sentences that are no answer ---------------------------------------------------------
@@ -119,7 +147,8 @@ def polarity(question: str, evidence: Sequence[str], min_share: float = 0.0) -> 
     said = " ".join(evidence)
     if not q_negated:
         wanted = {m.group().lower() for m in _ALL.finditer(question)}
-        if wanted and not any(w in said.lower() for w in wanted):
+        # Whole words: "all" is not in "ballad".
+        if wanted and not any(re.search(rf"\b{re.escape(w)}\b", said, re.I) for w in wanted):
             return "No"
         if _STILL.search(question) and _NO_LONGER.search(sentence):
             return "No"
@@ -234,6 +263,8 @@ def number_answer(sentences: Sequence[str], question: str, qtype: QuestionType) 
     scored: list[tuple[float, int, str]] = []
     for i, sentence in enumerate(sentences):
         for a, b in spans_of_type(sentence, qtype):
+            if qtype == "how_many" and _MEASURE.search(question):
+                b = _with_unit(sentence, b)
             text = sentence[a:b].strip(" ,.;:")
             if not text or all(w.lower() in qwords for w in re.findall(r"\w+", text)):
                 continue
@@ -247,12 +278,31 @@ def number_answer(sentences: Sequence[str], question: str, qtype: QuestionType) 
             scored.append((score, -i, text))
     if not scored:
         return None
-    scored.sort(reverse=True)
+    # The longer of equals first: "five to ten years" holds "ten years".
+    scored.sort(key=lambda s: (s[0], s[1], len(s[2])), reverse=True)
     best = scored[0]
     # Two different values equally well attached: no short answer rather than a guess.
-    if any(s[0] == best[0] and s[2] != best[2] for s in scored[1:]):
+    if any(s[0] == best[0] and s[2] not in best[2] for s in scored[1:]):
         return None
     return best[2]
+
+
+# "How long ...?", "How old ...?": the answer is a measure, its unit part of it ("10 years").
+_MEASURE = re.compile(r"\bhow\s+(?:long|old|far|tall|high|big|large|deep|wide|heavy)\b", re.I)
+_UNIT = re.compile(
+    r"^(?:\s*(?:to|-|–|or)\s*[\w.,]+)?[\s-]+(?:(?:years?|months?|weeks?|days?|hours?|minutes?|"
+    r"seconds?|decades?|centuries|century|miles?|kilometers?|kilometres?|km|meters?|metres?|"
+    r"feet|foot|ft|inches|inch|yards?|pounds?|lbs?|kilograms?|kg|tons?|tonnes?|acres?|"
+    r"hectares?|square\s+(?:miles?|kilometers?|kilometres?|feet|meters?|metres?))\b)(?:\s+old\b)?",
+    re.IGNORECASE,
+)
+
+
+def _with_unit(sentence: str, end: int) -> int:
+    """The end of a measure with its unit (and the other end of a range): "10" -> "10
+    years", "five" -> "five to ten years"."""
+    m = _UNIT.match(sentence[end:])
+    return end + m.end() if m else end
 
 
 _REASON = re.compile(

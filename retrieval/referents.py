@@ -1,0 +1,79 @@
+"""Who a "he" or "she" can mean, read from the article itself: the pronouns that follow a
+name's mentions tell a man from a woman, and a name the article writes after "in", "to" or
+"from" is a place ("Pennsylvania", "Canada"), not a person. No parser, no name lists."""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+Gender = Literal["he", "she"]
+
+_HE = re.compile(r"\b(?:he|him|his|himself)\b", re.IGNORECASE)
+_SHE = re.compile(r"\b(?:she|her|hers|herself)\b", re.IGNORECASE)
+_PRONOUN = re.compile(r"\b(?:he|him|his|himself|she|her|hers|herself)\b", re.IGNORECASE)
+# How far after a mention its pronouns are counted (about the rest of its sentence and the
+# next one).
+_WINDOW = 160
+_PLACE_BEFORE = re.compile(r"\b(?:in|to|from|at|near|across|outside|inside|of)\s+(?:the\s+)?$")
+
+
+def _mentions(name: str, article: str) -> list[re.Match[str]]:
+    last = name.split()[-1]
+    return list(re.finditer(rf"\b{re.escape(last)}\b", article))
+
+
+def gender(name: str, article: str) -> Gender | None:
+    """ "he" or "she" when the first pronouns after the name's mentions mostly say one (twice
+    as often as the other); None when they say neither clearly."""
+    he = she = 0
+    own = {w.lower() for w in name.split()}
+    for m in _mentions(name, article):
+        if article.startswith(("'s", "’s"), m.end()):  # "Bieber's representative said she"
+            continue
+        window = _until_other_name(article[m.end() : m.end() + _WINDOW], own)
+        # The first pronoun after a mention most likely means it ("Bieber said he would
+        # meet her"); the later ones may mean someone the sentence brought in.
+        first = _PRONOUN.search(window)
+        if first is not None:
+            he += bool(_HE.fullmatch(first.group()))
+            she += bool(_SHE.fullmatch(first.group()))
+    if he > 2 * she:
+        return "he"
+    if she > 2 * he:
+        return "she"
+    return None
+
+
+def _until_other_name(window: str, own: set[str]) -> str:
+    """The window up to the first capitalised word inside a sentence that is not part of
+    the name: past it, a pronoun more likely means that other one."""
+    for m in _CAPITALISED.finditer(window):
+        before = window[: m.start()].rstrip(" \"'“”‘’(")
+        if m.group().lower() in own or not before or before[-1] in ".!?":
+            continue
+        return window[: m.start()]
+    return window
+
+
+_CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*")
+
+
+def place_like(name: str, article: str) -> bool:
+    """Whether most of the article's mentions of ``name`` follow "in", "to", "from" ...
+    ("in Pennsylvania", "to Canada"): a place, which no "he" or "she" means."""
+    mentions = [m for m in re.finditer(rf"\b{re.escape(name)}\b", article)]
+    placed = sum(
+        bool(_PLACE_BEFORE.search(article[max(0, m.start() - 12) : m.start()])) for m in mentions
+    )
+    return bool(mentions) and 2 * placed > len(mentions)
+
+
+def can_mean(pronoun: str, name: str, article: str) -> bool:
+    """Whether ``pronoun`` (he, him, his, she, her) can refer to ``name`` in the article: not
+    a place, and not a person the article calls by the other pronoun."""
+    if place_like(name, article):
+        return False
+    said = gender(name, article)
+    wanted: Gender = "she" if pronoun.lower() in ("she", "her", "hers", "herself") else "he"
+    return said is None or said == wanted
