@@ -443,3 +443,55 @@ def test_an_articles_value_is_the_one_next_to_what_was_asked() -> None:
     # The best-matching sentence holds a number ("five"), but the asked one is further down.
     report = _report(mine, question, "how_many", "Vermillion Township")  # type: ignore[arg-type]
     assert report.value == "924" and report.cand is mine[1]
+
+
+def test_navigation_and_lists_are_no_evidence() -> None:
+    from retrieval.answering.reports import boilerplate
+
+    nav = (
+        "Jimmy Ryan (footballer, born 1975) - Wikipedia Jump to content Main menu Main menu "
+        "move to sidebar hide Navigation Main page Contents Current events"
+    )
+    assert boilerplate(nav)
+    listed = "Alec Guinness ( 1957 ) David Niven ( 1958 ) Anthony Franciosa ( 1959 ) Burt ( 1960 )"
+    assert boilerplate(listed)
+    assert not boilerplate("Ryan was born on 30 July 1953 in London, England (now Greater London).")
+
+
+def test_a_value_is_given_whole_and_is_never_the_asked_name() -> None:
+    from types import SimpleNamespace
+
+    from retrieval.answering.reports import _value
+
+    def value(text: str, question: str, qtype: str, name: str) -> str | None:
+        return _value(SimpleNamespace(text=text), question, qtype, name)[0]  # type: ignore[arg-type]
+
+    where = "Where is Unity Christian High School located?"
+    miami = "Unity Christian High School (Miami) is located in Miami, Florida, USA."
+    assert value(miami, where, "where", "Unity Christian High School") == "Miami, Florida, USA"
+    built = "Built in 1810-11, it is a fine example of a Federal-style duplex."
+    assert value(built, "When was the Smith House built?", "when", "Smith House") == "1810-11"
+    # "Indera Mahkota" is a longer name of what was asked, not where it is.
+    town = "The tin-mining town of Sungai Lembing is from Indera Mahkota."
+    assert value(town, "Where is Mahkota located?", "where", "Mahkota") is None
+
+
+def test_one_story_in_two_versions_is_disputed_whatever_else_backs_it() -> None:
+    from types import SimpleNamespace
+
+    from retrieval.answering.conflicts import _value
+    from retrieval.answering.reports import Group, Report
+
+    def report(story: int) -> Report:
+        article = SimpleNamespace(date=None, source=None)
+        cand = SimpleNamespace(text="t", hit=SimpleNamespace(article=article))
+        return Report(cand, "v", None, 1.0, story=story)  # type: ignore[arg-type]
+
+    # The original (story 0) and a copy rewritten to another value, which a further
+    # report (story 2) backs: neither version is the answer.
+    original = Group("Frankfort", [report(0)], thing="School (Kentucky)")
+    rewrite = Group("Springfield", [report(0)], [report(2)], thing="School (Kentucky)")
+    other = Group("Rocky Mount", [report(1)], thing="School (Virginia)")
+    groups = [other, original, rewrite]
+    roles = [_value("ambiguous", g, groups, lambda r: 1).role for g in groups]
+    assert roles == ["entity", "disputed", "disputed"]

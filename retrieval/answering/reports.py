@@ -42,6 +42,19 @@ _QUANTITY = re.compile(
 
 
 _DATE = re.compile(r"\b(?:date|year)\b", re.IGNORECASE)
+# A web page's navigation and tool links, and lists of names with years: text no report
+# states a value in ("Jump to content Main menu ... Born 1975").
+_NAVIGATION = re.compile(
+    r"jump to content|main menu|move to sidebar|toggle the table of contents|edit links|"
+    r"add links|view history|what links here|personal tools|create account|log in|"
+    r"permanent link|page information|cite this page|printable version|external links",
+    re.IGNORECASE,
+)
+_LISTED_YEAR = re.compile(r"\(\s*\d{4}\s*\)")
+# A value goes on as far as its own parts do: a place's region and country ("Miami, Florida,
+# USA"), a year's span ("1810-11").
+_PLACE_PARTS = re.compile(r"(?:,[ \t]+[A-Z][\w.]*(?:[ \t]+[A-Z][\w.]*)?){1,2}")
+_YEAR_SPAN = re.compile(r"[-–]\d{2}\b")
 
 
 @dataclass
@@ -74,7 +87,12 @@ class Group:
     @property
     def support(self) -> int:
         """Independent reports giving the value: copies of one story count once."""
-        return len({r.story for r in (*self.reports, *self.backers)})
+        return len(self.stories)
+
+    @property
+    def stories(self) -> set[int]:
+        """The stories giving the value (a story's copies share its number)."""
+        return {r.story for r in (*self.reports, *self.backers)}
 
     @property
     def best(self) -> float:
@@ -158,8 +176,43 @@ def attribute_terms(question: str, name: str | None) -> set[str]:
     return set(terms(" ".join(words))) - set(terms(name))
 
 
+def boilerplate(text: str) -> bool:
+    """Whether a sentence is a page's navigation ("Jump to content Main menu ...") or a list
+    of names with years: no report states a value there."""
+    return len(_NAVIGATION.findall(text)) >= 2 or len(_LISTED_YEAR.findall(text)) >= 4
+
+
+def _full(value: str, text: str, qtype: QuestionType) -> str:
+    """The value with the parts that follow it in ``text``: a place's region and country,
+    a year's span."""
+    if qtype == "where":
+        parts = _PLACE_PARTS
+    elif qtype == "when" and re.fullmatch(r"\d{4}", value):
+        parts = _YEAR_SPAN
+    else:
+        return value
+    for m in re.finditer(re.escape(value), text):
+        more = parts.match(text, m.end())
+        if more:
+            return value + more.group().rstrip(".")
+    return value
+
+
+def _value(
+    c: Candidate, question: str, qtype: QuestionType, name: str | None
+) -> tuple[str | None, bool]:
+    """The value a sentence gives (whole) and whether it was picked by nearness; None for
+    a value that is the asked name itself ("Indera Mahkota" for "Where is Mahkota?")."""
+    value, guessed = slot_choice(c.text, question, qtype)
+    if value is None:
+        return None, False
+    if name and _words(name) <= _words(value):
+        return None, False
+    return _full(value, c.text, qtype), guessed
+
+
 def _anchored(
-    mine: list[Candidate], question: str, qtype: QuestionType, asked: set[str]
+    mine: list[Candidate], question: str, qtype: QuestionType, asked: set[str], name: str | None
 ) -> tuple[Candidate, str] | None:
     """The article's first sentence (down to ANCHOR_MARGIN below its best) that gives a
     value plainly next to what was asked ("Its population was 924"), if any: a better
@@ -171,7 +224,7 @@ def _anchored(
             break
         if asked & set(terms(c.text)):
             # Several values: the one nearest a question word (the asked one, here).
-            value, _ = slot_choice(c.text, question, qtype)
+            value, _ = _value(c, question, qtype, name)
             if value is not None:
                 return c, value
     return None
@@ -185,16 +238,29 @@ def _report(mine: list[Candidate], question: str, qtype: QuestionType, name: str
     hit = best.hit
     context = f"{hit.article.title or ''}\n{hit.article.text[:300]}\n{hit.chunk.text}"
     about = subject(context, hit.chunk.text, name)
-    anchored = _anchored(mine, question, qtype, attribute_terms(question, name))
+    anchored = _anchored(mine, question, qtype, attribute_terms(question, name), name)
     if anchored is not None:
         return Report(anchored[0], anchored[1], about, best.score)
     for c in mine:
         if c.score < best.score - VALUE_MARGIN:
             break
-        value, guessed = slot_choice(c.text, question, qtype)
+        value, guessed = _value(c, question, qtype, name)
         if value is not None:
             return Report(c, value, about, best.score, guessed=guessed)
     return Report(best, None, about, best.score)
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
+
+
+def _holds_name(r: Report, name: str | None) -> bool:
+    """Whether a report's article names the asked thing (all of its name's terms): a
+    page on "Lincoln County High School" backs no answer about Franklin County's."""
+    if not name:
+        return True
+    a = r.cand.hit.article
+    return set(terms(name)) <= set(terms(f"{a.title or ''} {a.text}"))
 
 
 def gather(
@@ -203,6 +269,9 @@ def gather(
     """The rival reports (close to the best, or further down when about another thing of the
     asked name) and the backers (further reports that may support a rival's value)."""
     name = question_name(question)
+    cands = [c for c in cands if not boilerplate(c.text)]
+    if not cands:
+        return [], []
     near = _one_per_page(_by_article(cands, ENTITY_MARGIN, MAX_ARTICLES))
     rivals = [_report(m, question, qtype, name) for m in near]
     top = rivals[0].score if rivals else 0.0
@@ -218,6 +287,7 @@ def gather(
         for m in _by_article(cands, SUPPORT_MARGIN, MAX_SUPPORT)
         if m[0].hit.article.id not in seen
     ]
+    backers = [b for b in backers if _holds_name(b, name)]
     _stories([*rivals, *backers])
     return rivals, backers
 
