@@ -456,6 +456,7 @@ def test_navigation_and_lists_are_no_evidence() -> None:
     listed = "Alec Guinness ( 1957 ) David Niven ( 1958 ) Anthony Franciosa ( 1959 ) Burt ( 1960 )"
     assert boilerplate(listed)
     assert not boilerplate("Ryan was born on 30 July 1953 in London, England (now Greater London).")
+    assert boilerplate("Peter Jacobs at Olympedia Authority control databases ISNI VIAF WorldCat")
 
 
 def test_a_value_is_given_whole_and_is_never_the_asked_name() -> None:
@@ -474,6 +475,9 @@ def test_a_value_is_given_whole_and_is_never_the_asked_name() -> None:
     # "Indera Mahkota" is a longer name of what was asked, not where it is.
     town = "The tin-mining town of Sungai Lembing is from Indera Mahkota."
     assert value(town, "Where is Mahkota located?", "where", "Mahkota") is None
+    # "American singer Michael Jackson": a nationality is no one's name.
+    album = "Faithfully is the third studio album by American singer Michael Jackson."
+    assert value(album, 'Who is the artist of "Faithfully"?', "who", "Faithfully") is None
 
 
 def test_one_story_in_two_versions_is_disputed_whatever_else_backs_it() -> None:
@@ -495,3 +499,15 @@ def test_one_story_in_two_versions_is_disputed_whatever_else_backs_it() -> None:
     groups = [other, original, rewrite]
     roles = [_value("ambiguous", g, groups, lambda r: 1).role for g in groups]
     assert roles == ["entity", "disputed", "disputed"]
+
+
+@pytest.mark.slow
+def test_two_versions_of_one_text_without_a_typed_value_are_both_shown(
+    conflict_service: NewsService,
+) -> None:
+    a = conflict_service.ask('What sport is a "Quiet Ten" associated with?', time_aware=False)
+    assert a.conflict is not None and a.conflict.kind == "disagreement"
+    assert {v.role for v in a.conflict.values} == {"disputed"}
+    said = " ".join(v.value for v in a.conflict.values)
+    assert "Montreal." in said and "diving" in said
+    assert a.short_answer is None

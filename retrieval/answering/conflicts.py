@@ -125,8 +125,9 @@ def detect(question: str, cands: Sequence[Candidate]) -> tuple[str, list[Group]]
         return None
     if len(_distinct_things(groups)) >= 2:
         return "ambiguous", groups
-    # Values that are whole sentences need two named things; otherwise they are no conflict.
-    if any(g.value == r.cand.text for g in groups for r in g.reports):
+    # Values that are whole sentences need two named things, or two versions of one text;
+    # otherwise they are no conflict.
+    if any(g.value == r.cand.text and not r.whole for g in groups for r in g.reports):
         return None
     # A value is a rival only when its evidence is close to the best and comes from another
     # story than the leading value's (copies of one story do not disagree with themselves

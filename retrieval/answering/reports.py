@@ -47,7 +47,8 @@ _DATE = re.compile(r"\b(?:date|year)\b", re.IGNORECASE)
 _NAVIGATION = re.compile(
     r"jump to content|main menu|move to sidebar|toggle the table of contents|edit links|"
     r"add links|view history|what links here|personal tools|create account|log in|"
-    r"permanent link|page information|cite this page|printable version|external links",
+    r"permanent link|page information|cite this page|printable version|external links|"
+    r"authority control|retrieved from|wikidata item|\bISNI\b|\bVIAF\b|\bWorldCat\b",
     re.IGNORECASE,
 )
 _LISTED_YEAR = re.compile(r"\(\s*\d{4}\s*\)")
@@ -55,6 +56,16 @@ _LISTED_YEAR = re.compile(r"\(\s*\d{4}\s*\)")
 # USA"), a year's span ("1810-11").
 _PLACE_PARTS = re.compile(r"(?:,[ \t]+[A-Z][\w.]*(?:[ \t]+[A-Z][\w.]*)?){1,2}")
 _YEAR_SPAN = re.compile(r"[-–]\d{2}\b")
+# Nationalities: "American singer Michael Jackson" names the singer, not "American".
+_DEMONYM = re.compile(
+    r"(?:American|British|English|Scottish|Welsh|Irish|Canadian|Australian|French|German|"
+    r"Italian|Spanish|Portuguese|Dutch|Belgian|Swiss|Austrian|Swedish|Norwegian|Danish|"
+    r"Finnish|Icelandic|Polish|Czech|Slovak|Hungarian|Romanian|Bulgarian|Serbian|Croatian|"
+    r"Greek|Turkish|Russian|Ukrainian|Israeli|Arab|Egyptian|Iranian|Indian|Pakistani|"
+    r"Chinese|Japanese|Korean|Thai|Vietnamese|Filipino|Indonesian|Malaysian|Brazilian|"
+    r"Argentine|Mexican|Cuban|Chilean|Colombian|Peruvian|Nigerian|Kenyan|South African|"
+    r"African|European|Asian|Latin)"
+)
 
 
 @dataclass
@@ -67,6 +78,8 @@ class Report:
     score: float = 0.0  # the article's best sentence score (how well it matches)
     story: int = -1  # reports with one story number are copies of one story
     guessed: bool = False  # the value is the one nearest a question word, among several
+    # The value is the whole sentence: one version of a text that another words otherwise.
+    whole: bool = False
 
     @property
     def date(self) -> str:
@@ -208,6 +221,8 @@ def _value(
         return None, False
     if name and _words(name) <= _words(value):
         return None, False
+    if qtype == "who" and _DEMONYM.fullmatch(value):
+        return None, False
     return _full(value, c.text, qtype), guessed
 
 
@@ -304,6 +319,22 @@ def slot_type(question: str) -> QuestionType:
     return "when" if _DATE.search(question) else qtype
 
 
+def _versions(rivals: list[Report]) -> None:
+    """Copies of one story whose best sentences say different things, with no typed value
+    to compare: each sentence is its report's value (one text in two versions)."""
+    for i, a in enumerate(rivals):
+        for b in rivals[i + 1 :]:
+            untyped = a.value is None and b.value is None
+            if untyped and a.story == b.story and _said(a.cand.text) != _said(b.cand.text):
+                for r in (a, b):
+                    r.value, r.whole = r.cand.text, True
+
+
+def _said(text: str) -> set[str]:
+    """A sentence's content terms (its wording and spacing aside)."""
+    return set(terms(text))
+
+
 def find_groups(question: str, cands: Sequence[Candidate]) -> tuple[QuestionType, list[Group]]:
     """The values the best evidence of each article gives, grouped when they agree, each
     with the further reports that back it."""
@@ -319,6 +350,7 @@ def find_groups(question: str, cands: Sequence[Candidate]) -> tuple[QuestionType
             # Typed values that differ already are the cleaner reading of the change.
             if diff and (a.value is None or b.value is None or same_value(a.value, b.value, qtype)):
                 a.value, b.value = diff
+    _versions(rivals)
     groups: list[Group] = []
     for r in rivals:
         value = r.value
@@ -328,7 +360,7 @@ def find_groups(question: str, cands: Sequence[Candidate]) -> tuple[QuestionType
                 continue
             value = r.cand.text
         for g in groups:
-            if r.value is not None and same_value(g.value, value, qtype):
+            if r.value is not None and not r.whole and same_value(g.value, value, qtype):
                 g.reports.append(r)
                 break
         else:
