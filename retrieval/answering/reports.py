@@ -320,19 +320,22 @@ def slot_type(question: str) -> QuestionType:
 
 
 def _versions(rivals: list[Report]) -> None:
-    """Copies of one story whose best sentences say different things, with no typed value
-    to compare: each sentence is its report's value (one text in two versions)."""
+    """Copies of one story whose best sentences are two wordings of one sentence, with no
+    typed value to compare: each sentence is its report's value (one text in two versions
+    saying different things)."""
     for i, a in enumerate(rivals):
         for b in rivals[i + 1 :]:
             untyped = a.value is None and b.value is None
-            if untyped and a.story == b.story and _said(a.cand.text) != _said(b.cand.text):
+            if untyped and a.story == b.story and _reworded(a.cand.text, b.cand.text):
                 for r in (a, b):
                     r.value, r.whole = r.cand.text, True
 
 
-def _said(text: str) -> set[str]:
-    """A sentence's content terms (its wording and spacing aside)."""
-    return set(terms(text))
+def _reworded(a: str, b: str) -> bool:
+    """Whether two sentences are one sentence worded otherwise: their content terms differ,
+    but most of the shorter one's are in the other (not two sentences of one story)."""
+    ta, tb = set(terms(a)), set(terms(b))
+    return bool(ta) and bool(tb) and ta != tb and len(ta & tb) >= COPY * min(len(ta), len(tb))
 
 
 def find_groups(question: str, cands: Sequence[Candidate]) -> tuple[QuestionType, list[Group]]:
