@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 # Articles whose best sentence scores this close to the best answer's are its rivals: each
 # may give another value.
-MARGIN = 4.0
+MARGIN = 5.0
 MAX_ARTICLES = 5
 # An article about another thing of the asked name is a rival down to this far below.
 ENTITY_MARGIN = 5.0
