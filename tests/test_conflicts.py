@@ -511,3 +511,19 @@ def test_two_versions_of_one_text_without_a_typed_value_are_both_shown(
     said = " ".join(v.value for v in a.conflict.values)
     assert "Montreal." in said and "diving" in said
     assert a.short_answer is None
+
+
+def test_a_further_report_backs_a_value_only_about_the_asked_thing() -> None:
+    from types import SimpleNamespace
+
+    from retrieval.answering.reports import Report, _holds_name
+
+    def report(title: str, text: str) -> Report:
+        article = SimpleNamespace(title=title, text=text)
+        cand = SimpleNamespace(hit=SimpleNamespace(article=article))
+        return Report(cand, "Springfield", None, 1.0)  # type: ignore[arg-type]
+
+    lincoln = report("", "Lincoln County High School is a public school located in Springfield.")
+    franklin = report("Franklin County High School", "It is the largest school in Springfield.")
+    assert not _holds_name(lincoln, "Franklin County High School")
+    assert _holds_name(franklin, "Franklin County High School")
