@@ -443,3 +443,87 @@ def test_an_articles_value_is_the_one_next_to_what_was_asked() -> None:
     # The best-matching sentence holds a number ("five"), but the asked one is further down.
     report = _report(mine, question, "how_many", "Vermillion Township")  # type: ignore[arg-type]
     assert report.value == "924" and report.cand is mine[1]
+
+
+def test_navigation_and_lists_are_no_evidence() -> None:
+    from retrieval.answering.reports import boilerplate
+
+    nav = (
+        "Jimmy Ryan (footballer, born 1975) - Wikipedia Jump to content Main menu Main menu "
+        "move to sidebar hide Navigation Main page Contents Current events"
+    )
+    assert boilerplate(nav)
+    listed = "Alec Guinness ( 1957 ) David Niven ( 1958 ) Anthony Franciosa ( 1959 ) Burt ( 1960 )"
+    assert boilerplate(listed)
+    assert not boilerplate("Ryan was born on 30 July 1953 in London, England (now Greater London).")
+    assert boilerplate("Peter Jacobs at Olympedia Authority control databases ISNI VIAF WorldCat")
+
+
+def test_a_value_is_given_whole_and_is_never_the_asked_name() -> None:
+    from types import SimpleNamespace
+
+    from retrieval.answering.reports import _value
+
+    def value(text: str, question: str, qtype: str, name: str) -> str | None:
+        return _value(SimpleNamespace(text=text), question, qtype, name)[0]  # type: ignore[arg-type]
+
+    where = "Where is Unity Christian High School located?"
+    miami = "Unity Christian High School (Miami) is located in Miami, Florida, USA."
+    assert value(miami, where, "where", "Unity Christian High School") == "Miami, Florida, USA"
+    built = "Built in 1810-11, it is a fine example of a Federal-style duplex."
+    assert value(built, "When was the Smith House built?", "when", "Smith House") == "1810-11"
+    # "Indera Mahkota" is a longer name of what was asked, not where it is.
+    town = "The tin-mining town of Sungai Lembing is from Indera Mahkota."
+    assert value(town, "Where is Mahkota located?", "where", "Mahkota") is None
+    # "American singer Michael Jackson": a nationality is no one's name.
+    album = "Faithfully is the third studio album by American singer Michael Jackson."
+    assert value(album, 'Who is the artist of "Faithfully"?', "who", "Faithfully") is None
+
+
+def test_one_story_in_two_versions_is_disputed_whatever_else_backs_it() -> None:
+    from types import SimpleNamespace
+
+    from retrieval.answering.conflicts import _value
+    from retrieval.answering.reports import Group, Report
+
+    def report(story: int) -> Report:
+        article = SimpleNamespace(date=None, source=None)
+        cand = SimpleNamespace(text="t", hit=SimpleNamespace(article=article))
+        return Report(cand, "v", None, 1.0, story=story)  # type: ignore[arg-type]
+
+    # The original (story 0) and a copy rewritten to another value, which a further
+    # report (story 2) backs: neither version is the answer.
+    original = Group("Frankfort", [report(0)], thing="School (Kentucky)")
+    rewrite = Group("Springfield", [report(0)], [report(2)], thing="School (Kentucky)")
+    other = Group("Rocky Mount", [report(1)], thing="School (Virginia)")
+    groups = [other, original, rewrite]
+    roles = [_value("ambiguous", g, groups, lambda r: 1).role for g in groups]
+    assert roles == ["entity", "disputed", "disputed"]
+
+
+@pytest.mark.slow
+def test_two_versions_of_one_text_without_a_typed_value_are_both_shown(
+    conflict_service: NewsService,
+) -> None:
+    a = conflict_service.ask('What sport is a "Quiet Ten" associated with?', time_aware=False)
+    assert a.conflict is not None and a.conflict.kind == "disagreement"
+    assert {v.role for v in a.conflict.values} == {"disputed"}
+    said = " ".join(v.value for v in a.conflict.values)
+    assert "Montreal." in said and "diving" in said
+    assert a.short_answer is None
+
+
+def test_a_further_report_backs_a_value_only_about_the_asked_thing() -> None:
+    from types import SimpleNamespace
+
+    from retrieval.answering.reports import Report, _holds_name
+
+    def report(title: str, text: str) -> Report:
+        article = SimpleNamespace(title=title, text=text)
+        cand = SimpleNamespace(hit=SimpleNamespace(article=article))
+        return Report(cand, "Springfield", None, 1.0)  # type: ignore[arg-type]
+
+    lincoln = report("", "Lincoln County High School is a public school located in Springfield.")
+    franklin = report("Franklin County High School", "It is the largest school in Springfield.")
+    assert not _holds_name(lincoln, "Franklin County High School")
+    assert _holds_name(franklin, "Franklin County High School")

@@ -125,8 +125,9 @@ def detect(question: str, cands: Sequence[Candidate]) -> tuple[str, list[Group]]
         return None
     if len(_distinct_things(groups)) >= 2:
         return "ambiguous", groups
-    # Values that are whole sentences need two named things; otherwise they are no conflict.
-    if any(g.value == r.cand.text for g in groups for r in g.reports):
+    # Values that are whole sentences need two named things, or two versions of one text;
+    # otherwise they are no conflict.
+    if any(g.value == r.cand.text and not r.whole for g in groups for r in g.reports):
         return None
     # A value is a rival only when its evidence is close to the best and comes from another
     # story than the leading value's (copies of one story do not disagree with themselves
@@ -201,11 +202,12 @@ def _value(kind: str, g: Group, groups: list[Group], cite: object) -> ConflictVa
         # is disputed (a copy rewritten to name another thing counts for the same one).
         rivals = [o for o in groups if o is not g and o.thing == g.thing]
         alone = all(o.support < g.support for o in rivals)
-        role = "entity" if g.thing and alone else "disputed"
+        role = "entity" if g.thing and alone and not _rewritten(g, groups) else "disputed"
     else:
         top = groups[0].support
         lone = top >= 2 and all(o.support < top for o in groups[1:])
-        role = "supported" if lone and g is groups[0] else "disputed"
+        supported = lone and g is groups[0] and not _rewritten(g, groups)
+        role = "supported" if supported else "disputed"
     return ConflictValue(
         value=g.value,
         role=role,  # type: ignore[arg-type]
@@ -214,3 +216,9 @@ def _value(kind: str, g: Group, groups: list[Group], cite: object) -> ConflictVa
         dates=[r.cand.hit.article.date for r in g.reports],
         sources=[r.cand.hit.article.source for r in g.reports],
     )
+
+
+def _rewritten(g: Group, groups: list[Group]) -> bool:
+    """Whether a copy of one of the group's stories gives another group's value: one text in
+    two versions, and other reports do not tell which version is the original."""
+    return any(o is not g and o.stories & g.stories for o in groups)

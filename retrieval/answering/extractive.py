@@ -21,6 +21,7 @@ from retrieval.answering.kinds import (
     is_prose,
     who_answer,
 )
+from retrieval.answering.reports import boilerplate
 from retrieval.condense import standalone_question
 from retrieval.config import AnswerSettings
 from retrieval.lexical import terms, words
@@ -332,6 +333,8 @@ class ExtractiveAnswerer:
         """The answer from already scored candidates (see :meth:`candidates`); ``focused``:
         a follow-up answered from the conversation's own article, where a short question
         ("Why?", "Where?") need not repeat its topic."""
+        # A page's navigation links and lists are no evidence (retrieval/answering/reports.py).
+        cands = [c for c in cands if not boilerplate(c.text)]
         if not cands:
             return abstention(question)
         best = cands[0]

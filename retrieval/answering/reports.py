@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
 # Articles whose best sentence scores this close to the best answer's are its rivals: each
 # may give another value.
-MARGIN = 4.0
+MARGIN = 5.0
 MAX_ARTICLES = 5
 # An article about another thing of the asked name is a rival down to this far below.
 ENTITY_MARGIN = 5.0
@@ -42,6 +42,30 @@ _QUANTITY = re.compile(
 
 
 _DATE = re.compile(r"\b(?:date|year)\b", re.IGNORECASE)
+# A web page's navigation and tool links, and lists of names with years: text no report
+# states a value in ("Jump to content Main menu ... Born 1975").
+_NAVIGATION = re.compile(
+    r"jump to content|main menu|move to sidebar|toggle the table of contents|edit links|"
+    r"add links|view history|what links here|personal tools|create account|log in|"
+    r"permanent link|page information|cite this page|printable version|external links|"
+    r"authority control|retrieved from|wikidata item|\bISNI\b|\bVIAF\b|\bWorldCat\b",
+    re.IGNORECASE,
+)
+_LISTED_YEAR = re.compile(r"\(\s*\d{4}\s*\)")
+# A value goes on as far as its own parts do: a place's region and country ("Miami, Florida,
+# USA"), a year's span ("1810-11").
+_PLACE_PARTS = re.compile(r"(?:,[ \t]+[A-Z][\w.]*(?:[ \t]+[A-Z][\w.]*)?){1,2}")
+_YEAR_SPAN = re.compile(r"[-–]\d{2}\b")
+# Nationalities: "American singer Michael Jackson" names the singer, not "American".
+_DEMONYM = re.compile(
+    r"(?:American|British|English|Scottish|Welsh|Irish|Canadian|Australian|French|German|"
+    r"Italian|Spanish|Portuguese|Dutch|Belgian|Swiss|Austrian|Swedish|Norwegian|Danish|"
+    r"Finnish|Icelandic|Polish|Czech|Slovak|Hungarian|Romanian|Bulgarian|Serbian|Croatian|"
+    r"Greek|Turkish|Russian|Ukrainian|Israeli|Arab|Egyptian|Iranian|Indian|Pakistani|"
+    r"Chinese|Japanese|Korean|Thai|Vietnamese|Filipino|Indonesian|Malaysian|Brazilian|"
+    r"Argentine|Mexican|Cuban|Chilean|Colombian|Peruvian|Nigerian|Kenyan|South African|"
+    r"African|European|Asian|Latin)"
+)
 
 
 @dataclass
@@ -54,6 +78,8 @@ class Report:
     score: float = 0.0  # the article's best sentence score (how well it matches)
     story: int = -1  # reports with one story number are copies of one story
     guessed: bool = False  # the value is the one nearest a question word, among several
+    # The value is the whole sentence: one version of a text that another words otherwise.
+    whole: bool = False
 
     @property
     def date(self) -> str:
@@ -74,7 +100,12 @@ class Group:
     @property
     def support(self) -> int:
         """Independent reports giving the value: copies of one story count once."""
-        return len({r.story for r in (*self.reports, *self.backers)})
+        return len(self.stories)
+
+    @property
+    def stories(self) -> set[int]:
+        """The stories giving the value (a story's copies share its number)."""
+        return {r.story for r in (*self.reports, *self.backers)}
 
     @property
     def best(self) -> float:
@@ -158,8 +189,45 @@ def attribute_terms(question: str, name: str | None) -> set[str]:
     return set(terms(" ".join(words))) - set(terms(name))
 
 
+def boilerplate(text: str) -> bool:
+    """Whether a sentence is a page's navigation ("Jump to content Main menu ...") or a list
+    of names with years: no report states a value there."""
+    return len(_NAVIGATION.findall(text)) >= 2 or len(_LISTED_YEAR.findall(text)) >= 4
+
+
+def _full(value: str, text: str, qtype: QuestionType) -> str:
+    """The value with the parts that follow it in ``text``: a place's region and country,
+    a year's span."""
+    if qtype == "where":
+        parts = _PLACE_PARTS
+    elif qtype == "when" and re.fullmatch(r"\d{4}", value):
+        parts = _YEAR_SPAN
+    else:
+        return value
+    for m in re.finditer(re.escape(value), text):
+        more = parts.match(text, m.end())
+        if more:
+            return value + more.group().rstrip(".")
+    return value
+
+
+def _value(
+    c: Candidate, question: str, qtype: QuestionType, name: str | None
+) -> tuple[str | None, bool]:
+    """The value a sentence gives (whole) and whether it was picked by nearness; None for
+    a value that is the asked name itself ("Indera Mahkota" for "Where is Mahkota?")."""
+    value, guessed = slot_choice(c.text, question, qtype)
+    if value is None:
+        return None, False
+    if name and _words(name) <= _words(value):
+        return None, False
+    if qtype == "who" and _DEMONYM.fullmatch(value):
+        return None, False
+    return _full(value, c.text, qtype), guessed
+
+
 def _anchored(
-    mine: list[Candidate], question: str, qtype: QuestionType, asked: set[str]
+    mine: list[Candidate], question: str, qtype: QuestionType, asked: set[str], name: str | None
 ) -> tuple[Candidate, str] | None:
     """The article's first sentence (down to ANCHOR_MARGIN below its best) that gives a
     value plainly next to what was asked ("Its population was 924"), if any: a better
@@ -171,7 +239,7 @@ def _anchored(
             break
         if asked & set(terms(c.text)):
             # Several values: the one nearest a question word (the asked one, here).
-            value, _ = slot_choice(c.text, question, qtype)
+            value, _ = _value(c, question, qtype, name)
             if value is not None:
                 return c, value
     return None
@@ -185,16 +253,29 @@ def _report(mine: list[Candidate], question: str, qtype: QuestionType, name: str
     hit = best.hit
     context = f"{hit.article.title or ''}\n{hit.article.text[:300]}\n{hit.chunk.text}"
     about = subject(context, hit.chunk.text, name)
-    anchored = _anchored(mine, question, qtype, attribute_terms(question, name))
+    anchored = _anchored(mine, question, qtype, attribute_terms(question, name), name)
     if anchored is not None:
         return Report(anchored[0], anchored[1], about, best.score)
     for c in mine:
         if c.score < best.score - VALUE_MARGIN:
             break
-        value, guessed = slot_choice(c.text, question, qtype)
+        value, guessed = _value(c, question, qtype, name)
         if value is not None:
             return Report(c, value, about, best.score, guessed=guessed)
     return Report(best, None, about, best.score)
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"\w+", text.lower()))
+
+
+def _holds_name(r: Report, name: str | None) -> bool:
+    """Whether a report's article names the asked thing (all of its name's terms): a
+    page on "Lincoln County High School" backs no answer about Franklin County's."""
+    if not name:
+        return True
+    a = r.cand.hit.article
+    return set(terms(name)) <= set(terms(f"{a.title or ''} {a.text}"))
 
 
 def gather(
@@ -203,6 +284,9 @@ def gather(
     """The rival reports (close to the best, or further down when about another thing of the
     asked name) and the backers (further reports that may support a rival's value)."""
     name = question_name(question)
+    cands = [c for c in cands if not boilerplate(c.text)]
+    if not cands:
+        return [], []
     near = _one_per_page(_by_article(cands, ENTITY_MARGIN, MAX_ARTICLES))
     rivals = [_report(m, question, qtype, name) for m in near]
     top = rivals[0].score if rivals else 0.0
@@ -218,6 +302,7 @@ def gather(
         for m in _by_article(cands, SUPPORT_MARGIN, MAX_SUPPORT)
         if m[0].hit.article.id not in seen
     ]
+    backers = [b for b in backers if _holds_name(b, name)]
     _stories([*rivals, *backers])
     return rivals, backers
 
@@ -232,6 +317,25 @@ def slot_type(question: str) -> QuestionType:
     if _QUANTITY.search(question):
         return "how_many"
     return "when" if _DATE.search(question) else qtype
+
+
+def _versions(rivals: list[Report]) -> None:
+    """Copies of one story whose best sentences are two wordings of one sentence, with no
+    typed value to compare: each sentence is its report's value (one text in two versions
+    saying different things)."""
+    for i, a in enumerate(rivals):
+        for b in rivals[i + 1 :]:
+            untyped = a.value is None and b.value is None
+            if untyped and a.story == b.story and _reworded(a.cand.text, b.cand.text):
+                for r in (a, b):
+                    r.value, r.whole = r.cand.text, True
+
+
+def _reworded(a: str, b: str) -> bool:
+    """Whether two sentences are one sentence worded otherwise: their content terms differ,
+    but most of the shorter one's are in the other (not two sentences of one story)."""
+    ta, tb = set(terms(a)), set(terms(b))
+    return bool(ta) and bool(tb) and ta != tb and len(ta & tb) >= COPY * min(len(ta), len(tb))
 
 
 def find_groups(question: str, cands: Sequence[Candidate]) -> tuple[QuestionType, list[Group]]:
@@ -249,6 +353,7 @@ def find_groups(question: str, cands: Sequence[Candidate]) -> tuple[QuestionType
             # Typed values that differ already are the cleaner reading of the change.
             if diff and (a.value is None or b.value is None or same_value(a.value, b.value, qtype)):
                 a.value, b.value = diff
+    _versions(rivals)
     groups: list[Group] = []
     for r in rivals:
         value = r.value
@@ -258,7 +363,7 @@ def find_groups(question: str, cands: Sequence[Candidate]) -> tuple[QuestionType
                 continue
             value = r.cand.text
         for g in groups:
-            if r.value is not None and same_value(g.value, value, qtype):
+            if r.value is not None and not r.whole and same_value(g.value, value, qtype):
                 g.reports.append(r)
                 break
         else:
