@@ -61,6 +61,7 @@ from retrieval.manifest import (
     next_merge,
 )
 from retrieval.segment_index import LivePart, SegmentIndex
+from retrieval.segment_rows import LiveArticles
 from retrieval.segments import ARTIFACTS, ArticleRow, ChunkRow, Segment, SentenceRow
 
 __all__ = [
@@ -113,7 +114,7 @@ class Snapshot:
     name: str
     manifest: dict[str, Any]
     files: dict[str, str]
-    articles: dict[str, ArticleRow]  # the live ones, their current paths applied
+    articles: Mapping[str, ArticleRow]  # the live ones, their current paths applied
     parts: list[LivePart]
     lexical: SegmentedBM25
 
@@ -429,22 +430,20 @@ class IndexStore:
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise IndexCorruptError(f"index snapshot {name} is unreadable: {e}") from None
         self._forget_all_but(entries)
-        parts, articles = [], {}
-        chunk0 = sentence0 = 0
-        for index, (deleted, paths) in zip(indexes, marks, strict=True):
+        parts = []
+        chunk0 = sentence0 = n_articles = 0
+        for index, (deleted, _) in zip(indexes, marks, strict=True):
             parts.append(LivePart.place(index, chunk0, sentence0, deleted))
             chunk0, sentence0 = chunk0 + index.n_chunks, sentence0 + index.n_sentences
-            if deleted:  # only this segment's copy is deleted: a live one elsewhere stays
-                articles.update(
-                    (a, row) for a, row in index.seg.articles.items() if a not in deleted
-                )
-            else:
-                articles.update(index.seg.articles)  # dict.update: no loop per article
-            for aid, path in paths.items():
-                if aid in articles:
-                    articles[aid] = replace(articles[aid], path=str(path))
+            # Only this segment's copy is deleted: a live one elsewhere stays.
+            n_articles += len(index.seg.articles) - index.n_deleted(deleted)
+        # Looked up segment by segment when asked for: no dict of every article.
+        articles = LiveArticles(
+            [(i.seg.articles, d, p) for i, (d, p) in zip(indexes, marks, strict=True)],
+            n_articles,
+        )
         live = (
-            len(articles),
+            n_articles,
             sum(p.live_chunks for p in parts),
             sum(p.live_sentences for p in parts),
         )
@@ -498,7 +497,7 @@ class IndexStore:
 
     def _verify(self, folder: Path, artifacts: Mapping[str, Any], *, deep: bool) -> None:
         """Check each file's size (and, when deep, its SHA-256) against the manifest."""
-        for artifact in ARTIFACTS:
+        for artifact in segments.artifacts_of(artifacts):
             expected = artifacts[artifact]
             path = folder / artifact
             if not path.exists():
