@@ -329,11 +329,17 @@ class SegmentedBM25:
             out = self.scores(query_terms)
             rows = np.flatnonzero(out)
             return rows, out[rows]
-        rows = np.unique(np.concatenate([r for r, _ in gains]))
-        acc = np.zeros(len(rows), dtype=np.float32)
-        for r, g in gains:
-            acc[np.searchsorted(rows, r)] += g
-        return rows, acc
+        every = np.concatenate([r for r, _ in gains])
+        # A stable sort keeps each row's gains in the order scores() adds them.
+        order = np.argsort(every, kind="stable")
+        every, gain = every[order], np.concatenate([g for _, g in gains])[order]
+        first = np.flatnonzero(np.r_[True, every[1:] != every[:-1]])
+        size = np.diff(np.r_[first, len(every)])
+        acc = gain[first].copy()
+        for j in range(1, int(size.max())):  # at most one round per query term
+            more = size > j
+            acc[more] += gain[first[more] + j]
+        return every[first], acc
 
     def _gains(self, query_terms: Sequence[str]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
         """Per query term and segment: the live rows that hold it and what it adds to their
