@@ -330,6 +330,8 @@ class SegmentedBM25:
             rows = np.flatnonzero(out)
             return rows, out[rows]
         every = np.concatenate([r for r, _ in gains])
+        if not len(every):  # only deleted rows held the terms
+            return every.astype(np.int64), np.zeros(0, dtype=np.float32)
         # A stable sort keeps each row's gains in the order scores() adds them.
         order = np.argsort(every, kind="stable")
         every, gain = every[order], np.concatenate([g for _, g in gains])[order]

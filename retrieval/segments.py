@@ -57,6 +57,7 @@ def artifacts_of(listed: Mapping[str, Any]) -> tuple[str, ...]:
     """The files a segment's manifest entry (its ``artifacts``) says it has."""
     return tuple(a for a in ARTIFACTS if a in REQUIRED or a in listed)
 
+
 SCHEMA = """
 CREATE TABLE articles (
     id TEXT PRIMARY KEY, title TEXT NOT NULL, date TEXT, source TEXT, url TEXT,
@@ -244,18 +245,26 @@ def write(folder: Path, seg: Segment, kind: ann.Kind = "flat") -> None:
     faiss.write_index(ann.fp16_index(seg.sentence_vectors), str(folder / SENTENCES))
     _write_sqlite(seg, folder / STORE)
     _postings(seg).save(folder / POSTINGS)
+    seg.columns_of().save(folder / COLUMNS)
+    catalog = [
+        [a.id, a.title, a.date, a.source, a.url, a.path, a.content_hash, n, m]
+        for a, n, m in catalog_rows(seg)
+    ]
+    (folder / CATALOG).write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
+
+
+def catalog_rows(seg: Segment) -> list[tuple[ArticleRow, int, int]]:
+    """Each article of a segment with its numbers of chunks and sentences (catalog.json)."""
     cols = seg.columns_of()
-    cols.save(folder / COLUMNS)
     n_articles = len(seg.articles)
     chunks_of = np.bincount(cols.chunk_article, minlength=n_articles)
     sentences_of = np.bincount(
         cols.chunk_article[cols.sentence_chunk], minlength=n_articles
     ) if len(cols.sentence_chunk) else np.zeros(n_articles, dtype=np.int64)  # fmt: skip
-    catalog = [
-        [a.id, a.title, a.date, a.source, a.url, a.path, a.content_hash, int(n), int(m)]
+    return [
+        (a, int(n), int(m))
         for a, n, m in zip(seg.articles.values(), chunks_of, sentences_of, strict=True)
     ]
-    (folder / CATALOG).write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
 
 
 def read(folder: Path, dim: int, *, kind: ann.Kind = "flat", postings: bool = True) -> Segment:

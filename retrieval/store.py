@@ -39,13 +39,14 @@ import os
 import shutil
 import sqlite3
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from retrieval import ann, segments
+from retrieval.catalog import CatalogArticles, SegmentCatalog, sizes_of, where_of
 from retrieval.durable import fsync_dir, fsync_file, sha256_file
 from retrieval.errors import IndexCorruptError, IndexMissingError, IngestLockedError
 from retrieval.lexical import SegmentedBM25
@@ -81,10 +82,8 @@ __all__ = [
 KEEP_SNAPSHOTS = 2
 ANN_MIN_CHUNKS = 50_000  # index.ann_min_chunks' default
 _REBUILD = "rebuild it with `newsbot ingest --rebuild`"
-# A segment's articles (text left empty) and their (chunks, sentences) counts.
-_SegmentCatalog = tuple[dict[str, ArticleRow], dict[str, tuple[int, int]]]
-# Segment catalogs read in this process, by index folder, segment and checksum.
-_CATALOGS: dict[tuple[str, str, str], _SegmentCatalog] = {}
+# Segment catalogs read (or written) in this process, by index folder, segment and checksum.
+_CATALOGS: dict[tuple[str, str, str], SegmentCatalog] = {}
 
 
 @dataclass
@@ -251,6 +250,16 @@ class IndexStore:
         fsync_dir(tmp)
         tmp.rename(self.segments / name)
         fsync_dir(self.segments)
+        # What it wrote, this process never reads back to plan its next ingest.
+        key = (str(self.root), name, artifacts[segments.CATALOG]["sha256"])
+        written = segments.catalog_rows(seg)
+        _CATALOGS[key] = SegmentCatalog(
+            {
+                a.id: ArticleRow(a.id, a.title, a.date, a.source, a.url, a.path, a.content_hash, "")
+                for a, _, _ in written
+            },
+            {a.id: (n, m) for a, n, m in written},
+        )
         counts = seg.counts()
         return {
             "name": name,
@@ -510,7 +519,7 @@ class IndexStore:
                     f"(checksum mismatch); {_REBUILD}"
                 )
 
-    def _catalog_of(self, name: str, artifacts: Mapping[str, Any], deep: bool) -> _SegmentCatalog:
+    def _catalog_of(self, name: str, artifacts: Mapping[str, Any], deep: bool) -> SegmentCatalog:
         """A segment's catalog, verified; kept per process (a watching writer reads it once)."""
         folder = self.segments / name
         self._verify(folder, artifacts, deep=deep)
@@ -522,7 +531,7 @@ class IndexStore:
                     f"index segment {name}: catalog.json is truncated or altered; {_REBUILD}"
                 )
             entries = segments.read_catalog(folder)
-            _CATALOGS[key] = (
+            _CATALOGS[key] = SegmentCatalog(
                 {c.article.id: c.article for c in entries},
                 {c.article.id: (c.chunks, c.sentences) for c in entries},
             )
@@ -532,7 +541,8 @@ class IndexStore:
         """The writer's view of the current snapshot: live articles, files, segments.
 
         Reads each segment's catalog (verified) and checks the size of its other files;
-        ``deep`` verifies their checksums too (as a reader would).
+        ``deep`` verifies their checksums too (as a reader would). The articles are looked
+        up segment by segment (catalog.py), never copied into one dict.
 
         Raises:
             IndexMissingError: nothing was published yet.
@@ -541,25 +551,17 @@ class IndexStore:
         name = self.current_name()
         manifest = self.read_manifest(name)
         assert name is not None
-        articles: dict[str, ArticleRow] = {}
-        where: dict[str, str] = {}
-        sizes: dict[str, tuple[int, int]] = {}
+        parts = []
         try:
             for e in manifest["segments"]:
                 seg = str(e["name"])
                 if not NAME.fullmatch(seg):
                     raise IndexCorruptError(f"the manifest names a segment {seg[:40]!r}")
-                deleted, paths = set(e["deleted"]), e["paths"]
-                held, held_sizes = self._catalog_of(seg, e["artifacts"], deep)
-                if deleted:
-                    held = {k: v for k, v in held.items() if k not in deleted}
-                    held_sizes = {k: v for k, v in held_sizes.items() if k not in deleted}
-                # dict.update, not a loop per article: this runs on every ingest.
-                articles.update(held)
-                sizes.update(held_sizes)
-                where.update(dict.fromkeys(held, seg))
-                for aid, path in paths.items():
-                    articles[aid] = replace(articles[aid], path=str(path))
+                held = self._catalog_of(seg, e["artifacts"], deep)
+                paths = {str(k): str(v) for k, v in e["paths"].items()}
+                if any(a not in held.articles for a in paths):
+                    raise ValueError(f"segment {seg} moves an article it does not hold")
+                parts.append((seg, held, frozenset(e["deleted"]), paths))
             files = dict(manifest["files"])
         except IndexCorruptError:
             raise
@@ -568,7 +570,8 @@ class IndexStore:
         used = {(str(self.root), e["name"]) for e in manifest["segments"]}
         for key in [k for k in list(_CATALOGS) if k[0] == str(self.root) and k[:2] not in used]:
             del _CATALOGS[key]
-        return Catalog(name, manifest, articles, where, sizes, files)
+        articles = CatalogArticles(parts)
+        return Catalog(name, manifest, articles, where_of(articles), sizes_of(articles), files)
 
 
 def build_lexical(articles: Mapping[str, ArticleRow], chunks: list[ChunkRow]) -> SegmentedBM25:

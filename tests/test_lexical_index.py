@@ -121,6 +121,9 @@ def test_sparse_scores_equal_the_dense_ones_bit_for_bit() -> None:
         [(first, np.arange(1500)), (second, rowmap)], 3000 - len(rowmap[::7]), n_rows=3000
     )
     # Short postings (the sparse path), repeated terms, unknown ones, long postings (dense).
+    only_deleted = Postings.build([["gone"], ["w1"]])
+    held = SegmentedBM25([(only_deleted, np.array([-1, 0]))], 1)
+    assert held.sparse_scores(["gone"])[0].tolist() == []
     for query in (["w1"], ["w1", "w2", "w1", "w3"], ["w5", "nope", "w7"], words[:15], []):
         dense = bm25.scores(query)
         rows, scores = bm25.sparse_scores(query)
