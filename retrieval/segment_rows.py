@@ -25,6 +25,8 @@ import numpy as np
 _ARTICLE = "id, title, date, source, url, path, content_hash, text"
 _CHUNK = 'row, id, article_id, idx, start, "end", text'
 _BATCH = 10_000  # rows read per query when iterating
+_IDS_IN_MEMORY = 20_000  # a segment of at most this many articles keeps its ids in memory
+_CACHED = 1024  # articles a snapshot keeps once read (questions return to the same ones)
 _PARAMS = 500  # ids per IN (...) query (SQLite allows 999 parameters in older builds)
 
 
@@ -160,16 +162,23 @@ class SegmentDB:
 
 
 class SegmentArticles(Mapping[str, Any]):
-    """A read segment's articles by id (with their text), each read when asked for."""
+    """A read segment's articles by id (with their text), each read when asked for. A
+    small segment keeps its ids in memory, so that looking for an article in every
+    segment asks SQLite only where it is."""
 
     def __init__(self, db: SegmentDB, n: int, make: Any) -> None:
         self._db, self._n, self._make = db, n, make
+        self._ids: frozenset[str] | None = None
+        if n <= _IDS_IN_MEMORY:
+            self._ids = frozenset(r[0] for r in db.all("SELECT id FROM articles"))
 
     def __len__(self) -> int:
         return self._n
 
     def __getitem__(self, article_id: str) -> Any:
-        if not isinstance(article_id, str):
+        if not isinstance(article_id, str) or (
+            self._ids is not None and article_id not in self._ids
+        ):
             raise KeyError(article_id)
         row = self._db.one(f"SELECT {_ARTICLE} FROM articles WHERE id = ?", (article_id,))
         if row is None:
@@ -204,6 +213,8 @@ class SegmentArticles(Mapping[str, Any]):
 
     def code(self, article_id: str) -> int | None:
         """An article's code, or None when the segment does not hold it."""
+        if self._ids is not None and article_id not in self._ids:
+            return None
         row = self._db.one("SELECT rowid - 1 FROM articles WHERE id = ?", (article_id,))
         return None if row is None else int(row[0])
 
@@ -295,6 +306,7 @@ class LiveArticles(Mapping[str, Any]):
         self, parts: Sequence[tuple[Mapping[str, Any], frozenset[str], Mapping[str, str]]], n: int
     ) -> None:
         self._parts, self._n = list(parts), n
+        self._recent: dict[str, Any] = {}
 
     def __len__(self) -> int:
         return self._n
@@ -304,12 +316,18 @@ class LiveArticles(Mapping[str, Any]):
         return a if path is None else replace(a, path=str(path))
 
     def __getitem__(self, article_id: str) -> Any:
+        found = self._recent.get(article_id)
+        if found is not None:
+            return found
         for arts, deleted, paths in reversed(self._parts):
             if article_id in deleted:
                 continue
             a = arts.get(article_id)
             if a is not None:
-                return self._fix(a, paths)
+                if len(self._recent) >= _CACHED:
+                    self._recent.clear()
+                self._recent[article_id] = found = self._fix(a, paths)
+                return found
         raise KeyError(article_id)
 
     def __contains__(self, article_id: object) -> bool:
