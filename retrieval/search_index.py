@@ -183,7 +183,7 @@ class _Rows(Generic[Row]):
         if self._chunks:
             return r if p.chunk0 == 0 else replace(r, row=r.row + p.chunk0)
         if p.chunk0 == 0 and p.sentence0 == 0:
-            return r  # type: ignore[no-any-return]
+            return r
         return SentenceRow(r.row + p.sentence0, r.chunk_row + p.chunk0, r.start, r.end)  # type: ignore[return-value]
 
 

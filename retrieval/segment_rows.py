@@ -78,7 +78,7 @@ class Columns:
     def save(self, path: Path) -> None:
         """Write the columns as one uncompressed .npz (no object arrays: no pickle)."""
         with path.open("wb") as f:
-            np.savez(f, **{k: getattr(self, k) for k in self.__dataclass_fields__})  # type: ignore[arg-type]
+            np.savez(f, **{k: getattr(self, k) for k in self.__dataclass_fields__})
 
     @classmethod
     def load(cls, path: Path) -> Columns:

@@ -38,7 +38,7 @@ import json
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -92,9 +92,9 @@ class SnapshotData:
     """A snapshot's live rows in memory, numbered from 0: what a reader loads."""
 
     manifest: dict[str, Any]
-    articles: dict[str, ArticleRow]
-    chunks: list[ChunkRow]
-    sentences: list[SentenceRow]
+    articles: Mapping[str, ArticleRow]
+    chunks: Sequence[ChunkRow]
+    sentences: Sequence[SentenceRow]
     files: dict[str, str]
     chunk_vectors: np.ndarray
     sentence_vectors: np.ndarray
@@ -252,7 +252,7 @@ class IndexStore:
         tmp.rename(self.segments / name)
         fsync_dir(self.segments)
         # What it wrote, this process never reads back to plan its next ingest.
-        key = (str(self.root), name, artifacts[segments.CATALOG]["sha256"])
+        key = (str(self.root), name, str(artifacts[segments.CATALOG]["sha256"]))
         written = segments.catalog_rows(seg)
         _CATALOGS[key] = SegmentCatalog(
             {
@@ -588,7 +588,7 @@ def _altered(folder: Path, artifact: str) -> IndexCorruptError:
     )
 
 
-def build_lexical(articles: Mapping[str, ArticleRow], chunks: list[ChunkRow]) -> SegmentedBM25:
+def build_lexical(articles: Mapping[str, ArticleRow], chunks: Sequence[ChunkRow]) -> SegmentedBM25:
     """BM25 over each chunk's article title and text (one segment of every chunk)."""
     postings = segments.build_postings(articles, chunks)
     return SegmentedBM25([(postings, np.arange(len(chunks)))], len(chunks))
