@@ -49,10 +49,13 @@ class SegmentCatalog:
     def ids_with(self, content_hash: str) -> list[str]:
         """The articles of this content hash."""
         if self._by_hash is None:
-            by_hash: dict[str, list[str]] = {}
-            for a in self.articles.values():
-                by_hash.setdefault(a.content_hash, []).append(a.id)
-            self._by_hash = by_hash
+            # One article per hash (ingest keeps one copy of a text): one comprehension.
+            first = {a.content_hash: [a.id] for a in self.articles.values()}
+            if len(first) < len(self.articles):  # some text is held twice: list them all
+                first = {}
+                for a in self.articles.values():
+                    first.setdefault(a.content_hash, []).append(a.id)
+            self._by_hash = first
         return self._by_hash.get(content_hash, [])
 
 

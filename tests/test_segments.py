@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 from retrieval import segments
-from retrieval.catalog import hash_owner, ids_below
+from retrieval.catalog import SegmentCatalog, hash_owner, ids_below
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder
 from retrieval.ingest import ingest
@@ -412,3 +412,13 @@ def test_the_writers_catalog_finds_articles_by_path_and_hash(segmented: IndexSto
     plain = dict(cat.articles.items())  # what the PostgreSQL store gives: walked
     assert ids_below(plain, [Path("/e")], lambda p: p.startswith("/e/")) == {"a1"}
     assert cat.where["a0"] == cat.manifest["segments"][-1]["name"]  # replaced in the last
+
+
+def test_a_segment_catalog_lists_every_article_of_a_text_held_twice() -> None:
+    def row(aid: str, h: str) -> ArticleRow:
+        return ArticleRow(aid, aid, None, None, None, f"/d/{aid}.txt", h, "")
+
+    cat = SegmentCatalog({a: row(a, h) for a, h in (("x", "h1"), ("y", "h2"), ("z", "h1"))}, {})
+    assert cat.ids_with("h1") == ["x", "z"] and cat.ids_with("h2") == ["y"]
+    assert cat.ids_with("h3") == []
+    assert sorted(cat.ids_at(["/d/y.txt"], ["/d/"])) == ["x", "y", "y", "z"]
