@@ -27,36 +27,45 @@ class SegmentCatalog:
 
     articles: dict[str, ArticleRow]
     sizes: dict[str, tuple[int, int]]
+    _paths: list[str] | None = field(default=None, repr=False)  # distinct, sorted
     _by_path: dict[str, list[str]] | None = field(default=None, repr=False)
-    _paths: list[str] = field(default_factory=list, repr=False)  # distinct, sorted
-    _by_hash: dict[str, list[str]] | None = field(default=None, repr=False)
+    _by_hash: dict[str, str] | None = field(default=None, repr=False)
+    _shared: dict[str, list[str]] = field(default_factory=dict, repr=False)
 
     def ids_at(self, exact: Iterable[str], prefixes: Sequence[str]) -> list[str]:
         """The articles whose written path is one of ``exact`` or starts with a prefix."""
+        if self._paths is None:
+            self._paths = sorted({a.path for a in self.articles.values()})
+        paths = self._paths
+        hits = [p for p in exact if (i := bisect_left(paths, p)) < len(paths) and paths[i] == p]
+        for prefix in prefixes:
+            i = bisect_left(paths, prefix)
+            while i < len(paths) and paths[i].startswith(prefix):
+                hits.append(paths[i])
+                i += 1
+        if not hits:  # a new file: the common case of adding articles
+            return []
         if self._by_path is None:
             by_path: dict[str, list[str]] = {}
             for a in self.articles.values():
                 by_path.setdefault(a.path, []).append(a.id)
-            self._by_path, self._paths = by_path, sorted(by_path)
-        out = [aid for p in exact for aid in self._by_path.get(p, ())]
-        for prefix in prefixes:
-            i = bisect_left(self._paths, prefix)
-            while i < len(self._paths) and self._paths[i].startswith(prefix):
-                out += self._by_path[self._paths[i]]
-                i += 1
-        return out
+            self._by_path = by_path
+        return [aid for p in hits for aid in self._by_path[p]]
 
     def ids_with(self, content_hash: str) -> list[str]:
         """The articles of this content hash."""
         if self._by_hash is None:
             # One article per hash (ingest keeps one copy of a text): one comprehension.
-            first = {a.content_hash: [a.id] for a in self.articles.values()}
-            if len(first) < len(self.articles):  # some text is held twice: list them all
-                first = {}
+            self._by_hash = {a.content_hash: a.id for a in self.articles.values()}
+            if len(self._by_hash) < len(self.articles):  # some text is held twice
+                every: dict[str, list[str]] = {}
                 for a in self.articles.values():
-                    first.setdefault(a.content_hash, []).append(a.id)
-            self._by_hash = first
-        return self._by_hash.get(content_hash, [])
+                    every.setdefault(a.content_hash, []).append(a.id)
+                self._shared = {h: ids for h, ids in every.items() if len(ids) > 1}
+        if content_hash in self._shared:
+            return self._shared[content_hash]
+        found = self._by_hash.get(content_hash)
+        return [] if found is None else [found]
 
 
 # One segment in a snapshot: its name, catalog, deleted articles and moved ones' paths.
