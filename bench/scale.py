@@ -20,9 +20,11 @@ disk size. `--skip-cli` leaves out the whole-process runs.
 Then a new process reads the index as a server would, and reports: cold load
 (NewsService.reload: verify, read, build the search index); retrieval p50/p95 (question
 embedding excluded) unfiltered and with a one-year date window (1/6 of the chunks);
-full-answer p50 (`NewsService.ask`, extractive, question embedding included); recall@10 of
-the dense chunk search (ANN where a segment has one) against exact search over the same
-rows, unfiltered and in the window, on 100 real questions' vectors; its peak RSS.
+full-answer p50 (`NewsService.ask`, extractive, question embedding included); its peak RSS
+while serving (``serving_peak_rss_mib``); recall@10 of the dense chunk search (ANN where a
+segment has one) against exact search over the same rows, unfiltered and in the window, on
+100 real questions' vectors; its peak RSS after that check too (``read_peak_rss_mib``: the
+check reads every vector back, 100k at a time).
 `--kind` sets `index.kind` (and `--ann-min` `index.ann_min_chunks`).
 To time older code in-process, copy this file into that checkout and run it there.
 """
@@ -280,6 +282,8 @@ def read_side(config: Path) -> dict[str, object]:
             reader.ask(q, record=False)
             samples.append(time.perf_counter() - t)
     result["answer_ms"] = dict(zip(("p50", "p95"), percentiles(samples), strict=True))
+    # What a server holds: the recall check below reads every vector back (100k at a time).
+    result["serving_peak_rss_mib"] = peak_rss_mib()
     questions = real_sentences()[POOL : POOL + 95] + QUERIES  # not in the vector pool
     qs = embedder.encode(questions)
     index = retriever.index

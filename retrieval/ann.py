@@ -157,10 +157,27 @@ class IVFRows:
     def __getitem__(self, key: Any) -> np.ndarray:
         if isinstance(key, (int, np.integer)):
             return self[np.array([int(key)])][0]
-        rows = np.arange(self.shape[0])[key]
+        rows = self._rows(key)
         if not len(rows):
             return np.zeros((0, self.shape[1]), dtype=np.float32)
         return self.index.reconstruct_batch(np.ascontiguousarray(rows, dtype=np.int64))
+
+    def _rows(self, key: Any) -> np.ndarray:
+        """The row numbers a key selects, checked (a per-row read never builds an array of
+        every row: at 1M rows that cost ~2 ms a vector)."""
+        n = self.shape[0]
+        if isinstance(key, slice):
+            return np.arange(*key.indices(n))
+        rows = np.asarray(key)
+        if rows.dtype == bool:
+            if rows.shape != (n,):
+                raise IndexError("boolean mask of the wrong length")
+            return np.flatnonzero(rows)
+        rows = rows.astype(np.int64, copy=False).reshape(-1)
+        rows = np.where(rows < 0, rows + n, rows)
+        if len(rows) and (int(rows.min()) < 0 or int(rows.max()) >= n):
+            raise IndexError(f"row out of range 0..{n - 1}")
+        return rows
 
     def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
         out = self.index.reconstruct_n(0, self.shape[0])

@@ -19,6 +19,7 @@ import numpy as np
 
 from retrieval.articles import Article
 from retrieval.backend import Store, make_store
+from retrieval.catalog import hash_owner, ids_below
 from retrieval.chunking import chunk_article, embed_text
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder
@@ -323,11 +324,11 @@ def ingest(
     deep = paths is None
     with contextlib.nullcontext() if locked else store.writer_lock():
         old, notes = load_previous(store, signature, rebuild, deep)
-        known = {} if old is None else old.articles
-        below = scope_test(roots)
-        scoped = {aid for aid, a in known.items() if below(a.path)}
-        outside = [a for aid, a in known.items() if aid not in scoped]
-        reports, kept, files, stripped = _read_all(settings, roots, store.root, known, outside)
+        known: Mapping[str, ArticleRow] = {} if old is None else old.articles
+        # Through the catalog's path and hash indexes: no walk over every indexed article.
+        scoped = ids_below(known, roots, scope_test(roots))
+        indexed = hash_owner(known, scoped)
+        reports, kept, files, stripped = _read_all(settings, roots, store.root, known, indexed)
         if notes:
             reports.insert(0, FileReport(str(store.root), "rebuilt", notes[0]))
         change, builder = _plan(settings, embedder, old, (roots, scoped), reports, kept, files)
@@ -418,7 +419,7 @@ def _read_all(
     roots: Sequence[Path],
     index_dir: Path,
     known: Mapping[str, ArticleRow],
-    outside: Sequence[ArticleRow],
+    indexed: Callable[[str], str | None],
 ) -> tuple[list[FileReport], dict[str, Article], dict[str, str], int]:
     """Load every file; decide per article: new, duplicate, or id clash.
 
@@ -430,7 +431,9 @@ def _read_all(
     max_bytes = int(settings.ingest.max_file_mb * 1024 * 1024)
     reports: list[FileReport] = []
     kept: dict[str, Article] = {}
-    by_hash: dict[str, str] = {a.content_hash: a.id for a in outside}
+    # The articles kept so far by content hash; else the indexed article outside this
+    # ingest's paths that has it (``indexed``).
+    by_hash: dict[str, str] = {}
     files: dict[str, str] = {}
     stripped = 0
     entries: list[tuple[Article, FileReport]] = []
@@ -462,8 +465,8 @@ def _read_all(
     for a, report in sorted(entries, key=rank):  # stable: file order within a rank
         if a.id in kept:
             report.warnings.append(f"article id {a.id!r} is already used by {kept[a.id].path}")
-        elif by_hash.get(a.content_hash, a.id) != a.id:
-            duplicates.setdefault(id(report), []).append(by_hash[a.content_hash])
+        elif (first := _owner(by_hash, indexed, a.content_hash)) not in (None, a.id):
+            duplicates.setdefault(id(report), []).append(str(first))
         else:
             kept[a.id] = a
             by_hash[a.content_hash] = a.id
@@ -487,6 +490,12 @@ def _read_all(
         else:
             report.detail = "no article could be used"
     return reports, kept, files, stripped
+
+
+def _owner(
+    by_hash: Mapping[str, str], indexed: Callable[[str], str | None], content_hash: str
+) -> str | None:
+    return by_hash[content_hash] if content_hash in by_hash else indexed(content_hash)
 
 
 def _is_added(path: str) -> bool:

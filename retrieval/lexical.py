@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -313,6 +313,39 @@ class SegmentedBM25:
     def scores(self, query_terms: Sequence[str]) -> np.ndarray:
         """BM25 of every live chunk for the query (a repeated term counts again)."""
         out = np.zeros(self.n_rows, dtype=np.float32)
+        for rows, gains in self._gains(query_terms):
+            out[rows] += gains
+        return out
+
+    def sparse_scores(self, query_terms: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+        """The rows that hold a query term (ascending) and their BM25, equal to
+        :meth:`scores` at those rows (the same float32 additions in the same order): the
+        cost follows the query terms' postings, not the size of the index."""
+        gains = list(self._gains(query_terms))
+        if not gains:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
+        total = sum(len(r) for r, _ in gains)
+        if total * 4 > self.n_rows:  # postings as long as the index: one dense pass is cheaper
+            out = self.scores(query_terms)
+            rows = np.flatnonzero(out)
+            return rows, out[rows]
+        every = np.concatenate([r for r, _ in gains])
+        if not len(every):  # only deleted rows held the terms
+            return every.astype(np.int64), np.zeros(0, dtype=np.float32)
+        # A stable sort keeps each row's gains in the order scores() adds them.
+        order = np.argsort(every, kind="stable")
+        every, gain = every[order], np.concatenate([g for _, g in gains])[order]
+        first = np.flatnonzero(np.r_[True, every[1:] != every[:-1]])
+        size = np.diff(np.r_[first, len(every)])
+        acc = gain[first].copy()
+        for j in range(1, int(size.max())):  # at most one round per query term
+            more = size > j
+            acc[more] += gain[first[more] + j]
+        return every[first], acc
+
+    def _gains(self, query_terms: Sequence[str]) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+        """Per query term and segment: the live rows that hold it and what it adds to their
+        score (float32), in the order :meth:`scores` adds them."""
         for t in query_terms:
             idf = None
             for p, m, _ in self.parts:
@@ -324,8 +357,7 @@ class SegmentedBM25:
                 ok = rows >= 0
                 rows, tf = rows[ok], p.tf[lo:hi][ok]
                 idf = self.idf(t) if idf is None else idf
-                out[rows] += (idf * tf / (tf + self._norm[rows])).astype(np.float32)
-        return out
+                yield rows, (idf * tf / (tf + self._norm[rows])).astype(np.float32)
 
 
 def _save_npz(path: Path, vocab: Iterable[str], **arrays: np.ndarray) -> None:

@@ -29,9 +29,9 @@ class Catalog:
 
     name: str
     manifest: dict[str, Any]
-    articles: dict[str, ArticleRow]
-    where: dict[str, str]  # article id -> segment name
-    sizes: dict[str, tuple[int, int]]  # article id -> (chunks, sentences)
+    articles: Mapping[str, ArticleRow]
+    where: Mapping[str, str]  # article id -> segment name
+    sizes: Mapping[str, tuple[int, int]]  # article id -> (chunks, sentences)
     files: dict[str, str]
 
 

@@ -11,9 +11,9 @@ next snapshot costs what is new in it, not what it holds.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -34,7 +34,7 @@ class SearchIndex:
         snap = data if isinstance(data, Snapshot) else _one_part(data)
         self.data = snap
         self.name = snap.name
-        self.articles: dict[str, ArticleRow] = snap.articles
+        self.articles: Mapping[str, ArticleRow] = snap.articles
         self.parts: list[LivePart] = snap.parts
         self.lexical = snap.lexical
         self._chunk0 = [p.chunk0 for p in self.parts]
@@ -123,17 +123,19 @@ class SearchIndex:
         """Chunks by BM25 over their title and text."""
         if not len(self.chunks) or not query_terms:
             return []
-        scores = self.lexical.scores(query_terms)  # 0 for deleted rows
+        # Only the rows that hold a query term (deleted rows hold none).
+        rows, scores = self.lexical.sparse_scores(query_terms)
+        keep = scores > 0
         if mask is not None:
-            scores = np.where(mask, scores, 0.0)
-        rows = np.flatnonzero(scores > 0)
+            keep &= mask[rows]
+        rows, scores = rows[keep], scores[keep]
         if len(rows) > k:
-            kth = np.partition(scores[rows], len(rows) - k)[len(rows) - k]
-            rows = rows[scores[rows] >= kth]
+            kth = np.partition(scores, len(rows) - k)[len(rows) - k]
+            rows, scores = rows[scores >= kth], scores[scores >= kth]
         # Of equal scores the lower rows first, so that holes left by deleted rows change
         # nothing (a row's order among the live ones is the same with or without them).
-        top = rows[np.lexsort((rows, -scores[rows]))[:k]]
-        return [(int(i), float(scores[i])) for i in top]
+        top = np.lexsort((rows, -scores))[:k]
+        return [(int(rows[i]), float(scores[i])) for i in top]
 
 
 def _one_part(data: SnapshotData) -> Snapshot:
@@ -165,20 +167,24 @@ class _Rows(Generic[Row]):
 
     def _lift(self, p: LivePart, local: int) -> Row:
         seg = p.index.seg
-        if self._chunks:
-            c = seg.chunks[local]
-            return c if p.chunk0 == 0 else replace(c, row=c.row + p.chunk0)  # type: ignore[return-value]
-        s = seg.sentences[local]
-        if p.chunk0 == 0 and p.sentence0 == 0:
-            return s  # type: ignore[return-value]
-        return SentenceRow(s.row + p.sentence0, s.chunk_row + p.chunk0, s.start, s.end)  # type: ignore[return-value]
+        return self._lift_row(p, seg.chunks[local] if self._chunks else seg.sentences[local])
 
     def __iter__(self) -> Iterator[Row]:
         for p in self._index.parts:
             alive = p.alive if self._chunks else p.sentence_alive
-            n = p.index.n_chunks if self._chunks else p.index.n_sentences
-            for local in range(n) if alive is None else np.flatnonzero(alive).tolist():
-                yield self._lift(p, local)
+            seg = p.index.seg
+            # The segment's rows one after the other (a read segment's in batches).
+            rows: Iterable[Any] = seg.chunks if self._chunks else seg.sentences
+            for local, row in enumerate(rows):
+                if alive is None or alive[local]:
+                    yield self._lift_row(p, row)
+
+    def _lift_row(self, p: LivePart, r: Any) -> Row:
+        if self._chunks:
+            return r if p.chunk0 == 0 else replace(r, row=r.row + p.chunk0)
+        if p.chunk0 == 0 and p.sentence0 == 0:
+            return r
+        return SentenceRow(r.row + p.sentence0, r.chunk_row + p.chunk0, r.start, r.end)  # type: ignore[return-value]
 
 
 class _SentencesOf:

@@ -13,11 +13,13 @@ are masked, never renumbered.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import numpy as np
 
 from retrieval import ann
+from retrieval.segment_rows import SegmentArticles
 from retrieval.segments import Segment
 
 
@@ -50,33 +52,40 @@ class SegmentIndex:
             seg.chunk_vectors = ann.vectors_of(self.chunk_index)
         self.kind = ann.kind_of(self.chunk_index)
         self.n_chunks, self.n_sentences = len(seg.chunks), len(seg.sentences)
-        self.sentence_chunk = np.fromiter(
-            (s.chunk_row for s in seg.sentences), np.int64, self.n_sentences
-        )
+        cols = seg.columns_of()
+        self.sentence_chunk = cols.sentence_chunk.astype(np.int64)
         # Sentences of chunk c: _sent_order[_sent_start[c]:_sent_start[c + 1]], ascending.
         self._sent_order = np.argsort(self.sentence_chunk, kind="stable")
         self._sent_start = np.zeros(self.n_chunks + 1, dtype=np.int64)
         per_chunk = np.bincount(self.sentence_chunk, minlength=self.n_chunks)
         np.cumsum(per_chunk, out=self._sent_start[1:])
         # Articles and sources as small integer codes, so that filters compare integers.
-        self._article_code = {aid: i for i, aid in enumerate(seg.articles)}
-        codes = np.fromiter(
-            (self._article_code[c.article_id] for c in seg.chunks), np.int32, self.n_chunks
-        )
-        arts = list(seg.articles.values())
+        codes = cols.chunk_article
         # ISO dates compare as strings; "" is no date (never inside a window). Each chunk
         # holds its date's rank among the segment's distinct dates, so that a window is two
         # integer comparisons (comparing 1M strings costs ~10 ms a query).
-        self._dates, ranks = np.unique(
-            np.array([a.date or "" for a in arts], dtype="U10"), return_inverse=True
-        )
-        self._chunk_date = ranks.astype(np.int32).reshape(-1)[codes]
-        sources = [(a.source or "").casefold() for a in arts]
-        self._source_code = {s: i for i, s in enumerate(dict.fromkeys(sources))}
-        by_article = np.array([self._source_code[s] for s in sources], dtype=np.int32)
-        self._chunk_source = by_article[codes] if len(arts) else codes
+        self._dates = cols.dates
+        self._chunk_date = cols.article_date[codes]
+        folded = [str(x).casefold() for x in cols.sources]
+        self._source_code = {f: i for i, f in enumerate(dict.fromkeys(folded))}
+        by_name = np.array([self._source_code[f] for f in folded], dtype=np.int32)
+        self._chunk_source = by_name[cols.article_source][codes] if len(folded) else codes
         self._chunk_article = codes
         self._alive: tuple[frozenset[str], np.ndarray | None] = (frozenset(), None)
+        self._article_code: dict[str, int] | None = None
+
+    def article_codes(self, ids: Iterable[str]) -> list[int]:
+        """The codes of those of these articles that the segment holds."""
+        arts = self.seg.articles
+        if isinstance(arts, SegmentArticles):
+            return arts.codes(ids)
+        if self._article_code is None:
+            self._article_code = {aid: i for i, aid in enumerate(arts)}
+        return [c for a in ids if (c := self._article_code.get(a)) is not None]
+
+    def n_deleted(self, deleted: frozenset[str]) -> int:
+        """How many of these articles the segment holds."""
+        return len(self.article_codes(deleted)) if deleted else 0
 
     def sentences_of(self, chunk: int) -> np.ndarray:
         """The rows of a chunk's sentences, ascending."""
@@ -103,7 +112,7 @@ class SegmentIndex:
         if not deleted:
             return None
         if self._alive[0] != deleted:  # a snapshot's deletions change seldom: keep the last
-            gone = [self._article_code[a] for a in deleted if a in self._article_code]
+            gone = self.article_codes(deleted)
             self._alive = (deleted, ~np.isin(self._chunk_article, gone))
         return self._alive[1]
 
@@ -121,8 +130,7 @@ class SegmentIndex:
             wanted = [self._source_code.get(s.casefold(), -1) for s in filters.sources]
             ok &= np.isin(self._chunk_source, wanted)
         if filters.articles:
-            wanted = [self._article_code.get(a, -1) for a in filters.articles]
-            ok &= np.isin(self._chunk_article, wanted)
+            ok &= np.isin(self._chunk_article, self.article_codes(filters.articles))
         return ok
 
 

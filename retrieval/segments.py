@@ -10,10 +10,16 @@ A segment folder holds the rows of some articles, numbered from 0 within the seg
     postings.npz                    term frequencies and chunk lengths (lexical.Postings)
     catalog.json                    id, path and content hash of each article (and its row
                                     counts): all that a writer reads to decide what changed
+    columns.npz                     per-row integer columns (each chunk's article, each
+                                    sentence's chunk and offsets, each article's date and
+                                    source): what a reader holds in memory (segment_rows.py);
+                                    segments written before it have none (then a reader
+                                    derives them from store.sqlite)
 
 A segment is written once and never changed; what changes later (an article removed,
 replaced or moved) is recorded in the snapshot manifest that lists it (see store.py).
 Every file is checksummed in that manifest and verified before FAISS, SQLite or numpy reads it.
+A reader keeps no Python object per row: texts and ids are read from store.sqlite on demand.
 """
 
 from __future__ import annotations
@@ -30,11 +36,27 @@ import numpy as np
 
 from retrieval import ann
 from retrieval.lexical import Postings, terms
+from retrieval.segment_rows import (
+    Columns,
+    ColumnSentences,
+    SegmentArticles,
+    SegmentChunks,
+    SegmentDB,
+)
 
-CHUNKS, SENTENCES, STORE, POSTINGS, CATALOG = (
+CHUNKS, SENTENCES, STORE, POSTINGS, CATALOG, COLUMNS = (
     "chunks.faiss", "sentences.faiss", "store.sqlite", "postings.npz", "catalog.json",
+    "columns.npz",
 )  # fmt: skip
-ARTIFACTS = (CHUNKS, SENTENCES, STORE, POSTINGS, CATALOG)
+ARTIFACTS = (CHUNKS, SENTENCES, STORE, POSTINGS, CATALOG, COLUMNS)
+# What every segment has (columns.npz came later: a manifest entry lists it when written).
+REQUIRED = (CHUNKS, SENTENCES, STORE, POSTINGS, CATALOG)
+
+
+def artifacts_of(listed: Mapping[str, Any]) -> tuple[str, ...]:
+    """The files a segment's manifest entry (its ``artifacts``) says it has."""
+    return tuple(a for a in ARTIFACTS if a in REQUIRED or a in listed)
+
 
 SCHEMA = """
 CREATE TABLE articles (
@@ -93,11 +115,13 @@ class SentenceRow:
 
 @dataclass
 class Segment:
-    """A segment's rows and vectors in memory (rows numbered from 0)."""
+    """A segment's rows and vectors (rows numbered from 0): Python rows in memory as the
+    writer builds them, or, read from a segment folder, views that read a row when asked
+    for (segment_rows.py) with its integer ``columns`` in memory."""
 
-    articles: dict[str, ArticleRow]
-    chunks: list[ChunkRow]
-    sentences: list[SentenceRow]
+    articles: Mapping[str, ArticleRow]
+    chunks: Sequence[ChunkRow]
+    sentences: Sequence[SentenceRow]
     chunk_vectors: np.ndarray
     sentence_vectors: np.ndarray
     postings: Postings | None = None
@@ -105,6 +129,13 @@ class Segment:
     # views of their storage, the one copy in memory.
     chunk_index: Any = None
     sentence_index: Any = None
+    columns: Columns | None = None
+
+    def columns_of(self) -> Columns:
+        """The segment's integer columns (computed once from its rows when not read)."""
+        if self.columns is None:
+            self.columns = Columns.of(self)
+        return self.columns
 
     def counts(self) -> dict[str, int]:
         """Rows per table, as the manifest records them."""
@@ -126,10 +157,15 @@ class Selection:
 
 def select(seg: Segment, deleted: set[str], offset: int) -> Selection:
     """The live rows of a segment whose ``deleted`` articles are gone, numbered from offset."""
-    keep = np.fromiter((c.article_id not in deleted for c in seg.chunks), bool, len(seg.chunks))
+    cols = seg.columns_of()
+    if isinstance(seg.articles, SegmentArticles):
+        gone = np.asarray(seg.articles.codes(deleted), dtype=np.int64)
+    else:
+        gone = np.array([i for i, a in enumerate(seg.articles) if a in deleted], dtype=np.int64)
+    keep = ~np.isin(cols.chunk_article, gone)
     chunk_map = np.full(len(seg.chunks), -1, dtype=np.int64)
     chunk_map[keep] = np.arange(offset, offset + int(keep.sum()))
-    sent_chunk = np.fromiter((s.chunk_row for s in seg.sentences), np.int64, len(seg.sentences))
+    sent_chunk = cols.sentence_chunk.astype(np.int64)
     return Selection(chunk_map, keep, keep[sent_chunk] if len(sent_chunk) else keep[:0])
 
 
@@ -209,61 +245,62 @@ def write(folder: Path, seg: Segment, kind: ann.Kind = "flat") -> None:
     faiss.write_index(ann.fp16_index(seg.sentence_vectors), str(folder / SENTENCES))
     _write_sqlite(seg, folder / STORE)
     _postings(seg).save(folder / POSTINGS)
-    sizes: dict[str, list[int]] = {a: [0, 0] for a in seg.articles}
-    sentences_of = np.bincount(
-        np.fromiter((s.chunk_row for s in seg.sentences), np.int64, len(seg.sentences)),
-        minlength=len(seg.chunks),
-    )
-    for c in seg.chunks:
-        sizes[c.article_id][0] += 1
-        sizes[c.article_id][1] += int(sentences_of[c.row])
+    seg.columns_of().save(folder / COLUMNS)
     catalog = [
-        [a.id, a.title, a.date, a.source, a.url, a.path, a.content_hash, *sizes[a.id]]
-        for a in seg.articles.values()
+        [a.id, a.title, a.date, a.source, a.url, a.path, a.content_hash, n, m]
+        for a, n, m in catalog_rows(seg)
     ]
     (folder / CATALOG).write_text(json.dumps(catalog, ensure_ascii=False), encoding="utf-8")
+
+
+def catalog_rows(seg: Segment) -> list[tuple[ArticleRow, int, int]]:
+    """Each article of a segment with its numbers of chunks and sentences (catalog.json)."""
+    cols = seg.columns_of()
+    n_articles = len(seg.articles)
+    chunks_of = np.bincount(cols.chunk_article, minlength=n_articles)
+    sentences_of = np.bincount(
+        cols.chunk_article[cols.sentence_chunk], minlength=n_articles
+    ) if len(cols.sentence_chunk) else np.zeros(n_articles, dtype=np.int64)  # fmt: skip
+    return [
+        (a, int(n), int(m))
+        for a, n, m in zip(seg.articles.values(), chunks_of, sentences_of, strict=True)
+    ]
 
 
 def read(folder: Path, dim: int, *, kind: ann.Kind = "flat", postings: bool = True) -> Segment:
     """Read a segment whose files the caller has verified, its chunks.faiss of that kind
     (``postings=False``: a snapshot of the first format, whose tables are the same but which
-    has no postings.npz)."""
+    has no postings.npz). Its rows are read from store.sqlite when asked for; its columns
+    from columns.npz, or from the tables when the segment has none."""
     chunk_index = ann.check(_read_faiss(folder / CHUNKS), kind, dim)
     sentence_index = _read_sentences(folder / SENTENCES, dim)
-    uri = f"file:{folder / STORE}?mode=ro&immutable=1"
-    con = sqlite3.connect(uri, uri=True)
-    try:
-        articles = {
-            r[0]: ArticleRow(*r)
-            for r in con.execute(
-                "SELECT id, title, date, source, url, path, content_hash, text FROM articles"
-            )
-        }
-        chunks = [
-            ChunkRow(*r)
-            for r in con.execute(
-                'SELECT row, id, article_id, idx, start, "end", text FROM chunks ORDER BY row'
-            )
-        ]
-        sentences = [
-            SentenceRow(*r)
-            for r in con.execute('SELECT row, chunk_row, start, "end" FROM sentences ORDER BY row')
-        ]
-    finally:
-        con.close()
-    if [c.row for c in chunks] != list(range(len(chunks))) or [s.row for s in sentences] != list(
-        range(len(sentences))
+    db = SegmentDB(folder / STORE)
+    n_articles, lo, hi = db.counts("articles", "rowid")
+    n_chunks, c_lo, c_hi = db.counts("chunks", "row")
+    # Articles are coded by rowid (the order they were written in), chunks by row.
+    if (n_articles and (lo, hi) != (1, n_articles)) or (
+        n_chunks and (c_lo, c_hi) != (0, n_chunks - 1)
     ):
         raise ValueError("row numbers are not contiguous")
+    n_sentences, s_lo, s_hi = db.counts("sentences", "row")
+    if n_sentences and (s_lo, s_hi) != (0, n_sentences - 1):
+        raise ValueError("row numbers are not contiguous")
+    has_columns = (folder / COLUMNS).exists()
+    cols = Columns.load(folder / COLUMNS) if has_columns else db.columns(n_articles)
+    cols.check(n_articles, n_chunks, n_sentences)
     loaded = Postings.load(folder / POSTINGS) if postings else None
     return Segment(
-        articles, chunks, sentences, ann.vectors_of(chunk_index), _sentence_vectors(sentence_index),
-        loaded, chunk_index, sentence_index,
+        SegmentArticles(db, n_articles, ArticleRow), SegmentChunks(db, n_chunks, ChunkRow),
+        ColumnSentences(cols, SentenceRow), ann.vectors_of(chunk_index),
+        _sentence_vectors(sentence_index), loaded, chunk_index, sentence_index, cols,
     )  # fmt: skip
 
 
 def check_rows(seg: Segment) -> None:
     """Refuse rows that point to articles or chunks the segment does not hold."""
+    if seg.columns is not None:  # read: its columns were checked against its tables
+        seg.columns.check(len(seg.articles), len(seg.chunks), len(seg.sentences))
+        return
     if any(c.article_id not in seg.articles for c in seg.chunks) or any(
         not 0 <= s.chunk_row < len(seg.chunks) for s in seg.sentences
     ):

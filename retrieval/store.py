@@ -38,14 +38,16 @@ import json
 import os
 import shutil
 import sqlite3
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from retrieval import ann, segments
+from retrieval.catalog import CatalogArticles, SegmentCatalog, sizes_of, where_of
 from retrieval.durable import fsync_dir, fsync_file, sha256_file
 from retrieval.errors import IndexCorruptError, IndexMissingError, IngestLockedError
 from retrieval.lexical import SegmentedBM25
@@ -61,6 +63,7 @@ from retrieval.manifest import (
     next_merge,
 )
 from retrieval.segment_index import LivePart, SegmentIndex
+from retrieval.segment_rows import LiveArticles
 from retrieval.segments import ARTIFACTS, ArticleRow, ChunkRow, Segment, SentenceRow
 
 __all__ = [
@@ -80,10 +83,8 @@ __all__ = [
 KEEP_SNAPSHOTS = 2
 ANN_MIN_CHUNKS = 50_000  # index.ann_min_chunks' default
 _REBUILD = "rebuild it with `newsbot ingest --rebuild`"
-# A segment's articles (text left empty) and their (chunks, sentences) counts.
-_SegmentCatalog = tuple[dict[str, ArticleRow], dict[str, tuple[int, int]]]
-# Segment catalogs read in this process, by index folder, segment and checksum.
-_CATALOGS: dict[tuple[str, str, str], _SegmentCatalog] = {}
+# Segment catalogs read (or written) in this process, by index folder, segment and checksum.
+_CATALOGS: dict[tuple[str, str, str], SegmentCatalog] = {}
 
 
 @dataclass
@@ -91,9 +92,9 @@ class SnapshotData:
     """A snapshot's live rows in memory, numbered from 0: what a reader loads."""
 
     manifest: dict[str, Any]
-    articles: dict[str, ArticleRow]
-    chunks: list[ChunkRow]
-    sentences: list[SentenceRow]
+    articles: Mapping[str, ArticleRow]
+    chunks: Sequence[ChunkRow]
+    sentences: Sequence[SentenceRow]
     files: dict[str, str]
     chunk_vectors: np.ndarray
     sentence_vectors: np.ndarray
@@ -113,7 +114,7 @@ class Snapshot:
     name: str
     manifest: dict[str, Any]
     files: dict[str, str]
-    articles: dict[str, ArticleRow]  # the live ones, their current paths applied
+    articles: Mapping[str, ArticleRow]  # the live ones, their current paths applied
     parts: list[LivePart]
     lexical: SegmentedBM25
 
@@ -250,6 +251,16 @@ class IndexStore:
         fsync_dir(tmp)
         tmp.rename(self.segments / name)
         fsync_dir(self.segments)
+        # What it wrote, this process never reads back to plan its next ingest.
+        key = (str(self.root), name, str(artifacts[segments.CATALOG]["sha256"]))
+        written = segments.catalog_rows(seg)
+        _CATALOGS[key] = SegmentCatalog(
+            {
+                a.id: ArticleRow(a.id, a.title, a.date, a.source, a.url, a.path, a.content_hash, "")
+                for a, _, _ in written
+            },
+            {a.id: (n, m) for a, n, m in written},
+        )
         counts = seg.counts()
         return {
             "name": name,
@@ -429,22 +440,20 @@ class IndexStore:
         except (KeyError, TypeError, ValueError, AttributeError) as e:
             raise IndexCorruptError(f"index snapshot {name} is unreadable: {e}") from None
         self._forget_all_but(entries)
-        parts, articles = [], {}
-        chunk0 = sentence0 = 0
-        for index, (deleted, paths) in zip(indexes, marks, strict=True):
+        parts = []
+        chunk0 = sentence0 = n_articles = 0
+        for index, (deleted, _) in zip(indexes, marks, strict=True):
             parts.append(LivePart.place(index, chunk0, sentence0, deleted))
             chunk0, sentence0 = chunk0 + index.n_chunks, sentence0 + index.n_sentences
-            if deleted:  # only this segment's copy is deleted: a live one elsewhere stays
-                articles.update(
-                    (a, row) for a, row in index.seg.articles.items() if a not in deleted
-                )
-            else:
-                articles.update(index.seg.articles)  # dict.update: no loop per article
-            for aid, path in paths.items():
-                if aid in articles:
-                    articles[aid] = replace(articles[aid], path=str(path))
+            # Only this segment's copy is deleted: a live one elsewhere stays.
+            n_articles += len(index.seg.articles) - index.n_deleted(deleted)
+        # Looked up segment by segment when asked for: no dict of every article.
+        articles = LiveArticles(
+            [(i.seg.articles, d, p) for i, (d, p) in zip(indexes, marks, strict=True)],
+            n_articles,
+        )
         live = (
-            len(articles),
+            n_articles,
             sum(p.live_chunks for p in parts),
             sum(p.live_sentences for p in parts),
         )
@@ -497,21 +506,27 @@ class IndexStore:
         return index
 
     def _verify(self, folder: Path, artifacts: Mapping[str, Any], *, deep: bool) -> None:
-        """Check each file's size (and, when deep, its SHA-256) against the manifest."""
-        for artifact in ARTIFACTS:
-            expected = artifacts[artifact]
+        """Check each file's size (and, when deep, its SHA-256) against the manifest. The
+        files are hashed two at a time (hashlib lets go of the GIL): at a million chunks,
+        verifying 3 GB is most of a cold load."""
+        names = segments.artifacts_of(artifacts)
+        for artifact in names:
             path = folder / artifact
             if not path.exists():
                 raise IndexCorruptError(f"index segment {folder.name}: {artifact} is missing")
-            if path.stat().st_size != expected["bytes"] or (
-                deep and sha256_file(path) != expected["sha256"]
-            ):
-                raise IndexCorruptError(
-                    f"index segment {folder.name}: {artifact} is truncated or altered "
-                    f"(checksum mismatch); {_REBUILD}"
-                )
+            if path.stat().st_size != artifacts[artifact]["bytes"]:
+                raise _altered(folder, artifact)
+        if not deep:
+            return
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            digests = dict(
+                zip(names, pool.map(sha256_file, [folder / a for a in names]), strict=True)
+            )
+        for artifact in names:
+            if digests[artifact] != artifacts[artifact]["sha256"]:
+                raise _altered(folder, artifact)
 
-    def _catalog_of(self, name: str, artifacts: Mapping[str, Any], deep: bool) -> _SegmentCatalog:
+    def _catalog_of(self, name: str, artifacts: Mapping[str, Any], deep: bool) -> SegmentCatalog:
         """A segment's catalog, verified; kept per process (a watching writer reads it once)."""
         folder = self.segments / name
         self._verify(folder, artifacts, deep=deep)
@@ -523,7 +538,7 @@ class IndexStore:
                     f"index segment {name}: catalog.json is truncated or altered; {_REBUILD}"
                 )
             entries = segments.read_catalog(folder)
-            _CATALOGS[key] = (
+            _CATALOGS[key] = SegmentCatalog(
                 {c.article.id: c.article for c in entries},
                 {c.article.id: (c.chunks, c.sentences) for c in entries},
             )
@@ -533,7 +548,8 @@ class IndexStore:
         """The writer's view of the current snapshot: live articles, files, segments.
 
         Reads each segment's catalog (verified) and checks the size of its other files;
-        ``deep`` verifies their checksums too (as a reader would).
+        ``deep`` verifies their checksums too (as a reader would). The articles are looked
+        up segment by segment (catalog.py), never copied into one dict.
 
         Raises:
             IndexMissingError: nothing was published yet.
@@ -542,25 +558,17 @@ class IndexStore:
         name = self.current_name()
         manifest = self.read_manifest(name)
         assert name is not None
-        articles: dict[str, ArticleRow] = {}
-        where: dict[str, str] = {}
-        sizes: dict[str, tuple[int, int]] = {}
+        parts = []
         try:
             for e in manifest["segments"]:
                 seg = str(e["name"])
                 if not NAME.fullmatch(seg):
                     raise IndexCorruptError(f"the manifest names a segment {seg[:40]!r}")
-                deleted, paths = set(e["deleted"]), e["paths"]
-                held, held_sizes = self._catalog_of(seg, e["artifacts"], deep)
-                if deleted:
-                    held = {k: v for k, v in held.items() if k not in deleted}
-                    held_sizes = {k: v for k, v in held_sizes.items() if k not in deleted}
-                # dict.update, not a loop per article: this runs on every ingest.
-                articles.update(held)
-                sizes.update(held_sizes)
-                where.update(dict.fromkeys(held, seg))
-                for aid, path in paths.items():
-                    articles[aid] = replace(articles[aid], path=str(path))
+                held = self._catalog_of(seg, e["artifacts"], deep)
+                paths = {str(k): str(v) for k, v in e["paths"].items()}
+                if any(a not in held.articles for a in paths):
+                    raise ValueError(f"segment {seg} moves an article it does not hold")
+                parts.append((seg, held, frozenset(e["deleted"]), paths))
             files = dict(manifest["files"])
         except IndexCorruptError:
             raise
@@ -569,10 +577,18 @@ class IndexStore:
         used = {(str(self.root), e["name"]) for e in manifest["segments"]}
         for key in [k for k in list(_CATALOGS) if k[0] == str(self.root) and k[:2] not in used]:
             del _CATALOGS[key]
-        return Catalog(name, manifest, articles, where, sizes, files)
+        articles = CatalogArticles(parts)
+        return Catalog(name, manifest, articles, where_of(articles), sizes_of(articles), files)
 
 
-def build_lexical(articles: Mapping[str, ArticleRow], chunks: list[ChunkRow]) -> SegmentedBM25:
+def _altered(folder: Path, artifact: str) -> IndexCorruptError:
+    return IndexCorruptError(
+        f"index segment {folder.name}: {artifact} is truncated or altered "
+        f"(checksum mismatch); {_REBUILD}"
+    )
+
+
+def build_lexical(articles: Mapping[str, ArticleRow], chunks: Sequence[ChunkRow]) -> SegmentedBM25:
     """BM25 over each chunk's article title and text (one segment of every chunk)."""
     postings = segments.build_postings(articles, chunks)
     return SegmentedBM25([(postings, np.arange(len(chunks)))], len(chunks))

@@ -106,3 +106,26 @@ def test_filter_masks(tmp_path: Path, filters: Filters, rows: list[int] | None) 
     index = SearchIndex(snapshot())
     mask = index.mask(filters)
     assert (mask is None) if rows is None else np.flatnonzero(mask).tolist() == rows
+
+
+def test_sparse_scores_equal_the_dense_ones_bit_for_bit() -> None:
+    from retrieval.lexical import Postings, SegmentedBM25
+
+    rng = np.random.default_rng(1)
+    words = [f"w{i}" for i in range(60)]
+    docs = [list(rng.choice(words, int(rng.integers(1, 20)))) for _ in range(3000)]
+    first, second = Postings.build(docs[:1500]), Postings.build(docs[1500:])
+    rowmap = np.arange(1500, 3000)
+    rowmap[::7] = -1  # deleted rows keep their numbers and score nothing
+    bm25 = SegmentedBM25(
+        [(first, np.arange(1500)), (second, rowmap)], 3000 - len(rowmap[::7]), n_rows=3000
+    )
+    # Short postings (the sparse path), repeated terms, unknown ones, long postings (dense).
+    only_deleted = Postings.build([["gone"], ["w1"]])
+    held = SegmentedBM25([(only_deleted, np.array([-1, 0]))], 1)
+    assert held.sparse_scores(["gone"])[0].tolist() == []
+    for query in (["w1"], ["w1", "w2", "w1", "w3"], ["w5", "nope", "w7"], words[:15], []):
+        dense = bm25.scores(query)
+        rows, scores = bm25.sparse_scores(query)
+        assert rows.tolist() == np.flatnonzero(dense).tolist()
+        assert scores.tobytes() == dense[rows].tobytes()

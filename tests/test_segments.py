@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,12 @@ import numpy as np
 import pytest
 
 from retrieval import segments
+from retrieval.catalog import SegmentCatalog, hash_owner, ids_below
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder
 from retrieval.ingest import ingest
 from retrieval.lexical import terms
+from retrieval.manifest import checksum
 from retrieval.search_index import Filters, SearchIndex
 from retrieval.segments import ArticleRow, ChunkRow, Segment, SentenceRow
 from retrieval.service import NewsService
@@ -368,3 +371,54 @@ def test_reload_after_an_append_reuses_the_segments_it_has(
         faiss_index, vectors = p.index.chunk_index, p.index.seg.chunk_vectors
         storage = faiss.rev_swig_ptr(faiss_index.get_xb(), faiss_index.ntotal * faiss_index.d)
         assert np.shares_memory(vectors, storage) and not vectors.flags.writeable
+
+
+def test_segments_written_before_columns_npz_read_the_same(segmented: IndexStore) -> None:
+    before = SearchIndex(segmented.open())
+    name = segmented.current_name()
+    assert name is not None
+    path = segmented.snapshots / name / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    for e in manifest["segments"]:  # as an older newsbot wrote them: no columns.npz
+        del e["artifacts"][segments.COLUMNS]
+        (segmented.segments / e["name"] / segments.COLUMNS).unlink()
+    manifest["checksum"] = checksum(manifest)
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    after = SearchIndex(IndexStore(segmented.root).open())
+    assert list(after.chunks) == list(before.chunks)
+    assert list(after.sentences) == list(before.sentences)
+    assert after.articles == before.articles
+    window = Filters(since=dt.date(2021, 1, 1), sources=("post", "Herald"))
+    assert np.array_equal(after.mask(window), before.mask(window))
+    qvec = np.ones(8, dtype=np.float32) / np.sqrt(8)
+    assert after.dense_chunks(qvec, 20, None) == before.dense_chunks(qvec, 20, None)
+
+
+def test_the_writers_catalog_finds_articles_by_path_and_hash(segmented: IndexStore) -> None:
+    base = segmented.catalog()
+    assert "a3" not in base.articles and "a0" in base.articles and "a1" in base.articles
+    assert len(base.articles) == len(list(base.articles)) == len(set(base.articles))
+    moved = Change({"embedding": {"dim": 8}, "chunking": {}}, {}, paths={"a1": "/e/a1.txt"})
+    moved.base = base
+    segmented.commit(moved)
+    cat = segmented.catalog()
+    assert cat.articles["a1"].path == "/e/a1.txt"
+    assert ids_below(cat.articles, [Path("/e")], lambda p: p.startswith("/e/")) == {"a1"}
+    under_d = ids_below(cat.articles, [Path("/d")], lambda p: p.startswith("/d/"))
+    assert under_d == set(cat.articles) - {"a1"}  # deleted ones are not there
+    assert hash_owner(cat.articles, set())("a2") == "a2"  # the fixture's hash is the id
+    assert hash_owner(cat.articles, {"a2"})("a2") is None
+    assert hash_owner(cat.articles, set())("a3") is None  # deleted
+    plain = dict(cat.articles.items())  # what the PostgreSQL store gives: walked
+    assert ids_below(plain, [Path("/e")], lambda p: p.startswith("/e/")) == {"a1"}
+    assert cat.where["a0"] == cat.manifest["segments"][-1]["name"]  # replaced in the last
+
+
+def test_a_segment_catalog_lists_every_article_of_a_text_held_twice() -> None:
+    def row(aid: str, h: str) -> ArticleRow:
+        return ArticleRow(aid, aid, None, None, None, f"/d/{aid}.txt", h, "")
+
+    cat = SegmentCatalog({a: row(a, h) for a, h in (("x", "h1"), ("y", "h2"), ("z", "h1"))}, {})
+    assert cat.ids_with("h1") == ["x", "z"] and cat.ids_with("h2") == ["y"]
+    assert cat.ids_with("h3") == []
+    assert sorted(cat.ids_at(["/d/y.txt"], ["/d/"])) == ["x", "y", "y", "z"]
