@@ -445,6 +445,8 @@ _FRAME = {
     # Light verbs ("What did David want done with his brain?") name no topic either.
     "want", "wanted", "done", "make", "made", "get", "got", "take", "took", "go", "went",
     "come", "came", "give", "gave", "put", "happen", "happened",
+    # Relation words ("What sport is X associated with?") name no topic either.
+    "associated", "related", "connected", "linked",
 }  # fmt: skip
 _FRAME_TERMS = set(terms(" ".join(_FRAME)))
 
