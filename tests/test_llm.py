@@ -434,6 +434,43 @@ def test_condense_falls_back_to_the_rule_based_rewrite(
     assert out == standalone_question(question, HISTORY)
 
 
+def test_condense_strips_a_role_label(answerer_for: Any) -> None:
+    model = scripted("User: When does the suspension of Russia's NATO mission take effect?")
+    out = answerer_for(model).condense("And when does that take effect?", HISTORY)
+    assert out == "When does the suspension of Russia's NATO mission take effect?"
+
+
+def test_a_follow_up_with_no_words_of_its_own_keeps_the_rule_based_rewrite(
+    answerer_for: Any,
+) -> None:
+    from retrieval.condense import standalone_question
+
+    # A tiny model asked to rewrite "Why?" often asks something else altogether.
+    model = scripted("What is the latest news about NATO?")
+    out = answerer_for(model).condense("Why?", HISTORY)
+    assert out == standalone_question("Why?", HISTORY)
+
+
+def test_a_follow_up_falls_back_to_the_conversations_extractive_answer(
+    seed_service: NewsService, answerer_for: Any
+) -> None:
+    """When the model's answer is set aside, the user gets the extractive answer the
+    conversation would give: focused on its article, near the last quote."""
+    first = "Why did Russia suspend its mission to NATO?"
+    qvec, hits = retrieve(seed_service, first)
+    extractive_answerer = seed_service._current().answerer
+    before = extractive_answerer.answer(first, qvec, hits, [])
+    history = [
+        Turn(question=first, standalone=first, answer=before.text, citations=before.citations)
+    ]
+    follow_up = "When?"
+    qvec, hits = retrieve(seed_service, follow_up)
+    expected = extractive_answerer.answer(follow_up, qvec, hits, history)
+    assert expected.text != extractive_answerer.answer(follow_up, qvec, hits, []).text
+    answer = answerer_for(scripted(NO_ANSWER)).answer(follow_up, qvec, hits, history)
+    assert answer.written_by == "extractive" and answer.text == expected.text
+
+
 def test_condense_without_history_calls_no_model(answerer_for: Any) -> None:
     model = scripted("something else")
     assert answerer_for(model).condense("Who is  Jens Stoltenberg?", []) == (

@@ -302,11 +302,19 @@ class ExtractiveAnswerer:
         self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn] | None = None
     ) -> Answer:
         """Compose a cited answer of at most ``max_sentences`` sentences, or abstain."""
-        cands = self.candidates(question, qvec, hits) if hits else []
-        focused = _within_focus(hits, history or [])
-        if focused and cands:
-            cands = self.near_last(cands, history or [])
+        cands, focused = self.in_conversation(question, qvec, hits, history or [])
         return self.compose(question, cands, focused)
+
+    def in_conversation(
+        self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn]
+    ) -> tuple[list[Candidate], bool]:
+        """The scored sentences as the conversation sees them, and whether the question is
+        a follow-up answered from the conversation's own article (see :meth:`compose`)."""
+        cands = self.candidates(question, qvec, hits) if hits else []
+        focused = _within_focus(hits, history)
+        if focused and cands:
+            cands = self.near_last(cands, history)
+        return cands, focused
 
     def near_last(self, cands: list[Candidate], history: list[Turn]) -> list[Candidate]:
         """Inside the conversation's article, a follow-up most often asks about what the
