@@ -35,7 +35,8 @@ def gender(name: str, article: str) -> Gender | None:
         # The first pronoun after a mention most likely means it ("Bieber said he would
         # meet her"); the later ones may mean someone the sentence brought in.
         first = _PRONOUN.search(window)
-        if first is not None:
+        # An object pronoun first ("... directed her to") means someone else: no evidence.
+        if first is not None and not _object(first, window):
             he += bool(_HE.fullmatch(first.group()))
             she += bool(_SHE.fullmatch(first.group()))
     if he > 2 * she:
@@ -43,6 +44,21 @@ def gender(name: str, article: str) -> Gender | None:
     if she > 2 * he:
         return "she"
     return None
+
+
+def _object(pronoun: re.Match[str], window: str) -> bool:
+    """Whether the pronoun is the object of the name's own clause ("Bankman-Fried directed
+    her to", "police arrested him."): such a pronoun means someone else, never the subject."""
+    word = pronoun.group().lower()
+    if word == "him":
+        return True
+    return word == "her" and _AFTER_OBJECT.match(window, pronoun.end()) is not None
+
+
+# What follows an object "her" (not a possessive one: "her album").
+_AFTER_OBJECT = re.compile(
+    r"\s*(?:[.,;:!?)]|$|(?:to|that|and|or|in|on|at|for|with|from|as|into|about|by)\b)"
+)
 
 
 def _until_other_name(window: str, own: set[str]) -> str:

@@ -255,3 +255,18 @@ def test_a_sentence_that_says_she_counts_the_name_the_sentence_before_gave() -> 
     before = "Natasha Richardson, a stage actress, died Wednesday after a fall in Quebec."
     assert {"natasha", "richardson"} <= said_terms("She was 45.", before)
     assert "richardson" not in said_terms("The resort was closed.", before)
+
+
+def test_an_object_pronoun_after_a_name_means_someone_else() -> None:
+    from retrieval.referents import can_mean, gender
+
+    text = (
+        "Caroline Ellison, the former head of Alameda Research, testified that Sam "
+        "Bankman-Fried directed her to commit fraud. Ellison said she took customer money."
+    )
+    # "directed her to": her is the one directed, not Bankman-Fried.
+    assert gender("Sam Bankman-Fried", text) is None
+    assert gender("Caroline Ellison", text) == "she"
+    assert can_mean("she", "Caroline Ellison", text)
+    # A possessive "her" still tells: "Boyle said her album".
+    assert gender("Susan Boyle", "Susan Boyle said her album sold well.") == "she"
