@@ -178,7 +178,7 @@ def test_one_replica_delivers_an_outbox_at_a_time(
     make_settings: Callable[..., Settings], tmp_path: Path, url: str
 ) -> None:
     a, b = (NewsService(_replica(make_settings, tmp_path, url)) for _ in range(2))
-    _opened.extend([a.store, b.store])
+    _opened.extend([a.store, b.store, a.follows.store, b.follows.store])
     assert a.follows.claim_delivery("telegram")
     assert not b.follows.claim_delivery("telegram") and not a.follows.claim_delivery("telegram")
     assert b.follows.claim_delivery("webhooks")  # another outbox
@@ -186,6 +186,11 @@ def test_one_replica_delivers_an_outbox_at_a_time(
     assert b.follows.claim_delivery("telegram")
     b.follows.release_delivery("telegram")
     b.follows.release_delivery("webhooks")
+    b.follows.release_delivery("webhooks")  # twice is harmless
+    assert b.follows.claim_delivery("telegram")
+    b.follows.store.close()  # the replica stops mid-round: its lock connection, and the lock, go
+    assert a.follows.claim_delivery("telegram")
+    a.follows.release_delivery("telegram")
 
 
 def test_two_replicas_racing_to_deliver_post_each_alert_once(
@@ -196,7 +201,7 @@ def test_two_replicas_racing_to_deliver_post_each_alert_once(
     replicas = [
         NewsService(_replica(make_settings, tmp_path, url, follows=FAST_RETRY)) for _ in range(3)
     ]
-    _opened.extend(r.store for r in replicas)
+    _opened.extend(x for r in replicas for x in (r.store, r.follows.store))
     replicas[0].follows.webhooks.register("http:k1", receiver.url)
     replicas[1].follows.store.record(_matches("http:k1", 1, 8), 0, 100, time.time())
     receiver.delay_s = 0.05
@@ -237,7 +242,7 @@ def test_a_follow_made_on_one_replica_is_alerted_by_the_worker_once(
         NewsService(_replica(make_settings, tmp_path, url, follows=FAST_RETRY), embedder)
         for _ in range(2)
     )
-    _opened.extend([a.store, b.store])
+    _opened.extend([a.store, b.store, a.follows.store, b.follows.store])
     ferry = a.follows.follow("http:k1", "ferry strike")
     assert [f.topic for f in b.follows.following("http:k1")] == ["ferry strike"]
     with feed_server() as server:

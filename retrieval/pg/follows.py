@@ -6,9 +6,9 @@ The SQL is follows/store.py's and follows/webhooks.py's (written to run on both 
 only the connection differs. Each write transaction first takes one advisory lock, so that
 writes are serialised as SQLite's ``BEGIN IMMEDIATE`` serialises them: two processes
 recording the same story's alert, or the same day's briefing, record it once. A delivery
-round holds a session advisory lock per outbox (e.g. "telegram") on a connection of its own:
-one replica at a time sends that outbox's alerts, in order, and the lock goes with the
-connection if the replica dies.
+round holds a session advisory lock per outbox (e.g. "telegram") on a connection of its own
+(not the pool's, which never closes it): one replica at a time sends that outbox's alerts, in
+order, and the lock goes with the connection if the replica dies.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any, cast
 
 from retrieval.follows.store import FollowStore
-from retrieval.pg import FOLLOWS_LOCK, unavailable
+from retrieval.pg import FOLLOWS_LOCK, unavailable, url_of
 
 if TYPE_CHECKING:
     import sqlite3
@@ -55,13 +55,17 @@ class PgFollowStore(FollowStore):
     def __init__(self, store: PgStore) -> None:
         self.pg = store
         self.path = "postgresql"
-        self._held: dict[str, Any] = {}  # outbox name -> the connection holding its lock
-        self._held_lock = threading.Lock()
+        self._held: set[str] = set()  # the outboxes whose delivery lock this process holds
+        self._locks: Any = None  # the connection holding them (none from the pool)
+        self._locks_guard = threading.Lock()
 
     def close(self) -> None:
-        """Release any delivery lock still held (the store's pool is closed with it)."""
-        for name in list(self._held):
-            self.release_delivery(name)
+        """Release the delivery locks this process holds (the pool is the PgStore's)."""
+        with self._locks_guard:
+            self._held.clear()
+            if self._locks is not None:
+                self._locks.close()
+                self._locks = None
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
@@ -76,42 +80,47 @@ class PgFollowStore(FollowStore):
 
     def claim_delivery(self, name: str) -> bool:
         """Whether this process delivers the ``name`` outbox now: True once it holds that
-        outbox's advisory lock (until :meth:`release_delivery`), False while another does."""
-        with self._held_lock:
-            if name in self._held:
-                return False  # another round of this process is delivering it
-            self._held[name] = None
+        outbox's advisory lock (until :meth:`release_delivery`), False while another replica
+        (or another round of this process) does."""
         import psycopg
-        from psycopg_pool import PoolTimeout
 
-        got, conn, pool = False, None, self.pg.pool
-        try:
-            conn = pool.getconn()
-            row = conn.execute(
-                "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (_DELIVERY_LOCKS, name)
-            ).fetchone()
-            got = bool(row and row[0])
-        except (psycopg.OperationalError, PoolTimeout) as e:
-            raise unavailable(e) from None
-        finally:
-            with self._held_lock:
-                if got:
-                    self._held[name] = conn
-                else:
-                    del self._held[name]
-            if conn is not None and not got:
-                pool.putconn(conn)
-        return got
+        with self._locks_guard:
+            if name in self._held:
+                return False
+            try:
+                if self._locks is None or self._locks.closed:
+                    self._locks = psycopg.connect(
+                        url_of(self.pg.settings), autocommit=True, connect_timeout=10
+                    )
+                row = self._locks.execute(
+                    "SELECT pg_try_advisory_lock(%s, hashtext(%s))", (_DELIVERY_LOCKS, name)
+                ).fetchone()
+            except psycopg.OperationalError as e:
+                self._drop_locks()
+                raise unavailable(e) from None
+            if row and row[0]:
+                self._held.add(name)
+                return True
+            return False
 
     def release_delivery(self, name: str) -> None:
         """Let another replica deliver the ``name`` outbox."""
-        with self._held_lock:
-            conn = self._held.pop(name, None)
-        if conn is None:
-            return
-        try:
-            conn.execute("SELECT pg_advisory_unlock(%s, hashtext(%s))", (_DELIVERY_LOCKS, name))
-        except Exception:  # a lost connection released the lock already
-            conn.close()
-        finally:
-            self.pg.pool.putconn(conn)
+        import psycopg
+
+        with self._locks_guard:
+            if name not in self._held:
+                return
+            self._held.discard(name)
+            try:
+                self._locks.execute(
+                    "SELECT pg_advisory_unlock(%s, hashtext(%s))", (_DELIVERY_LOCKS, name)
+                )
+            except psycopg.OperationalError:  # the lost connection released it already
+                self._drop_locks()
+
+    def _drop_locks(self) -> None:
+        """Forget a broken lock connection (its locks went with it)."""
+        self._held.clear()
+        if self._locks is not None:
+            self._locks.close()
+            self._locks = None
