@@ -188,7 +188,7 @@ def test_one_replica_delivers_an_outbox_at_a_time(
     b.follows.release_delivery("webhooks")
     b.follows.release_delivery("webhooks")  # twice is harmless
     assert b.follows.claim_delivery("telegram")
-    b.follows.store.close()  # the replica stops mid-round: its lock connection, and the lock, go
+    b.follows.store.close()  # the replica stops mid-round: its locks go with it
     assert a.follows.claim_delivery("telegram")
     a.follows.release_delivery("telegram")
 

@@ -7,8 +7,8 @@ cursor advances in the same transaction as the alerts, so a scan interrupted any
 this process or another (``newsbot watch``), is done again and never twice.
 
 With a store every replica shares (PostgreSQL), only the feed poller scans (the one worker,
-which holds the feed state; see Poller._commit), and each outbox is delivered by one replica
-at a time (:meth:`Follows.claim_delivery`).
+which holds the feed state; see Poller._scan_follows), and each outbox is delivered by one
+replica at a time (:meth:`Follows.claim_delivery`).
 """
 
 from __future__ import annotations

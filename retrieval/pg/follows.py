@@ -60,12 +60,15 @@ class PgFollowStore(FollowStore):
         self._locks_guard = threading.Lock()
 
     def close(self) -> None:
-        """Release the delivery locks this process holds (the pool is the PgStore's)."""
+        """Release the delivery locks this process holds, at once (closing the connection
+        alone releases them a moment later); the pool is the PgStore's."""
+        import psycopg
+
         with self._locks_guard:
-            self._held.clear()
-            if self._locks is not None:
-                self._locks.close()
-                self._locks = None
+            if self._locks is not None and self._held:
+                with contextlib.suppress(psycopg.Error):
+                    self._locks.execute("SELECT pg_advisory_unlock_all()")
+            self._drop_locks()
 
     @contextlib.contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
