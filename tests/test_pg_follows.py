@@ -6,6 +6,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -264,3 +268,40 @@ def test_a_follow_made_on_one_replica_is_alerted_by_the_worker_once(
     asyncio.run(deliver())
     (event,) = receiver.events()
     assert event["id"] == alert.id and a.follows.pending() == []
+
+
+_HOLDER = """
+import sys, time
+from pathlib import Path
+from retrieval.config import DatabaseSettings
+from retrieval.pg.follows import PgFollowStore
+from retrieval.pg.store import PgStore
+
+store = PgFollowStore(PgStore(DatabaseSettings(url=sys.argv[1]), root=Path(".")))
+print("held" if store.claim_delivery("telegram") else "refused", flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_replica_killed_mid_round_frees_its_outbox(
+    make_settings: Callable[..., Settings], tmp_path: Path, url: str
+) -> None:
+    repo = Path(__file__).resolve().parent.parent
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, url],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": str(repo)},
+    )  # fmt: skip
+    try:
+        assert holder.stdout is not None and holder.stdout.readline().strip() == "held"
+        a = NewsService(_replica(make_settings, tmp_path, url))
+        _opened.extend([a.store, a.follows.store])
+        assert not a.follows.claim_delivery("telegram")
+    finally:
+        holder.send_signal(signal.SIGKILL)
+        holder.wait(timeout=30)
+    # The server frees a dead session's locks as soon as it sees the connection gone.
+    deadline = time.monotonic() + 30
+    while not a.follows.claim_delivery("telegram"):
+        assert time.monotonic() < deadline, "the killed replica's lock was never freed"
+        time.sleep(0.1)
+    a.follows.release_delivery("telegram")
