@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Protocol, cast
 
 from retrieval.config import Settings
+from retrieval.follows.store import FollowStore
 from retrieval.manifest import Catalog, Change
 from retrieval.search_index import SearchIndex
 from retrieval.sessions import ConversationStore, SQLiteConversationStore
@@ -87,6 +88,20 @@ def make_conversation_store(settings: Settings, store: Store) -> ConversationSto
 
     assert isinstance(store, PgStore)
     return PgConversationStore(store, cfg.max_turns)
+
+
+def make_follow_store(settings: Settings, store: Store) -> FollowStore:
+    """Where follows and their alerts live: SQLite beside the conversations (sessions.path)
+    with a local index, the index's database with postgres (then a follow made through any
+    replica is alerted by the worker, and delivered by one replica)."""
+    if isinstance(store, IndexStore):
+        path = settings.sessions.path
+        return FollowStore(":memory:" if path == ":memory:" else settings.resolve(path))
+    from retrieval.pg.follows import PgFollowStore
+    from retrieval.pg.store import PgStore
+
+    assert isinstance(store, PgStore)
+    return PgFollowStore(store)
 
 
 def shared_limits(store: Store, per_minute: int, scope: str) -> Any:

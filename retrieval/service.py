@@ -152,12 +152,11 @@ class NewsService:
         """Topics chats follow and their alerts, in the sessions' database (opened on first
         use)."""
         if self._follows is None:
+            from retrieval.backend import make_follow_store
             from retrieval.follows.service import Follows
-            from retrieval.follows.store import FollowStore
 
-            path = self.settings.sessions.path
-            where = ":memory:" if path == ":memory:" else self.settings.resolve(path)
-            self._follows = Follows(self, FollowStore(where), self.settings.follows)
+            store = make_follow_store(self.settings, self.store)
+            self._follows = Follows(self, store, self.settings.follows)
         return self._follows
 
     def reset(self, session_id: str) -> None:

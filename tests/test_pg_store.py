@@ -284,11 +284,13 @@ def test_db_upgrade_creates_the_schema_once(
         NewsService(load_settings(cfg), embedder).ingest(progress=False)
     assert main(["--config", str(cfg), "db", "upgrade"]) == 0
     out, err = capsys.readouterr()
-    assert out == "schema version 3\n"
-    assert err == "applied 0001_index\napplied 0002_sessions\napplied 0003_replicas\n"
+    assert out == "schema version 4\n"
+    assert err == (
+        "applied 0001_index\napplied 0002_sessions\napplied 0003_replicas\napplied 0004_follows\n"
+    )
     assert main(["--config", str(cfg), "db", "upgrade"]) == 0
     out, err = capsys.readouterr()
-    assert out == "schema version 3\n" and err == ""
+    assert out == "schema version 4\n" and err == ""
     service = NewsService(load_settings(cfg), embedder)
     service.ingest(progress=False)
     assert service.stats()["articles"] == 10

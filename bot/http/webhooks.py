@@ -253,13 +253,18 @@ async def deliver_once(client: httpx.AsyncClient, follows: Follows) -> int:
     hooks = await asyncio.to_thread(follows.webhooks.all)
     if not hooks:
         return 0
+    if not await asyncio.to_thread(follows.claim_delivery, "webhooks"):
+        return 0  # another replica delivers this round (a shared database)
     try:
-        await asyncio.to_thread(follows.tick)
-    except Exception:  # a failed scan must not hold back what is queued already
-        log.exception("scanning for alerts failed; delivering those queued")
-    settings = follows.settings
-    done = await asyncio.gather(*(deliver_hook(client, follows, h, settings) for h in hooks))
-    return sum(done)
+        try:
+            await asyncio.to_thread(follows.tick)
+        except Exception:  # a failed scan must not hold back what is queued already
+            log.exception("scanning for alerts failed; delivering those queued")
+        settings = follows.settings
+        done = await asyncio.gather(*(deliver_hook(client, follows, h, settings) for h in hooks))
+        return sum(done)
+    finally:
+        await asyncio.to_thread(follows.release_delivery, "webhooks")
 
 
 async def run(state: AppState) -> None:

@@ -218,16 +218,21 @@ async def send_alert(bot: Bot, state: BotState, follows: Follows, alert: Alert) 
 async def deliver_once(bot: Bot, state: BotState, follows: Follows) -> int:
     """One round: scan for new articles and make the due briefings, then send every pending
     alert in order (stopping at the first that must wait, so that none overtakes another)."""
+    if not await asyncio.to_thread(follows.claim_delivery, "telegram"):
+        return 0  # another replica delivers this round (a shared database)
     try:
-        await asyncio.to_thread(follows.tick)
-    except Exception:  # a failed scan must not hold back what is queued already
-        logger.exception("scanning for alerts failed; sending those queued")
-    sent = 0
-    for alert in await asyncio.to_thread(follows.pending, CHAT_PREFIX):
-        if not await send_alert(bot, state, follows, alert):
-            break
-        sent += 1
-    return sent
+        try:
+            await asyncio.to_thread(follows.tick)
+        except Exception:  # a failed scan must not hold back what is queued already
+            logger.exception("scanning for alerts failed; sending those queued")
+        sent = 0
+        for alert in await asyncio.to_thread(follows.pending, CHAT_PREFIX):
+            if not await send_alert(bot, state, follows, alert):
+                break
+            sent += 1
+        return sent
+    finally:
+        await asyncio.to_thread(follows.release_delivery, "telegram")
 
 
 async def _loop(application: Application[Any, Any, Any, Any, Any, Any]) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import logging
 import re
 import shutil
 import threading
@@ -36,6 +37,8 @@ from retrieval.feeds.settings import FeedsSettings
 from retrieval.feeds.state import Feed, FeedState, SeenEntry, StoryMember
 from retrieval.ingest import IngestReport, ingest
 from retrieval.service import NewsService
+
+log = logging.getLogger("newsbot.feeds")
 
 FEEDS_FOLDER = "feeds"
 PAGES_FEED = "_pages"  # single pages from `newsbot ingest URL` (no feed name starts with _)
@@ -234,6 +237,7 @@ class Poller:
             IngestLockedError: another ingest holds the writer lock (nothing recorded).
         """
         self.sync_config()
+        self._scan_follows()  # the first pass ever starts the cursor before its articles
         stop = stop or threading.Event()
         now = time.time()
         revision, detector = self._detector()
@@ -446,7 +450,20 @@ class Poller:
         if pending.members:
             svc.refresh_stories()  # new copies collapse from the next answer on
         self._publish_stories()
+        self._scan_follows()
         return report
+
+    def _scan_follows(self) -> None:
+        """With follows every replica shares, this poller (the one worker, which holds the
+        feed state) turns the new articles into alerts (at the start and the end of each
+        pass); the replicas deliver them."""
+        svc = self.service
+        if svc.settings.store.backend != "postgres" or not svc.follows.store.shared:
+            return
+        try:
+            svc.follows.scan()
+        except Exception:  # the articles are in: the next pass scans from the same cursor
+            log.exception("scanning the new articles for follows failed; retrying next pass")
 
     def _publish_stories(self) -> None:
         """With a database replicas share, publish the story map when it changed since this

@@ -5,6 +5,10 @@ New articles are read from the feed state (``feeds/.state/feeds.sqlite``, which 
 writes only after their snapshot is published) past a cursor kept with the follows; the
 cursor advances in the same transaction as the alerts, so a scan interrupted anywhere, in
 this process or another (``newsbot watch``), is done again and never twice.
+
+With a store every replica shares (PostgreSQL), only the feed poller scans (the one worker,
+which holds the feed state; see Poller._scan_follows), and each outbox is delivered by one
+replica at a time (:meth:`Follows.claim_delivery`).
 """
 
 from __future__ import annotations
@@ -99,13 +103,22 @@ class Follows:
         """The alert reached its chat: it leaves the outbox."""
         self.store.delivered(alert.id)
 
+    def claim_delivery(self, name: str) -> bool:
+        """Whether this process delivers the ``name`` outbox (e.g. "telegram") this round:
+        False while another replica does; call :meth:`release_delivery` after a True."""
+        return self.store.claim_delivery(name)
+
+    def release_delivery(self, name: str) -> None:
+        """End the delivery round :meth:`claim_delivery` allowed."""
+        self.store.release_delivery(name)
+
     # --- what a front end runs every few seconds ------------------------------------------
 
     def tick(self, now: float | None = None) -> int:
-        """Scan for new articles, then make the briefings that are due; returns the
-        messages added to the outbox."""
+        """Scan for new articles (unless the feed poller does: a shared store), then make
+        the briefings that are due; returns the messages added to the outbox."""
         now = time.time() if now is None else now
-        return self.scan(now) + self.brief(now)
+        return (0 if self.store.shared else self.scan(now)) + self.brief(now)
 
     def brief(self, now: float | None = None) -> int:
         """Put every briefing whose local time has come today, and that was not made yet,
@@ -119,8 +132,8 @@ class Follows:
             follows = self.store.follows(b.chat)
             found = [briefing.timeline_bullets(self.service, f.topic, day) for f in follows]
             alerts = briefing.messages(b.chat, follows, found, day)
-            self.store.briefed(b.chat, day, alerts, now)
-            added += len(alerts)
+            if self.store.briefed(b.chat, day, alerts, now):  # else another process did
+                added += len(alerts)
         return added
 
     # --- scanning new articles -------------------------------------------------------------

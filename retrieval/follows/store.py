@@ -98,6 +98,10 @@ class Briefing:
 class FollowStore:
     """The follows database (one file; each change is one transaction)."""
 
+    # False: one machine's file, scanned by whichever front end ticks. True (PostgreSQL):
+    # every replica's; its tables come from the migrations, and only the feed poller scans.
+    shared = False
+
     def __init__(self, path: Path | str) -> None:
         self.path = str(path)
         if self.path != ":memory:":
@@ -148,6 +152,14 @@ class FollowStore:
         """Rows of one read."""
         return self._read(sql, args)
 
+    def claim_delivery(self, name: str) -> bool:
+        """Whether this process may deliver the ``name`` outbox now (always, in one file's
+        store: its front ends deliver chats of their own)."""
+        return True
+
+    def release_delivery(self, name: str) -> None:
+        """End a delivery round :meth:`claim_delivery` allowed."""
+
     # --- counters ----------------------------------------------------------------------
 
     def counter(self, name: str) -> int | None:
@@ -175,7 +187,7 @@ class FollowStore:
     def _bump(db: sqlite3.Connection) -> None:
         db.execute(
             "INSERT INTO counters VALUES ('follows', 1) "
-            "ON CONFLICT (name) DO UPDATE SET value = value + 1"
+            "ON CONFLICT (name) DO UPDATE SET value = counters.value + 1"
         )
 
     # --- follows -----------------------------------------------------------------------
@@ -200,12 +212,13 @@ class FollowStore:
                 raise FollowLimitError(
                     f"this chat follows {n} topics, the most it may; unfollow one first"
                 )
-            cur = db.execute(
-                "INSERT INTO follows (chat, topic, created, model, vector) VALUES (?,?,?,?,?)",
+            (follow_id,) = db.execute(
+                "INSERT INTO follows (chat, topic, created, model, vector) VALUES (?,?,?,?,?) "
+                "RETURNING id",
                 (chat, topic, now, model, blob),
-            )
+            ).fetchone()
             self._bump(db)
-        return Follow(int(cur.lastrowid or 0), chat, topic, now, model, vector)
+        return Follow(int(follow_id), chat, topic, now, model, vector)
 
     def follows(self, chat: str | None = None) -> list[Follow]:
         """A chat's follows (every chat's when None), oldest first."""
@@ -265,7 +278,9 @@ class FollowStore:
             # Never backwards: another process's scan may have gone further meanwhile.
             db.execute(
                 "INSERT INTO counters VALUES ('cursor', ?) "
-                "ON CONFLICT (name) DO UPDATE SET value = MAX(value, excluded.value)",
+                "ON CONFLICT (name) DO UPDATE SET value = "
+                "CASE WHEN excluded.value > counters.value THEN excluded.value "
+                "ELSE counters.value END",
                 (cursor,),
             )
         return added
@@ -300,14 +315,16 @@ class FollowStore:
                     topic=first.topic,
                     more=[c for _, _, b in rows if (c := Alert.model_validate_json(b).citation)],
                 )
-                cur = db.execute(
-                    "INSERT INTO alerts (chat, follow_id, kind, created, body) VALUES (?,?,?,?,?)",
+                (more_id,) = db.execute(
+                    "INSERT INTO alerts (chat, follow_id, kind, created, body) VALUES (?,?,?,?,?) "
+                    "RETURNING id",
                     (more.chat, follow_id, "more", now, more.model_dump_json()),
-                )
-                db.executemany(
-                    "UPDATE alerts SET folded_into = ?, delivered = ? WHERE id = ?",
-                    [(cur.lastrowid, now, r[0]) for r in rows],
-                )
+                ).fetchone()
+                for r in rows:
+                    db.execute(
+                        "UPDATE alerts SET folded_into = ?, delivered = ? WHERE id = ?",
+                        (more_id, now, r[0]),
+                    )
                 made += 1
         return made
 
@@ -375,12 +392,20 @@ class FollowStore:
         """A chat's briefing schedule, or None."""
         return next((b for b in self.briefings() if b.chat == chat), None)
 
-    def briefed(self, chat: str, day: str, alerts: Sequence[Alert], now: float) -> None:
-        """Record a chat's briefing of ``day`` and put its messages in the outbox, at once."""
+    def briefed(self, chat: str, day: str, alerts: Sequence[Alert], now: float) -> bool:
+        """Record a chat's briefing of ``day`` and put its messages in the outbox, at once;
+        False (nothing added) when another process recorded that day's briefing first."""
         with self._write() as db:
-            db.execute("UPDATE briefings SET last_day = ? WHERE chat = ?", (day, chat))
+            n = db.execute(
+                "UPDATE briefings SET last_day = ? WHERE chat = ? "
+                "AND (last_day IS NULL OR last_day <> ?)",
+                (day, chat, day),
+            ).rowcount
+            if not n:
+                return False
             for a in alerts:
                 db.execute(
                     "INSERT INTO alerts (chat, follow_id, kind, created, body) VALUES (?,?,?,?,?)",
                     (a.chat, a.follow_id, a.kind, now, a.model_dump_json()),
                 )
+        return True

@@ -92,10 +92,13 @@ def backoff(attempts: int, first_s: float, max_s: float) -> float:
 
 
 class WebhookStore:
-    """The webhooks and their tries, in the follows database."""
+    """The webhooks and their tries, in the follows database (its SQL is also
+    PostgreSQL's: retrieval/pg/follows.py runs it there)."""
 
     def __init__(self, store: FollowStore) -> None:
         self.store = store
+        if store.shared:  # the database's migrations made the tables
+            return
         with store.transaction() as db:
             for sql in _SCHEMA:
                 db.execute(sql)

@@ -17,9 +17,11 @@ if TYPE_CHECKING:
 
     from retrieval.config import DatabaseSettings
 
-# pg_advisory_lock keys: the one index writer, and whoever applies migrations.
+# pg_advisory_lock keys: the one index writer, whoever applies migrations, and the follows'
+# writes (serialised as SQLite serialises them; see pg/follows.py).
 WRITER_LOCK = 0x6E657773_0001
 MIGRATE_LOCK = 0x6E657773_0002
+FOLLOWS_LOCK = 0x6E657773_0003
 # A pooled connection returned this recently is handed out again without a check.
 FRESH_S = 1.0
 
