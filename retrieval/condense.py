@@ -165,6 +165,16 @@ def _focus_text(last: Turn, article_text: ArticleText | None) -> str | None:
     return article_text(last.articles[0])
 
 
+def _asked_person(name: str, pronoun: str, text: str) -> bool:
+    """Whether a name the reader asked about is a person of the article ``pronoun`` may mean."""
+    return (
+        len(name.split()) >= 2  # a full name: "October" or "Apple" is no one
+        and could_be_person(name)
+        and re.search(rf"\b{re.escape(name.split()[-1])}\b", text) is not None
+        and can_mean(pronoun, name, text)
+    )
+
+
 def _referent(
     names: list[str], last: Turn, pronoun: str = "he", text: str | None = None
 ) -> str | None:
@@ -178,7 +188,13 @@ def _referent(
         people = [e for e in people if can_mean(pronoun, e, text)]
     kept = {e.lower() for e in people}
     answered = topic_of(last.short_answer or "")[0]
-    asked = [n for n in [*answered, *topic_of(last.question)[0], *names] if n.lower() in kept]
+    # The one the reader asked about ("Who is Caroline Ellison?" "What did she say?") is
+    # rarely among the answer's new names: a person the article may call so still counts.
+    asked = [
+        n
+        for n in [*answered, *topic_of(last.question)[0], *names]
+        if n.lower() in kept or (text is not None and _asked_person(n, pronoun, text))
+    ]
     if asked:
         return asked[0]
     if last.entities:

@@ -270,3 +270,21 @@ def test_an_object_pronoun_after_a_name_means_someone_else() -> None:
     assert can_mean("she", "Caroline Ellison", text)
     # A possessive "her" still tells: "Boyle said her album".
     assert gender("Susan Boyle", "Susan Boyle said her album sold well.") == "she"
+
+
+def test_she_is_the_person_the_reader_asked_about() -> None:
+    from retrieval.condense import standalone_question
+
+    text = (
+        "Caroline Ellison, the former head of Alameda Research, testified that Sam "
+        "Bankman-Fried directed her to commit fraud. Ellison said she took customer money."
+    )
+    last = Turn(
+        question="Who is Caroline Ellison?",
+        standalone="Who is Caroline Ellison?",
+        answer=text,
+        entities=("Alameda Research", "Sam Bankman-Fried"),
+        articles=("ftx",),
+    )
+    asked = standalone_question("What did she say?", [last], lambda _: text)
+    assert asked == "What did Caroline Ellison say?"

@@ -45,7 +45,7 @@ CORPUS = REPO / "tests" / "data" / "time_corpus.jsonl"
 TOPICS = [
     ("pixel", "What did Google unveil?", "What chip does it have?", "Google"),
     ("ftx-wang", "Who is Gary Wang?", "What did he say?", "Gary Wang"),
-    ("ftx-ellison", "Who is Caroline Ellison?", "What did she say?", "Alameda"),
+    ("ftx-ellison", "Who is Caroline Ellison?", "What did she say?", "Caroline Ellison"),
     ("scary-fast", "What did Apple show at its Scary Fast event?", "How long did it last?",
      "Apple"),
     ("vikings-nov", "Who is Joshua Dobbs?", "How many times was he sacked?", ""),
