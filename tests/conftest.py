@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -132,3 +133,14 @@ def seed_config(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = root / "config.yaml"
     path.write_text("paths:\n  docs: [docs]\n  index_dir: index\n", encoding="utf-8")
     return path
+
+
+@pytest.fixture
+def receiver() -> Iterator[Any]:
+    """A local HTTP server that records webhook deliveries (tests/test_follows_webhooks.py)."""
+    from tests.test_follows_webhooks import Receiver
+
+    r = Receiver()
+    yield r
+    with contextlib.suppress(AssertionError):
+        r.down()

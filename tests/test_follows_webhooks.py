@@ -6,13 +6,12 @@ once), order, restarts between queueing and delivery (no loss, no duplicate), an
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import hmac
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -79,14 +78,6 @@ class Receiver:
 
     def events(self) -> list[dict[str, Any]]:
         return [json.loads(body) for _, body in self.got]
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    with contextlib.suppress(AssertionError):
-        r.down()
 
 
 def _alert(chat: str, follow_id: int, title: str) -> Alert:

@@ -5,7 +5,6 @@ alerted by the worker once; two processes recording or delivering one alert do i
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import subprocess
@@ -30,14 +29,6 @@ from tests.test_follows import STRIKE_QUOTE, _poll, feed_server
 from tests.test_follows_webhooks import FAST_RETRY, Receiver, _alert
 
 _opened: list[Any] = []
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    r = Receiver()
-    yield r
-    with contextlib.suppress(AssertionError):
-        r.down()
 
 
 @pytest.fixture(autouse=True)
