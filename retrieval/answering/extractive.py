@@ -19,6 +19,7 @@ from retrieval.answering.kinds import (
     ask_kind,
     asks_for_actor,
     is_prose,
+    what_noun,
     who_answer,
 )
 from retrieval.answering.reports import boilerplate
@@ -461,17 +462,12 @@ _FRAME_TERMS = set(terms(" ".join(_FRAME)))
 
 # "What sport ...?", "Which kind of bomb ...?": the noun after the question word names the
 # class of the answer ("basketball"), which the evidence rarely repeats.
-_CLASS_NOUN = re.compile(
-    r"^\W*(?:what|which)\s+(?:(?:kind|type|sort)s?\s+of\s+)?([a-z][a-z-]+)\b", re.IGNORECASE
-)
-
-
 def _answer_class(question: str) -> set[str]:
     """The stemmed class noun of a "what X" / "which X" question, if any."""
-    m = _CLASS_NOUN.match(question)
-    if m is None or m.group(1).lower() in _NOT_CLASS:
+    noun = what_noun(question)
+    if noun is None or noun.lower() in _NOT_CLASS:
         return set()
-    return set(terms(m.group(1)))
+    return set(terms(noun))
 
 
 # Words after "what" that are no class noun: verbs and auxiliaries ("What did ...").

@@ -39,10 +39,17 @@ def ask_kind(question: str) -> Kind:
     kind = question_type(question)
     # "What kind of network was ABC when it began?": a "when" inside a question about a
     # thing asks for the thing, not a date.
-    noun = _WHAT_NOUN.match(question)
-    if kind == "when" and noun and noun.group(1).lower() not in _TIME_NOUNS:
+    noun = what_noun(question)
+    if kind == "when" and noun and noun.lower() not in _TIME_NOUNS:
         return "other"
     return kind
+
+
+def what_noun(question: str) -> str | None:
+    """The word after "what" / "which" (past "kind of"): "What sport ..." -> "sport", "In
+    which city ..." -> "city"; None for another question. It may be a verb ("What did ...")."""
+    m = _WHAT_NOUN.match(question)
+    return m.group(1) if m else None
 
 
 _LEADING_CLAUSE = re.compile(
@@ -52,7 +59,7 @@ _LEADING_CLAUSE = re.compile(
 )
 _WHAT_NOUN = re.compile(
     r"^\W*(?:(?:in|of|on|at|for|from|by|to|with)\s+)?(?:what|which)\s+"
-    r"(?:(?:kind|type|sort)s?\s+of\s+)?([a-z]+)",
+    r"(?:(?:kind|type|sort)s?\s+of\s+)?([a-z][a-z-]*)",
     re.IGNORECASE,
 )
 _TIME_NOUNS = {
