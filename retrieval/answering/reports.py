@@ -282,11 +282,9 @@ def gather(
     question: str, cands: Sequence[Candidate], qtype: QuestionType
 ) -> tuple[list[Report], list[Report]]:
     """The rival reports (close to the best, or further down when about another thing of the
-    asked name) and the backers (further reports that may support a rival's value)."""
+    asked name) and the backers (further reports that may support a rival's value).
+    ``cands`` hold no navigation text: the answerer drops it first (see :func:`boilerplate`)."""
     name = question_name(question)
-    cands = [c for c in cands if not boilerplate(c.text)]
-    if not cands:
-        return [], []
     near = _one_per_page(_by_article(cands, ENTITY_MARGIN, MAX_ARTICLES))
     rivals = [_report(m, question, qtype, name) for m in near]
     top = rivals[0].score if rivals else 0.0
