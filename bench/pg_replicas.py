@@ -29,17 +29,13 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 import argparse
 import asyncio
 import contextlib
-import http.client
-import itertools
 import json
 import secrets
 import signal
 import subprocess
 import sys
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -53,69 +49,10 @@ from retrieval.embeddings import make_embedder
 from retrieval.evaluation import load_questions
 from retrieval.pg.migrate import upgrade_database
 from retrieval.service import NewsService
+from tests.rr_proxy import RoundRobinProxy
 
 REPO = Path(__file__).resolve().parent.parent
 DEFAULT_DATASET = REPO.parent / "shared" / "eval" / "squad_dev_a"
-_HOP = frozenset({"connection", "keep-alive", "transfer-encoding", "content-length", "host"})
-
-
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128
-
-
-class Proxy:
-    """Round robin over ``ports`` on 127.0.0.1; a connection error moves on to the next."""
-
-    def __init__(self, ports: list[int]) -> None:
-        self.ports = ports
-        self._turn = itertools.count()
-        proxy = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self) -> None:
-                proxy.forward(self)
-
-            do_GET = do_POST
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = _Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def forward(self, handler: BaseHTTPRequestHandler) -> None:
-        """Send the request to the replicas in turn until one answers."""
-        body = handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
-        headers = {k: v for k, v in handler.headers.items() if k.lower() not in _HOP}
-        first = next(self._turn)
-        for attempt in range(len(self.ports)):
-            port = self.ports[(first + attempt) % len(self.ports)]
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=300)
-            try:
-                conn.request(handler.command, handler.path, body, headers)
-                response = conn.getresponse()
-                data = response.read()
-            except (OSError, http.client.HTTPException):
-                continue
-            finally:
-                conn.close()
-            handler.send_response(response.status)
-            for k, v in response.getheaders():
-                if k.lower() not in _HOP:
-                    handler.send_header(k, v)
-            handler.send_header("Content-Length", str(len(data)))
-            handler.end_headers()
-            handler.wfile.write(data)
-            return
-        handler.send_error(502)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 async def load(
@@ -224,13 +161,13 @@ def serve_both(
     key = secrets.token_urlsafe(24)
     replicas = {"local": 1, "postgres": 3}
     procs: list[subprocess.Popen[bytes]] = []
-    proxies: dict[str, Proxy] = {}
+    proxies: dict[str, RoundRobinProxy] = {}
     try:
         for name, n in replicas.items():
             ports = [free_port() for _ in range(n)]
             print(f"starting {n} {name} replica(s)...", file=sys.stderr)
             procs += [start_server(configs[name], p, key, args.threads) for p in ports]
-            proxies[name] = Proxy(ports)
+            proxies[name] = RoundRobinProxy(ports, timeout=300).start()
         for name, proxy in proxies.items():  # warm every replica up (round robin)
             asyncio.run(load(proxy.url, key, questions, replicas[name], 4 * replicas[name], 0))
         runs: dict[str, tuple[list[float], float]] = {n: ([], 0.0) for n in replicas}
