@@ -233,6 +233,16 @@ def bench(
         )
         result["ingest_add_one_article"] = run_cli(codes[-1], config, "ingest", "--quiet")
     result["build_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024
+    result.update(read_process(config))
+    result["disk_mib"] = round(
+        sum(p.stat().st_size for p in (root / "index").rglob("*") if p.is_file()) / 2**20, 1
+    )
+    result["kinds"] = sorted({e.get("kind", "flat") for e in _segments(root / "index")})
+    return result
+
+
+def read_process(config: Path) -> dict[str, object]:
+    """The reader's measurements (read_side), taken in a fresh process."""
     reader = subprocess.run(
         [sys.executable, __file__, "--read", str(config)],
         env={**os.environ, "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"},
@@ -240,12 +250,7 @@ def bench(
         stdout=subprocess.PIPE,
         text=True,
     )
-    result.update(json.loads(reader.stdout))
-    result["disk_mib"] = round(
-        sum(p.stat().st_size for p in (root / "index").rglob("*") if p.is_file()) / 2**20, 1
-    )
-    result["kinds"] = sorted({e.get("kind", "flat") for e in _segments(root / "index")})
-    return result
+    return dict(json.loads(reader.stdout))
 
 
 def _segments(index_dir: Path) -> list[dict[str, object]]:
@@ -334,18 +339,38 @@ def main() -> int:
     p.add_argument("--skip-cli", action="store_true", help="no whole-process runs")
     p.add_argument("--kind", choices=["auto", "flat", "hnsw", "ivf"], help="index.kind")
     p.add_argument("--ann-min", type=int, help="index.ann_min_chunks")
+    p.add_argument(
+        "--keep",
+        type=Path,
+        metavar="DIR",
+        help="build under DIR/n<N> (must not exist) and keep it, for --reuse",
+    )
+    p.add_argument(
+        "--reuse",
+        type=Path,
+        metavar="DIR",
+        help="skip the build: time only the reader on DIR/n<N> (built by --keep)",
+    )
     p.add_argument("--read", type=Path, help=argparse.SUPPRESS)  # the reader's process
     args = p.parse_args()
     if args.read:
         print(json.dumps(read_side(args.read)))
         return 0
     for n in args.n:
-        with tempfile.TemporaryDirectory(prefix="newsbot-scale-") as tmp:
-            codes = [c.resolve() for c in args.code]
+        if args.reuse:
+            result = {"n_chunks": n, "reused": str(args.reuse / f"n{n}")}
+            result.update(read_process(args.reuse / f"n{n}" / "config.yaml"))
+        elif args.keep:
             result = bench(
-                n, codes, args.backend, Path(tmp), args.appends, not args.skip_cli,
-                args.kind, args.ann_min,
+                n, [c.resolve() for c in args.code], args.backend, args.keep / f"n{n}",
+                args.appends, not args.skip_cli, args.kind, args.ann_min,
             )  # fmt: skip
+        else:
+            with tempfile.TemporaryDirectory(prefix="newsbot-scale-") as tmp:
+                result = bench(
+                    n, [c.resolve() for c in args.code], args.backend, Path(tmp),
+                    args.appends, not args.skip_cli, args.kind, args.ann_min,
+                )  # fmt: skip
         print(json.dumps(result), flush=True)
     return 0
 

@@ -4,8 +4,12 @@ A segment folder holds the rows of some articles, numbered from 0 within the seg
 
     chunks.faiss                    its chunk vectors: an inner-product index of the kind its
                                     manifest entry records (flat, hnsw or ivf; see ann.py)
-    sentences.faiss                 its sentence vectors as half floats (read, never searched:
-                                    sentences are scored inside the retrieved chunks)
+    sentences.f16                   its sentence vectors as raw half floats, memory-mapped
+                                    (never searched: sentences are scored inside the retrieved
+                                    chunks), with sentences.sums, an XXH3-64 digest per block
+                                    of rows, verified the first time a block is read
+                                    (checksums.CheckedRows); segments written before it have
+                                    sentences.faiss instead (half floats in a FAISS file)
     store.sqlite                    its articles (with their text), chunks and sentences
     postings.npz                    term frequencies and chunk lengths (lexical.Postings)
     catalog.json                    id, path and content hash of each article (and its row
@@ -18,7 +22,8 @@ A segment folder holds the rows of some articles, numbered from 0 within the seg
 
 A segment is written once and never changed; what changes later (an article removed,
 replaced or moved) is recorded in the snapshot manifest that lists it (see store.py).
-Every file is checksummed in that manifest and verified before FAISS, SQLite or numpy reads it.
+Every file is checksummed in that manifest and verified before FAISS, SQLite or numpy reads it
+(sentences.f16 block by block, before a row of a block is read).
 A reader keeps no Python object per row: texts and ids are read from store.sqlite on demand.
 """
 
@@ -34,7 +39,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from retrieval import ann
+from retrieval import ann, checksums
 from retrieval.lexical import Postings, terms
 from retrieval.segment_rows import (
     Columns,
@@ -44,18 +49,25 @@ from retrieval.segment_rows import (
     SegmentDB,
 )
 
-CHUNKS, SENTENCES, STORE, POSTINGS, CATALOG, COLUMNS = (
+CHUNKS, SENTENCES, STORE, POSTINGS, CATALOG, COLUMNS, SENTENCE_ROWS, SENTENCE_SUMS = (
     "chunks.faiss", "sentences.faiss", "store.sqlite", "postings.npz", "catalog.json",
-    "columns.npz",
+    "columns.npz", "sentences.f16", "sentences.sums",
 )  # fmt: skip
-ARTIFACTS = (CHUNKS, SENTENCES, STORE, POSTINGS, CATALOG, COLUMNS)
-# What every segment has (columns.npz came later: a manifest entry lists it when written).
-REQUIRED = (CHUNKS, SENTENCES, STORE, POSTINGS, CATALOG)
+ARTIFACTS = (CHUNKS, SENTENCES, STORE, POSTINGS, CATALOG, COLUMNS, SENTENCE_ROWS, SENTENCE_SUMS)
+# What this newsbot writes.
+WRITTEN = (CHUNKS, STORE, POSTINGS, CATALOG, COLUMNS, SENTENCE_ROWS, SENTENCE_SUMS)
+# What every segment has (columns.npz came later, then sentences.f16 and .sums in place of
+# sentences.faiss: a manifest entry lists them when written).
+REQUIRED = (CHUNKS, STORE, POSTINGS, CATALOG)
+# Verified block by block as rows are read, not whole at load (checksums.CheckedRows).
+LAZY = (SENTENCE_ROWS,)
 
 
 def artifacts_of(listed: Mapping[str, Any]) -> tuple[str, ...]:
     """The files a segment's manifest entry (its ``artifacts``) says it has."""
-    return tuple(a for a in ARTIFACTS if a in REQUIRED or a in listed)
+    sentences = (SENTENCE_ROWS, SENTENCE_SUMS) if SENTENCE_ROWS in listed else (SENTENCES,)
+    wanted = (*REQUIRED, *sentences, *((COLUMNS,) if COLUMNS in listed else ()))
+    return tuple(a for a in ARTIFACTS if a in wanted)
 
 
 SCHEMA = """
@@ -104,7 +116,7 @@ class ChunkRow:
 
 @dataclass(frozen=True)
 class SentenceRow:
-    """A sentence of a chunk; ``row`` is its id in sentences.faiss. Offsets are into the
+    """A sentence of a chunk; ``row`` is its row in sentences.f16. Offsets are into the
     article text."""
 
     row: int
@@ -242,7 +254,8 @@ def write(folder: Path, seg: Segment, kind: ann.Kind = "flat") -> None:
     """Write a segment's files into an empty folder (the caller fsyncs and renames it), its
     chunks searchable by an index of that kind."""
     faiss.write_index(ann.build(seg.chunk_vectors, kind), str(folder / CHUNKS))
-    faiss.write_index(ann.fp16_index(seg.sentence_vectors), str(folder / SENTENCES))
+    half = np.asarray(seg.sentence_vectors, dtype=np.float16)
+    checksums.write_rows(folder / SENTENCE_ROWS, folder / SENTENCE_SUMS, half)
     _write_sqlite(seg, folder / STORE)
     _postings(seg).save(folder / POSTINGS)
     seg.columns_of().save(folder / COLUMNS)
@@ -273,7 +286,20 @@ def read(folder: Path, dim: int, *, kind: ann.Kind = "flat", postings: bool = Tr
     has no postings.npz). Its rows are read from store.sqlite when asked for; its columns
     from columns.npz, or from the tables when the segment has none."""
     chunk_index = ann.check(_read_faiss(folder / CHUNKS), kind, dim)
-    sentence_index = _read_sentences(folder / SENTENCES, dim)
+    sentence_index = None
+    sentence_vectors: Any
+    if (folder / SENTENCE_ROWS).exists():
+        sums = np.fromfile(folder / SENTENCE_SUMS, dtype="<u8")
+        damaged = (
+            f"index segment {folder.name}: {SENTENCE_ROWS} is truncated or altered (checksum "
+            "mismatch); rebuild it with `newsbot ingest --rebuild`"
+        )
+        sentence_vectors = checksums.CheckedRows(
+            folder / SENTENCE_ROWS, np.dtype("<f2"), dim, sums, damaged
+        )
+    else:
+        sentence_index = _read_sentences(folder / SENTENCES, dim)
+        sentence_vectors = _sentence_vectors(sentence_index)
     db = SegmentDB(folder / STORE)
     n_articles, lo, hi = db.counts("articles", "rowid")
     n_chunks, c_lo, c_hi = db.counts("chunks", "row")
@@ -292,7 +318,7 @@ def read(folder: Path, dim: int, *, kind: ann.Kind = "flat", postings: bool = Tr
     return Segment(
         SegmentArticles(db, n_articles, ArticleRow), SegmentChunks(db, n_chunks, ChunkRow),
         ColumnSentences(cols, SentenceRow), ann.vectors_of(chunk_index),
-        _sentence_vectors(sentence_index), loaded, chunk_index, sentence_index, cols,
+        sentence_vectors, loaded, chunk_index, sentence_index, cols,
     )  # fmt: skip
 
 

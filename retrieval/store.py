@@ -6,7 +6,7 @@ Layout of the index folder::
     CURRENT                    the name of the current snapshot, replaced by rename
     snapshots/<name>/manifest.json
                                what the index is bound to (model, chunking), the files read,
-                               and its segments: each with the size and SHA-256 of every file,
+                               and its segments: each with the size and checksum of every file,
                                its row counts and the articles deleted from it since
     segments/<name>/           one segment's files (see segments.py), never changed
 
@@ -18,8 +18,10 @@ size, so each chunk is copied O(log N) times); ``compact`` merges them all into 
 
 Everything new is written under a temporary name, fsynced and renamed into place, and only
 then named in CURRENT, so a crash at any point leaves the last snapshot. Readers verify each
-file's size and SHA-256 against the manifest before FAISS (or SQLite, or numpy) reads it; the
-manifest carries a checksum of itself. No pickle. Segments no snapshot kept refers to (and
+file's size and checksum (XXH3-128; SHA-256 in segments written before) against the manifest
+before FAISS (or SQLite, or numpy) reads it; the sentence vectors, memory-mapped, block by
+block before a row of the block is read (checksums.py). The manifest carries a checksum of
+itself. No pickle. Segments no snapshot kept refers to (and
 unfinished temporaries) are collected after each publish.
 
 A reader (``open``) keeps each verified segment ready to search (segment_index.py), by name
@@ -46,7 +48,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval import ann, segments
+from retrieval import ann, checksums, segments
 from retrieval.catalog import CatalogArticles, SegmentCatalog, sizes_of, where_of
 from retrieval.durable import fsync_dir, fsync_file, sha256_file
 from retrieval.errors import IndexCorruptError, IndexMissingError, IngestLockedError
@@ -242,17 +244,14 @@ class IndexStore:
         tmp.mkdir()
         kind = ann.resolve(self.kind, len(seg.chunks), self.ann_min)
         segments.write(tmp, seg, kind)
-        artifacts = {
-            a: {"sha256": sha256_file(tmp / a), "bytes": (tmp / a).stat().st_size}
-            for a in ARTIFACTS
-        }
-        for a in ARTIFACTS:
+        artifacts = {a: checksums.file_entry(tmp / a) for a in segments.WRITTEN}
+        for a in segments.WRITTEN:
             fsync_file(tmp / a)
         fsync_dir(tmp)
         tmp.rename(self.segments / name)
         fsync_dir(self.segments)
         # What it wrote, this process never reads back to plan its next ingest.
-        key = (str(self.root), name, str(artifacts[segments.CATALOG]["sha256"]))
+        key = (str(self.root), name, checksums.expected(artifacts[segments.CATALOG]))
         written = segments.catalog_rows(seg)
         _CATALOGS[key] = SegmentCatalog(
             {
@@ -484,7 +483,7 @@ class IndexStore:
         if kind not in ann.KINDS:
             raise IndexCorruptError(f"index segment {name}: unknown kind {kind!r}; {_REBUILD}")
         folder = self.segments / name
-        self._verify(folder, entry["artifacts"], deep=True)
+        self._verify(folder, entry["artifacts"], deep=True, lazy=True)
         try:
             seg = segments.read(folder, dim, kind=kind)
         except (KeyError, TypeError, ValueError, RuntimeError, sqlite3.Error) as e:
@@ -505,10 +504,13 @@ class IndexStore:
         self._cache[key] = index = SegmentIndex(seg)
         return index
 
-    def _verify(self, folder: Path, artifacts: Mapping[str, Any], *, deep: bool) -> None:
-        """Check each file's size (and, when deep, its SHA-256) against the manifest. The
-        files are hashed two at a time (hashlib lets go of the GIL): at a million chunks,
-        verifying 3 GB is most of a cold load."""
+    def _verify(
+        self, folder: Path, artifacts: Mapping[str, Any], *, deep: bool, lazy: bool = False
+    ) -> None:
+        """Check each file's size (and, when deep, its checksum) against the manifest;
+        ``lazy`` leaves the files verified block by block as they are read
+        (segments.LAZY) to their reader. The files are hashed two at a time, largest first
+        (the hashes let go of the GIL)."""
         names = segments.artifacts_of(artifacts)
         for artifact in names:
             path = folder / artifact
@@ -518,22 +520,22 @@ class IndexStore:
                 raise _altered(folder, artifact)
         if not deep:
             return
+        todo = [a for a in names if not (lazy and a in segments.LAZY)]
+        todo.sort(key=lambda a: -int(artifacts[a]["bytes"]))
         with ThreadPoolExecutor(max_workers=2) as pool:
-            digests = dict(
-                zip(names, pool.map(sha256_file, [folder / a for a in names]), strict=True)
-            )
-        for artifact in names:
-            if digests[artifact] != artifacts[artifact]["sha256"]:
+            ok = list(pool.map(lambda a: checksums.matches(folder / a, artifacts[a]), todo))
+        for artifact, good in zip(todo, ok, strict=True):
+            if not good:
                 raise _altered(folder, artifact)
 
     def _catalog_of(self, name: str, artifacts: Mapping[str, Any], deep: bool) -> SegmentCatalog:
         """A segment's catalog, verified; kept per process (a watching writer reads it once)."""
         folder = self.segments / name
         self._verify(folder, artifacts, deep=deep)
-        expected = artifacts[segments.CATALOG]["sha256"]
-        key = (str(self.root), name, expected)
+        entry = artifacts[segments.CATALOG]
+        key = (str(self.root), name, checksums.expected(entry))
         if key not in _CATALOGS:
-            if not deep and sha256_file(folder / segments.CATALOG) != expected:
+            if not deep and not checksums.matches(folder / segments.CATALOG, entry):
                 raise IndexCorruptError(
                     f"index segment {name}: catalog.json is truncated or altered; {_REBUILD}"
                 )

@@ -19,7 +19,10 @@ from retrieval.config import Settings, load_settings
 from retrieval.embeddings import Embedder
 from retrieval.errors import IndexCorruptError, NewsbotError
 from retrieval.service import NewsService
-from retrieval.store import ARTIFACTS, IndexStore, SnapshotData
+from retrieval import ann
+from retrieval.checksums import write_rows
+from retrieval.segments import LAZY, SENTENCE_ROWS, SENTENCE_SUMS, SENTENCES, WRITTEN
+from retrieval.store import IndexStore, SnapshotData
 
 REPO = Path(__file__).resolve().parent.parent
 ARTICLES = {
@@ -133,7 +136,7 @@ def test_truncated_faiss_is_refused_then_rebuilt(
     assert_ingest_recovers(service, embedder)
 
 
-@pytest.mark.parametrize("artifact", ARTIFACTS)
+@pytest.mark.parametrize("artifact", [a for a in WRITTEN if a not in LAZY])
 @pytest.mark.parametrize("where", ["first", "middle", "last"])
 def test_bit_flip_is_refused(built: tuple[NewsService, Path], artifact: str, where: str) -> None:
     service, snap = built
@@ -144,12 +147,35 @@ def test_bit_flip_is_refused(built: tuple[NewsService, Path], artifact: str, whe
     assert_never_served(service, rf"{re.escape(artifact)} is truncated or altered")
 
 
+@pytest.mark.parametrize("where", ["first", "middle", "last"])
+def test_bit_flip_in_sentence_vectors_is_refused_before_a_row_is_read(
+    built: tuple[NewsService, Path], embedder: Embedder, where: str
+) -> None:
+    """The sentence vectors are verified block by block when first read, not at load: a
+    reader loads, and refuses the question that would score a damaged block's rows; a
+    writer's deep check refuses the whole file, and ingest rebuilds it."""
+    service, snap = built
+    path = snap / SENTENCE_ROWS
+    size = path.stat().st_size
+    flip_bit(path, {"first": 0, "middle": size // 2, "last": size - 1}[where], bit=3)
+    fresh = NewsService(service.settings, service.embedder)
+    fresh.reload()
+    match = rf"{re.escape(SENTENCE_ROWS)} is truncated or altered"
+    with pytest.raises(IndexCorruptError, match=match):
+        fresh.ask(QUESTION)
+    with pytest.raises(IndexCorruptError, match=match):
+        np.asarray(service.store.load().sentence_vectors)
+    with pytest.raises(IndexCorruptError, match=match):
+        service.store.catalog(deep=True)
+    assert_ingest_recovers(service, embedder)
+
+
 def test_bit_flips_in_sqlite_and_sentences_rebuilt_by_ingest(
     built: tuple[NewsService, Path], embedder: Embedder
 ) -> None:
     service, snap = built
     flip_bit(snap / "store.sqlite", (snap / "store.sqlite").stat().st_size // 3)
-    flip_bit(snap / "sentences.faiss", (snap / "sentences.faiss").stat().st_size // 2)
+    flip_bit(snap / SENTENCE_ROWS, (snap / SENTENCE_ROWS).stat().st_size // 2)
     assert_never_served(service, "truncated or altered")
     assert_ingest_recovers(service, embedder)
 
@@ -179,8 +205,8 @@ def test_every_bit_flip_in_the_manifest_is_refused_or_harmless(
 
 def test_missing_files_are_refused(built: tuple[NewsService, Path], embedder: Embedder) -> None:
     service, snap = built
-    (snap / "sentences.faiss").unlink()
-    assert_never_served(service, "sentences.faiss is missing")
+    (snap / SENTENCE_ROWS).unlink()
+    assert_never_served(service, f"{SENTENCE_ROWS} is missing")
     manifest_path(service).unlink()
     assert_never_served(service, "has no manifest")
     assert_ingest_recovers(service, embedder)
@@ -193,10 +219,11 @@ def _rewrite_artifact(
     write(seg / artifact)
     path = manifest_path(service)
     manifest = json.loads(path.read_text(encoding="utf-8"))
-    manifest["segments"][0]["artifacts"][artifact] = {
-        "sha256": hashlib.sha256((seg / artifact).read_bytes()).hexdigest(),
-        "bytes": (seg / artifact).stat().st_size,
-    }
+    for a in (artifact, SENTENCE_SUMS) if artifact == SENTENCE_ROWS else (artifact,):
+        manifest["segments"][0]["artifacts"][a] = {
+            "sha256": hashlib.sha256((seg / a).read_bytes()).hexdigest(),
+            "bytes": (seg / a).stat().st_size,
+        }
     path.write_text(json.dumps(reseal(manifest)), encoding="utf-8")
 
 
@@ -205,11 +232,9 @@ def _l2_index(path: Path) -> None:
 
 
 def _one_vector_short(path: Path) -> None:
-    index = faiss.read_index(str(path))
-    vectors = index.reconstruct_n(0, index.ntotal)
-    shorter = faiss.IndexFlatIP(index.d)
-    shorter.add(vectors[:-1])
-    faiss.write_index(shorter, str(path))
+    """sentences.f16 one row short, with block checksums that match it."""
+    rows = np.fromfile(path, dtype="<f2").reshape(-1, 384)
+    write_rows(path, path.with_name(SENTENCE_SUMS), rows[:-1])
 
 
 def _chunk_row_deleted(path: Path) -> None:
@@ -230,7 +255,7 @@ def _table_dropped(path: Path) -> None:
     ("artifact", "write", "match"),
     [
         ("chunks.faiss", _l2_index, "not an inner-product index"),
-        ("sentences.faiss", _one_vector_short, "counts disagree"),
+        (SENTENCE_ROWS, _one_vector_short, "counts disagree"),
         ("store.sqlite", _chunk_row_deleted, "counts disagree"),
         ("store.sqlite", _table_dropped, "unreadable: no such table"),
     ],
@@ -309,9 +334,9 @@ def test_no_pickle_on_any_load_path(built: tuple[NewsService, Path]) -> None:
     ]
     assert offenders == []
     service, seg = built
-    assert sorted(p.name for p in seg.iterdir()) == sorted(ARTIFACTS)
+    assert sorted(p.name for p in seg.iterdir()) == sorted(WRITTEN)
     assert [p.name for p in manifest_path(service).parent.iterdir()] == ["manifest.json"]
-    for artifact in ARTIFACTS:
+    for artifact in WRITTEN:
         assert not (seg / artifact).read_bytes().startswith(b"\x80")  # a pickle's first byte
 
 
@@ -364,6 +389,8 @@ def test_an_index_of_the_first_format_is_refused_then_upgraded_without_embedding
     name = "20200101T000000000000-0000abcd"
     old = store.snapshots / name
     shutil.copytree(seg, old)
+    # That format kept the sentence vectors in a FAISS file.
+    faiss.write_index(ann.fp16_index(np.asarray(data.sentence_vectors)), str(old / SENTENCES))
     manifest = {
         **{k: data.manifest[k] for k in ("embedding", "chunking", "files", "counts")},
         "format_version": 1,
