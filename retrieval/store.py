@@ -483,7 +483,9 @@ class IndexStore:
         if kind not in ann.KINDS:
             raise IndexCorruptError(f"index segment {name}: unknown kind {kind!r}; {_REBUILD}")
         folder = self.segments / name
-        self._verify(folder, entry["artifacts"], deep=True, lazy=True)
+        # A reader never reads catalog.json (the writer's), and verifies the sentence
+        # vectors block by block as it reads them.
+        self._verify(folder, entry["artifacts"], deep=True, skip=(*segments.LAZY, segments.CATALOG))
         try:
             seg = segments.read(folder, dim, kind=kind)
         except (KeyError, TypeError, ValueError, RuntimeError, sqlite3.Error) as e:
@@ -505,12 +507,11 @@ class IndexStore:
         return index
 
     def _verify(
-        self, folder: Path, artifacts: Mapping[str, Any], *, deep: bool, lazy: bool = False
+        self, folder: Path, artifacts: Mapping[str, Any], *, deep: bool, skip: Sequence[str] = ()
     ) -> None:
-        """Check each file's size (and, when deep, its checksum) against the manifest;
-        ``lazy`` leaves the files verified block by block as they are read
-        (segments.LAZY) to their reader. The files are hashed two at a time, largest first
-        (the hashes let go of the GIL)."""
+        """Check each file's size (and, when deep, its checksum but for those in ``skip``)
+        against the manifest. The files are hashed two at a time, largest first (the hashes
+        let go of the GIL)."""
         names = segments.artifacts_of(artifacts)
         for artifact in names:
             path = folder / artifact
@@ -520,7 +521,7 @@ class IndexStore:
                 raise _altered(folder, artifact)
         if not deep:
             return
-        todo = [a for a in names if not (lazy and a in segments.LAZY)]
+        todo = [a for a in names if a not in skip]
         todo.sort(key=lambda a: -int(artifacts[a]["bytes"]))
         with ThreadPoolExecutor(max_workers=2) as pool:
             ok = list(pool.map(lambda a: checksums.matches(folder / a, artifacts[a]), todo))

@@ -16,10 +16,11 @@ import faiss
 import numpy as np
 import pytest
 
-from retrieval import segments
+from retrieval import ann, segments
 from retrieval.catalog import SegmentCatalog, hash_owner, ids_below
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder
+from retrieval.errors import IndexCorruptError
 from retrieval.ingest import ingest
 from retrieval.lexical import terms
 from retrieval.manifest import checksum
@@ -422,3 +423,42 @@ def test_a_segment_catalog_lists_every_article_of_a_text_held_twice() -> None:
     assert cat.ids_with("h1") == ["x", "z"] and cat.ids_with("h2") == ["y"]
     assert cat.ids_with("h3") == []
     assert sorted(cat.ids_at(["/d/y.txt"], ["/d/"])) == ["x", "y", "y", "z"]
+
+
+def test_segments_written_before_sentences_f16_read_the_same(segmented: IndexStore) -> None:
+    """Segments of an older newsbot (sentence vectors in sentences.faiss, SHA-256
+    checksums) are verified and read, and search the same as today's."""
+    before = SearchIndex(segmented.open())
+    name = segmented.current_name()
+    assert name is not None
+    path = segmented.snapshots / name / "manifest.json"
+    manifest = json.loads(path.read_text(encoding="utf-8"))
+    for e in manifest["segments"]:
+        folder = segmented.segments / e["name"]
+        half = np.fromfile(folder / segments.SENTENCE_ROWS, dtype="<f2").reshape(-1, 8)
+        faiss.write_index(ann.fp16_index(half), str(folder / segments.SENTENCES))
+        for a in (segments.SENTENCE_ROWS, segments.SENTENCE_SUMS):
+            (folder / a).unlink()
+        e["artifacts"] = {
+            a: {"sha256": hashlib.sha256((folder / a).read_bytes()).hexdigest(),
+                "bytes": (folder / a).stat().st_size}
+            for a in segments.ARTIFACTS if (folder / a).exists()
+        }  # fmt: skip
+    manifest["checksum"] = checksum(manifest)
+    path.write_text(json.dumps(manifest), encoding="utf-8")
+    after = SearchIndex(IndexStore(segmented.root).open())
+    assert list(after.sentences) == list(before.sentences)
+    every = np.arange(len(before.sentences))
+    assert np.array_equal(after.sentence_vectors[every], before.sentence_vectors[every])
+    qvec = np.ones(8, dtype=np.float32) / np.sqrt(8)
+    among = [c.row for c in before.chunks]
+    assert after.dense_sentences(qvec, 20, None, among) == before.dense_sentences(
+        qvec, 20, None, among
+    )
+    # A damaged older file is refused as before (whole, at load).
+    sentences = segmented.segments / manifest["segments"][0]["name"] / segments.SENTENCES
+    raw = bytearray(sentences.read_bytes())
+    raw[len(raw) // 2] ^= 1
+    sentences.write_bytes(bytes(raw))
+    with pytest.raises(IndexCorruptError, match="sentences.faiss is truncated or altered"):
+        IndexStore(segmented.root).open()
