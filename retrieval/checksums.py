@@ -72,7 +72,7 @@ def block_sums(rows: np.ndarray, block_rows: int = BLOCK_ROWS) -> np.ndarray:
     raw = data.view(np.uint8).reshape(len(data), data.itemsize * int(np.prod(data.shape[1:])))
     n_blocks = -(-len(rows) // block_rows)
     step = block_rows
-    sums = [xxhash.xxh3_64_intdigest(raw[b * step : (b + 1) * step]) for b in range(n_blocks)]
+    sums = [xxhash.xxh3_64_intdigest(raw[b * step : (b + 1) * step].data) for b in range(n_blocks)]
     return np.array(sums, dtype="<u8")
 
 
@@ -126,7 +126,7 @@ class CheckedRows:
                 if self._ok[b]:
                     continue
                 block = raw[b * BLOCK_ROWS : (b + 1) * BLOCK_ROWS]
-                if xxhash.xxh3_64_intdigest(block) != int(self._sums[b]):
+                if xxhash.xxh3_64_intdigest(block.data) != int(self._sums[b]):
                     raise IndexCorruptError(self._damaged)
                 self._ok[b] = True
 
@@ -154,7 +154,7 @@ class CheckedRows:
         self.verify(rows // BLOCK_ROWS)
         return np.asarray(self._rows[rows])
 
-    def __array__(self, dtype: object = None, copy: object = None) -> np.ndarray:
+    def __array__(self, dtype: Any = None, copy: object = None) -> np.ndarray:
         self.verify(np.arange(len(self._sums)))
         out = np.array(self._rows)
         return out if dtype is None else out.astype(dtype)

@@ -460,5 +460,5 @@ def test_segments_written_before_sentences_f16_read_the_same(segmented: IndexSto
     raw = bytearray(sentences.read_bytes())
     raw[len(raw) // 2] ^= 1
     sentences.write_bytes(bytes(raw))
-    with pytest.raises(IndexCorruptError, match="sentences.faiss is truncated or altered"):
+    with pytest.raises(IndexCorruptError, match=r"sentences\.faiss is truncated or altered"):
         IndexStore(segmented.root).open()

@@ -15,13 +15,13 @@ import faiss
 import numpy as np
 import pytest
 
+from retrieval import ann
+from retrieval.checksums import write_rows
 from retrieval.config import Settings, load_settings
 from retrieval.embeddings import Embedder
 from retrieval.errors import IndexCorruptError, NewsbotError
+from retrieval.segments import CATALOG, LAZY, SENTENCE_ROWS, SENTENCE_SUMS, SENTENCES, WRITTEN
 from retrieval.service import NewsService
-from retrieval import ann
-from retrieval.checksums import write_rows
-from retrieval.segments import LAZY, SENTENCE_ROWS, SENTENCE_SUMS, SENTENCES, WRITTEN
 from retrieval.store import IndexStore, SnapshotData
 
 REPO = Path(__file__).resolve().parent.parent
@@ -136,7 +136,7 @@ def test_truncated_faiss_is_refused_then_rebuilt(
     assert_ingest_recovers(service, embedder)
 
 
-@pytest.mark.parametrize("artifact", [a for a in WRITTEN if a not in LAZY])
+@pytest.mark.parametrize("artifact", [a for a in WRITTEN if a not in (*LAZY, CATALOG)])
 @pytest.mark.parametrize("where", ["first", "middle", "last"])
 def test_bit_flip_is_refused(built: tuple[NewsService, Path], artifact: str, where: str) -> None:
     service, snap = built
@@ -145,6 +145,20 @@ def test_bit_flip_is_refused(built: tuple[NewsService, Path], artifact: str, whe
     offset = {"first": 0, "middle": size // 2, "last": size - 1}[where]
     flip_bit(path, offset, bit=3)
     assert_never_served(service, rf"{re.escape(artifact)} is truncated or altered")
+
+
+def test_bit_flip_in_the_writers_catalog_is_refused_by_the_writer(
+    built: tuple[NewsService, Path], embedder: Embedder
+) -> None:
+    """catalog.json is read by the writer alone: a reader serves without reading it, the
+    writer refuses it, and ingest rebuilds."""
+    service, snap = built
+    flip_bit(snap / CATALOG, (snap / CATALOG).stat().st_size // 2)
+    assert not NewsService(service.settings, service.embedder).ask(QUESTION).abstained
+    for deep in (False, True):
+        with pytest.raises(IndexCorruptError, match=r"catalog\.json is truncated or altered"):
+            IndexStore(service.store.root).catalog(deep=deep)
+    assert_ingest_recovers(service, embedder)
 
 
 @pytest.mark.parametrize("where", ["first", "middle", "last"])
