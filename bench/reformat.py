@@ -6,7 +6,8 @@ the same rows and vectors, so that a reader's cold load can be compared on one i
 SRC is a folder with config.yaml and index/ (bench/scale.py --keep DIR makes DIR/n<N>).
 DST gets the same config.yaml, a link to SRC's docs, and an index/ of its current snapshot
 only: each segment's files hard-linked, its sentences.faiss (half floats in a FAISS file)
-rewritten as sentences.f16 and sentences.sums (segments.write's files), every file given the
+rewritten as sentences.f16 and sentences.sums (segments.write's files), its postings.npz
+re-saved (with the terms' sorted order), every file given the
 checksum this checkout records, and the manifest re-sealed.
 """
 
@@ -25,6 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from retrieval import ann, checksums, segments  # noqa: E402
+from retrieval.lexical import Postings  # noqa: E402
 from retrieval.manifest import checksum  # noqa: E402
 
 
@@ -40,8 +42,10 @@ def reformat(src: Path, dst: Path) -> None:
         folder, target = index / "segments" / entry["name"], out / "segments" / entry["name"]
         target.mkdir(parents=True)
         for a in entry["artifacts"]:
-            if a != segments.SENTENCES:
+            if a not in (segments.SENTENCES, segments.POSTINGS):
                 os.link(folder / a, target / a)
+        # Postings as this checkout writes them (with their terms' sorted order).
+        Postings.load(folder / segments.POSTINGS).save(target / segments.POSTINGS)
         if segments.SENTENCES in entry["artifacts"]:
             half = ann.fp16_vectors(faiss.read_index(str(folder / segments.SENTENCES)))
             checksums.write_rows(

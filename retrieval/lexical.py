@@ -317,6 +317,9 @@ class SegmentedBM25:
         self, parts: Sequence[tuple[Postings, np.ndarray]], n_docs: int, n_rows: int | None = None
     ) -> None:
         self.parts = [(p, m, m >= 0) for p, m in parts]
+        # A segment with no deleted chunk sits at one offset: its rows are docs + offset
+        # (no gather through its row map at every query).
+        self._offsets = [_offset_of(m) for _, m in parts]
         self.n_docs = n_docs
         self.n_rows = n_docs if n_rows is None else n_rows
         norm = np.zeros(self.n_rows, dtype=np.float64)
@@ -385,16 +388,26 @@ class SegmentedBM25:
         score (float32), in the order :meth:`scores` adds them."""
         for t in query_terms:
             idf = None
-            for p, m, _ in self.parts:
+            for (p, m, _), offset in zip(self.parts, self._offsets, strict=True):
                 i = p.vocab.get(t)
                 if i is None:
                     continue
                 lo, hi = p.indptr[i], p.indptr[i + 1]
-                rows = m[p.docs[lo:hi]]
-                ok = rows >= 0
-                rows, tf = rows[ok], p.tf[lo:hi][ok]
+                if offset is not None:
+                    rows, tf = p.docs[lo:hi].astype(np.int64) + offset, p.tf[lo:hi]
+                else:
+                    rows = m[p.docs[lo:hi]]
+                    ok = rows >= 0
+                    rows, tf = rows[ok], p.tf[lo:hi][ok]
                 idf = self.idf(t) if idf is None else idf
                 yield rows, (idf * tf / (tf + self._norm[rows])).astype(np.float32)
+
+
+def _offset_of(rowmap: np.ndarray) -> int | None:
+    """The offset of a row map that is ``arange(n) + offset`` (no deleted row), else None."""
+    if not len(rowmap) or rowmap[0] < 0 or not bool((np.diff(rowmap) == 1).all()):
+        return None
+    return int(rowmap[0])
 
 
 def _save_npz(path: Path, vocab: Iterable[str], **arrays: np.ndarray) -> None:
