@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import math
 import re
+import struct
+import zipfile
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from functools import lru_cache
@@ -257,17 +259,17 @@ class Postings:
     @classmethod
     def load(cls, path: Path) -> Postings:
         """Read what :meth:`save` wrote (the caller has verified the file's checksum)."""
-        with np.load(path, allow_pickle=False) as z:
-            raw = z["vocab"].tobytes().decode("utf-8")
-            return cls(
-                raw.split("\n") if raw else [],
-                z["indptr"].astype(np.int64, copy=False),
-                z["docs"].astype(np.int32, copy=False),
-                z["tf"].astype(np.float32, copy=False),
-                z["doc_len"].astype(np.int32, copy=False),
-                # Files written before the sorted order: a dict, built when first asked.
-                z["order"].astype(np.int64, copy=False) if "order" in z.files else None,
-            )
+        z = mapped_npz(path)
+        raw = z["vocab"].tobytes().decode("utf-8")
+        return cls(
+            raw.split("\n") if raw else [],
+            z["indptr"].astype(np.int64, copy=False),
+            z["docs"].astype(np.int32, copy=False),
+            z["tf"].astype(np.float32, copy=False),
+            z["doc_len"].astype(np.int32, copy=False),
+            # Files written before the sorted order: a dict, built when first asked.
+            z["order"].astype(np.int64, copy=False) if "order" in z else None,
+        )
 
 
 class Vocabulary:
@@ -408,6 +410,37 @@ def _offset_of(rowmap: np.ndarray) -> int | None:
     if not len(rowmap) or rowmap[0] < 0 or not bool((np.diff(rowmap) == 1).all()):
         return None
     return int(rowmap[0])
+
+
+def mapped_npz(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of an uncompressed .npz (what :func:`_save_npz` writes), memory-mapped
+    where they lie in the file instead of copied: at a million chunks the postings are
+    ~170 MB, of which a question reads its terms' few. No pickle: object arrays are refused.
+    """
+    out: dict[str, np.ndarray] = {}
+    with zipfile.ZipFile(path) as zf, path.open("rb") as raw:
+        for info in zf.infolist():
+            if info.compress_type != zipfile.ZIP_STORED or not info.filename.endswith(".npy"):
+                raise ValueError(f"{path.name}: {info.filename} is not a stored .npy")
+            raw.seek(info.header_offset + 26)  # the local header's name and extra lengths
+            name_len, extra_len = struct.unpack("<HH", raw.read(4))
+            raw.seek(info.header_offset + 30 + name_len + extra_len)
+            version = np.lib.format.read_magic(raw)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(raw)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(raw)
+            if dtype.hasobject:
+                raise ValueError(f"{path.name}: {info.filename} holds Python objects")
+            key = info.filename[: -len(".npy")]
+            if not int(np.prod(shape)):
+                out[key] = np.zeros(shape, dtype=dtype)
+                continue
+            out[key] = np.memmap(
+                path, dtype=dtype, mode="r", offset=raw.tell(), shape=shape,
+                order="F" if fortran else "C",
+            )  # fmt: skip
+    return out
 
 
 def _save_npz(path: Path, vocab: Iterable[str], **arrays: np.ndarray) -> None:
