@@ -25,7 +25,11 @@ while serving (``serving_peak_rss_mib``); recall@10 of the dense chunk search (A
 segment has one) against exact search over the same rows, unfiltered and in the window, on
 100 real questions' vectors; its peak RSS after that check too (``read_peak_rss_mib``: the
 check reads every vector back, 100k at a time).
-`--kind` sets `index.kind` (and `--ann-min` `index.ann_min_chunks`).
+`--kind` sets `index.kind` (and `--ann-min` `index.ann_min_chunks`). `--keep DIR` builds
+into DIR/n<N> and keeps it; `--reuse DIR` then skips the build and times only the reader's
+process on DIR/n<N> (the 1M build takes ~25 min and ~11 GB), e.g. one checkout's reader
+against another's on the same index (bench/reformat.py copies an index into the segment
+format of the checkout it runs from).
 To time older code in-process, copy this file into that checkout and run it there.
 """
 
