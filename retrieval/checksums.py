@@ -99,8 +99,9 @@ class CheckedRows:
         n = size // row_bytes
         if len(sums) != -(-n // BLOCK_ROWS):
             raise ValueError(f"{path.name} and its block checksums disagree")
+        # A plain ndarray view of the map (slicing a np.memmap costs ~0.1 ms a slice).
         self._rows = (
-            np.memmap(path, dtype=dtype, mode="r", shape=(n, dim))
+            np.memmap(path, dtype=dtype, mode="r", shape=(n, dim)).view(np.ndarray)
             if n
             else np.zeros((0, dim), dtype=dtype)
         )
