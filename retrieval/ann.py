@@ -198,8 +198,8 @@ class IVFRows:
 
 
 def fp16_index(vectors: np.ndarray) -> faiss.IndexScalarQuantizer:
-    """The vectors stored as IEEE half floats in a FAISS file (sentences: read back as a
-    float16 view, never searched by FAISS)."""
+    """The vectors stored as IEEE half floats in a FAISS file: how segments written before
+    sentences.f16 kept their sentence vectors (read back by :func:`fp16_vectors`)."""
     d = vectors.shape[1]
     index = faiss.IndexScalarQuantizer(d, faiss.ScalarQuantizer.QT_fp16, faiss.METRIC_INNER_PRODUCT)
     half = np.ascontiguousarray(vectors, dtype=np.float16)
