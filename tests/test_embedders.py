@@ -75,7 +75,9 @@ def test_onnx_int8_vectors_stay_close(onnx_fp32: OnnxEmbedder, onnx_int8: OnnxEm
     assert cos.mean() >= 0.99, cos
 
 
-@pytest.mark.parametrize(("precision", "attention"), [("fp32", "Attention"), ("int8", "QAttention")])
+@pytest.mark.parametrize(
+    ("precision", "attention"), [("fp32", "Attention"), ("int8", "QAttention")]
+)
 def test_bert_graph_runs_fused_transformer_operators(
     precision: str, attention: str, onnx_fp32: OnnxEmbedder, onnx_int8: OnnxEmbedder
 ) -> None:
