@@ -49,6 +49,9 @@ class OnnxEmbedder(Embedder):
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
         if self.threads:
             options.intra_op_num_threads = self.threads
+        # Idle worker threads sleep instead of spinning: on a machine that other work shares,
+        # spinning took CPU from the threads doing the work (bench/README.md, session 13).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session = ort.InferenceSession(
             str(self.file), options, providers=["CPUExecutionProvider"]
         )
