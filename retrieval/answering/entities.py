@@ -60,7 +60,8 @@ def question_name(question: str) -> str | None:
         while words and words[0].lower() in _WH:
             words.pop(0)
         if words:
-            names.append(" ".join(words))
+            # "Greg Boyer's profession" asks about Greg Boyer.
+            names.append(re.sub(r"['’]s?$", "", " ".join(words)))
     return max(names, key=len) if names else None
 
 

@@ -53,9 +53,9 @@ _NAVIGATION = re.compile(
 )
 _LISTED_YEAR = re.compile(r"\(\s*\d{4}\s*\)")
 # A value goes on as far as its own parts do: a place's region and country ("Miami, Florida,
-# USA"), a year's span ("1810-11").
+# USA"), a year's span ("1810-11", "1861–1862").
 _PLACE_PARTS = re.compile(r"(?:,[ \t]+[A-Z][\w.]*(?:[ \t]+[A-Z][\w.]*)?){1,2}")
-_YEAR_SPAN = re.compile(r"[-–]\d{2}\b")
+_YEAR_SPAN = re.compile(r"[-–](?:\d{4}|\d{2})\b")
 # Nationalities: "American singer Michael Jackson" names the singer, not "American".
 _DEMONYM = re.compile(
     r"(?:American|British|English|Scottish|Welsh|Irish|Canadian|Australian|French|German|"

@@ -145,6 +145,9 @@ def _core(span: str) -> str:
 
 # "(26 December 1844 – 26 July 1926)": a life span, birth first, death second.
 _LIFE = re.compile(r"\(([^()]*?\d{3,4})\s*[–—-]+\s*([^()]*?\d{3,4})\s*\)")
+# "Shock Value II": a sequel's number is no one's name.
+_ROMAN = re.compile(r"[IVXLC]+")
+_BRACKETED_YEAR = re.compile(r"\(\s*(?:1[5-9]|20)\d\d\s*\)")
 _BIRTH = re.compile(r"\b(born|birth|birthday)\b", re.IGNORECASE)
 _DEATH = re.compile(r"\b(die|died|death|dies)\b", re.IGNORECASE)
 
@@ -162,6 +165,8 @@ def slot_choice(sentence: str, question: str, qtype: QuestionType) -> tuple[str 
     if qtype == "other":
         return None, False
     qwords = {w.lower() for w in re.findall(r"\w+", question)}
+    # The asked name's own words (the question word aside), as written.
+    named = {w for w in re.findall(r"\b[A-Z][\w'-]{3,}", question) if w.lower() not in _NO_NAME}
     dateline = DATELINE.match(sentence)
     spans: list[tuple[int, str]] = []
     for a, b in spans_of_type(sentence, qtype):
@@ -172,8 +177,20 @@ def slot_choice(sentence: str, question: str, qtype: QuestionType) -> tuple[str 
             words.pop(0)
         text = " ".join(words)
         known = all(w.lower() in qwords for w in re.findall(r"\w+", text))
-        if qtype in ("who", "where") and all(w.lower() in _NO_NAME for w in text.split()):
+        if qtype in ("who", "where") and (
+            all(w.lower() in _NO_NAME for w in text.split()) or _ROMAN.fullmatch(text)
+        ):
             continue
+        if qtype == "who":
+            # A name runs on into the asked one ("The Beatles Announce New Album Free Your
+            # Mind"): what comes before it; the asked name itself answers nothing.
+            cut = next((i for i, w in enumerate(text.split()) if w.strip(",.") in named), None)
+            if cut is not None:
+                text = " ".join(text.split()[:cut]).strip(" ,.;:")
+                if not text:
+                    continue
+        if qtype == "how_many" and _BRACKETED_YEAR.search(sentence, max(a - 2, 0), b + 2):
+            continue  # "Population ( 2020 ) Total 1,234": the year the count is of
         if text and not known and text not in (t for _, t in spans):
             spans.append((a, text))
     if len(spans) <= 1:
@@ -190,8 +207,13 @@ def slot_choice(sentence: str, question: str, qtype: QuestionType) -> tuple[str 
 def _nearest(sentence: str, question: str, spans: list[tuple[int, str]]) -> str | None:
     """The span closest (in words) to a word the question and the sentence share, when one
     is clearly closest."""
-    qterms = set(terms(question))
-    marks = [at for term, at in term_spans(sentence) if term in qterms]
+    # What is asked (the question's lower-case words: "built") marks the value better than
+    # the asked name's words ("David Jones House, June 2018 ... built in 1895").
+    asked = set(terms(" ".join(re.findall(r"(?<![\w'])[a-z][\w'-]*", question))))
+    found = term_spans(sentence)
+    marks = [at for term, at in found if term in asked] or [
+        at for term, at in found if term in set(terms(question))
+    ]
     if not marks:
         return None
 
