@@ -561,3 +561,14 @@ def test_a_year_span_is_whole_and_a_gloss_or_headline_names_no_thing() -> None:
     page = "What to Expect When You Visit the Cove Fort Historic Site What to Expect When You"
     page += " Visit the Cove Fort Historic Site Cove Fort is now open."
     assert heading(page, "Cove Fort") is None
+
+
+def test_the_first_asked_word_marks_the_value_and_a_repeat_may_be_the_nearest() -> None:
+    # "album" only says what the asked name is; "artist" is what is asked.
+    infobox = "= Album Artist = Taylor Swift Released = 2007 Reviews = Last album = Live"
+    question = 'Who is the artist associated with the album "Out of the Box"?'
+    assert slot_value(infobox, question, "who") == "Taylor Swift Released"  # its field name too
+    # The band's name in the page heading is far from "band"; its second mention is next to it.
+    page = "Interiors (Nirvana album) Interiors is the second album by the American rock band Nirvana."
+    asked = 'Who is the band associated with the album "Interiors"?'
+    assert slot_value(page, asked, "who") == "Nirvana"

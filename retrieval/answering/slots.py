@@ -191,13 +191,14 @@ def slot_choice(sentence: str, question: str, qtype: QuestionType) -> tuple[str 
                     continue
         if qtype == "how_many" and _BRACKETED_YEAR.search(sentence, max(a - 2, 0), b + 2):
             continue  # "Population ( 2020 ) Total 1,234": the year the count is of
-        if text and not known and text not in (t for _, t in spans):
+        # Each mention of a value is kept: the one nearest what is asked may be a repeat.
+        if text and not known:
             spans.append((a, text))
-    if len(spans) <= 1:
+    if len({t for _, t in spans}) <= 1:
         return (spans[0][1] if spans else None), False
     life = _LIFE.search(sentence) if qtype == "when" else None
     if life and (_BIRTH.search(question) or _DEATH.search(question)):
-        inside = [t for a, t in spans if life.start() <= a < life.end()]
+        inside = list(dict.fromkeys(t for a, t in spans if life.start() <= a < life.end()))
         if len(inside) == 2:
             return (inside[0] if _BIRTH.search(question) else inside[1]), False
     value = _nearest(sentence, question, spans)
@@ -208,19 +209,24 @@ def _nearest(sentence: str, question: str, spans: list[tuple[int, str]]) -> str 
     """The span closest (in words) to a word the question and the sentence share, when one
     is clearly closest."""
     # What is asked (the question's lower-case words: "built") marks the value better than
-    # the asked name's words ("David Jones House, June 2018 ... built in 1895").
-    asked = set(terms(" ".join(re.findall(r"(?<![\w'])[a-z][\w'-]*", question))))
+    # the asked name's words ("David Jones House, June 2018 ... built in 1895"), and its
+    # first word best of all: "artist" in "Who is the artist of the album X?", where "album"
+    # only says what X is.
+    asked = terms(" ".join(re.findall(r"(?<![\w'])[a-z][\w'-]*", question)))
     found = term_spans(sentence)
-    marks = [at for term, at in found if term in asked] or [
-        at for term, at in found if term in set(terms(question))
-    ]
-    if not marks:
+    marks: list[int] = []
+    for words in (set(asked[:1]), set(asked), set(terms(question))):
+        marks = [at for term, at in found if term in words]
+        if marks:
+            break
+    else:
         return None
 
     def gap(a: int) -> int:
         return min(len(sentence[min(a, m) : max(a, m)].split()) for m in marks)
 
     ranked = sorted(spans, key=lambda s: gap(s[0]))
-    if gap(ranked[0][0]) >= gap(ranked[1][0]):
+    rival = next(s for s in ranked if s[1] != ranked[0][1])
+    if gap(ranked[0][0]) >= gap(rival[0]):
         return None
     return ranked[0][1]
