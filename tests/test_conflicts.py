@@ -572,3 +572,9 @@ def test_the_first_asked_word_marks_the_value_and_a_repeat_may_be_the_nearest() 
     page = "Interiors (Nirvana album) Interiors is the second album by the American rock band Nirvana."
     asked = 'Who is the band associated with the album "Interiors"?'
     assert slot_value(page, asked, "who") == "Nirvana"
+
+
+def test_a_measure_is_no_count() -> None:
+    table = "Elevation 7 ft ( 2 m ) Population ( 2020 ) Total 1,234 Density 379.11/sq mi"
+    assert slot_value(table, "What is the population of Port Vincent?", "how_many") == "1,234"
+    assert slot_value("The tower is 120 m tall.", "How tall is the tower?", "how_many") == "120"

@@ -148,6 +148,15 @@ _LIFE = re.compile(r"\(([^()]*?\d{3,4})\s*[–—-]+\s*([^()]*?\d{3,4})\s*\)")
 # "Shock Value II": a sequel's number is no one's name.
 _ROMAN = re.compile(r"[IVXLC]+")
 _BRACKETED_YEAR = re.compile(r"\(\s*(?:1[5-9]|20)\d\d\s*\)")
+# A number with a unit of measure answers how high, long, far or heavy, not how many.
+_UNIT = re.compile(
+    r"\s*(?:(?:m|cm|mm|km|ft|feet|foot|mi|miles?|metres?|meters?|kg|lb|lbs|sq|acres?)\b|%)"
+)
+_MEASURE = re.compile(
+    r"\b(?:height|tall|long|length|far|distance|wide|width|deep|depth|area|size|weigh\w*|"
+    r"elevation|altitude|percent\w*)\b",
+    re.IGNORECASE,
+)
 _BIRTH = re.compile(r"\b(born|birth|birthday)\b", re.IGNORECASE)
 _DEATH = re.compile(r"\b(die|died|death|dies)\b", re.IGNORECASE)
 
@@ -168,6 +177,7 @@ def slot_choice(sentence: str, question: str, qtype: QuestionType) -> tuple[str 
     # The asked name's own words (the question word aside), as written.
     named = {w for w in re.findall(r"\b[A-Z][\w'-]{3,}", question) if w.lower() not in _NO_NAME}
     dateline = DATELINE.match(sentence)
+    counting = qtype == "how_many" and not _MEASURE.search(question)
     spans: list[tuple[int, str]] = []
     for a, b in spans_of_type(sentence, qtype):
         if dateline and a < dateline.end():
@@ -191,6 +201,8 @@ def slot_choice(sentence: str, question: str, qtype: QuestionType) -> tuple[str 
                     continue
         if qtype == "how_many" and _BRACKETED_YEAR.search(sentence, max(a - 2, 0), b + 2):
             continue  # "Population ( 2020 ) Total 1,234": the year the count is of
+        if counting and _UNIT.match(sentence, b):
+            continue  # "Elevation 7 ft ( 2 m ) Population": a measure is no count
         # Each mention of a value is kept: the one nearest what is asked may be a repeat.
         if text and not known:
             spans.append((a, text))
