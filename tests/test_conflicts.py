@@ -569,7 +569,7 @@ def test_the_first_asked_word_marks_the_value_and_a_repeat_may_be_the_nearest() 
     question = 'Who is the artist associated with the album "Out of the Box"?'
     assert slot_value(infobox, question, "who") == "Taylor Swift Released"  # its field name too
     # The band's name in the page heading is far from "band"; its second mention is next to it.
-    page = "Interiors (Nirvana album) Interiors is the second album by the American rock band Nirvana."
+    page = "Interiors (Nirvana album) Interiors is an album by the American rock band Nirvana."
     asked = 'Who is the band associated with the album "Interiors"?'
     assert slot_value(page, asked, "who") == "Nirvana"
 
