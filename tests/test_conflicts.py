@@ -527,3 +527,54 @@ def test_a_further_report_backs_a_value_only_about_the_asked_thing() -> None:
     franklin = report("Franklin County High School", "It is the largest school in Springfield.")
     assert not _holds_name(lincoln, "Franklin County High School")
     assert _holds_name(franklin, "Franklin County High School")
+
+
+def test_the_value_is_the_one_next_to_what_is_asked_not_the_asked_names_words() -> None:
+    house = (
+        "[Close up view of the David H. Jones House, June 2018] The house was built in 1895 "
+        "for David H. and Mary E. Nielsen Jones."
+    )
+    assert slot_value(house, "When was the David Jones House built?", "when") == "1895"
+    # The year a count is of is no count.
+    census = "Population ( 2020 ) Total 1,234"
+    assert slot_value(census, "What is the population of Port Vincent?", "how_many") == "1,234"
+    # A sequel's numeral is no one's name, and the asked title is no answer to "who".
+    shock = "The sequel, Shock Value II, was released in 2009 by Timbaland."
+    assert slot_value(shock, 'Who is the artist of the album "Shock Value"?', "who") == "Timbaland"
+    beatles = '"The Beatles Announce New Album Free Your Mind."'
+    found = slot_value(beatles, 'Who is the artist of the album "Free Your Mind"?', "who")
+    assert found == "Beatles Announce New Album"
+    assert question_name("What is Greg Boyer's profession?") == "Greg Boyer"
+
+
+def test_a_year_span_is_whole_and_a_gloss_or_headline_names_no_thing() -> None:
+    from types import SimpleNamespace
+
+    from retrieval.answering.reports import _value
+
+    built = "Built between 1881–1882, this house was built by Heman Goodrich."
+    cand = SimpleNamespace(text=built)
+    found = _value(cand, "When was the Goodrich House built?", "when", "Goodrich House")  # type: ignore[arg-type]
+    assert found[0] == "1881–1882"
+    film = 'Choorian ( Urdu: چوڑیاں meaning "Bangles") is a 1998 Pakistani Urdu-language film.'
+    assert subject_of(film, "Choorian") is None
+    page = "What to Expect When You Visit the Cove Fort Historic Site What to Expect When You"
+    page += " Visit the Cove Fort Historic Site Cove Fort is now open."
+    assert heading(page, "Cove Fort") is None
+
+
+def test_the_first_asked_word_marks_the_value_and_a_repeat_may_be_the_nearest() -> None:
+    # "album" only says what the asked name is; "artist" is what is asked.
+    infobox = "= Album Artist = Taylor Swift Released = 2007 Reviews = Last album = Live"
+    question = 'Who is the artist associated with the album "Out of the Box"?'
+    assert slot_value(infobox, question, "who") == "Taylor Swift Released"  # its field name too
+    # The band's name in the page heading is far from "band"; its second mention is next to it.
+    page = "Interiors (Nirvana album) Interiors is an album by the American rock band Nirvana."
+    asked = 'Who is the band associated with the album "Interiors"?'
+    assert slot_value(page, asked, "who") == "Nirvana"
+
+
+def test_a_measure_is_no_count() -> None:
+    table = "Elevation 7 ft ( 2 m ) Population ( 2020 ) Total 1,234 Density 379.11/sq mi"
+    assert slot_value(table, "What is the population of Port Vincent?", "how_many") == "1,234"
+    assert slot_value("The tower is 120 m tall.", "How tall is the tower?", "how_many") == "120"

@@ -14,9 +14,9 @@ from retrieval.spans import NAME
 _QUOTED = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
 _WH = {"when", "what", "who", "whom", "whose", "where", "which", "how", "why", "is", "was"}
 # A parenthesis after a name that tells one thing of the name from another ("(1979 film)",
-# "(Koltsevaya line)"), not a life span, a translation or an alias.
+# "(Koltsevaya line)"), not a life span, a translation ("(Urdu: ...)") or an alias.
 _QUALIFIER = re.compile(
-    r"(?!\s*(?:born|b\.|d\.|died|n[ée]e|transl|lit\.|also|or|aka|formerly|pronounced|"
+    r"(?!\s*(?:born|b\.|d\.|died|n[ée]e|transl|lit\.|also|or|aka|formerly|pronounced|[A-Z][a-z]+:|"
     r"[\d\s–-]+$|c\.\s*\d|\d{1,2}\s+[A-Z][a-z]+\s+\d{3,4}|[A-Z][a-z]+\s+\d{1,2},?\s+\d{3,4}))",
     re.IGNORECASE,
 )
@@ -60,7 +60,8 @@ def question_name(question: str) -> str | None:
         while words and words[0].lower() in _WH:
             words.pop(0)
         if words:
-            names.append(" ".join(words))
+            # "Greg Boyer's profession" asks about Greg Boyer.
+            names.append(re.sub(r"['’]s?$", "", " ".join(words)))
     return max(names, key=len) if names else None
 
 
@@ -143,6 +144,8 @@ _CONNECTORS = {"of", "the", "and", "de", "la", "le", "von", "van", "da", "del", 
 def _name_like(title: str) -> bool:
     """A heading is a name: its words (qualifiers in brackets aside) capitalised, connectors
     and numbers apart, with at most one other word ("La bambolona")."""
+    if title.split()[0].lower() in _WH:
+        return False  # a headline ("What to Expect When You Visit ..."), not a name
     bare = re.sub(r"\([^()]*\)", " ", title)
     lower = [
         w

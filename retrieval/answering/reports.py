@@ -8,7 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from retrieval.answering.entities import Subject, question_name, same_thing, subject
+from retrieval.answering.entities import (
+    Subject,
+    question_name,
+    same_subject,
+    same_thing,
+    subject,
+    subject_of,
+)
 from retrieval.answering.slots import changed_span, same_value, slot_choice
 from retrieval.lexical import terms
 from retrieval.spans import QuestionType, question_type
@@ -53,9 +60,9 @@ _NAVIGATION = re.compile(
 )
 _LISTED_YEAR = re.compile(r"\(\s*\d{4}\s*\)")
 # A value goes on as far as its own parts do: a place's region and country ("Miami, Florida,
-# USA"), a year's span ("1810-11").
+# USA"), a year's span ("1810-11", "1861–1862").
 _PLACE_PARTS = re.compile(r"(?:,[ \t]+[A-Z][\w.]*(?:[ \t]+[A-Z][\w.]*)?){1,2}")
-_YEAR_SPAN = re.compile(r"[-–]\d{2}\b")
+_YEAR_SPAN = re.compile(r"[-–](?:\d{4}|\d{2})\b")
 # Nationalities: "American singer Michael Jackson" names the singer, not "American".
 _DEMONYM = re.compile(
     r"(?:American|British|English|Scottish|Welsh|Irish|Canadian|Australian|French|German|"
@@ -255,14 +262,23 @@ def _report(mine: list[Candidate], question: str, qtype: QuestionType, name: str
     about = subject(context, hit.chunk.text, name)
     anchored = _anchored(mine, question, qtype, attribute_terms(question, name), name)
     if anchored is not None:
-        return Report(anchored[0], anchored[1], about, best.score)
+        return Report(anchored[0], anchored[1], _own(anchored[0], about, name), best.score)
     for c in mine:
         if c.score < best.score - VALUE_MARGIN:
             break
         value, guessed = _value(c, question, qtype, name)
         if value is not None:
-            return Report(c, value, about, best.score, guessed=guessed)
-    return Report(best, None, about, best.score)
+            return Report(c, value, _own(c, about, name), best.score, guessed=guessed)
+    return Report(best, None, _own(best, about, name), best.score)
+
+
+def _own(c: Candidate, about: Subject | None, name: str | None) -> Subject | None:
+    """The thing the quoted sentence itself names ("- Ardhangini (2017 TV series), a ...
+    series" on a page about another Ardhangini), else the article's."""
+    own = subject_of(c.text, name)
+    if own is None or (about is not None and same_subject(own, about.name)):
+        return about
+    return Subject(own)
 
 
 def _words(text: str) -> set[str]:

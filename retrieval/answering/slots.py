@@ -145,6 +145,18 @@ def _core(span: str) -> str:
 
 # "(26 December 1844 – 26 July 1926)": a life span, birth first, death second.
 _LIFE = re.compile(r"\(([^()]*?\d{3,4})\s*[–—-]+\s*([^()]*?\d{3,4})\s*\)")
+# "Shock Value II": a sequel's number is no one's name.
+_ROMAN = re.compile(r"[IVXLC]+")
+_BRACKETED_YEAR = re.compile(r"\(\s*(?:1[5-9]|20)\d\d\s*\)")
+# A number with a unit of measure answers how high, long, far or heavy, not how many.
+_UNIT = re.compile(
+    r"\s*(?:(?:m|cm|mm|km|ft|feet|foot|mi|miles?|metres?|meters?|kg|lb|lbs|sq|acres?)\b|%)"
+)
+_MEASURE = re.compile(
+    r"\b(?:height|tall|long|length|far|distance|wide|width|deep|depth|area|size|weigh\w*|"
+    r"elevation|altitude|percent\w*)\b",
+    re.IGNORECASE,
+)
 _BIRTH = re.compile(r"\b(born|birth|birthday)\b", re.IGNORECASE)
 _DEATH = re.compile(r"\b(die|died|death|dies)\b", re.IGNORECASE)
 
@@ -162,7 +174,10 @@ def slot_choice(sentence: str, question: str, qtype: QuestionType) -> tuple[str 
     if qtype == "other":
         return None, False
     qwords = {w.lower() for w in re.findall(r"\w+", question)}
+    # The asked name's own words (the question word aside), as written.
+    named = {w for w in re.findall(r"\b[A-Z][\w'-]{3,}", question) if w.lower() not in _NO_NAME}
     dateline = DATELINE.match(sentence)
+    counting = qtype == "how_many" and not _MEASURE.search(question)
     spans: list[tuple[int, str]] = []
     for a, b in spans_of_type(sentence, qtype):
         if dateline and a < dateline.end():
@@ -172,15 +187,30 @@ def slot_choice(sentence: str, question: str, qtype: QuestionType) -> tuple[str 
             words.pop(0)
         text = " ".join(words)
         known = all(w.lower() in qwords for w in re.findall(r"\w+", text))
-        if qtype in ("who", "where") and all(w.lower() in _NO_NAME for w in text.split()):
+        if qtype in ("who", "where") and (
+            all(w.lower() in _NO_NAME for w in text.split()) or _ROMAN.fullmatch(text)
+        ):
             continue
-        if text and not known and text not in (t for _, t in spans):
+        if qtype == "who":
+            # A name runs on into the asked one ("The Beatles Announce New Album Free Your
+            # Mind"): what comes before it; the asked name itself answers nothing.
+            cut = next((i for i, w in enumerate(text.split()) if w.strip(",.") in named), None)
+            if cut is not None:
+                text = " ".join(text.split()[:cut]).strip(" ,.;:")
+                if not text:
+                    continue
+        if qtype == "how_many" and _BRACKETED_YEAR.search(sentence, max(a - 2, 0), b + 2):
+            continue  # "Population ( 2020 ) Total 1,234": the year the count is of
+        if counting and _UNIT.match(sentence, b):
+            continue  # "Elevation 7 ft ( 2 m ) Population": a measure is no count
+        # Each mention of a value is kept: the one nearest what is asked may be a repeat.
+        if text and not known:
             spans.append((a, text))
-    if len(spans) <= 1:
+    if len({t for _, t in spans}) <= 1:
         return (spans[0][1] if spans else None), False
     life = _LIFE.search(sentence) if qtype == "when" else None
     if life and (_BIRTH.search(question) or _DEATH.search(question)):
-        inside = [t for a, t in spans if life.start() <= a < life.end()]
+        inside = list(dict.fromkeys(t for a, t in spans if life.start() <= a < life.end()))
         if len(inside) == 2:
             return (inside[0] if _BIRTH.search(question) else inside[1]), False
     value = _nearest(sentence, question, spans)
@@ -190,15 +220,25 @@ def slot_choice(sentence: str, question: str, qtype: QuestionType) -> tuple[str 
 def _nearest(sentence: str, question: str, spans: list[tuple[int, str]]) -> str | None:
     """The span closest (in words) to a word the question and the sentence share, when one
     is clearly closest."""
-    qterms = set(terms(question))
-    marks = [at for term, at in term_spans(sentence) if term in qterms]
-    if not marks:
+    # What is asked (the question's lower-case words: "built") marks the value better than
+    # the asked name's words ("David Jones House, June 2018 ... built in 1895"), and its
+    # first word best of all: "artist" in "Who is the artist of the album X?", where "album"
+    # only says what X is.
+    asked = terms(" ".join(re.findall(r"(?<![\w'])[a-z][\w'-]*", question)))
+    found = term_spans(sentence)
+    marks: list[int] = []
+    for words in (set(asked[:1]), set(asked), set(terms(question))):
+        marks = [at for term, at in found if term in words]
+        if marks:
+            break
+    else:
         return None
 
     def gap(a: int) -> int:
         return min(len(sentence[min(a, m) : max(a, m)].split()) for m in marks)
 
     ranked = sorted(spans, key=lambda s: gap(s[0]))
-    if gap(ranked[0][0]) >= gap(ranked[1][0]):
+    rival = next(s for s in ranked if s[1] != ranked[0][1])
+    if gap(ranked[0][0]) >= gap(rival[0]):
         return None
     return ranked[0][1]
