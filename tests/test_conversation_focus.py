@@ -202,6 +202,23 @@ def test_words_for_the_text_itself_are_no_topic_the_evidence_must_share(
     assert service.ask("What is the population of Allentown?").abstained
 
 
+def test_a_question_about_the_article_itself_is_answered_from_the_story(
+    service_over: Callable[[str, str], NewsService],
+) -> None:
+    service = service_over(
+        "2014-01-01-ncaa.txt",
+        "title: Pressure grows on college sports\ndate: 2014-01-01\n\n"
+        "Momentum is mounting against the NCAA, the century-old body that governs college "
+        "sports. A federal judge heard a case calling for revenue from TV deals to be shared "
+        "with student athletes.\n",
+    )
+    # "main", "character", "focus": words for the text itself, no topic the evidence must
+    # share.
+    answer = service.ask("What sports body is the focus of the article?")
+    assert not answer.abstained and "NCAA" in answer.text
+    assert service.ask("What is the population of Ohio?").abstained
+
+
 def test_she_is_never_a_man_the_article_calls_he_nor_a_place() -> None:
     article = (
         "Justin Bieber's newest friend is Malala Yousafzai, a schoolgirl from Pakistan. "
