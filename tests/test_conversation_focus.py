@@ -305,3 +305,27 @@ def test_she_is_the_person_the_reader_asked_about() -> None:
     )
     asked = standalone_question("What did she say?", [last], lambda _: text)
     assert asked == "What did Caroline Ellison say?"
+
+
+def test_she_is_never_the_title_of_a_film_or_a_show() -> None:
+    from retrieval.referents import can_mean, titled
+
+    text = (
+        "Kenyan actress Lupita Nyong'o has become a critics' darling after her breakout role "
+        "in last year's hit movie \"12 Years A Slave.\" Nyong'o said she grew up in Nairobi. "
+        "Former 'Scandal' actor Columbus Short was arrested. Short said he was sorry."
+    )
+    assert titled("Years", text) and titled("Scandal", text)
+    assert not can_mean("she", "Years", text)
+    assert not can_mean("he", "Scandal", text)
+    assert can_mean("she", "Lupita Nyong'o", text) and not titled("Lupita Nyong'o", text)
+    assert can_mean("he", "Columbus Short", text)
+    turn = Turn(
+        "Who is the actress?",
+        "Who is the actress?",
+        "Lupita Nyong'o [1]",
+        articles=("a",),
+        entities=("Years", "Lupita Nyong'o"),
+    )
+    asked = standalone_question("What city did she grow up in?", [turn], {"a": text}.get)
+    assert asked == "What city did Lupita Nyong'o grow up in?"
