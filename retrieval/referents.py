@@ -1,6 +1,7 @@
 """Who a "he" or "she" can mean, read from the article itself: the pronouns that follow a
 name's mentions tell a man from a woman, and a name the article writes after "in", "to" or
-"from" is a place ("Pennsylvania", "Canada"), not a person. No parser, no name lists."""
+"from" is a place ("Pennsylvania", "Canada"), and one it writes inside short quotation marks
+a title ("12 Years A Slave"), not a person. No parser, no name lists."""
 
 from __future__ import annotations
 
@@ -85,10 +86,31 @@ def place_like(name: str, article: str) -> bool:
     return bool(mentions) and 2 * placed > len(mentions)
 
 
+def titled(name: str, article: str) -> bool:
+    """Whether most of the article's mentions of ``name`` (by its last word, as
+    :func:`gender` counts them) stand inside a short quotation ("12 Years A Slave",
+    "'Scandal' returns"): the title of a film or a show, which no "he" or "she" means."""
+    mentions = _mentions(name, article)
+    quoted = 0
+    for m in mentions:
+        before = article[max(0, m.start() - _TITLE_CHARS) : m.start()]
+        after = article[m.end() : m.end() + _TITLE_CHARS]
+        opened = _OPEN_QUOTE.search(before)
+        closed = _CLOSE_QUOTE.search(after)
+        quoted += bool(opened and closed and "\n" not in before[opened.start() :])
+    return bool(mentions) and 2 * quoted > len(mentions)
+
+
+# A title in quotes is short: its quote marks stand this close around the name.
+_TITLE_CHARS = 30
+_OPEN_QUOTE = re.compile(r"(?:^|[\s(])[\"“‘'][^\"“”‘’']*$")
+_CLOSE_QUOTE = re.compile(r"^[^\"“”‘’]*?(?:[\"”’]|'(?!s\b|\w))")
+
+
 def can_mean(pronoun: str, name: str, article: str) -> bool:
     """Whether ``pronoun`` (he, him, his, she, her) can refer to ``name`` in the article: not
-    a place, and not a person the article calls by the other pronoun."""
-    if place_like(name, article):
+    a place or a title, and not a person the article calls by the other pronoun."""
+    if place_like(name, article) or titled(name, article):
         return False
     said = gender(name, article)
     wanted: Gender = "she" if pronoun.lower() in ("she", "her", "hers", "herself") else "he"

@@ -18,6 +18,7 @@ import numpy as np
 from retrieval import adding, focus, when
 from retrieval.answer import Answer, AnswerWindow, FinalEvent, StreamEvent
 from retrieval.answering import Answerer, make_answerer, timely
+from retrieval.answering.extractive import ExtractiveAnswerer
 from retrieval.backend import (
     make_conversation_store,
     make_store,
@@ -101,6 +102,10 @@ class _Loaded:
     index: SearchIndex
     retriever: HybridRetriever
     answerer: Answerer
+
+
+# How many times deeper a declined question searches again (see NewsService._deeper).
+_DEEPER = 3
 
 
 @dataclass(frozen=True)
@@ -427,8 +432,31 @@ class NewsService:
         answer = self._shaped(p)
         if answer is None:
             answer = p.loaded.answerer.answer(p.standalone, p.qvec, p.top, p.history)
+            answer = self._deeper(p, answer)
             answer = self._fail_closed(p, answer)
         return self._finish(p, answer, t), p.hits, [*p.hits, *p.searched]
+
+    def _deeper(self, p: _Prepared, answer: Answer) -> Answer:
+        """A question the extractive answerer declined although its evidence scored above
+        the threshold (a short question whose words the best sentences lack: "What did the
+        man throw?") is answered from a search ``_DEEPER`` times as deep, when a sentence
+        there holds its words. A vague question often ranks its article below the first
+        ``k``; a follow-up kept with its story is not sent elsewhere."""
+        threshold = self.settings.answer.abstain_threshold
+        if (
+            not answer.abstained
+            or answer.confidence is None
+            or answer.confidence < threshold
+            or not isinstance(p.loaded.answerer, ExtractiveAnswerer)
+            or any(a is not b for a, b in zip(p.top, p.hits, strict=False))
+        ):
+            return answer
+        filters = p.plan.filters if p.plan is not None else None
+        hits = self._search_more(
+            p, p.standalone, p.qvec, _DEEPER * len(p.top), filters or Filters()
+        )
+        again = p.loaded.answerer.answer(p.standalone, p.qvec, hits, p.history)
+        return answer if again.abstained else again
 
     async def astream(
         self,
@@ -458,8 +486,9 @@ class NewsService:
             return
         async for event in p.loaded.answerer.astream(p.standalone, p.qvec, p.top, p.history):
             if isinstance(event, FinalEvent):
-                # The fallback search and recording the turn block: off the event loop.
-                answer = await asyncio.to_thread(self._fail_closed, p, event.answer)
+                # The fallback searches and recording the turn block: off the event loop.
+                answer = await asyncio.to_thread(self._deeper, p, event.answer)
+                answer = await asyncio.to_thread(self._fail_closed, p, answer)
                 yield FinalEvent(await asyncio.to_thread(self._finish, p, answer, t))
                 return
             yield event

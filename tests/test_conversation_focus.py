@@ -202,6 +202,23 @@ def test_words_for_the_text_itself_are_no_topic_the_evidence_must_share(
     assert service.ask("What is the population of Allentown?").abstained
 
 
+def test_a_question_about_the_article_itself_is_answered_from_the_story(
+    service_over: Callable[[str, str], NewsService],
+) -> None:
+    service = service_over(
+        "2014-01-01-ncaa.txt",
+        "title: Pressure grows on college sports\ndate: 2014-01-01\n\n"
+        "Momentum is mounting against the NCAA, the century-old body that governs college "
+        "sports. A federal judge heard a case calling for revenue from TV deals to be shared "
+        "with student athletes.\n",
+    )
+    # "main", "character", "focus": words for the text itself, no topic the evidence must
+    # share.
+    answer = service.ask("What sports body is the focus of the article?")
+    assert not answer.abstained and "NCAA" in answer.text
+    assert service.ask("What is the population of Ohio?").abstained
+
+
 def test_she_is_never_a_man_the_article_calls_he_nor_a_place() -> None:
     article = (
         "Justin Bieber's newest friend is Malala Yousafzai, a schoolgirl from Pakistan. "
@@ -288,3 +305,27 @@ def test_she_is_the_person_the_reader_asked_about() -> None:
     )
     asked = standalone_question("What did she say?", [last], lambda _: text)
     assert asked == "What did Caroline Ellison say?"
+
+
+def test_she_is_never_the_title_of_a_film_or_a_show() -> None:
+    from retrieval.referents import can_mean, titled
+
+    text = (
+        "Kenyan actress Lupita Nyong'o has become a critics' darling after her breakout role "
+        "in last year's hit movie \"12 Years A Slave.\" Nyong'o said she grew up in Nairobi. "
+        "Former 'Scandal' actor Columbus Short was arrested. Short said he was sorry."
+    )
+    assert titled("Years", text) and titled("Scandal", text)
+    assert not can_mean("she", "Years", text)
+    assert not can_mean("he", "Scandal", text)
+    assert can_mean("she", "Lupita Nyong'o", text) and not titled("Lupita Nyong'o", text)
+    assert can_mean("he", "Columbus Short", text)
+    turn = Turn(
+        "Who is the actress?",
+        "Who is the actress?",
+        "Lupita Nyong'o [1]",
+        articles=("a",),
+        entities=("Years", "Lupita Nyong'o"),
+    )
+    asked = standalone_question("What city did she grow up in?", [turn], {"a": text}.get)
+    assert asked == "What city did Lupita Nyong'o grow up in?"

@@ -10,9 +10,9 @@ from retrieval.answering.kinds import (
     ask_kind,
     is_prose,
     number_answer,
-    polarity,
     who_answer,
 )
+from retrieval.answering.yesno import polarity
 
 LAVROV = (
     "In a statement published on the official website, Russian Foreign Minister Sergei "

@@ -449,8 +449,10 @@ _FOCUS_EASING = 2.5
 _FRAME = {
     "many", "much", "long", "now", "currently", "still", "overall", "total", "altogether",
     "else", "exactly", "first", "last", "ever", "today",
-    # The text itself ("What charge is the man in the story facing?"): no topic.
-    "story", "article", "passage",
+    # The text itself ("What charge is the man in the story facing?", "Who's the main
+    # character in this article?", "What is the focus of the article?"): no topic.
+    "story", "article", "passage", "main", "character", "characters", "focus", "mentioned",
+    "topic", "subject",
     # Light verbs ("What did David want done with his brain?") name no topic either.
     "want", "wanted", "done", "make", "made", "get", "got", "take", "took", "go", "went",
     "come", "came", "give", "gave", "put", "happen", "happened",

@@ -9,8 +9,9 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
+from retrieval.answering.yesno import UNSETTLED, YES_MIN_SHARE, polarity
 from retrieval.lexical import STOPWORDS
-from retrieval.spans import NAME, QuestionType, question_type, short_answer, spans_of_type
+from retrieval.spans import QuestionType, question_type, short_answer, spans_of_type
 
 Kind = Literal["yesno", "why", "when", "how_many", "who", "where", "other"]
 
@@ -91,108 +92,8 @@ def is_prose(sentence: str) -> bool:
     return not (len(words) <= 8 and not re.search(r"[.!?\"'”’)]$", s))
 
 
-# --- yes / no -------------------------------------------------------------------------------
-
-_NEGATION = re.compile(
-    r"\b(?:not|no|never|none|nobody|nothing|neither|nor|without|cannot|refused|denied|"
-    r"failed|unable|lack(?:s|ed)?)\b|n't\b",
-    re.IGNORECASE,
-)
-# "Was it the only ...?", "Did he serve the whole year?", "Was he just big in America?": a
-# question that asks whether something was all there was holds only when the evidence says
-# so itself; the story usually goes on.
-_ALL = re.compile(
-    r"\b(?:the only|only|just|all|whole|entire|entirely|full|fully|every|always|"
-    r"the first time|that all|anything else)\b",
-    re.IGNORECASE,
-)
-# "Is he still president?" against "then-President", "former", "no longer".
-_STILL = re.compile(r"\bstill\b", re.IGNORECASE)
-_NO_LONGER = re.compile(r"\b(?:then-|former|ex-|no longer|once|until|previously)", re.I)
-# A slot the question fills in: a name, a number or an ordinal ("his 2nd match").
-_SLOT = re.compile(
-    # "the 2" / "the two of them" name people already in play, not a value.
-    r"(?<!\bthe )\b(?:\d+(?:st|nd|rd|th)?|first|second|third|fourth|fifth|last|"
-    r"one|two|three|four|five|six|seven|eight|nine|ten)\b",
-    re.IGNORECASE,
-)
-
-Polarity = Literal["Yes", "No"]
-# "Yes" needs one evidence sentence holding this share of the question's content words;
-# below it the answer is UNSETTLED.
-YES_MIN_SHARE = 0.0
-UNSETTLED = "Yes"
-
-
 def _stem(word: str) -> str:
     return word.lower()[:5]
-
-
-def _content_stems(text: str) -> set[str]:
-    return {_stem(w) for w in re.findall(r"[A-Za-z]+", text) if w.lower() not in STOPWORDS}
-
-
-def asserting_sentence(question: str, evidence: Sequence[str]) -> tuple[str, float]:
-    """The evidence sentence holding most of the question's content words (the first
-    of equals), and the share it holds."""
-    qstems = _content_stems(question)
-    if not evidence or not qstems:
-        return (evidence[0] if evidence else ""), 0.0
-    shares = [len(qstems & _content_stems(s)) / len(qstems) for s in evidence]
-    best = max(range(len(evidence)), key=lambda i: (shares[i], -i))
-    return evidence[best], shares[best]
-
-
-def polarity(question: str, evidence: Sequence[str], min_share: float = 0.0) -> Polarity | None:
-    """ "Yes" when the evidence asserts what the question asks, "No" when it asserts the
-    opposite: it negates the question's words, it lacks the "only" / "all" / "still" the
-    question asks about, or it gives another value for the slot the question fills ("his
-    2nd match" against "his first tournament"). None when the sentence that says most
-    of it holds less than ``min_share`` of the question's content words."""
-    q_negated = bool(_NEGATION.search(question))
-    sentence, share = asserting_sentence(question, evidence)
-    said = " ".join(evidence)
-    if not q_negated:
-        wanted = {m.group().lower() for m in _ALL.finditer(question)}
-        # Whole words: "all" is not in "ballad".
-        if wanted and not any(re.search(rf"\b{re.escape(w)}\b", said, re.I) for w in wanted):
-            return "No"
-        if _STILL.search(question) and _NO_LONGER.search(sentence):
-            return "No"
-        if _other_value(question, said, sentence):
-            return "No"
-    if _negates(sentence, question) != q_negated:
-        return "No"
-    if share < min_share:
-        return None
-    return "Yes"
-
-
-def _negates(sentence: str, question: str) -> bool:
-    """A denial in the sentence that stands just before one of the question's words."""
-    qstems = _content_stems(question)
-    for m in _NEGATION.finditer(sentence):
-        window = re.findall(r"[A-Za-z]+", sentence[m.end() : m.end() + 60])[:5]
-        if any(_stem(w) in qstems for w in window):
-            return True
-    return False
-
-
-def _other_value(question: str, said: str, sentence: str) -> bool:
-    """The question fills a slot (a number, an ordinal, a name inside it) with a value
-    the evidence never gives, while the sentence gives another value of that kind."""
-    low = said.lower()
-    asked = [m.group() for m in _SLOT.finditer(question)]
-    if any(a.lower() not in low for a in asked):
-        found = [m.group() for m in _SLOT.finditer(sentence)]
-        if any(f.lower() not in question.lower() for f in found):
-            return True
-    names = [m.group() for m in NAME.finditer(question) if m.start() > 0]
-    missing = [n for n in names if n.lower() not in low and n.lower() not in STOPWORDS]
-    if missing:
-        others = [m.group() for m in NAME.finditer(sentence) if m.start() > 0]
-        return any(o.lower() not in question.lower() for o in others)
-    return False
 
 
 # --- short answers in kind ------------------------------------------------------------------

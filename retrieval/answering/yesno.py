@@ -1,0 +1,193 @@
+"""Yes/no questions answered by the evidence's polarity: "Yes" when the quoted sentences
+assert what the question asks, "No" when they assert something that conflicts with it (a
+denial of its words, an opposite word, another value in the slot it fills, a missing
+"only" / "all" / "still"). Plain rules over the sentence text: no parser model is needed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Literal
+
+from retrieval.lexical import STOPWORDS
+from retrieval.spans import NAME
+
+Polarity = Literal["Yes", "No"]
+
+_NEGATION = re.compile(
+    r"\b(?:not|no|never|none|nobody|nothing|neither|nor|without|cannot|refused|denied|"
+    r"failed|unable|lack(?:s|ed)?)\b|n't\b",
+    re.IGNORECASE,
+)
+# "Was it the only ...?", "Did he serve the whole year?", "Was he just big in America?": a
+# question that asks whether something was all there was holds only when the evidence says
+# so itself; the story usually goes on. "all the time" is asked as a whole: "it all" is not
+# "all the time".
+_ALL = re.compile(
+    r"\b(?:the only|only|just|all the time|all|whole|entire|entirely|full|fully|every|"
+    r"always|the first time|that all|anything else)\b",
+    re.IGNORECASE,
+)
+# "Is he still president?" against "then-President", "former", "no longer".
+_STILL = re.compile(r"\bstill\b", re.IGNORECASE)
+_NO_LONGER = re.compile(r"\b(?:then-|former|ex-|no longer|once|until|previously)", re.I)
+# A slot the question fills in: a name, a number or an ordinal ("his 2nd match").
+_SLOT = re.compile(
+    # "the 2" / "the two of them" name people already in play, not a value.
+    r"(?<!\bthe )\b(?:\d+(?:st|nd|rd|th)?|first|second|third|fourth|fifth|last|"
+    r"one|two|three|four|five|six|seven|eight|nine|ten)\b",
+    re.IGNORECASE,
+)
+
+# Words of opposite meaning, in groups: the evidence answers "No" to a question holding a
+# word of one side when it says one of the other side and none of the question's side
+# ("Is he still living?" against "today he is dead"). Whole words, as news text writes them.
+# "Yes" needs one evidence sentence holding this share of the question's content words;
+# below it the answer is UNSETTLED.
+YES_MIN_SHARE = 0.0
+UNSETTLED = "Yes"
+
+_OPPOSITES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
+    (frozenset(a.split()), frozenset(b.split()))
+    for a, b in (
+        ("alive living survived survive survives", "dead died dies death killed deceased"),
+        ("win wins won winning victory victorious", "lose loses lost losing defeat defeated"),
+        ("guilty", "innocent"),
+        ("public publicly openly", "private privately secret secretly"),
+        ("true", "false"),
+        (
+            "okay ok fine unharmed unhurt healthy",
+            "broken hurt injured wounded sick ill harmed",
+        ),
+        ("like liked likes love loved loves enjoy enjoyed", "hate hated hates dislike disliked"),
+        ("happy glad pleased satisfied", "sad upset angry unhappy dissatisfied"),
+        (
+            "accept accepted accepts admit admitted admits confirm confirmed",
+            "deny denied denies reject rejected rejects refuse refused refuses",
+        ),
+        ("succeed succeeded success successful", "fail failed fails failure unsuccessful"),
+        ("open opened reopened", "closed shut"),
+        ("rich wealthy", "poor"),
+        ("famous known", "unknown obscure"),
+        ("same", "different"),
+        ("support supported supports", "oppose opposed opposes"),
+        ("present attended", "absent missed"),
+        ("live", "recorded taped pre-recorded prerecorded"),
+        ("remember remembered", "forgot forgotten"),
+        ("increase increased increases rose risen", "decrease decreased decreases fell"),
+    )
+)
+# "less physical than" against "more likely to get physical than".
+_COMPARATIVE = {"more": "less fewer", "less": "more", "fewer": "more"}
+# Prefixes that turn a word into its opposite: "dissatisfaction", "unaware", "illegal".
+_NEGATIVE_PREFIX = re.compile(r"^(?:un|dis|non-?|in|im|ir|il)(?=[a-z]{4,})")
+
+
+def _stem(word: str) -> str:
+    return word.lower()[:5]
+
+
+def _content_stems(text: str) -> set[str]:
+    return {_stem(w) for w in re.findall(r"[A-Za-z]+", text) if w.lower() not in STOPWORDS}
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"[A-Za-z][A-Za-z-]*", text)}
+
+
+def asserting_sentence(question: str, evidence: Sequence[str]) -> tuple[str, float]:
+    """The evidence sentence holding most of the question's content words (the first
+    of equals), and the share it holds."""
+    qstems = _content_stems(question)
+    if not evidence or not qstems:
+        return (evidence[0] if evidence else ""), 0.0
+    shares = [len(qstems & _content_stems(s)) / len(qstems) for s in evidence]
+    best = max(range(len(evidence)), key=lambda i: (shares[i], -i))
+    return evidence[best], shares[best]
+
+
+def polarity(question: str, evidence: Sequence[str], min_share: float = 0.0) -> Polarity | None:
+    """ "Yes" when the evidence asserts what the question asks, "No" when it asserts the
+    opposite: it negates the question's words, says their opposite, lacks the "only" /
+    "all" / "still" the question asks about, or gives another value for the slot the
+    question fills ("his 2nd match" against "his first tournament"). None when the sentence
+    that says most of it holds less than ``min_share`` of the question's content words."""
+    q_negated = bool(_NEGATION.search(question))
+    sentence, share = asserting_sentence(question, evidence)
+    said = " ".join(evidence)
+    if not q_negated:
+        wanted = {m.group().lower() for m in _ALL.finditer(question)}
+        # Whole words: "all" is not in "ballad".
+        if wanted and not any(re.search(rf"\b{re.escape(w)}\b", said, re.I) for w in wanted):
+            return "No"
+        if _STILL.search(question) and _NO_LONGER.search(sentence):
+            return "No"
+        if _other_value(question, said, sentence):
+            return "No"
+        if opposed(question, evidence):
+            return "No"
+    if _negates(sentence, question) != q_negated:
+        return "No"
+    if not q_negated and any(_negates(s, question) for s in evidence):
+        return "No"
+    if share < min_share:
+        return None
+    return "Yes"
+
+
+def opposed(question: str, evidence: Sequence[str]) -> bool:
+    """The evidence says the opposite of one of the question's words: a word of the other
+    side of an opposite pair without one of the question's side ("dead" to "still living"),
+    the word with a negative prefix ("dissatisfaction" to "satisfied"), or the other
+    comparative before it ("more ... physical" to "less physical")."""
+    asked = _words(question)
+    said = _words(" ".join(evidence))
+    for a, b in _OPPOSITES:
+        for mine, other in ((a, b), (b, a)):
+            if asked & mine and said & other and not said & mine:
+                return True
+    qstems = {_stem(w) for w in asked if w not in STOPWORDS}
+    for w in said - asked:
+        m = _NEGATIVE_PREFIX.match(w)
+        if m and _stem(w[m.end() :]) in qstems and _stem(w) not in qstems:
+            return True
+    return any(_comparative_flipped(question, s) for s in evidence)
+
+
+def _comparative_flipped(question: str, sentence: str) -> bool:
+    """The question compares one way ("less physical than") and the sentence the other
+    ("more likely to get physical than") about the same word."""
+    for m in re.finditer(r"\b(more|less|fewer)\s+(\w+)\s+than\b", question, re.I):
+        word = _stem(m.group(2))
+        for other in _COMPARATIVE[m.group(1).lower()].split():
+            for n in re.finditer(rf"\b{other}\b((?:\W+\w+){{1,4}})\W+than\b", sentence, re.I):
+                if word in {_stem(w) for w in re.findall(r"\w+", n.group(1))}:
+                    return True
+    return False
+
+
+def _negates(sentence: str, question: str) -> bool:
+    """A denial in the sentence that stands just before one of the question's words."""
+    qstems = _content_stems(question)
+    for m in _NEGATION.finditer(sentence):
+        window = re.findall(r"[A-Za-z]+", sentence[m.end() : m.end() + 60])[:5]
+        if any(_stem(w) in qstems for w in window):
+            return True
+    return False
+
+
+def _other_value(question: str, said: str, sentence: str) -> bool:
+    """The question fills a slot (a number, an ordinal, a name inside it) with a value
+    the evidence never gives, while the sentence gives another value of that kind."""
+    low = said.lower()
+    asked = [m.group() for m in _SLOT.finditer(question)]
+    if any(a.lower() not in low for a in asked):
+        found = [m.group() for m in _SLOT.finditer(sentence)]
+        if any(f.lower() not in question.lower() for f in found):
+            return True
+    names = [m.group() for m in NAME.finditer(question) if m.start() > 0]
+    missing = [n for n in names if n.lower() not in low and n.lower() not in STOPWORDS]
+    if missing:
+        others = [m.group() for m in NAME.finditer(sentence) if m.start() > 0]
+        return any(o.lower() not in question.lower() for o in others)
+    return False

@@ -1,0 +1,51 @@
+"""Yes/no questions answered by what the evidence asserts: "No" when it says the opposite
+of the question's words, not "Yes" by default."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.answering.yesno import polarity
+
+PROVOCATION = '"This is a real provocation," Russian Foreign Minister Sergei Lavrov said.'
+NOT_FIRST = '"It is not the first time that such things have happened," he added.'
+
+
+@pytest.mark.parametrize(
+    ("question", "evidence", "expected"),
+    [
+        # A word of the opposite side, and none of the question's.
+        ("Is Robin Williams still living?", ["And yet, today he is dead."], "No"),
+        ("Is he still alive?", ["He is alive and well, his family said."], "Yes"),
+        ("Did the team win?", ["The team won 2-1 and their rivals lost."], "Yes"),
+        ("Was the meeting public?", ["The talks were held in secret in Geneva."], "No"),
+        # The question's word with a negative prefix.
+        (
+            "Are the people satisfied with President Ahmadinejad?",
+            ["It is a symptom of the general dissatisfaction with President Ahmadinejad."],
+            "No",
+        ),
+        ("Was he aware of the brawl?", ["He was unaware of the brawl in the lobby."], "No"),
+        ("Was he aware of the brawl?", ["He was aware of the brawl in the lobby."], "Yes"),
+        # The other comparative about the same word.
+        (
+            "Is this Holmes less physical than usual?",
+            ["This Holmes is more likely to get physical than his predecessors."],
+            "No",
+        ),
+        ("Is this Holmes more physical than usual?", ["He is more physical than ever."], "Yes"),
+        # "all the time" is asked as a whole: "it all" is not it.
+        ("Did it affect him all the time?", ["He seemed to have it all."], "No"),
+        # A denial of the question's words counts in any quoted sentence, not only in the
+        # one that repeats most of the question.
+        (
+            "Does the Russian Foreign Minister believe this is the first time?",
+            [PROVOCATION, NOT_FIRST],
+            "No",
+        ),
+    ],
+)
+def test_yes_no_answers_no_when_the_evidence_says_the_opposite(
+    question: str, evidence: list[str], expected: str
+) -> None:
+    assert polarity(question, evidence) == expected
