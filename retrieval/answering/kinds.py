@@ -9,6 +9,7 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
+from retrieval.answering.picking import picks, supported
 from retrieval.lexical import STOPWORDS
 from retrieval.spans import NAME, QuestionType, question_type, short_answer, spans_of_type
 
@@ -341,12 +342,25 @@ def answer_in_kind(kind: Kind, sentences: Sequence[str], question: str) -> str |
         asked = re.sub(r"\s*\([^)]*\)\s*$", "", question)
         return polarity(asked, sentences, YES_MIN_SHARE) or UNSETTLED
     if kind == "who":
+        # The one who did what was asked, by its place in the sentence (the announcer, not
+        # the thing announced); else the name the question's words hold in place.
         actor = who_answer(sentences, question) if asks_for_actor(question) else None
-        return actor or short_answer(sentences[0], question, "who")
+        if actor and any(actor in p.text for p in picks(sentences, question, "who")[:1]):
+            return actor  # both readings agree
+        return supported(sentences, question, "who")
     if kind in ("when", "how_many"):
-        return number_answer(sentences, question, kind)
+        # The value the question's qualifiers select ("now", "overall") when it has them;
+        # else the one the question's words hold in place, when it clearly leads.
+        if _QUALIFIED.search(question):
+            return number_answer(sentences, question, kind)
+        return supported(sentences, question, kind)
     if kind == "why":
         return why_answer(sentences, question)
     if kind == "where":
-        return short_answer(sentences[0], question, "where")
+        return supported(sentences, question, "where")
     return None
+
+
+_QUALIFIED = re.compile(
+    r"\b(?:now|currently|today|still|overall|in total|total|altogether|in all)\b", re.I
+)
