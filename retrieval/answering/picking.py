@@ -10,20 +10,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from retrieval.answering.slots import DATELINE
+from retrieval.answering.slots import DATELINE, NO_NAME
 from retrieval.lexical import terms, words
 from retrieval.spans import DATE, NAME, NUMBER
 
 _TOKEN = re.compile(r"[\w'’.-]+")
 
-# Capitalised words that name nothing on their own: a clause's first word, a weekday.
-_NO_NAME = frozenset(
-    "monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow "
+# Capitalised words that name nothing on their own (slots.NO_NAME), and months and
+# prepositions that open a clause ("In March", "Following the war").
+_NO_NAME = NO_NAME | frozenset(
     "january february march april may june july august september october november december "
-    "and but or so yet then when whenever while if as after before since because though "
-    "although once the a an this that these those he she it they we you i his her its their "
-    "our my there here what who which why how in on at by for from to with of during under "
-    "however following despite although also since until".split()
+    "in on at by for from to with of during under however following despite also until".split()
 )
 
 
