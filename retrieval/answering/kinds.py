@@ -9,8 +9,8 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
-from retrieval.answering.picking import MEASURE, picks, supported, with_unit
-from retrieval.lexical import STOPWORDS
+from retrieval.answering.picking import MEASURE, asked_verb, picks, supported, with_unit
+from retrieval.lexical import STOPWORDS, terms
 from retrieval.spans import NAME, QuestionType, question_type, short_answer, spans_of_type
 
 Kind = Literal["yesno", "why", "when", "how_many", "who", "where", "other"]
@@ -344,8 +344,13 @@ def answer_in_kind(kind: Kind, sentences: Sequence[str], question: str) -> str |
         # The one who did what was asked, by its place in the sentence (the announcer, not
         # the thing announced); else the name the question's words hold in place.
         actor = who_answer(sentences, question) if asks_for_actor(question) else None
-        if actor and any(actor in p.text for p in picks(sentences, question, "who")[:1]):
-            return actor  # both readings agree
+        # The speaker answers "Who announced ...?" whatever else the sentence names; for
+        # another verb the name must also be the one the question's words hold in place.
+        if actor and (
+            asked_verb(question) in _SPEAKING
+            or any(actor in p.text for p in picks(sentences, question, "who")[:1])
+        ):
+            return actor
         return supported(sentences, question, "who")
     if kind in ("when", "how_many"):
         # The value the question's qualifiers select ("now", "overall") when it has them;
@@ -359,6 +364,11 @@ def answer_in_kind(kind: Kind, sentences: Sequence[str], question: str) -> str |
         return supported(sentences, question, "where")
     return None
 
+
+# Stems of the verbs that report what someone said ("Who announced ...?").
+_SPEAKING = frozenset(
+    terms("announced stated declared claimed told reported revealed confirmed warned wrote")
+) | {"said", "say", "says"}
 
 _QUALIFIED = re.compile(
     r"\b(?:now|currently|today|still|overall|in total|total|altogether|in all)\b", re.I

@@ -113,7 +113,7 @@ def picks(sentences: Sequence[str], question: str, kind: str) -> list[Pick]:
     qwords = set(words(question))
     if not qterms:
         return []
-    verb = _asked_verb(question) if kind == "who" else None
+    verb = asked_verb(question) if kind == "who" else None
     counted = _counted(question) if kind == "how_many" else set()
     measure = kind == "how_many" and MEASURE.search(question) is not None
     out: dict[str, Pick] = {}
@@ -195,7 +195,7 @@ _AUXILIARIES = frozenset(
 )
 
 
-def _asked_verb(question: str) -> str | None:
+def asked_verb(question: str) -> str | None:
     """The stem of the verb a who-question asks the doer of ("Who originally produced
     ...?" -> "produc"), or None."""
     m = _WHO_VERB.match(question)
