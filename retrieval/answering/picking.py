@@ -107,6 +107,24 @@ def _clean(text: str, qwords: set[str], kind: str) -> str:
 _CONNECTORS = frozenset("of the de la von van der and for on in".split())
 
 
+def only_candidate(sentence: str, question: str, kind: str) -> str | None:
+    """The one candidate of the asked type in ``sentence``, or None for none or several."""
+    qwords = set(words(question))
+    found = {
+        text
+        for a, b in candidate_spans(sentence, kind, question)
+        if (
+            text := _clean(
+                sentence[a : with_unit(sentence, b) if kind == "how_many" else b], qwords, kind
+            )
+        )
+        and not (
+            kind not in ("when", "how_many") and all(w.lower() in _NO_NAME for w in text.split())
+        )
+    }
+    return found.pop() if len(found) == 1 else None
+
+
 def picks(sentences: Sequence[str], question: str, kind: str) -> list[Pick]:
     """Every candidate of the asked type in the quoted sentences, best first."""
     qterms = set(terms(question))
@@ -263,6 +281,10 @@ def supported(sentences: Sequence[str], question: str, kind: str) -> str | None:
     if kind not in GATES:
         return None
     min_align, min_lead = GATES[kind]
+    if not terms(question):
+        # "When?", "Where?": a follow-up with nothing to align; the quoted sentence's
+        # only candidate of the type answers it.
+        return only_candidate(sentences[0], question, kind) if sentences else None
     ranked = picks(sentences, question, kind)
     if not ranked or ranked[0].align < min_align:
         return None
