@@ -41,7 +41,8 @@ NAME = re.compile(
 
 def question_type(question: str) -> QuestionType:
     """Classify a question by what kind of short answer would settle it."""
-    q = question.lower()
+    # "Doctor Who", "The Who": a capitalised "Who" after a name is part of it, no question word.
+    q = re.sub(r"\b([A-Z][\w'’-]*)\s+Who\b", r"\1", question).lower()
     if re.search(r"\b(when|what (year|date|day|month|time|century|decade)|which year)\b", q):
         return "when"
     if re.search(

@@ -9,8 +9,9 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
+from retrieval.answering.picking import MEASURE, asked_verb, picks, supported, with_unit
 from retrieval.answering.yesno import UNSETTLED, YES_MIN_SHARE, polarity
-from retrieval.lexical import STOPWORDS
+from retrieval.lexical import STOPWORDS, terms
 from retrieval.spans import QuestionType, question_type, short_answer, spans_of_type
 
 Kind = Literal["yesno", "why", "when", "how_many", "who", "where", "other"]
@@ -23,13 +24,19 @@ _AUX = (
 _YESNO = re.compile(
     rf"^\W*(?:(?:and|but|so|also|ok|okay),?\s+)?(?:{_AUX}|any(?:thing|one|body)?)\b", re.I
 )
+# "Any subcontractor has a contract with who?": the question word at the end asks.
+_ENDS_WH = re.compile(r"\b(?:who|whom|what|which|where|when)\W*$", re.IGNORECASE)
 # "Is it X or Y?" asks which one, not whether.
 _ALTERNATIVE = re.compile(r"\bor\b(?!\s+not\b)", re.IGNORECASE)
 
 
 def ask_kind(question: str) -> Kind:
     """What shape of answer the question asks for."""
-    if _YESNO.match(question) and not _ALTERNATIVE.search(question):
+    if (
+        _YESNO.match(question)
+        and not _ALTERNATIVE.search(question)
+        and not _ENDS_WH.search(question)
+    ):
         return "yesno"
     if re.search(r"\bwhy\b|\bwhat (?:was|is) the reason\b|\bfor what reason\b", question, re.I):
         return "why"
@@ -171,8 +178,8 @@ def number_answer(sentences: Sequence[str], question: str, qtype: QuestionType) 
     scored: list[tuple[float, int, str]] = []
     for i, sentence in enumerate(sentences):
         for a, b in spans_of_type(sentence, qtype):
-            if qtype == "how_many" and _MEASURE.search(question):
-                b = _with_unit(sentence, b)
+            if qtype == "how_many" and MEASURE.search(question):
+                b = with_unit(sentence, b)
             text = sentence[a:b].strip(" ,.;:")
             if not text or all(w.lower() in qwords for w in re.findall(r"\w+", text)):
                 continue
@@ -195,24 +202,6 @@ def number_answer(sentences: Sequence[str], question: str, qtype: QuestionType) 
     return best[2]
 
 
-# "How long ...?", "How old ...?": the answer is a measure, its unit part of it ("10 years").
-_MEASURE = re.compile(r"\bhow\s+(?:long|old|far|tall|high|big|large|deep|wide|heavy)\b", re.I)
-_UNIT = re.compile(
-    r"^(?:\s*(?:to|-|–|or)\s*[\w.,]+)?[\s-]+(?:(?:years?|months?|weeks?|days?|hours?|minutes?|"
-    r"seconds?|decades?|centuries|century|miles?|kilometers?|kilometres?|km|meters?|metres?|"
-    r"feet|foot|ft|inches|inch|yards?|pounds?|lbs?|kilograms?|kg|tons?|tonnes?|acres?|"
-    r"hectares?|square\s+(?:miles?|kilometers?|kilometres?|feet|meters?|metres?))\b)(?:\s+old\b)?",
-    re.IGNORECASE,
-)
-
-
-def _with_unit(sentence: str, end: int) -> int:
-    """The end of a measure with its unit (and the other end of a range): "10" -> "10
-    years", "five" -> "five to ten years"."""
-    m = _UNIT.match(sentence[end:])
-    return end + m.end() if m else end
-
-
 _REASON = re.compile(
     r"\b(?:in response to|because of|because|due to|as a result of|in retaliation for|"
     r"after|since|so that|in order to|to protest)\b[^.;:,]*",
@@ -227,9 +216,20 @@ def why_answer(sentences: Sequence[str], question: str) -> str | None:
         m = _REASON.search(sentence)
         if m:
             clause = m.group().strip(" ,\"'”")
+            # "after that network rejected the show because of its use of violence": the
+            # cause named inside the clause is the reason.
+            inner = _CAUSE.search(clause, 1)
+            if inner:
+                clause = clause[inner.start() :]
+            # "because ..." / "due to ...": what follows is the reason itself.
+            clause = _BECAUSE.sub("", clause)
             if 2 <= len(clause.split()) <= 25:
                 return clause
     return None
+
+
+_CAUSE = re.compile(r"\b(?:because of|because|due to)\b", re.IGNORECASE)
+_BECAUSE = re.compile(r"^(?:because of|because|due to)\s+", re.IGNORECASE)
 
 
 def answer_in_kind(kind: Kind, sentences: Sequence[str], question: str) -> str | None:
@@ -242,12 +242,35 @@ def answer_in_kind(kind: Kind, sentences: Sequence[str], question: str) -> str |
         asked = re.sub(r"\s*\([^)]*\)\s*$", "", question)
         return polarity(asked, sentences, YES_MIN_SHARE) or UNSETTLED
     if kind == "who":
+        # The one who did what was asked, by its place in the sentence (the announcer, not
+        # the thing announced); else the name the question's words hold in place.
         actor = who_answer(sentences, question) if asks_for_actor(question) else None
-        return actor or short_answer(sentences[0], question, "who")
+        # The speaker answers "Who announced ...?" whatever else the sentence names; for
+        # another verb the name must also be the one the question's words hold in place.
+        if actor and (
+            asked_verb(question) in _SPEAKING
+            or any(actor in p.text for p in picks(sentences, question, "who")[:1])
+        ):
+            return actor
+        return supported(sentences, question, "who")
     if kind in ("when", "how_many"):
-        return number_answer(sentences, question, kind)
+        # The value the question's qualifiers select ("now", "overall") when it has them;
+        # else the one the question's words hold in place, when it clearly leads.
+        if _QUALIFIED.search(question):
+            return number_answer(sentences, question, kind)
+        return supported(sentences, question, kind)
     if kind == "why":
         return why_answer(sentences, question)
     if kind == "where":
-        return short_answer(sentences[0], question, "where")
+        return supported(sentences, question, "where")
     return None
+
+
+# Stems of the verbs that report what someone said ("Who announced ...?").
+_SPEAKING = frozenset(
+    terms("announced stated declared claimed told reported revealed confirmed warned wrote")
+) | {"said", "say", "says"}
+
+_QUALIFIED = re.compile(
+    r"\b(?:now|currently|today|still|overall|in total|total|altogether|in all)\b", re.I
+)

@@ -46,7 +46,7 @@ _TITLES = {"mr", "mrs", "ms", "dr", "sir", "president", "minister", "the", "prof
 DATELINE = re.compile(r"^[^\n()]{0,60}\([A-Za-z][\w .&'-]{0,30}\)\s*(?:--|—|–)", re.MULTILINE)
 # Capitalised words that name no one: weekdays, and words capitalised only because they start
 # a clause ("And then the words came out", "a tedious process: Whenever she ...").
-_NO_NAME = frozenset(
+NO_NAME = frozenset(
     "monday tuesday wednesday thursday friday saturday sunday today yesterday tomorrow "
     "and but or so yet then when whenever while if as after before since because though "
     "although once the a an this that these those he she it they we you i his her its their "
@@ -175,7 +175,7 @@ def slot_choice(sentence: str, question: str, qtype: QuestionType) -> tuple[str 
         return None, False
     qwords = {w.lower() for w in re.findall(r"\w+", question)}
     # The asked name's own words (the question word aside), as written.
-    named = {w for w in re.findall(r"\b[A-Z][\w'-]{3,}", question) if w.lower() not in _NO_NAME}
+    named = {w for w in re.findall(r"\b[A-Z][\w'-]{3,}", question) if w.lower() not in NO_NAME}
     dateline = DATELINE.match(sentence)
     counting = qtype == "how_many" and not _MEASURE.search(question)
     spans: list[tuple[int, str]] = []
@@ -188,7 +188,7 @@ def slot_choice(sentence: str, question: str, qtype: QuestionType) -> tuple[str 
         text = " ".join(words)
         known = all(w.lower() in qwords for w in re.findall(r"\w+", text))
         if qtype in ("who", "where") and (
-            all(w.lower() in _NO_NAME for w in text.split()) or _ROMAN.fullmatch(text)
+            all(w.lower() in NO_NAME for w in text.split()) or _ROMAN.fullmatch(text)
         ):
             continue
         if qtype == "who":
