@@ -10,8 +10,8 @@ from collections.abc import Sequence
 from typing import Literal
 
 from retrieval.answering.picking import MEASURE, asked_verb, picks, supported, with_unit
-from retrieval.answering.yesno import UNSETTLED, YES_MIN_SHARE, polarity
-from retrieval.lexical import STOPWORDS, terms
+from retrieval.answering.yesno import UNSETTLED, YES_MIN_SHARE, content_stems, polarity, stem
+from retrieval.lexical import terms
 from retrieval.spans import QuestionType, question_type, short_answer, spans_of_type
 
 Kind = Literal["yesno", "why", "when", "how_many", "who", "where", "other"]
@@ -99,10 +99,6 @@ def is_prose(sentence: str) -> bool:
     return not (len(words) <= 8 and not re.search(r"[.!?\"'”’)]$", s))
 
 
-def _stem(word: str) -> str:
-    return word.lower()[:5]
-
-
 # --- short answers in kind ------------------------------------------------------------------
 
 _REPORTING = re.compile(
@@ -169,7 +165,7 @@ _QUALIFIERS = {
 def number_answer(sentences: Sequence[str], question: str, qtype: QuestionType) -> str | None:
     """The date or quantity attached to what was asked: the one the question's words
     surround, preferring what its qualifiers ("now", "overall", "in total") select."""
-    qstems = {_stem(w) for w in re.findall(r"[A-Za-z]+", question) if w.lower() not in STOPWORDS}
+    qstems = content_stems(question)
     qwords = {w.lower() for w in re.findall(r"\w+", question)}
     wants_now = bool(re.search(r"\b(?:now|currently|today|still)\b", question, re.I))
     wants_total = bool(
@@ -184,7 +180,7 @@ def number_answer(sentences: Sequence[str], question: str, qtype: QuestionType) 
             if not text or all(w.lower() in qwords for w in re.findall(r"\w+", text)):
                 continue
             near = re.findall(r"[A-Za-z]+", sentence[max(0, a - 50) : b + 40])
-            score = sum(_stem(w) in qstems for w in near) - 0.5 * i
+            score = sum(stem(w) in qstems for w in near) - 0.5 * i
             before = sentence[max(0, a - 40) : a]
             if wants_now and _QUALIFIERS["now"].search(before):
                 score += 2

@@ -237,20 +237,13 @@ def _acts(
     before = [t.group().lower() for t in toks[max(0, first - 3) : first]]
     if "by" not in before:
         return False
-    at = first - len(before) + len(before) - 1 - before[::-1].index("by")
+    at = first - 1 - before[::-1].index("by")  # the token index of that "by"
     return any(s and s[0] == verb for s in stems[max(0, at - 2) : at])
 
 
-def pick(
-    sentences: Sequence[str], question: str, kind: str, margin: float = 0.0
-) -> tuple[str | None, float]:
-    """The best candidate and its lead over the next different one (None when no
-    candidate leads by more than ``margin``)."""
-    return pick_from(picks(sentences, question, kind), margin)
-
-
 def pick_from(ranked: list[Pick], margin: float) -> tuple[str | None, float]:
-    """:func:`pick` over already ranked candidates."""
+    """The best of ranked candidates and its lead over the next different one (None when
+    no candidate leads by more than ``margin``)."""
     if not ranked:
         return None, 0.0
     best = ranked[0]

@@ -39,14 +39,14 @@ _SLOT = re.compile(
     re.IGNORECASE,
 )
 
-# Words of opposite meaning, in groups: the evidence answers "No" to a question holding a
-# word of one side when it says one of the other side and none of the question's side
-# ("Is he still living?" against "today he is dead"). Whole words, as news text writes them.
 # "Yes" needs one evidence sentence holding this share of the question's content words;
 # below it the answer is UNSETTLED.
 YES_MIN_SHARE = 0.0
 UNSETTLED = "Yes"
 
+# Words of opposite meaning, in groups: the evidence answers "No" to a question holding a
+# word of one side when it says one of the other side and none of the question's side
+# ("Is he still living?" against "today he is dead"). Whole words, as news text writes them.
 _OPPOSITES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
     (frozenset(a.split()), frozenset(b.split()))
     for a, b in (
@@ -83,12 +83,14 @@ _COMPARATIVE = {"more": "less fewer", "less": "more", "fewer": "more"}
 _NEGATIVE_PREFIX = re.compile(r"^(?:un|dis|non-?|in|im|ir|il)(?=[a-z]{4,})")
 
 
-def _stem(word: str) -> str:
+def stem(word: str) -> str:
+    """The crude stem yes/no and number answers compare words by (its first five letters)."""
     return word.lower()[:5]
 
 
-def _content_stems(text: str) -> set[str]:
-    return {_stem(w) for w in re.findall(r"[A-Za-z]+", text) if w.lower() not in STOPWORDS}
+def content_stems(text: str) -> set[str]:
+    """The stems of the text's words that are not stopwords."""
+    return {stem(w) for w in re.findall(r"[A-Za-z]+", text) if w.lower() not in STOPWORDS}
 
 
 def _words(text: str) -> set[str]:
@@ -98,10 +100,10 @@ def _words(text: str) -> set[str]:
 def asserting_sentence(question: str, evidence: Sequence[str]) -> tuple[str, float]:
     """The evidence sentence holding most of the question's content words (the first
     of equals), and the share it holds."""
-    qstems = _content_stems(question)
+    qstems = content_stems(question)
     if not evidence or not qstems:
         return (evidence[0] if evidence else ""), 0.0
-    shares = [len(qstems & _content_stems(s)) / len(qstems) for s in evidence]
+    shares = [len(qstems & content_stems(s)) / len(qstems) for s in evidence]
     best = max(range(len(evidence)), key=lambda i: (shares[i], -i))
     return evidence[best], shares[best]
 
@@ -146,10 +148,10 @@ def opposed(question: str, evidence: Sequence[str]) -> bool:
         for mine, other in ((a, b), (b, a)):
             if asked & mine and said & other and not said & mine:
                 return True
-    qstems = {_stem(w) for w in asked if w not in STOPWORDS}
+    qstems = {stem(w) for w in asked if w not in STOPWORDS}
     for w in said - asked:
         m = _NEGATIVE_PREFIX.match(w)
-        if m and _stem(w[m.end() :]) in qstems and _stem(w) not in qstems:
+        if m and stem(w[m.end() :]) in qstems and stem(w) not in qstems:
             return True
     return any(_comparative_flipped(question, s) for s in evidence)
 
@@ -158,20 +160,20 @@ def _comparative_flipped(question: str, sentence: str) -> bool:
     """The question compares one way ("less physical than") and the sentence the other
     ("more likely to get physical than") about the same word."""
     for m in re.finditer(r"\b(more|less|fewer)\s+(\w+)\s+than\b", question, re.I):
-        word = _stem(m.group(2))
+        word = stem(m.group(2))
         for other in _COMPARATIVE[m.group(1).lower()].split():
             for n in re.finditer(rf"\b{other}\b((?:\W+\w+){{1,4}})\W+than\b", sentence, re.I):
-                if word in {_stem(w) for w in re.findall(r"\w+", n.group(1))}:
+                if word in {stem(w) for w in re.findall(r"\w+", n.group(1))}:
                     return True
     return False
 
 
 def _negates(sentence: str, question: str) -> bool:
     """A denial in the sentence that stands just before one of the question's words."""
-    qstems = _content_stems(question)
+    qstems = content_stems(question)
     for m in _NEGATION.finditer(sentence):
         window = re.findall(r"[A-Za-z]+", sentence[m.end() : m.end() + 60])[:5]
-        if any(_stem(w) in qstems for w in window):
+        if any(stem(w) in qstems for w in window):
             return True
     return False
 
