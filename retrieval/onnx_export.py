@@ -30,7 +30,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from retrieval.durable import sha256_file
+from retrieval import checksums
 from retrieval.errors import ConfigError
 
 EXPORT_VERSION = 4  # bump when the export or the quantisation recipe changes
@@ -92,7 +92,10 @@ def _verified(folder: Path, precision: str) -> Path | None:
     onnx_file = folder / f"model-{precision}.onnx"
     try:
         meta = json.loads((folder / f"model-{precision}.json").read_text(encoding="utf-8"))
-        if onnx_file.stat().st_size != meta["bytes"] or sha256_file(onnx_file) != meta["sha256"]:
+        if (
+            onnx_file.stat().st_size != meta["bytes"]
+            or checksums.digest_file(onnx_file, "sha256") != meta["sha256"]
+        ):
             return None
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -105,7 +108,7 @@ def _publish(folder: Path, precision: str, model_path: Path, make: Any) -> Path:
     try:
         make(tmp)
         meta = {
-            "sha256": sha256_file(tmp),
+            "sha256": checksums.digest_file(tmp, "sha256"),
             "bytes": tmp.stat().st_size,
             "precision": precision,
             "source": str(model_path),

@@ -50,7 +50,7 @@ import numpy as np
 
 from retrieval import ann, checksums, segments
 from retrieval.catalog import CatalogArticles, SegmentCatalog, sizes_of, where_of
-from retrieval.durable import fsync_dir, fsync_file, sha256_file
+from retrieval.durable import fsync_dir, fsync_file
 from retrieval.errors import IndexCorruptError, IndexMissingError, IngestLockedError
 from retrieval.lexical import SegmentedBM25
 from retrieval.manifest import (
@@ -224,7 +224,7 @@ class IndexStore:
                 path = folder / artifact
                 if (
                     path.stat().st_size != expected["bytes"]
-                    or sha256_file(path) != expected["sha256"]
+                    or checksums.digest_file(path, "sha256") != expected["sha256"]
                 ):
                     raise IndexCorruptError(f"index snapshot {name}: {artifact} is altered")
             seg = segments.read(folder, int(manifest["embedding"]["dim"]), postings=False)
