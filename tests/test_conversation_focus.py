@@ -369,3 +369,16 @@ def test_the_support_survives_in_the_store(tmp_path: Path) -> None:
     SQLiteConversationStore(path).append("x", turn)
     (back,) = SQLiteConversationStore(path).history("x")
     assert back.support == (("a", 1.25), ("b", 0.5))
+
+
+def test_when_after_an_answer_asks_about_the_sentence_just_quoted(
+    seed_service: NewsService,
+) -> None:
+    first = seed_service.ask(
+        "Who announced that Russia would suspend its NATO mission?", session_id="when-said"
+    )
+    assert "Lavrov" in first.citations[0].quote
+    when = seed_service.ask("When?", session_id="when-said")
+    # The announcement's own date, not the 2014 event the article recounts further on.
+    assert "18 October" in when.citations[0].quote
+    assert when.short_answer != "1 April 2014"
