@@ -127,6 +127,8 @@ class _Prepared:
     # Hits of the searches an answer shaped by time made besides the first (deeper, or
     # outside the window for the nearest coverage): they too were retrieved for it.
     searched: list[Hit] = field(default_factory=list)
+    # The articles' support in the conversation once this question is counted (focus.support).
+    support: tuple[tuple[str, float], ...] = ()
 
 
 class NewsService:
@@ -534,8 +536,12 @@ class NewsService:
         if plan is not None:
             hits = when.rerank(hits, plan)
         top = hits[:k]
-        # A follow-up stays with the article(s) the conversation is about.
+        # A follow-up stays with the article(s) the conversation is about: the one its
+        # questions have matched best so far, when that is clearly not the one it was on.
         about = focus.current(turns)
+        support = focus.support(about, hits)
+        if (lead := focus.leader(about, support)) is not None:
+            about = focus.Focus((lead,), (), support)
         if about.articles:
             within = replace(filters or Filters(), articles=about.articles)
             near = loaded.retriever.search(standalone, qvec=qvec, k=k, filters=within)
@@ -556,6 +562,7 @@ class NewsService:
             t0,
             timings,
             plan,
+            support=support,
         )
 
     def _bounded(self, history: Sequence[Turn]) -> list[Turn]:
@@ -728,17 +735,28 @@ class NewsService:
         answer.question, answer.standalone_question = p.question, p.standalone
         answer.timings = {**p.timings, "answer": _ms(t3 - t_answer), "total": _ms(t3 - p.t0)}
         if p.session_id and p.record:
-            self.remember(p.session_id, answer)
+            self.remember(p.session_id, answer, p.support)
         return answer
 
-    def remember(self, session_id: str, answer: Answer) -> None:
+    def remember(
+        self,
+        session_id: str,
+        answer: Answer,
+        support: tuple[tuple[str, float], ...] | None = None,
+    ) -> None:
         """Record an answered turn in a session (once the answer reached its reader), with
-        the conversation's focus after it."""
+        the conversation's focus after it; ``support``: the articles' support with this
+        question counted (None: the earlier support stands)."""
         before = focus.current(self.sessions.history(session_id))
         articles = self._current().index.articles
         cited = articles.get(answer.citations[0].article_id) if answer.citations else None
-        after = focus.after(answer, before, cited.text if cited is not None else None)
-        turn = replace(_turn(answer), articles=after.articles, entities=after.entities)
+        after = focus.after(answer, before, cited.text if cited is not None else None, support)
+        turn = replace(
+            _turn(answer),
+            articles=after.articles,
+            entities=after.entities,
+            support=after.support,
+        )
         self.sessions.append(session_id, turn)
 
     def last_turn(self, session_id: str) -> Turn | None:

@@ -66,6 +66,10 @@ class Turn:
     # play (most recent first), so that a follow-up stays with the story.
     articles: tuple[str, ...] = ()
     entities: tuple[str, ...] = ()
+    # How well each article has matched the conversation's questions so far (article id,
+    # accumulated best-sentence cosine), best first: a story the first turn missed takes
+    # over once the follow-ups keep matching it better (retrieval/focus.py).
+    support: tuple[tuple[str, float], ...] = ()
 
 
 class ConversationStore(Protocol):
@@ -149,10 +153,7 @@ class SQLiteConversationStore:
                 "FROM turns WHERE session_id = ? ORDER BY id DESC LIMIT ?",
                 (session_id, self.max_turns),
             ).fetchall()
-        return [
-            Turn(q, s, a, sa, _citations(c), *_time(t), *_focus(f))
-            for q, s, a, sa, c, t, f in reversed(rows)
-        ]
+        return [stored_turn(*row) for row in reversed(rows)]
 
     def append(self, session_id: str, turn: Turn) -> None:
         """Record a turn, forgetting the oldest beyond the limit."""
@@ -173,9 +174,7 @@ class SQLiteConversationStore:
                         json.dumps({"window": list(turn.window), "reading": turn.reading})
                         if turn.window is not None
                         else None,
-                        json.dumps(
-                            {"articles": list(turn.articles), "entities": list(turn.entities)}
-                        ),
+                        focus_json(turn),
                     ),
                 )
                 self._con.execute(
@@ -229,15 +228,53 @@ def _time(stored: str | None) -> tuple[tuple[str | None, str | None] | None, str
     return (since, until), reading if isinstance(reading, str) else None
 
 
-def _focus(stored: str | None) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """A stored turn's focus articles and entities; empty when it had none or is damaged."""
+def stored_turn(
+    question: str,
+    standalone: str,
+    answer: str,
+    short_answer: str | None,
+    citations: str,
+    time: str | None,
+    focus: str | None,
+) -> Turn:
+    """A turn from its stored columns (damaged citations, window or focus left out)."""
+    window, reading = _time(time)
+    articles, entities, support = _focus(focus)
+    return Turn(
+        question,
+        standalone,
+        answer,
+        short_answer,
+        _citations(citations),
+        window,
+        reading,
+        articles,
+        entities,
+        support,
+    )
+
+
+def focus_json(turn: Turn) -> str:
+    """A turn's focus as stored: its articles, entities and article support."""
+    support = [[a, round(v, 4)] for a, v in turn.support]
+    return json.dumps(
+        {"articles": list(turn.articles), "entities": list(turn.entities), "support": support}
+    )
+
+
+def _focus(
+    stored: str | None,
+) -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, float], ...]]:
+    """A stored turn's focus articles, entities and article support; empty when it had none
+    or is damaged (a turn stored before support was kept has none)."""
     if not stored:
-        return (), ()
+        return (), (), ()
     try:
         raw = json.loads(stored)
         articles = tuple(str(a) for a in raw["articles"])
         entities = tuple(str(e) for e in raw["entities"])
-    except (json.JSONDecodeError, KeyError, TypeError):
+        support = tuple((str(a), float(v)) for a, v in raw.get("support") or [])
+    except (json.JSONDecodeError, KeyError, TypeError, ValueError):
         log.warning("a stored turn's focus is unreadable; the follow-up starts without one")
-        return (), ()
-    return articles, entities
+        return (), (), ()
+    return articles, entities, support

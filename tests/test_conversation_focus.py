@@ -7,6 +7,8 @@ import shutil
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
+from typing import cast
 
 import pytest
 
@@ -16,6 +18,7 @@ from retrieval.answering.extractive import said_terms
 from retrieval.condense import could_be_person, standalone_question
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder
+from retrieval.retriever import Hit
 from retrieval.service import NewsService
 from retrieval.sessions import SQLiteConversationStore, Turn
 from tests.conftest import SEED
@@ -329,3 +332,53 @@ def test_she_is_never_the_title_of_a_film_or_a_show() -> None:
     )
     asked = standalone_question("What city did she grow up in?", [turn], {"a": text}.get)
     assert asked == "What city did Lupita Nyong'o grow up in?"
+
+
+def _hit(article: str, sentence: float) -> Hit:
+    """A fake hit: only its article and its best sentence's cosine matter to the support."""
+    return cast(Hit, SimpleNamespace(article=SimpleNamespace(id=article), sentence=sentence))
+
+
+def test_follow_ups_that_keep_matching_another_story_take_the_conversation_there() -> None:
+    # A vague opener answered from "a", though "b" was nearly as close.
+    first = focus.support(focus.Focus(), [_hit("a", 0.45), _hit("b", 0.40)])
+    opened = focus.Focus(("a",), ("Susan Boyle",), first)
+    assert opened.support[0][0] == "a"
+    assert focus.leader(opened, opened.support) is None
+    # Each follow-up matches "b" a little better: no one question settles it ...
+    now = focus.support(opened, [_hit("b", 0.50), _hit("a", 0.38)])
+    assert focus.leader(opened, now) is None
+    now = focus.support(replace(opened, support=now), [_hit("b", 0.55), _hit("a", 0.35)])
+    assert focus.leader(opened, now) is None
+    # ... but together they do.
+    now = focus.support(replace(opened, support=now), [_hit("b", 0.55), _hit("a", 0.35)])
+    assert focus.leader(opened, now) == "b"
+
+
+def test_a_story_the_hits_miss_gains_only_their_lowest_score() -> None:
+    before = focus.Focus(("a",), (), (("a", 1.0), ("c", 0.9)))
+    now = dict(focus.support(before, [_hit("a", 0.5), _hit("b", 0.3)]))
+    assert now["a"] == pytest.approx(0.8 * 1.0 + 0.5)
+    assert now["c"] == pytest.approx(0.8 * 0.9 + 0.3)  # missed: the hits' lowest
+    assert now["b"] == pytest.approx(0.3)
+
+
+def test_the_support_survives_in_the_store(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite"
+    turn = Turn("q", "q", "a", None, [], articles=("a",), support=(("a", 1.25), ("b", 0.5)))
+    SQLiteConversationStore(path).append("x", turn)
+    (back,) = SQLiteConversationStore(path).history("x")
+    assert back.support == (("a", 1.25), ("b", 0.5))
+
+
+def test_when_after_an_answer_asks_about_the_sentence_just_quoted(
+    seed_service: NewsService,
+) -> None:
+    first = seed_service.ask(
+        "Who announced that Russia would suspend its NATO mission?", session_id="when-said"
+    )
+    assert "Lavrov" in first.citations[0].quote
+    when = seed_service.ask("When?", session_id="when-said")
+    # The announcement's own date, not the 2014 event the article recounts further on.
+    assert "18 October" in when.citations[0].quote
+    assert when.short_answer != "1 April 2014"

@@ -49,3 +49,22 @@ def test_yes_no_answers_no_when_the_evidence_says_the_opposite(
     question: str, evidence: list[str], expected: str
 ) -> None:
     assert polarity(question, evidence) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "evidence", "expected"),
+    [
+        # "another one" stands for a thing already named: no number the evidence must give.
+        (
+            "Did Sandra Bullock get another one earlier?",
+            ["Last year, Sandra Bullock won Best Actress, days after taking home a Razzie."],
+            "Yes",
+        ),
+        # A number is still a value the evidence must give.
+        ("Did he win one medal?", ["He won three medals in Sochi."], "No"),
+    ],
+)
+def test_the_pronoun_one_is_no_value_to_fill(
+    question: str, evidence: list[str], expected: str
+) -> None:
+    assert polarity(question, evidence) == expected

@@ -77,7 +77,10 @@ class Weights:
     near_last: float = 1.0
     near_chars: float = 600.0
     # The share of that gain for the sentence the reader was just given, and for one before.
-    near_same: float = 0.0
+    # An elliptical follow-up ("What day?", "Where?", "Why not?") is most often answered by
+    # the sentence just quoted: on the first 25 coqa_news_dev stories 1.0 beats 0.0 (turn
+    # accuracy .676 vs .661) and 1.5 (.673); held out on the last 25, .689 vs .671.
+    near_same: float = 1.0
     near_before: float = 0.5
     # Two words mean nearly the same at this cosine of their embeddings: "staff"/"personnel"
     # 0.71, "trip"/"tour" 0.66; "population"/"people" 0.53, "held"/"hostage" 0.26.

@@ -38,6 +38,17 @@ _SLOT = re.compile(
     r"one|two|three|four|five|six|seven|eight|nine|ten)\b",
     re.IGNORECASE,
 )
+# "another one", "that one", "which one": "one" standing for a thing already named, no value.
+_DETERMINER_BEFORE = re.compile(
+    r"\b(?:another|other|this|that|which|each|every|any|no|some|the|a|new|same|only)\s+$",
+    re.IGNORECASE,
+)
+
+
+def _pronoun_one(text: str, m: re.Match[str]) -> bool:
+    """Whether the slot match is the pronoun "one" after a determiner ("another one")."""
+    return m.group().lower() == "one" and bool(_DETERMINER_BEFORE.search(text[: m.start()]))
+
 
 # "Yes" needs one evidence sentence holding this share of the question's content words;
 # below it the answer is UNSETTLED.
@@ -182,7 +193,7 @@ def _other_value(question: str, said: str, sentence: str) -> bool:
     """The question fills a slot (a number, an ordinal, a name inside it) with a value
     the evidence never gives, while the sentence gives another value of that kind."""
     low = said.lower()
-    asked = [m.group() for m in _SLOT.finditer(question)]
+    asked = [m.group() for m in _SLOT.finditer(question) if not _pronoun_one(question, m)]
     if any(a.lower() not in low for a in asked):
         found = [m.group() for m in _SLOT.finditer(sentence)]
         if any(f.lower() not in question.lower() for f in found):

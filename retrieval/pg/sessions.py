@@ -8,7 +8,7 @@ import json
 from collections.abc import Hashable
 from typing import TYPE_CHECKING, Any
 
-from retrieval.sessions import Turn, _citations, _focus, _time, retry_key
+from retrieval.sessions import Turn, focus_json, retry_key, stored_turn
 
 if TYPE_CHECKING:
     from retrieval.pg.store import PgStore
@@ -36,10 +36,7 @@ class PgConversationStore:
                 "ORDER BY id DESC LIMIT %s",
                 (session_id, retry_key.get(), self.max_turns),
             ).fetchall()
-        return [
-            Turn(q, s, a, sa, _citations(c), *_time(t), *_focus(f))
-            for q, s, a, sa, c, t, f in reversed(rows)
-        ]
+        return [stored_turn(*row) for row in reversed(rows)]
 
     def append(self, session_id: str, turn: Turn) -> None:
         """Record a turn, forgetting the oldest beyond the limit (one transaction); a retried
@@ -49,7 +46,7 @@ class PgConversationStore:
             if turn.window is not None
             else None
         )
-        focus = json.dumps({"articles": list(turn.articles), "entities": list(turn.entities)})
+        focus = focus_json(turn)
         citations = json.dumps([c.model_dump() for c in turn.citations])
         with self.store.connection() as conn, conn.transaction():
             conn.execute(
