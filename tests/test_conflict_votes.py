@@ -4,8 +4,6 @@ question ("What sport ...") reads its value as the word nearest the class."""
 
 from __future__ import annotations
 
-import shutil
-
 import numpy as np
 import pytest
 
@@ -13,7 +11,7 @@ from retrieval.answering.classes import class_member, class_noun
 from retrieval.embeddings import Embedder
 from retrieval.evaluation import misled
 from retrieval.service import NewsService
-from tests.conftest import REPO
+from tests.conftest import REPO, corpus_service
 
 DATA = REPO / "tests" / "data" / "votes"
 
@@ -22,15 +20,7 @@ DATA = REPO / "tests" / "data" / "votes"
 def vote_service(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> NewsService:
     """A service over nine undated articles: a planted population, a planted sport, and a
     story with its copy against one other report."""
-    from retrieval.config import load_settings
-
-    root = tmp_path_factory.mktemp("votes")
-    shutil.copy(DATA / "corpus.jsonl", root / "corpus.jsonl")
-    cfg = root / "config.yaml"
-    cfg.write_text("paths:\n  docs: [corpus.jsonl]\n  index_dir: index\n", encoding="utf-8")
-    service = NewsService(load_settings(cfg), embedder)
-    service.ingest(progress=False)
-    return service
+    return corpus_service(tmp_path_factory.mktemp("votes"), DATA / "corpus.jsonl", embedder)
 
 
 def test_a_class_noun_is_read_from_the_question() -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import shutil
 from pathlib import Path
 
 import pytest
@@ -32,7 +31,7 @@ from retrieval.evaluation import Outcome, Question, load_questions, misled, summ
 from retrieval.search_index import Filters
 from retrieval.service import NewsService
 from retrieval.spans import NUMBER
-from tests.conftest import REPO
+from tests.conftest import REPO, corpus_service
 
 DATA = REPO / "tests" / "data" / "conflicts"
 
@@ -41,15 +40,7 @@ DATA = REPO / "tests" / "data" / "conflicts"
 def conflict_service(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> NewsService:
     """A service over eight small articles: an update, a disagreement, a paraphrase, and
     two towns called Broken Bow."""
-    from retrieval.config import load_settings
-
-    root = tmp_path_factory.mktemp("conflicts")
-    shutil.copy(DATA / "corpus.jsonl", root / "corpus.jsonl")
-    cfg = root / "config.yaml"
-    cfg.write_text("paths:\n  docs: [corpus.jsonl]\n  index_dir: index\n", encoding="utf-8")
-    service = NewsService(load_settings(cfg), embedder)
-    service.ingest(progress=False)
-    return service
+    return corpus_service(tmp_path_factory.mktemp("conflicts"), DATA / "corpus.jsonl", embedder)
 
 
 def test_number_words_and_formats_are_one_value() -> None:
