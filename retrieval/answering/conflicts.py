@@ -145,17 +145,10 @@ def _vote(votes: list[Group]) -> tuple[str, list[Group]] | None:
     if top.voters > 1 or not others:
         return None
     leader = max(others, key=lambda g: g.voters)
-    if len(others) == 1 and leader.voters == 1 and _class_words(top) and _class_words(leader):
-        # Two reports naming the thing, each giving another member of the asked class, and
-        # none other: a tie, so sources differ.
-        return "disagreement", [top, leader]
     if leader.voters < 2 or any(g.voters >= leader.voters for g in others if g is not leader):
         return None
     return "disagreement", [leader, top]
 
-
-def _class_words(g: Group) -> bool:
-    return all(r.value is None and r.member is not None for r in g.reports)
 
 
 def _among_rivals(question: str, groups: list[Group]) -> tuple[str, list[Group]] | None:
