@@ -43,6 +43,16 @@ def run_probe(probe: str, config: Path, **env: str) -> subprocess.CompletedProce
     )
 
 
+def corpus_service(root: Path, corpus: Path, embedder: Embedder) -> NewsService:
+    """A service over one corpus.jsonl copied into ``root``, its index built."""
+    shutil.copy(corpus, root / "corpus.jsonl")
+    cfg = root / "config.yaml"
+    cfg.write_text("paths:\n  docs: [corpus.jsonl]\n  index_dir: index\n", encoding="utf-8")
+    service = NewsService(load_settings(cfg), embedder)
+    service.ingest(progress=False)
+    return service
+
+
 @pytest.fixture(autouse=True)
 def _no_user_config(monkeypatch: pytest.MonkeyPatch) -> None:
     """Tests never read the developer's NEWSBOT_* environment."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import shutil
 from pathlib import Path
 
 import pytest
@@ -32,7 +31,7 @@ from retrieval.evaluation import Outcome, Question, load_questions, misled, summ
 from retrieval.search_index import Filters
 from retrieval.service import NewsService
 from retrieval.spans import NUMBER
-from tests.conftest import REPO
+from tests.conftest import REPO, corpus_service
 
 DATA = REPO / "tests" / "data" / "conflicts"
 
@@ -41,15 +40,7 @@ DATA = REPO / "tests" / "data" / "conflicts"
 def conflict_service(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> NewsService:
     """A service over eight small articles: an update, a disagreement, a paraphrase, and
     two towns called Broken Bow."""
-    from retrieval.config import load_settings
-
-    root = tmp_path_factory.mktemp("conflicts")
-    shutil.copy(DATA / "corpus.jsonl", root / "corpus.jsonl")
-    cfg = root / "config.yaml"
-    cfg.write_text("paths:\n  docs: [corpus.jsonl]\n  index_dir: index\n", encoding="utf-8")
-    service = NewsService(load_settings(cfg), embedder)
-    service.ingest(progress=False)
-    return service
+    return corpus_service(tmp_path_factory.mktemp("conflicts"), DATA / "corpus.jsonl", embedder)
 
 
 def test_number_words_and_formats_are_one_value() -> None:
@@ -422,7 +413,7 @@ def test_a_value_picked_by_nearness_needs_the_same_fact_to_conflict() -> None:
 def test_an_articles_value_is_the_one_next_to_what_was_asked() -> None:
     from types import SimpleNamespace
 
-    from retrieval.answering.reports import _report, attribute_terms
+    from retrieval.answering.reports import Slot, _report, attribute_terms
 
     question = "What is the population of Vermillion Township?"
     assert attribute_terms(question, "Vermillion Township") == {"popul"}
@@ -441,7 +432,7 @@ def test_an_articles_value_is_the_one_next_to_what_was_asked() -> None:
         SimpleNamespace(hit=hit, text=later, score=10.0),
     ]
     # The best-matching sentence holds a number ("five"), but the asked one is further down.
-    report = _report(mine, question, "how_many", "Vermillion Township")  # type: ignore[arg-type]
+    report = _report(mine, Slot(question, "how_many", "Vermillion Township"))  # type: ignore[arg-type]
     assert report.value == "924" and report.cand is mine[1]
 
 
@@ -462,10 +453,10 @@ def test_navigation_and_lists_are_no_evidence() -> None:
 def test_a_value_is_given_whole_and_is_never_the_asked_name() -> None:
     from types import SimpleNamespace
 
-    from retrieval.answering.reports import _value
+    from retrieval.answering.reports import Slot, _value
 
     def value(text: str, question: str, qtype: str, name: str) -> str | None:
-        return _value(SimpleNamespace(text=text), question, qtype, name)[0]  # type: ignore[arg-type]
+        return _value(SimpleNamespace(text=text), Slot(question, qtype, name))[0]  # type: ignore[arg-type]
 
     where = "Where is Unity Christian High School located?"
     miami = "Unity Christian High School (Miami) is located in Miami, Florida, USA."
@@ -550,11 +541,12 @@ def test_the_value_is_the_one_next_to_what_is_asked_not_the_asked_names_words() 
 def test_a_year_span_is_whole_and_a_gloss_or_headline_names_no_thing() -> None:
     from types import SimpleNamespace
 
-    from retrieval.answering.reports import _value
+    from retrieval.answering.reports import Slot, _value
 
     built = "Built between 1881–1882, this house was built by Heman Goodrich."
     cand = SimpleNamespace(text=built)
-    found = _value(cand, "When was the Goodrich House built?", "when", "Goodrich House")  # type: ignore[arg-type]
+    slot = Slot("When was the Goodrich House built?", "when", "Goodrich House")
+    found = _value(cand, slot)  # type: ignore[arg-type]
     assert found[0] == "1881–1882"
     film = 'Choorian ( Urdu: چوڑیاں meaning "Bangles") is a 1998 Pakistani Urdu-language film.'
     assert subject_of(film, "Choorian") is None

@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from retrieval.answer import Answer, Conflict, ConflictValue
+from retrieval.answering.classes import WordVectors
 from retrieval.answering.conflict_text import conflict_sentence
 from retrieval.answering.entities import question_name, same_thing
 from retrieval.answering.reports import Group, Report, find_groups
@@ -116,11 +117,43 @@ def _answer_alike(g: Group, o: Group, question: str) -> bool:
     )
 
 
-def detect(question: str, cands: Sequence[Candidate]) -> tuple[str, list[Group]] | None:
-    """The kind of conflict and its groups (leading first), or None when they agree."""
+def detect(
+    question: str, cands: Sequence[Candidate], vectors: WordVectors | None = None
+) -> tuple[str, list[Group]] | None:
+    """The kind of conflict and its groups (leading first), or None when they agree.
+    ``vectors``: word vectors, to read a class-noun question's value (see :mod:`classes`)."""
     if _YES_NO.match(question):
         return None
-    _, groups = find_groups(question, cands)
+    groups, votes = find_groups(question, cands, vectors)
+    found = _among_rivals(question, groups)
+    if found is None or found[0] == "disagreement":
+        # The vote over every report settles a disagreement among the closest ones too.
+        return _vote(votes) or found
+    return found
+
+
+def _vote(votes: list[Group]) -> tuple[str, list[Group]] | None:
+    """Misinformation resistance: when the best report's value is one no other independent
+    report gives, and another value has more independent reports than any other, that value
+    leads and the lone one is disputed (a planted story ranked first is not the answer)."""
+    if not votes:
+        return None
+    # The first group holds the best report when that one votes at all.
+    top, others = votes[0], votes[1:]
+    if top.reports[0].score < max(r.score for g in votes for r in g.reports):
+        return None
+    if top.voters > 1 or not others:
+        return None
+    leader = max(others, key=lambda g: g.voters)
+    if leader.voters < 2 or any(g.voters >= leader.voters for g in others if g is not leader):
+        return None
+    return "disagreement", [leader, top]
+
+
+
+def _among_rivals(question: str, groups: list[Group]) -> tuple[str, list[Group]] | None:
+    """An update, a disagreement or an ambiguous name among the rival reports (close to the
+    best), or None when they agree."""
     if len(groups) < 2:
         return None
     if len(_distinct_things(groups)) >= 2:
@@ -156,11 +189,17 @@ def detect(question: str, cands: Sequence[Candidate]) -> tuple[str, list[Group]]
     return "disagreement", sorted(groups, key=lambda g: -g.support)
 
 
-def with_conflict(answer: Answer, question: str, cands: Sequence[Candidate]) -> Answer:
-    """The answer reworded to show a conflict among the best evidence, if there is one."""
+def with_conflict(
+    answer: Answer,
+    question: str,
+    cands: Sequence[Candidate],
+    vectors: WordVectors | None = None,
+) -> Answer:
+    """The answer reworded to show a conflict among the best evidence, if there is one
+    (``vectors``: see :func:`detect`)."""
     if answer.abstained or not cands:
         return answer
-    found = detect(question, cands)
+    found = detect(question, cands, vectors)
     if found is None:
         return answer
     kind, groups = found

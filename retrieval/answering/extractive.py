@@ -13,6 +13,7 @@ import numpy as np
 
 from retrieval import focus
 from retrieval.answer import Answer, Citation, FinalEvent, StreamEvent
+from retrieval.answering.classes import WordVectorCache
 from retrieval.answering.conflicts import with_conflict
 from retrieval.answering.kinds import (
     answer_in_kind,
@@ -130,6 +131,7 @@ class ExtractiveAnswerer:
         self.weights = weights or Weights()
         self.encode = encode
         self._word_vectors: dict[str, np.ndarray] = {}
+        self._class_words = WordVectorCache(encode) if encode is not None else None
 
     def features(
         self, question: str, qvec: np.ndarray, hits: list[Hit]
@@ -390,7 +392,7 @@ class ExtractiveAnswerer:
         )
         # Other articles' best evidence may give another value: an update, a disagreement
         # or another thing of the same name (retrieval/answering/conflicts.py).
-        return with_conflict(answer, question, cands)
+        return with_conflict(answer, question, cands, self._class_words)
 
 
 def _within_focus(hits: list[Hit], history: list[Turn]) -> bool:

@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from retrieval.answering.classes import WordVectors, class_member, class_noun
 from retrieval.answering.entities import (
     Subject,
     question_name,
@@ -87,6 +88,14 @@ class Report:
     guessed: bool = False  # the value is the one nearest a question word, among several
     # The value is the whole sentence: one version of a text that another words otherwise.
     whole: bool = False
+    # A class-noun question's value: the sentence's word nearest the class (see classes.py).
+    member: str | None = None
+
+    @property
+    def ballot(self) -> str | None:
+        """The value this report votes for: its plainly given value, else its class word."""
+        plain = self.value is not None and not self.guessed and not self.whole
+        return self.value if plain else self.member
 
     @property
     def date(self) -> str:
@@ -113,6 +122,13 @@ class Group:
     def stories(self) -> set[int]:
         """The stories giving the value (a story's copies share its number)."""
         return {r.story for r in (*self.reports, *self.backers)}
+
+    @property
+    def voters(self) -> int:
+        """Independent reports giving the value: copies of one story and sections of one
+        page (one title from one source of one day) count once."""
+        reports = (*self.reports, *self.backers)
+        return min(len(self.stories), len({_page(r.cand) or r.story for r in reports}))
 
     @property
     def best(self) -> float:
@@ -218,11 +234,22 @@ def _full(value: str, text: str, qtype: QuestionType) -> str:
     return value
 
 
-def _value(
-    c: Candidate, question: str, qtype: QuestionType, name: str | None
-) -> tuple[str | None, bool]:
+@dataclass
+class Slot:
+    """What a question asks: the kind of value, the thing it names, and for a class-noun
+    question the class and the word vectors that find its member in a sentence."""
+
+    question: str
+    qtype: QuestionType
+    name: str | None
+    klass: str | None = None
+    vectors: WordVectors | None = None
+
+
+def _value(c: Candidate, slot: Slot) -> tuple[str | None, bool]:
     """The value a sentence gives (whole) and whether it was picked by nearness; None for
     a value that is the asked name itself ("Indera Mahkota" for "Where is Mahkota?")."""
+    question, qtype, name = slot.question, slot.qtype, slot.name
     value, guessed = slot_choice(c.text, question, qtype)
     if value is None:
         return None, False
@@ -233,9 +260,7 @@ def _value(
     return _full(value, c.text, qtype), guessed
 
 
-def _anchored(
-    mine: list[Candidate], question: str, qtype: QuestionType, asked: set[str], name: str | None
-) -> tuple[Candidate, str] | None:
+def _anchored(mine: list[Candidate], slot: Slot, asked: set[str]) -> tuple[Candidate, str] | None:
     """The article's first sentence (down to ANCHOR_MARGIN below its best) that gives a
     value plainly next to what was asked ("Its population was 924"), if any: a better
     report of the article's value than a number in its best-matching sentence."""
@@ -246,30 +271,34 @@ def _anchored(
             break
         if asked & set(terms(c.text)):
             # Several values: the one nearest a question word (the asked one, here).
-            value, _ = _value(c, question, qtype, name)
+            value, _ = _value(c, slot)
             if value is not None:
                 return c, value
     return None
 
 
-def _report(mine: list[Candidate], question: str, qtype: QuestionType, name: str | None) -> Report:
+def _report(mine: list[Candidate], slot: Slot) -> Report:
     """An article's report: the value its best sentence giving one gives (among those
     scoring close to its best: the answer is often the sentence after the match), unless
     a sentence further down gives one next to what was asked."""
     best = mine[0]
     hit = best.hit
     context = f"{hit.article.title or ''}\n{hit.article.text[:300]}\n{hit.chunk.text}"
+    name = slot.name
     about = subject(context, hit.chunk.text, name)
-    anchored = _anchored(mine, question, qtype, attribute_terms(question, name), name)
+    anchored = _anchored(mine, slot, attribute_terms(slot.question, name))
     if anchored is not None:
         return Report(anchored[0], anchored[1], _own(anchored[0], about, name), best.score)
     for c in mine:
         if c.score < best.score - VALUE_MARGIN:
             break
-        value, guessed = _value(c, question, qtype, name)
+        value, guessed = _value(c, slot)
         if value is not None:
             return Report(c, value, _own(c, about, name), best.score, guessed=guessed)
-    return Report(best, None, _own(best, about, name), best.score)
+    member = None
+    if slot.klass and slot.vectors is not None:
+        member = class_member(best.text, slot.klass, slot.question, slot.vectors)
+    return Report(best, None, _own(best, about, name), best.score, member=member)
 
 
 def _own(c: Candidate, about: Subject | None, name: str | None) -> Subject | None:
@@ -294,15 +323,13 @@ def _holds_name(r: Report, name: str | None) -> bool:
     return set(terms(name)) <= set(terms(f"{a.title or ''} {a.text}"))
 
 
-def gather(
-    question: str, cands: Sequence[Candidate], qtype: QuestionType
-) -> tuple[list[Report], list[Report]]:
+def gather(slot: Slot, cands: Sequence[Candidate]) -> tuple[list[Report], list[Report]]:
     """The rival reports (close to the best, or further down when about another thing of the
     asked name) and the backers (further reports that may support a rival's value).
     ``cands`` hold no navigation text: the answerer drops it first (see :func:`boilerplate`)."""
-    name = question_name(question)
+    name = slot.name
     near = _one_per_page(_by_article(cands, ENTITY_MARGIN, MAX_ARTICLES))
-    rivals = [_report(m, question, qtype, name) for m in near]
+    rivals = [_report(m, slot) for m in near]
     top = rivals[0].score if rivals else 0.0
     rivals = [
         r
@@ -312,7 +339,7 @@ def gather(
     ]
     seen = {r.cand.hit.article.id for r in rivals}
     backers = [
-        _report(m, question, qtype, name)
+        _report(m, slot)
         for m in _by_article(cands, SUPPORT_MARGIN, MAX_SUPPORT)
         if m[0].hit.article.id not in seen
     ]
@@ -352,13 +379,19 @@ def _reworded(a: str, b: str) -> bool:
     return bool(ta) and bool(tb) and ta != tb and len(ta & tb) >= COPY * min(len(ta), len(tb))
 
 
-def find_groups(question: str, cands: Sequence[Candidate]) -> tuple[QuestionType, list[Group]]:
+def find_groups(
+    question: str, cands: Sequence[Candidate], vectors: WordVectors | None = None
+) -> tuple[list[Group], list[Group]]:
     """The values the best evidence of each article gives, grouped when they agree, each
-    with the further reports that back it."""
+    with the further reports that back it; and the vote: every report's value, grouped (see
+    :func:`_ballots`). With ``vectors``, a class-noun question's reports vote for the word
+    of their sentence nearest the class (see :mod:`classes`)."""
     qtype = slot_type(question)
-    rivals, backers = gather(question, cands, qtype)
-    if len(rivals) < 2:
-        return qtype, []
+    klass = class_noun(question) if qtype == "other" else None
+    slot = Slot(question, qtype, question_name(question), klass, vectors)
+    rivals, backers = gather(slot, cands)
+    if not rivals:
+        return [], []
     # Near-identical sentences that differ in one stretch give that stretch as the value
     # (a rewritten or corrected copy), whatever the question type.
     for i, a in enumerate(rivals):
@@ -388,4 +421,28 @@ def find_groups(question: str, cands: Sequence[Candidate]) -> tuple[QuestionType
             if typed and same_value(g.value, b.value or "", qtype):
                 g.backers.append(b)
                 break
-    return qtype, groups
+    seen = {r.cand.hit.article.id for r in (*rivals, *backers)}
+    further = [
+        _report(m, slot)
+        for m in _by_article(cands, float("inf"), MAX_SUPPORT)
+        if m[0].hit.article.id not in seen
+    ]
+    _stories([*rivals, *backers, *further])
+    return groups, _ballots([*rivals, *backers, *further], slot)
+
+
+def _ballots(reports: list[Report], slot: Slot) -> list[Group]:
+    """Every retrieved report naming the asked thing grouped by the value it votes for (see
+    :attr:`Report.ballot`), the best report's group first."""
+    votes: list[Group] = []
+    for r in reports:
+        ballot = r.ballot
+        if ballot is None or not _holds_name(r, slot.name):
+            continue
+        for g in votes:
+            if same_value(g.value, ballot, slot.qtype):
+                g.reports.append(r)
+                break
+        else:
+            votes.append(Group(ballot, [r]))
+    return votes
