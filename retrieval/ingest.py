@@ -211,7 +211,7 @@ class _Builder:
         own = dict(self.pending_sents)
         for row, _ in self.pending_chunks:
             parts = [own[srow] for srow, _ in self.chunk_spans[row]]
-            weights = [max(tokens[t], 1) for t in parts]
+            weights = [float(max(tokens[t], 1)) for t in parts]
             title = self.chunk_titles[row]
             if title:
                 parts.append(title)
@@ -248,8 +248,8 @@ class _Builder:
         bar.close()
         alone: list[int] = []  # sentences the model's input cut off: embedded on their own
         for row, t in self.pending_chunks:
-            self.chunk_vecs[row], span_vecs = pooled[t]
-            for (srow, _), vec in zip(self.chunk_spans[row], span_vecs, strict=True):
+            self.chunk_vecs[row], row_spans = pooled[t]
+            for (srow, _), vec in zip(self.chunk_spans[row], row_spans, strict=True):
                 self.sent_vecs[srow] = vec
                 if np.isnan(vec[0]):
                     alone.append(srow)

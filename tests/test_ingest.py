@@ -492,7 +492,9 @@ def test_chunk_vectors_from_sentences_embed_each_text_once_and_bind_the_index(
             parts.append(title_of[c.article_id])
             weights.append(TITLE_WEIGHT * embedder.count_tokens(title_of[c.article_id]))
         mean = np.asarray(weights) @ np.stack([own[t] for t in parts])
-        np.testing.assert_allclose(data.chunk_vectors[c.row], mean / np.linalg.norm(mean), atol=1e-4)
+        np.testing.assert_allclose(
+            data.chunk_vectors[c.row], mean / np.linalg.norm(mean), atol=1e-4
+        )
 
     answer = service.ask("When did the harbour festival open?")
     assert not answer.abstained and answer.citations
