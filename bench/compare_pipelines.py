@@ -187,7 +187,8 @@ def prepare_newsbot(
     service, tmp = eval_service(settings, dataset, embedder)
     if tmp is not None:
         cleanup.callback(tmp.cleanup)
-    _progress(f"{label}: ingesting (sentences: {settings.embedding.sentences})")
+    e = settings.embedding
+    _progress(f"{label}: ingesting (sentences: {e.sentences}, chunks: {e.chunks})")
     t0 = time.perf_counter()
     report = service.ingest(progress=False)
     ingest_s = time.perf_counter() - t0
@@ -200,8 +201,7 @@ def prepare_newsbot(
             "ingest_s": ingest_s,
             "sentences": stats["sentences"],
             "embedded_texts": report.embedded,
-            "embedding": f"{settings.embedding.backend} {settings.embedding.precision}, "
-            f"sentences {settings.embedding.sentences}",
+            "embedding": f"{e.backend} {e.precision}, sentences {e.sentences}, chunks {e.chunks}",
             "model_load_s": load_s,
             "ingest_parts": {},
         },

@@ -85,6 +85,22 @@ class EmbeddingSettings(_Section):
         "alone (a second model pass over the text); 'pooled' averages the sentence's word "
         "pieces in its chunk's pass (no second pass). An index is bound to it.",
     )
+    chunks: Literal["own", "from_sentences"] = Field(
+        default="own",
+        description="How chunk vectors are made at ingest: 'own' embeds each chunk (title "
+        "prefix and text) in one pass; 'from_sentences' embeds each distinct sentence and "
+        "title alone and takes the chunk's vector as their token-weighted mean (every text "
+        "embedded once, on short inputs). Needs sentences: own. An index is bound to it.",
+    )
+
+    @model_validator(mode="after")
+    def _chunks_need_own_sentences(self) -> EmbeddingSettings:
+        if self.chunks == "from_sentences" and self.sentences != "own":
+            raise ValueError(
+                "chunks: from_sentences builds chunk vectors from sentences embedded on their "
+                "own; it cannot be combined with sentences: pooled (set sentences: own)"
+            )
+        return self
 
 
 class ChunkingSettings(_Section):

@@ -33,6 +33,9 @@ from retrieval.store import ArticleRow, Catalog, Change, ChunkRow, SentenceRow
 
 SPLITTER_VERSION = 2
 _EMBED_BATCH = 256
+# chunks: from_sentences: the title's vector counts as if its word pieces were this many times
+# as many sentence word pieces (a title shapes every word piece of a chunk's own pass).
+TITLE_WEIGHT = 2.0
 
 
 # rebuilt: not a file but the index itself, when the current one was unusable.
@@ -81,6 +84,8 @@ def index_signature(settings: Settings, embedder: Embedder) -> dict[str, Any]:
         embedding["precision"] = embedder.precision
     if settings.embedding.sentences != "own":
         embedding["sentences"] = settings.embedding.sentences
+    if settings.embedding.chunks != "own":
+        embedding["chunks"] = settings.embedding.chunks
     return {
         "embedding": embedding,
         "chunking": {
@@ -104,7 +109,7 @@ def check_signature(manifest: dict[str, Any], signature: dict[str, Any]) -> None
 
 
 # What an index signature leaves out when a setting has its first value.
-_SIGNATURE_DEFAULTS = {"precision": "fp32", "sentences": "own"}
+_SIGNATURE_DEFAULTS = {"precision": "fp32", "sentences": "own", "chunks": "own"}
 
 
 def _differences(have: Any, want: dict[str, Any]) -> str:
@@ -149,6 +154,7 @@ class _Builder:
         self.pending_sents: list[tuple[int, str]] = []
         # Each pending chunk's sentences: (sentence row, span in the chunk's embedded text).
         self.chunk_spans: dict[int, list[tuple[int, tuple[int, int]]]] = {}
+        self.chunk_titles: dict[int, str] = {}  # each pending chunk's title prefix
 
     def add(self, a: Article) -> None:
         self.articles[a.id] = ArticleRow(
@@ -168,6 +174,7 @@ class _Builder:
             self.chunk_vecs.append(np.empty(0, dtype=np.float32))
             embedded = embed_text(prefix, text)
             self.pending_chunks.append((row, embedded))
+            self.chunk_titles[row] = prefix
             shift = len(embedded) - len(text) - c.start  # article offset -> embedded text's
             spans = self.chunk_spans.setdefault(row, [])
             for s_start, s_end in c.sentences:
@@ -181,23 +188,49 @@ class _Builder:
         """Embed everything pending (each distinct text once); return how many texts."""
         if self.settings.embedding.sentences == "pooled":
             return self._embed_pooled(progress)
-        # Similar lengths batch together with less padding.
-        texts = sorted(
-            {t for _, t in self.pending_chunks} | {t for _, t in self.pending_sents}, key=len
+        if self.settings.embedding.chunks == "from_sentences":
+            return self._embed_from_sentences(progress)
+        vectors = self._embed_each(
+            {t for _, t in self.pending_chunks} | {t for _, t in self.pending_sents}, progress
         )
-        vectors: dict[str, np.ndarray] = {}
-        bar = _progress(len(texts), progress)
-        for i in range(0, len(texts), _EMBED_BATCH):
-            batch = texts[i : i + _EMBED_BATCH]
-            for t, v in zip(batch, self.embedder.encode(batch), strict=True):
-                vectors[t] = v
-            bar.update(len(batch))
-        bar.close()
         for row, t in self.pending_chunks:
             self.chunk_vecs[row] = vectors[t]
         for row, t in self.pending_sents:
             self.sent_vecs[row] = vectors[t]
+        return len(vectors)
+
+    def _embed_from_sentences(self, progress: bool) -> int:
+        """Each distinct sentence and title embedded once, alone; a chunk's vector is the
+        word-piece-weighted mean of its sentences' vectors and its title's."""
+        titles = {t for t in self.chunk_titles.values() if t}
+        vectors = self._embed_each(titles | {t for _, t in self.pending_sents}, progress)
+        texts = sorted(vectors)
+        tokens = dict(zip(texts, self.embedder.count_tokens_batch(texts), strict=True))
+        for row, t in self.pending_sents:
+            self.sent_vecs[row] = vectors[t]
+        own = dict(self.pending_sents)
+        for row, _ in self.pending_chunks:
+            parts = [own[srow] for srow, _ in self.chunk_spans[row]]
+            weights = [float(max(tokens[t], 1)) for t in parts]
+            title = self.chunk_titles[row]
+            if title:
+                parts.append(title)
+                weights.append(TITLE_WEIGHT * max(tokens[title], 1))
+            mean = np.asarray(weights, dtype=np.float32) @ np.stack([vectors[t] for t in parts])
+            self.chunk_vecs[row] = mean / max(float(np.linalg.norm(mean)), 1e-12)
         return len(texts)
+
+    def _embed_each(self, texts: set[str], progress: bool) -> dict[str, np.ndarray]:
+        """Embed each text once (similar lengths batched together: less padding)."""
+        ordered = sorted(texts, key=len)
+        vectors: dict[str, np.ndarray] = {}
+        bar = _progress(len(ordered), progress)
+        for i in range(0, len(ordered), _EMBED_BATCH):
+            batch = ordered[i : i + _EMBED_BATCH]
+            vectors.update(zip(batch, self.embedder.encode(batch), strict=True))
+            bar.update(len(batch))
+        bar.close()
+        return vectors
 
     def _embed_pooled(self, progress: bool) -> int:
         """One pass per distinct chunk text gives the chunk's vector and its sentences'."""
@@ -215,8 +248,8 @@ class _Builder:
         bar.close()
         alone: list[int] = []  # sentences the model's input cut off: embedded on their own
         for row, t in self.pending_chunks:
-            self.chunk_vecs[row], span_vecs = pooled[t]
-            for (srow, _), vec in zip(self.chunk_spans[row], span_vecs, strict=True):
+            self.chunk_vecs[row], row_spans = pooled[t]
+            for (srow, _), vec in zip(self.chunk_spans[row], row_spans, strict=True):
                 self.sent_vecs[srow] = vec
                 if np.isnan(vec[0]):
                     alone.append(srow)

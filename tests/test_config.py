@@ -107,6 +107,12 @@ def test_relative_paths_follow_the_config_file(tmp_path: Path) -> None:
     assert s.index_dir == (sub / "state/index").resolve()
 
 
+def test_chunks_from_sentences_needs_own_sentences(tmp_path: Path) -> None:
+    text = "embedding:\n  chunks: from_sentences\n  sentences: pooled\n"
+    with pytest.raises(ConfigError, match=r"embedding: .*set sentences: own"):
+        load_settings(_write(tmp_path, text))
+
+
 # --- malformed environment variables: one line naming key, variable and fix; no secret shown
 
 SECRET = "sk-live-123"

@@ -18,7 +18,7 @@ from retrieval.chunking import embed_text
 from retrieval.config import Settings, load_settings
 from retrieval.embeddings import Embedder
 from retrieval.errors import IndexMismatchError, IngestLockedError
-from retrieval.ingest import IngestReport
+from retrieval.ingest import TITLE_WEIGHT, IngestReport
 from retrieval.service import NewsService
 from retrieval.store import SnapshotData
 from tests.hostile import INVISIBLE_COUNT, MAX_BYTES, SEED_NAME, make_hostile_folder
@@ -453,6 +453,55 @@ def test_index_built_with_other_chunking_is_refused(
     assert not other.ask("When did the harbour festival open?").abstained
     with pytest.raises(IndexMismatchError):
         NewsService(built.settings, embedder).reload()
+
+
+# --- chunk vectors made from sentence vectors ---------------------------------------------
+
+
+def test_chunk_vectors_from_sentences_embed_each_text_once_and_bind_the_index(
+    tmp_path: Path, make_settings: MakeSettings, embedder: Embedder
+) -> None:
+    docs = write_docs(tmp_path / "docs", ARTICLES)
+    settings = make_settings(
+        docs=[docs], chunking=SMALL_CHUNKS, embedding={"chunks": "from_sentences"}
+    )
+    service = NewsService(settings, embedder)
+    before = embedder.calls
+    report = service.ingest(progress=False)
+    data = service.store.load()
+    title_tokens = settings.chunking.title_tokens
+    title_of = {aid: embedder.truncate(a.title, title_tokens) for aid, a in data.articles.items()}
+    sentence_of = {
+        s.row: data.articles[c.article_id].text[s.start : s.end]
+        for c in data.chunks
+        for s in data.sentences
+        if s.chunk_row == c.row
+    }
+    # Each distinct sentence and title is embedded once, and nothing else (no chunk pass).
+    texts = set(sentence_of.values()) | {t for t in title_of.values() if t}
+    assert report.embedded == len(texts) == embedder.calls - before
+    assert len(data.chunks) > len(data.articles)  # several chunks per article: a real mean
+
+    own = dict(zip(sorted(texts), embedder.encode(sorted(texts)), strict=True))
+    for s in data.sentences:
+        np.testing.assert_allclose(data.sentence_vectors[s.row], own[sentence_of[s.row]], atol=1e-4)
+    for c in data.chunks:
+        parts = [sentence_of[s.row] for s in data.sentences if s.chunk_row == c.row]
+        weights = [float(embedder.count_tokens(t)) for t in parts]
+        if title_of[c.article_id]:
+            parts.append(title_of[c.article_id])
+            weights.append(TITLE_WEIGHT * embedder.count_tokens(title_of[c.article_id]))
+        mean = np.asarray(weights) @ np.stack([own[t] for t in parts])
+        np.testing.assert_allclose(
+            data.chunk_vectors[c.row], mean / np.linalg.norm(mean), atol=1e-4
+        )
+
+    answer = service.ask("When did the harbour festival open?")
+    assert not answer.abstained and answer.citations
+    assert data.manifest["embedding"]["chunks"] == "from_sentences"
+    # Chunk vectors made one way are never mixed with vectors made the other way.
+    with pytest.raises(IndexMismatchError, match="chunks"):
+        NewsService(make_settings(docs=[docs], chunking=SMALL_CHUNKS), embedder).reload()
 
 
 # --- chunk sizes --------------------------------------------------------------------------
