@@ -108,3 +108,11 @@ def test_no_short_answer_when_no_candidate_clearly_leads(reader: SpacyReader) ->
     sentence = "The UK, Germany, Italy and Norway banned flying, driving and boating on Sundays."
     question = "Which country banned flying on Sundays?"
     assert typed.supported(reader, [sentence], question, "other") is None
+
+
+def test_who_is_a_named_one_is_no_name_to_pick(reader: SpacyReader) -> None:
+    sentence = (
+        "What the Kremlin referred to as unfriendly actions is NATO Secretary-General Jens "
+        "Stoltenberg's decision of 6 October."
+    )
+    assert typed.supported(reader, [sentence], "Who is Jens Stoltenberg?", "who") is None
