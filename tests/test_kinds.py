@@ -149,3 +149,27 @@ def test_a_measure_keeps_its_unit_and_a_range_both_ends() -> None:
     assert taken == "five to ten years"
     # "How many" counts: the thing counted is no part of the answer.
     assert number_answer(["ABC had nine affiliates."], "How many affiliates?", "how_many") == "nine"
+
+
+def test_without_a_parser_the_rules_over_the_text_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import retrieval.answering.kinds as kinds
+
+    monkeypatch.setattr(kinds, "default_reader", lambda: None)
+    assert answer_in_kind("who", [LAVROV], "Who announced the withdrawal?") == "Sergei Lavrov"
+    assert answer_in_kind("other", [LAVROV], "What was announced?") is None
+
+
+def test_a_model_that_fails_its_check_gives_no_parser(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    pytest.importorskip("spacy", reason="spaCy is not installed (pip install 'newsbot[nlp]')")
+    from retrieval.answering import parse, spacy_reader
+
+    changed = {**spacy_reader.MODEL_SHA256, "ner/model": "0" * 64}
+    monkeypatch.setattr(spacy_reader, "MODEL_SHA256", changed)
+    monkeypatch.setattr(parse, "_tried", False)
+    monkeypatch.setattr(parse, "_reader", None)
+    assert parse.default_reader() is None
+    assert "sha256 mismatch" in caplog.text

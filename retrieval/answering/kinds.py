@@ -1,7 +1,9 @@
 """Questions answered in kind: yes/no questions by their polarity, who by the named one's
 role in the sentence, how many / when by the value the question's qualifiers select, why by
 the reason clause; sentences that are no prose (headings, bylines, captions, boilerplate)
-are never quoted. Plain rules over the sentence text: no parser model is needed."""
+are never quoted. Who, what / which and when questions read parsed sentences when a parser
+is installed (retrieval/answering/typed.py); the rest, and all without one, are plain rules
+over the sentence text."""
 
 from __future__ import annotations
 
@@ -9,6 +11,8 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
+from retrieval.answering import typed
+from retrieval.answering.parse import default_reader
 from retrieval.answering.picking import MEASURE, asked_verb, picks, supported, with_unit
 from retrieval.answering.yesno import UNSETTLED, YES_MIN_SHARE, content_stems, polarity, stem
 from retrieval.lexical import terms
@@ -237,6 +241,26 @@ def answer_in_kind(kind: Kind, sentences: Sequence[str], question: str) -> str |
         # The topic a follow-up carried in "(...)" is no part of what it asks.
         asked = re.sub(r"\s*\([^)]*\)\s*$", "", question)
         return polarity(asked, sentences, YES_MIN_SHARE) or UNSETTLED
+    if kind == "when":
+        # Dates: the rules over the text first (they read "now", "overall"), then the parse.
+        return _rules_in_kind(kind, sentences, question) or _parsed_in_kind(
+            kind, sentences, question
+        )
+    if kind in typed.GATES and (reader := default_reader()) is not None:
+        # Parsed sentences: the person or organisation in the question's role (the announcer,
+        # not the thing announced), the noun chunk a what / which question's noun types.
+        return typed.supported(reader, sentences, question, kind)
+    return _rules_in_kind(kind, sentences, question)
+
+
+def _parsed_in_kind(kind: Kind, sentences: Sequence[str], question: str) -> str | None:
+    """The short answer read from the parsed sentences, or None (also without a parser)."""
+    reader = default_reader()
+    return typed.supported(reader, sentences, question, kind) if reader else None
+
+
+def _rules_in_kind(kind: Kind, sentences: Sequence[str], question: str) -> str | None:
+    """The short answer picked by rules over the sentence text (no parser)."""
     if kind == "who":
         # The one who did what was asked, by its place in the sentence (the announcer, not
         # the thing announced); else the name the question's words hold in place.

