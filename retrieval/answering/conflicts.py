@@ -150,7 +150,6 @@ def _vote(votes: list[Group]) -> tuple[str, list[Group]] | None:
     return "disagreement", [leader, top]
 
 
-
 def _among_rivals(question: str, groups: list[Group]) -> tuple[str, list[Group]] | None:
     """An update, a disagreement or an ambiguous name among the rival reports (close to the
     best), or None when they agree."""
