@@ -4,6 +4,8 @@ question ("What sport ...") reads its value as the word nearest the class."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -83,3 +85,12 @@ def test_copies_of_one_story_are_one_vote(vote_service: NewsService) -> None:
     assert a.text.startswith("Sources differ:")
     assert {v.role for v in a.conflict.values} == {"disputed"}
     assert {v.value for v in a.conflict.values} == {"340", "410"}
+
+
+def test_a_question_naming_nothing_holds_no_vote(tmp_path: Path, embedder: Embedder) -> None:
+    # Without a name, nothing shows the reports to be about one thing: two unrelated articles
+    # would outvote the one that answers (a CoQA story was answered "TV" this way).
+    service = corpus_service(tmp_path, DATA / "unnamed.jsonl", embedder)
+    a = service.ask("Who was held by pirates for two years?")
+    assert a.conflict is None
+    assert "Moore" in a.text.split("\n\n")[0]

@@ -433,7 +433,11 @@ def find_groups(
 
 def _ballots(reports: list[Report], slot: Slot) -> list[Group]:
     """Every retrieved report naming the asked thing grouped by the value it votes for (see
-    :attr:`Report.ballot`), the best report's group first."""
+    :attr:`Report.ballot`), the best report's group first. A question that names no thing
+    holds no vote: nothing shows its reports to be about one thing, and unrelated articles
+    would outvote the best one."""
+    if not slot.name:
+        return []
     votes: list[Group] = []
     for r in reports:
         ballot = r.ballot
