@@ -19,6 +19,7 @@ from retrieval import adding, focus, when
 from retrieval.answer import Answer, AnswerWindow, FinalEvent, StreamEvent
 from retrieval.answering import Answerer, make_answerer, timely
 from retrieval.answering.extractive import ExtractiveAnswerer
+from retrieval.answering.parse import default_reader
 from retrieval.backend import (
     make_conversation_store,
     make_store,
@@ -207,6 +208,12 @@ class NewsService:
             if root is not None
         }
         return indexed != present
+
+    def warm_up(self) -> None:
+        """Pay the one-off costs before the first question: the model's first encode and the
+        short-answer parser's load (~1.5 s, else paid by the first who/what question)."""
+        self.embedder.encode(["warm up"])
+        default_reader()
 
     def ensure_index(self, progress: bool = True) -> IngestReport | None:
         """Build or update the index when it is missing or stale; load it."""

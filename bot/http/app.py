@@ -152,7 +152,7 @@ def _warm_up(service: NewsService) -> None:
     report = service.ensure_index(progress=False)
     if report is not None and report.notice:
         log.warning("%s", report.notice)
-    service.embedder.encode(["warm up"])  # the first encode pays torch's lazy set-up
+    service.warm_up()
 
 
 def _version() -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
+import threading
 import uuid
 from pathlib import Path
 
@@ -44,6 +45,8 @@ def run(settings: Settings, session_id: str | None = None) -> int:
     report = service.ensure_index(progress=sys.stderr.isatty())
     if report is not None:
         err.print(Text(report.notice or render.ingest_text(report, verbose=False), style="dim"))
+    # The one-off costs load while the user types the first question.
+    threading.Thread(target=service.warm_up, name="warm-up", daemon=True).start()
     session_id = session_id or f"repl-{uuid.uuid4().hex[:12]}"
     articles = service.stats()["articles"]
     console.print(

@@ -172,6 +172,7 @@ def run(settings: Settings) -> int:
     logsafe.protect(token, secret)
     service = NewsService(settings)
     service.ensure_index(progress=False)
+    service.warm_up()
     application = build_application(service, settings, token)
     logger.info("starting the Telegram bot (%s)", tg.mode)
     try:
