@@ -164,7 +164,6 @@ def test_without_a_parser_the_rules_over_the_text_answer(
 def test_a_model_that_fails_its_check_gives_no_parser(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    pytest.importorskip("spacy", reason="spaCy is not installed (pip install 'newsbot[nlp]')")
     from retrieval.answering import parse, spacy_reader
 
     changed = {**spacy_reader.MODEL_SHA256, "ner/model": "0" * 64}

@@ -87,9 +87,9 @@ _tried = False
 
 
 def default_reader() -> SentenceReader | None:
-    """The process's parser, loaded on first use; None when no verified parser model is
-    installed (``pip install 'newsbot[nlp]'``), in which case short answers fall back to the
-    rules over the sentence text."""
+    """The process's parser, loaded on first use; None when spaCy or its verified model is
+    missing (both are core dependencies), in which case short answers fall back to the rules
+    over the sentence text."""
     global _reader, _tried
     with _lock:
         if not _tried:

