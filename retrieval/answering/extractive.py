@@ -353,13 +353,13 @@ class ExtractiveAnswerer:
         """Inside the conversation's article, the sentence that answers a rewritten
         follow-up is the one its reader's own words match ("What city did she grow up
         in?"): the names the rewrite carried in ("Nyong'o") are the whole story's."""
-        if asked is None or self.encode is None or " ".join(asked.split()) == question:
+        w = self.weights.own_cosine
+        if not w or asked is None or self.encode is None or " ".join(asked.split()) == question:
             return cands
         if not terms(asked):  # "When?", "Why not?": no words of its own to match
             return cands
         own = self.encode([asked])[0]
         cosines = self.index.sentence_vectors[[c.row for c in cands]] @ own
-        w = self.weights.own_cosine
         out = [
             Candidate(c.hit, c.row, c.text, c.score + w * float(cos), c.features)
             for c, cos in zip(cands, cosines, strict=True)
