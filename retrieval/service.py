@@ -440,7 +440,7 @@ class NewsService:
         t = time.perf_counter()
         answer = self._shaped(p)
         if answer is None:
-            answer = p.loaded.answerer.answer(p.standalone, p.qvec, p.top, p.history)
+            answer = p.loaded.answerer.answer(p.standalone, p.qvec, p.top, p.history, p.question)
             answer = self._deeper(p, answer)
             answer = self._fail_closed(p, answer)
         return self._finish(p, answer, t), p.hits, [*p.hits, *p.searched]
@@ -464,7 +464,7 @@ class NewsService:
         hits = self._search_more(
             p, p.standalone, p.qvec, _DEEPER * len(p.top), filters or Filters()
         )
-        again = p.loaded.answerer.answer(p.standalone, p.qvec, hits, p.history)
+        again = p.loaded.answerer.answer(p.standalone, p.qvec, hits, p.history, p.question)
         return answer if again.abstained else again
 
     async def astream(
@@ -493,7 +493,9 @@ class NewsService:
         if shaped is not None:
             yield FinalEvent(await asyncio.to_thread(self._finish, p, shaped, t))
             return
-        async for event in p.loaded.answerer.astream(p.standalone, p.qvec, p.top, p.history):
+        async for event in p.loaded.answerer.astream(
+            p.standalone, p.qvec, p.top, p.history, p.question
+        ):
             if isinstance(event, FinalEvent):
                 # The fallback searches and recording the turn block: off the event loop.
                 answer = await asyncio.to_thread(self._deeper, p, event.answer)
@@ -656,7 +658,7 @@ class NewsService:
         if timely.is_overview(p.plan.intent.text if p.plan else p.standalone):
             return timely.newest_report(index, p.standalone, p.qvec, order[0])
         for hits in order[:_LATEST_TRIES]:
-            answer = p.loaded.answerer.answer(p.standalone, p.qvec, hits, p.history)
+            answer = p.loaded.answerer.answer(p.standalone, p.qvec, hits, p.history, p.question)
             if not answer.abstained:
                 return answer
         return None
@@ -707,7 +709,11 @@ class NewsService:
         window = plan.window
         assert window is not None
         hits = self._search_more(p, p.standalone, p.qvec, len(p.top) or 1, plan.widened())
-        nearest = p.loaded.answerer.answer(p.standalone, p.qvec, hits, p.history) if hits else None
+        nearest = (
+            p.loaded.answerer.answer(p.standalone, p.qvec, hits, p.history, p.question)
+            if hits
+            else None
+        )
         return timely.empty_window(
             p.standalone,
             when.window_phrase(window),

@@ -25,13 +25,24 @@ class Answerer(Protocol):
         ...
 
     def answer(
-        self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn]
+        self,
+        question: str,
+        qvec: np.ndarray,
+        hits: list[Hit],
+        history: list[Turn],
+        asked: str | None = None,
     ) -> Answer:
-        """A cited answer to the (standalone) question, or an abstention."""
+        """A cited answer to the (standalone) question, or an abstention; ``asked``: the
+        reader's own words, when the question was made standalone from them."""
         ...
 
     def astream(
-        self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn]
+        self,
+        question: str,
+        qvec: np.ndarray,
+        hits: list[Hit],
+        history: list[Turn],
+        asked: str | None = None,
     ) -> AsyncIterator[StreamEvent]:
         """Tokens as they come, then the final verified Answer."""
         ...

@@ -83,6 +83,13 @@ class Weights:
     # accuracy .676 vs .661) and 1.5 (.673); held out on the last 25, .689 vs .671.
     near_same: float = 1.0
     near_before: float = 0.5
+    # Inside the conversation's article a rewritten follow-up's carried names match the
+    # sentences that name the story's people (often its first), not the one that answers:
+    # each sentence also gains this much times its cosine with the reader's own words.
+    # A question with no words of its own ("When?", "Why not?") gains nothing. On the first
+    # 25 coqa_news_dev stories turn accuracy is .673 at 0.0, .678 at 4.0, .685 at 5.5, .693
+    # at 7.0 and .690 at 10; held out on the last 25, .687 at 0.0 and .723 at 7.0.
+    own_cosine: float = 7.0
     # Two words mean nearly the same at this cosine of their embeddings: "staff"/"personnel"
     # 0.71, "trip"/"tour" 0.66; "population"/"people" 0.53, "held"/"hostage" 0.26.
     near_word: float = 0.62
@@ -282,10 +289,16 @@ class ExtractiveAnswerer:
         return article.text if article is not None else None
 
     async def astream(
-        self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn]
+        self,
+        question: str,
+        qvec: np.ndarray,
+        hits: list[Hit],
+        history: list[Turn],
+        asked: str | None = None,
     ) -> AsyncIterator[StreamEvent]:
         """No tokens to stream: the final answer alone (scored in a thread)."""
-        yield FinalEvent(await asyncio.to_thread(self.answer, question, qvec, hits, history))
+        answer = await asyncio.to_thread(self.answer, question, qvec, hits, history, asked)
+        yield FinalEvent(answer)
 
     def select(self, cands: list[Candidate]) -> list[Candidate]:
         """The sentences an answer quotes: the best, and up to ``max_sentences`` - 1 more of
@@ -305,14 +318,25 @@ class ExtractiveAnswerer:
         return chosen
 
     def answer(
-        self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn] | None = None
+        self,
+        question: str,
+        qvec: np.ndarray,
+        hits: list[Hit],
+        history: list[Turn] | None = None,
+        asked: str | None = None,
     ) -> Answer:
-        """Compose a cited answer of at most ``max_sentences`` sentences, or abstain."""
-        cands, focused = self.in_conversation(question, qvec, hits, history or [])
+        """Compose a cited answer of at most ``max_sentences`` sentences, or abstain;
+        ``asked``: the reader's own words when ``question`` is a follow-up made standalone."""
+        cands, focused = self.in_conversation(question, qvec, hits, history or [], asked)
         return self.compose(question, cands, focused)
 
     def in_conversation(
-        self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn]
+        self,
+        question: str,
+        qvec: np.ndarray,
+        hits: list[Hit],
+        history: list[Turn],
+        asked: str | None = None,
     ) -> tuple[list[Candidate], bool]:
         """The scored sentences as the conversation sees them, and whether the question is
         a follow-up answered from the conversation's own article (see :meth:`compose`)."""
@@ -320,7 +344,28 @@ class ExtractiveAnswerer:
         focused = _within_focus(hits, history)
         if focused and cands:
             cands = self.near_last(cands, history)
+            cands = self.own_words(cands, question, asked)
         return cands, focused
+
+    def own_words(
+        self, cands: list[Candidate], question: str, asked: str | None
+    ) -> list[Candidate]:
+        """Inside the conversation's article, the sentence that answers a rewritten
+        follow-up is the one its reader's own words match ("What city did she grow up
+        in?"): the names the rewrite carried in ("Nyong'o") are the whole story's."""
+        w = self.weights.own_cosine
+        if not w or asked is None or self.encode is None or " ".join(asked.split()) == question:
+            return cands
+        if not terms(asked):  # "When?", "Why not?": no words of its own to match
+            return cands
+        own = self.encode([asked])[0]
+        cosines = self.index.sentence_vectors[[c.row for c in cands]] @ own
+        out = [
+            Candidate(c.hit, c.row, c.text, c.score + w * float(cos), c.features)
+            for c, cos in zip(cands, cosines, strict=True)
+        ]
+        out.sort(key=lambda c: -c.score)
+        return out
 
     def near_last(self, cands: list[Candidate], history: list[Turn]) -> list[Candidate]:
         """Inside the conversation's article, a follow-up most often asks about what the

@@ -136,17 +136,27 @@ class LLMAnswerer:
     # --- answers -------------------------------------------------------------------------
 
     def answer(
-        self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn] | None = None
+        self,
+        question: str,
+        qvec: np.ndarray,
+        hits: list[Hit],
+        history: list[Turn] | None = None,
+        asked: str | None = None,
     ) -> Answer:
         """A model-written, verified answer; or an abstention, or the extractive answer."""
-        return self.answer_verified(question, qvec, hits, history)[0]
+        return self.answer_verified(question, qvec, hits, history, asked)[0]
 
     def answer_verified(
-        self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn] | None = None
+        self,
+        question: str,
+        qvec: np.ndarray,
+        hits: list[Hit],
+        history: list[Turn] | None = None,
+        asked: str | None = None,
     ) -> tuple[Answer, Verification | None]:
         """Like :meth:`answer`, with what verification kept and dropped (None: no model
         output was verified)."""
-        cands, fallback = self._extractive(question, qvec, hits, history or [])
+        cands, fallback = self._extractive(question, qvec, hits, history or [], asked)
         if fallback.abstained:
             return _gated(fallback, "low_evidence"), None
         numbered, inputs = self._inputs(question, cands, hits)
@@ -158,10 +168,17 @@ class LLMAnswerer:
         return self._finish(question, raw, numbered, fallback, cands)
 
     async def astream(
-        self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn]
+        self,
+        question: str,
+        qvec: np.ndarray,
+        hits: list[Hit],
+        history: list[Turn],
+        asked: str | None = None,
     ) -> AsyncIterator[StreamEvent]:
         """The model's tokens as they come (unverified), then the verified final Answer."""
-        cands, fallback = await asyncio.to_thread(self._extractive, question, qvec, hits, history)
+        cands, fallback = await asyncio.to_thread(
+            self._extractive, question, qvec, hits, history, asked
+        )
         if fallback.abstained:
             yield FinalEvent(_gated(fallback, "low_evidence"))
             return
@@ -189,12 +206,17 @@ class LLMAnswerer:
         yield FinalEvent(answer)
 
     def _extractive(
-        self, question: str, qvec: np.ndarray, hits: list[Hit], history: list[Turn]
+        self,
+        question: str,
+        qvec: np.ndarray,
+        hits: list[Hit],
+        history: list[Turn],
+        asked: str | None = None,
     ) -> tuple[list[Candidate], Answer]:
         """The scored sentences, scored once as the conversation sees them, and the
         extractive answer they give: the fallback, the model's evidence and the yardstick
         for what the model may say."""
-        cands, focused = self.extractive.in_conversation(question, qvec, hits, history)
+        cands, focused = self.extractive.in_conversation(question, qvec, hits, history, asked)
         return cands, self.extractive.compose(question, cands, focused)
 
     def _inputs(
