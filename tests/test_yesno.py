@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.answering.yesno import polarity
+from retrieval.answering.yesno import asked, deciding_sentence, polarity
 
 PROVOCATION = '"This is a real provocation," Russian Foreign Minister Sergei Lavrov said.'
 NOT_FIRST = '"It is not the first time that such things have happened," he added.'
@@ -140,3 +140,16 @@ def test_a_named_thing_of_another_kind_is_no_other_value(question: str, expected
         "The Pope is due to visit England and Scotland from September 16-19.",
     ]
     assert polarity(question, evidence) == expected
+
+
+def test_the_sentence_that_settles_the_question_otherwise_is_quoted() -> None:
+    question = "Did Russia accept responsibility for the shooting? (motorcade)"
+    quoted = ["The shots were fired from Russian-controlled territory, the ministry said."]
+    denial = "Russia's deputy foreign minister denied the gunfire came from its army."
+    more = ["The motorcade was passing a checkpoint.", denial]
+    assert polarity(asked(question), quoted) == "Yes"
+    assert deciding_sentence(question, quoted, more, room=3) == denial
+    # With room for one sentence only, the denial must settle it alone: it does.
+    assert deciding_sentence(question, quoted, more, room=1) == denial
+    # Nothing said otherwise: nothing to add.
+    assert deciding_sentence(question, quoted, more[:1], room=3) is None

@@ -156,6 +156,27 @@ def polarity(question: str, evidence: Sequence[str], min_share: float = 0.0) -> 
     return "Yes"
 
 
+def asked(question: str) -> str:
+    """What a yes/no question asks: without the topic a follow-up carried in "(...)"."""
+    return re.sub(r"\s*\([^)]*\)\s*$", "", question)
+
+
+def deciding_sentence(
+    question: str, quoted: Sequence[str], more: Sequence[str], room: int
+) -> str | None:
+    """The sentence of ``more`` to quote because it settles the question otherwise than the
+    ``quoted`` ones do ("Did Russia accept responsibility?" against a later "Russia's deputy
+    foreign minister denied ..."), or None. An answer quotes at most ``room`` sentences and
+    rests on what it quotes: the sentence must give, with the first ``room`` - 1 quoted
+    ones, the polarity that all of them together give."""
+    question = asked(question)
+    together = polarity(question, [*quoted, *more])
+    if together == polarity(question, quoted):
+        return None
+    kept = list(quoted[: room - 1])
+    return next((m for m in more if polarity(question, [*kept, m]) == together), None)
+
+
 def opposed(question: str, evidence: Sequence[str]) -> bool:
     """The evidence says the opposite of one of the question's words: a word of the other
     side of an opposite pair without one of the question's side ("dead" to "still living"),
