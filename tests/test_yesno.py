@@ -110,6 +110,8 @@ def test_a_denial_counts_before_what_is_asked(
             ["She grew up at Park House, a country home leased from the royal family."],
             "No",
         ),
+        ("Did he regret his choice?", ["However, he remained defiant about the incident."], "No"),
+        ("Did he regret his choice?", ["He said he regretted the incident."], "Yes"),
         # A name the asker misspelled is the evidence's name, not another one.
         (
             "Did Saakashvili travel with Kaczynksi?",

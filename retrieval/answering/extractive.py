@@ -308,19 +308,17 @@ class ExtractiveAnswerer:
     def settling(
         self, question: str, chosen: list[Candidate], cands: list[Candidate]
     ) -> list[Candidate]:
-        """A yes/no question's quoted sentences, with one more of the best article that
-        scores close to them when it settles the question otherwise ("denied ..." where
-        the quoted sentences only tell what happened); it takes the last one's place when
-        the answer quotes ``max_sentences`` already."""
+        """A yes/no question's quoted sentences, with one more of the best article's that
+        score within ``keep_margin`` of the best when it settles the question otherwise
+        ("denied ..." where the quoted sentences only tell what happened); it takes the
+        last one's place when the answer quotes ``max_sentences`` already."""
         best = chosen[0]
         quoted = {c.text for c in chosen}
         more: dict[str, Candidate] = {}
-        for c in cands:
-            if len(more) >= self.settings.max_sentences:
+        for c in cands:  # best first
+            if c.score < best.score - self.weights.keep_margin:
                 break
-            same_article = c.hit.article.id == best.hit.article.id
-            close = c.score >= best.score - self.weights.keep_margin
-            if same_article and close and c.text not in quoted:
+            if c.hit.article.id == best.hit.article.id and c.text not in quoted:
                 more.setdefault(c.text, c)
         room = self.settings.max_sentences
         text = deciding_sentence(question, [c.text for c in chosen], list(more), room)

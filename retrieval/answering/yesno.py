@@ -93,6 +93,10 @@ _OPPOSITES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
         ("remember remembered", "forgot forgotten"),
         ("aware know knew knows known", "unaware"),
         ("own owned owns owner owners", "lease leased leases rent rented rents renting tenant"),
+        (
+            "regret regrets regretted remorse remorseful sorry apologize apologized apologised",
+            "defiant unrepentant unapologetic",
+        ),
         ("increase increased increases rose risen", "decrease decreased decreases fell"),
     )
 )
