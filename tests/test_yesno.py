@@ -112,6 +112,18 @@ def test_a_denial_counts_before_what_is_asked(
         ),
         ("Did he regret his choice?", ["However, he remained defiant about the incident."], "No"),
         ("Did he regret his choice?", ["He said he regretted the incident."], "Yes"),
+        (
+            "Is Holmes dumber than most film heroes?",
+            ["He is still a more cerebral action hero than we find in most blockbusters."],
+            "No",
+        ),
+        ("Is Holmes well-mannered?", ["This Holmes is even a bit of a boor."], "No"),
+        # "hardly" denies what follows it.
+        (
+            "Does he look like the iconic Sherlock?",
+            ["He hardly looks like the iconic Sherlock."],
+            "No",
+        ),
         # A name the asker misspelled is the evidence's name, not another one.
         (
             "Did Saakashvili travel with Kaczynksi?",

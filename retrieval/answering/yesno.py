@@ -18,7 +18,7 @@ Polarity = Literal["Yes", "No"]
 
 _NEGATION = re.compile(
     r"\b(?:not|no|never|none|nobody|nothing|neither|nor|without|cannot|refused|denied|"
-    r"failed|unable|lack(?:s|ed)?)\b|n't\b",
+    r"failed|unable|hardly|barely|scarcely|lack(?:s|ed)?)\b|n't\b",
     re.IGNORECASE,
 )
 # "Was it the only ...?", "Did he serve the whole year?", "Was he just big in America?": a
@@ -93,6 +93,8 @@ _OPPOSITES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
         ("remember remembered", "forgot forgotten"),
         ("aware know knew knows known", "unaware"),
         ("own owned owns owner owners", "lease leased leases rent rented rents renting tenant"),
+        ("smart smarter intelligent clever cerebral brilliant", "dumb dumber stupid foolish"),
+        ("polite courteous well-mannered gentlemanly", "rude boor boorish impolite"),
         (
             "regret regrets regretted remorse remorseful sorry apologize apologized apologised",
             "defiant unrepentant unapologetic",
