@@ -167,3 +167,7 @@ def test_the_sentence_that_settles_the_question_otherwise_is_quoted() -> None:
     assert deciding_sentence(question, quoted, more, room=1) == denial
     # Nothing said otherwise: nothing to add.
     assert deciding_sentence(question, quoted, more[:1], room=3) is None
+
+
+def test_a_relative_date_is_not_contradicted_by_a_day() -> None:
+    assert polarity("Did he win the race this year?", ["He won the race in March."]) == "Yes"
