@@ -207,3 +207,33 @@ def test_sentences_of_one_chunk_share_its_citation(seed_service: NewsService) ->
     assert [c.chunk_id for c in answer.citations] == [hit.chunk.id]
     assert answer.citations[0].quote == texts[0]  # the best sentence
     assert answer.text.split("\n\n")[-1] == f"{texts[0]} [1] {texts[1]} [1]"
+
+
+def test_a_yes_no_answer_quotes_the_sentence_that_settles_it(seed_service: NewsService) -> None:
+    """A close runner-up of the best article that denies what the question asks is read
+    and quoted (in the last quote's place), though the best three only tell what happened."""
+    question = "Is NATO interested in an equal dialogue with Russia?"
+    answerer = seed_service._current().answerer
+    index = answerer.index
+    qvec = seed_service.embedder.encode([question])[0]
+    sentences = {}
+    for hit in seed_service.retriever.search(question, qvec=qvec):
+        for r in index.sentences_of[hit.chunk.row]:
+            s = index.sentences[r]
+            sentences.setdefault(hit.article.text[s.start : s.end], (hit, r))
+    starts = (
+        "Russia has suspended",
+        "In a statement published",
+        "Moscow’s reaction",
+        "The Russian Foreign Ministry said",
+    )
+    picked = [next(t for t in sentences if t.startswith(p)) for p in starts]
+    assert "not interested in an equal dialogue" in picked[-1]
+    feats = (0.5,) * len(FEATURES)
+    cands = [Candidate(*sentences[t], t, 20.0 - 0.1 * i, feats) for i, t in enumerate(picked)]
+    answer = answerer.compose(question, cands)
+    assert answer.short_answer == "No"
+    body = answer.text.split("\n\n")[-1]
+    assert answerer.settings.max_sentences == 3
+    assert body.count(" [") == 3
+    assert picked[-1] in body and picked[2] not in body

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.answering.yesno import polarity
+from retrieval.answering.yesno import asked, deciding_sentence, polarity
 
 PROVOCATION = '"This is a real provocation," Russian Foreign Minister Sergei Lavrov said.'
 NOT_FIRST = '"It is not the first time that such things have happened," he added.'
@@ -68,3 +68,106 @@ def test_the_pronoun_one_is_no_value_to_fill(
     question: str, evidence: list[str], expected: str
 ) -> None:
     assert polarity(question, evidence) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "evidence", "expected"),
+    [
+        # A denial counts before what the question asks, not before its subject's name ...
+        (
+            "Did Heather Neroy change her opinion?",
+            ["The pinboard didn't pique Neroy's interest at first, but she changed her mind."],
+            "Yes",
+        ),
+        ("Did he plead guilty?", ["He has pleaded not guilty to 30 charges."], "No"),
+        # ... nor before a word that only frames the question.
+        (
+            "Is anyone else appealing?",
+            ['"If I don\'t defend myself, no one else will," he said.', "Others will appeal."],
+            "Yes",
+        ),
+    ],
+)
+def test_a_denial_counts_before_what_is_asked(
+    question: str, evidence: list[str], expected: str
+) -> None:
+    assert polarity(question, evidence) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "evidence", "expected"),
+    [
+        # "one of those men" is any of them, no count the evidence must give.
+        ("Was one of those men a teacher?", ["The victims included a California educator."], "Yes"),
+        # Opposites the evidence says instead of the question's word.
+        (
+            "Did Carroll know about the trouble in the lobby?",
+            ["Carroll was unaware of the brawl taking place in the lobby."],
+            "No",
+        ),
+        (
+            "Did Diana's family own the house?",
+            ["She grew up at Park House, a country home leased from the royal family."],
+            "No",
+        ),
+        ("Did he regret his choice?", ["However, he remained defiant about the incident."], "No"),
+        ("Did he regret his choice?", ["He said he regretted the incident."], "Yes"),
+        (
+            "Is Holmes dumber than most film heroes?",
+            ["He is still a more cerebral action hero than we find in most blockbusters."],
+            "No",
+        ),
+        ("Is Holmes well-mannered?", ["This Holmes is even a bit of a boor."], "No"),
+        # "hardly" denies what follows it.
+        (
+            "Does he look like the iconic Sherlock?",
+            ["He hardly looks like the iconic Sherlock."],
+            "No",
+        ),
+        # A name the asker misspelled is the evidence's name, not another one.
+        (
+            "Did Saakashvili travel with Kaczynksi?",
+            ["Saakashvili travelled with Polish President Lech Kaczynski."],
+            "Yes",
+        ),
+        ("Did Saakashvili travel with Tusk?", ["Saakashvili travelled with Kaczynski."], "No"),
+    ],
+)
+def test_values_and_opposites(question: str, evidence: list[str], expected: str) -> None:
+    assert polarity(question, evidence) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        # The parser types "china" as a place, though written in lower case: the evidence
+        # names other places where the question's one would be.
+        ("is Susan Boyle due to visit china?", "No"),
+        ("is Susan Boyle due to visit Scotland?", "Yes"),
+        # A name the parser reads with a word too many ("Will Cheney") is still Cheney.
+        ("Will Susan Boyle sing for the Pope?", "Yes"),
+    ],
+)
+def test_a_named_thing_of_another_kind_is_no_other_value(question: str, expected: str) -> None:
+    evidence = [
+        "TV talent show star Susan Boyle will sing for the Pope during his visit to Scotland.",
+        "The Pope is due to visit England and Scotland from September 16-19.",
+    ]
+    assert polarity(question, evidence) == expected
+
+
+def test_the_sentence_that_settles_the_question_otherwise_is_quoted() -> None:
+    question = "Did Russia accept responsibility for the shooting? (motorcade)"
+    quoted = ["The shots were fired from Russian-controlled territory, the ministry said."]
+    denial = "Russia's deputy foreign minister denied the gunfire came from its army."
+    more = ["The motorcade was passing a checkpoint.", denial]
+    assert polarity(asked(question), quoted) == "Yes"
+    assert deciding_sentence(question, quoted, more, room=3) == denial
+    # With room for one sentence only, the denial must settle it alone: it does.
+    assert deciding_sentence(question, quoted, more, room=1) == denial
+    # Nothing said otherwise: nothing to add.
+    assert deciding_sentence(question, quoted, more[:1], room=3) is None
+
+
+def test_a_relative_date_is_not_contradicted_by_a_day() -> None:
+    assert polarity("Did he win the race this year?", ["He won the race in March."]) == "Yes"

@@ -24,6 +24,7 @@ from retrieval.answering.kinds import (
     who_answer,
 )
 from retrieval.answering.reports import boilerplate
+from retrieval.answering.yesno import deciding_sentence
 from retrieval.condense import standalone_question
 from retrieval.config import AnswerSettings
 from retrieval.lexical import terms, words
@@ -317,6 +318,27 @@ class ExtractiveAnswerer:
                 seen.add(c.text)
         return chosen
 
+    def settling(
+        self, question: str, chosen: list[Candidate], cands: list[Candidate]
+    ) -> list[Candidate]:
+        """A yes/no question's quoted sentences, with one more of the best article's that
+        score within ``keep_margin`` of the best when it settles the question otherwise
+        ("denied ..." where the quoted sentences only tell what happened); it takes the
+        last one's place when the answer quotes ``max_sentences`` already."""
+        best = chosen[0]
+        quoted = {c.text for c in chosen}
+        more: dict[str, Candidate] = {}
+        for c in cands:  # best first
+            if c.score < best.score - self.weights.keep_margin:
+                break
+            if c.hit.article.id == best.hit.article.id and c.text not in quoted:
+                more.setdefault(c.text, c)
+        room = self.settings.max_sentences
+        text = deciding_sentence(question, [c.text for c in chosen], list(more), room)
+        if text is None:
+            return chosen
+        return [*chosen[: room - 1], more[text]]
+
     def answer(
         self,
         question: str,
@@ -415,14 +437,17 @@ class ExtractiveAnswerer:
         citations: list[Citation] = []
         numbers: dict[int, int] = {}
         parts = []
+        kind = ask_kind(question)
         chosen = self.select(cands)
+        if kind == "yesno":
+            chosen = self.settling(question, chosen, cands)
         for c in chosen:
             chunk = c.hit.chunk.row
             if chunk not in numbers:
                 numbers[chunk] = len(citations) + 1
                 citations.append(_citation(numbers[chunk], c))
             parts.append(f"{c.text} [{numbers[chunk]}]")
-        short = answer_in_kind(ask_kind(question), [c.text for c in chosen], question)
+        short = answer_in_kind(kind, [c.text for c in chosen], question)
         text = " ".join(parts)
         if short:
             text = f"{short} [1]\n\n{text}"

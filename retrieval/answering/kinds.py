@@ -14,7 +14,14 @@ from typing import Literal
 from retrieval.answering import typed
 from retrieval.answering.parse import default_reader
 from retrieval.answering.picking import MEASURE, asked_verb, picks, supported, with_unit
-from retrieval.answering.yesno import UNSETTLED, YES_MIN_SHARE, content_stems, polarity, stem
+from retrieval.answering.yesno import (
+    UNSETTLED,
+    YES_MIN_SHARE,
+    asked,
+    content_stems,
+    polarity,
+    stem,
+)
 from retrieval.lexical import terms
 from retrieval.spans import QuestionType, question_type, short_answer, spans_of_type
 
@@ -239,8 +246,7 @@ def answer_in_kind(kind: Kind, sentences: Sequence[str], question: str) -> str |
         return None
     if kind == "yesno":
         # The topic a follow-up carried in "(...)" is no part of what it asks.
-        asked = re.sub(r"\s*\([^)]*\)\s*$", "", question)
-        return polarity(asked, sentences, YES_MIN_SHARE) or UNSETTLED
+        return polarity(asked(question), sentences, YES_MIN_SHARE) or UNSETTLED
     if kind == "when":
         # Dates: the rules over the text first (they read "now", "overall"), then the parse.
         return _rules_in_kind(kind, sentences, question) or _parsed_in_kind(

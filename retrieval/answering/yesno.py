@@ -1,7 +1,8 @@
 """Yes/no questions answered by the evidence's polarity: "Yes" when the quoted sentences
 assert what the question asks, "No" when they assert something that conflicts with it (a
 denial of its words, an opposite word, another value in the slot it fills, a missing
-"only" / "all" / "still"). Plain rules over the sentence text: no parser model is needed."""
+"only" / "all" / "still"). Rules over the sentence text, and the parser's entity types
+where it is installed (a place asked about against another place in the evidence)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
+from retrieval.answering.parse import SentenceReader, default_reader
 from retrieval.lexical import STOPWORDS
 from retrieval.spans import NAME
 
@@ -16,7 +18,7 @@ Polarity = Literal["Yes", "No"]
 
 _NEGATION = re.compile(
     r"\b(?:not|no|never|none|nobody|nothing|neither|nor|without|cannot|refused|denied|"
-    r"failed|unable|lack(?:s|ed)?)\b|n't\b",
+    r"failed|unable|hardly|barely|scarcely|lack(?:s|ed)?)\b|n't\b",
     re.IGNORECASE,
 )
 # "Was it the only ...?", "Did he serve the whole year?", "Was he just big in America?": a
@@ -46,8 +48,12 @@ _DETERMINER_BEFORE = re.compile(
 
 
 def _pronoun_one(text: str, m: re.Match[str]) -> bool:
-    """Whether the slot match is the pronoun "one" after a determiner ("another one")."""
-    return m.group().lower() == "one" and bool(_DETERMINER_BEFORE.search(text[: m.start()]))
+    """Whether the slot match is the pronoun "one" after a determiner ("another one") or
+    before "of" ("one of those men": any of them, no count)."""
+    return m.group().lower() == "one" and (
+        bool(_DETERMINER_BEFORE.search(text[: m.start()]))
+        or bool(re.match(r"\s+of\b", text[m.end() :], re.IGNORECASE))
+    )
 
 
 # "Yes" needs one evidence sentence holding this share of the question's content words;
@@ -85,6 +91,14 @@ _OPPOSITES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
         ("present attended", "absent missed"),
         ("live", "recorded taped pre-recorded prerecorded"),
         ("remember remembered", "forgot forgotten"),
+        ("aware know knew knows known", "unaware"),
+        ("own owned owns owner owners", "lease leased leases rent rented rents renting tenant"),
+        ("smart smarter intelligent clever cerebral brilliant", "dumb dumber stupid foolish"),
+        ("polite courteous well-mannered gentlemanly", "rude boor boorish impolite"),
+        (
+            "regret regrets regretted remorse remorseful sorry apologize apologized apologised",
+            "defiant unrepentant unapologetic",
+        ),
         ("increase increased increases rose risen", "decrease decreased decreases fell"),
     )
 )
@@ -148,6 +162,27 @@ def polarity(question: str, evidence: Sequence[str], min_share: float = 0.0) -> 
     return "Yes"
 
 
+def asked(question: str) -> str:
+    """What a yes/no question asks: without the topic a follow-up carried in "(...)"."""
+    return re.sub(r"\s*\([^)]*\)\s*$", "", question)
+
+
+def deciding_sentence(
+    question: str, quoted: Sequence[str], more: Sequence[str], room: int
+) -> str | None:
+    """The sentence of ``more`` to quote because it settles the question otherwise than the
+    ``quoted`` ones do ("Did Russia accept responsibility?" against a later "Russia's deputy
+    foreign minister denied ..."), or None. An answer quotes at most ``room`` sentences and
+    rests on what it quotes: the sentence must give, with the first ``room`` - 1 quoted
+    ones, the polarity that all of them together give."""
+    question = asked(question)
+    together = polarity(question, [*quoted, *more])
+    if together == polarity(question, quoted):
+        return None
+    kept = list(quoted[: room - 1])
+    return next((m for m in more if polarity(question, [*kept, m]) == together), None)
+
+
 def opposed(question: str, evidence: Sequence[str]) -> bool:
     """The evidence says the opposite of one of the question's words: a word of the other
     side of an opposite pair without one of the question's side ("dead" to "still living"),
@@ -180,13 +215,20 @@ def _comparative_flipped(question: str, sentence: str) -> bool:
 
 
 def _negates(sentence: str, question: str) -> bool:
-    """A denial in the sentence that stands just before one of the question's words."""
-    qstems = content_stems(question)
+    """A denial in the sentence that stands just before one of the question's words: what
+    it says the question's subject did or was, not the subject's name ("didn't pique
+    Neroy's interest" denies no "Did Neroy change her mind?") nor a word that frames the
+    question ("no one else will" denies no "anyone else appealing?")."""
+    qstems = content_stems(question) - _FRAME_STEMS
     for m in _NEGATION.finditer(sentence):
         window = re.findall(r"[A-Za-z]+", sentence[m.end() : m.end() + 60])[:5]
-        if any(stem(w) in qstems for w in window):
+        if any(stem(w) in qstems for w in window if not w[0].isupper()):
             return True
     return False
+
+
+# Words that frame a question ("anyone else?", "another one?") rather than say what it asks.
+_FRAME_STEMS = {stem(w) for w in "anyone anybody anything else one ones other others".split()}
 
 
 def _other_value(question: str, said: str, sentence: str) -> bool:
@@ -198,9 +240,60 @@ def _other_value(question: str, said: str, sentence: str) -> bool:
         found = [m.group() for m in _SLOT.finditer(sentence)]
         if any(f.lower() not in question.lower() for f in found):
             return True
+    said_stems = {stem(w) for w in re.findall(r"[A-Za-z]+", said)}
+    # The parser types the names (and finds those written in lower case); the capitalised
+    # words stand in for names without it, and for what its small model leaves untyped.
+    unsaid = content_stems(question) - said_stems
+    reader = default_reader() if unsaid else None
+    if reader is not None and _other_entity(reader, question, said_stems, low, sentence):
+        return True
     names = [m.group() for m in NAME.finditer(question) if m.start() > 0]
-    missing = [n for n in names if n.lower() not in low and n.lower() not in STOPWORDS]
+    missing = [
+        n
+        for n in names
+        if n.lower() not in low and n.lower() not in STOPWORDS and not _spelled(n, said_stems)
+    ]
     if missing:
         others = [m.group() for m in NAME.finditer(sentence) if m.start() > 0]
         return any(o.lower() not in question.lower() for o in others)
     return False
+
+
+# Entity labels by the kind of value they are: a place is no person, but a nationality is
+# said of a place ("European" against "Central American"). Dates are left to the slot
+# rule ("this year" is not contradicted by "in March"), and titles and products, which
+# the small model labels loosely, are left out.
+_FAMILY = {
+    "PERSON": "person", "ORG": "org", "GPE": "place", "LOC": "place", "NORP": "place",
+    "FAC": "place", "LANGUAGE": "language", "EVENT": "event",
+}  # fmt: skip
+
+
+def _other_entity(
+    reader: SentenceReader, question: str, said_stems: set[str], low: str, sentence: str
+) -> bool:
+    """A named thing of the question (a person, place, organisation, language, event)
+    that the evidence never names, while the sentence names another of its kind: "Is she
+    due to visit china?" against "She is due to visit England and Scotland"."""
+    q = reader.parse([question])[0]
+    missing = set()
+    for e in q.entities:
+        text = q.span_text(e)
+        family = _FAMILY.get(e.label)
+        if family and text.lower() not in low and not _spelled(text, said_stems):
+            missing.add(family)
+    if not missing:
+        return False
+    s = reader.parse([sentence])[0]
+    qlow = question.lower()
+    return any(
+        _FAMILY.get(e.label) in missing and s.span_text(e).lower() not in qlow for e in s.entities
+    )
+
+
+def _spelled(name: str, said_stems: set[str]) -> bool:
+    """Whether the evidence names ``name``, maybe spelled otherwise past its first letters
+    ("Kaczynksi" for "Kaczynski"): a name the asker misspelled is no other value."""
+    words = re.findall(r"[A-Za-z]+(?:'[A-Za-z]+)?", name)
+    words = [w for w in words if w.lower() not in STOPWORDS]
+    return all(stem(re.sub(r"'s$", "", w)) in said_stems for w in words)
