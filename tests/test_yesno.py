@@ -99,25 +99,6 @@ def test_a_denial_counts_before_what_is_asked(
     [
         # "one of those men" is any of them, no count the evidence must give.
         ("Was one of those men a teacher?", ["The victims included a California educator."], "Yes"),
-        # Opposites the evidence says instead of the question's word.
-        (
-            "Did Carroll know about the trouble in the lobby?",
-            ["Carroll was unaware of the brawl taking place in the lobby."],
-            "No",
-        ),
-        (
-            "Did Diana's family own the house?",
-            ["She grew up at Park House, a country home leased from the royal family."],
-            "No",
-        ),
-        ("Did he regret his choice?", ["However, he remained defiant about the incident."], "No"),
-        ("Did he regret his choice?", ["He said he regretted the incident."], "Yes"),
-        (
-            "Is Holmes dumber than most film heroes?",
-            ["He is still a more cerebral action hero than we find in most blockbusters."],
-            "No",
-        ),
-        ("Is Holmes well-mannered?", ["This Holmes is even a bit of a boor."], "No"),
         # "hardly" denies what follows it.
         (
             "Does he look like the iconic Sherlock?",

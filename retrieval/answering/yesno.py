@@ -91,14 +91,6 @@ _OPPOSITES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
         ("present attended", "absent missed"),
         ("live", "recorded taped pre-recorded prerecorded"),
         ("remember remembered", "forgot forgotten"),
-        ("aware know knew knows known", "unaware"),
-        ("own owned owns owner owners", "lease leased leases rent rented rents renting tenant"),
-        ("smart smarter intelligent clever cerebral brilliant", "dumb dumber stupid foolish"),
-        ("polite courteous well-mannered gentlemanly", "rude boor boorish impolite"),
-        (
-            "regret regrets regretted remorse remorseful sorry apologize apologized apologised",
-            "defiant unrepentant unapologetic",
-        ),
         ("increase increased increases rose risen", "decrease decreased decreases fell"),
     )
 )
