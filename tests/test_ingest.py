@@ -14,8 +14,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from retrieval.answering.extractive import ExtractiveAnswerer
 from retrieval.chunking import embed_text
-from retrieval.config import Settings, load_settings
+from retrieval.config import ABSTAIN_THRESHOLDS, Settings, load_settings
 from retrieval.embeddings import Embedder
 from retrieval.errors import IndexMismatchError, IngestLockedError
 from retrieval.ingest import TITLE_WEIGHT, IngestReport
@@ -500,6 +501,10 @@ def test_chunk_vectors_from_sentences_embed_each_text_once_and_bind_the_index(
     answer = service.ask("When did the harbour festival open?")
     assert not answer.abstained and answer.citations
     assert data.manifest["embedding"]["chunks"] == "from_sentences"
+    # Its best evidence scores run higher: the answerer abstains at its own threshold.
+    answerer = service._current().answerer
+    assert isinstance(answerer, ExtractiveAnswerer)
+    assert answerer.settings.threshold == ABSTAIN_THRESHOLDS["from_sentences"]
     # Chunk vectors made one way are never mixed with vectors made the other way.
     with pytest.raises(IndexMismatchError, match="chunks"):
         NewsService(make_settings(docs=[docs], chunking=SMALL_CHUNKS), embedder).reload()
