@@ -9,7 +9,7 @@ import sys
 from tqdm import tqdm
 
 from bot import render
-from retrieval.config import Settings
+from retrieval.config import Settings, answer_for
 from retrieval.embeddings import make_embedder
 from retrieval.errors import InputError
 from retrieval.evaluation import (
@@ -32,7 +32,7 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
     if not questions_file.exists():
         raise InputError(f"{questions_file} does not exist")
     questions = load_questions(questions_file, args.limit, args.offset)
-    threshold = settings.answer.abstain_threshold
+    threshold = answer_for(settings).threshold
     levels = [float(t) for t in args.thresholds.split(",") if t.strip()]
     # Answer with the lowest threshold asked for, so every level can be scored afterwards
     # (an abstained answer has no text to score at a lower threshold).

@@ -222,7 +222,7 @@ class _Builder:
 
     def _embed_each(self, texts: set[str], progress: bool) -> dict[str, np.ndarray]:
         """Embed each text once (similar lengths batched together: less padding)."""
-        ordered = sorted(texts, key=len)
+        ordered = _by_length(texts)
         vectors: dict[str, np.ndarray] = {}
         bar = _progress(len(ordered), progress)
         for i in range(0, len(ordered), _EMBED_BATCH):
@@ -234,7 +234,7 @@ class _Builder:
 
     def _embed_pooled(self, progress: bool) -> int:
         """One pass per distinct chunk text gives the chunk's vector and its sentences'."""
-        texts = sorted({t for _, t in self.pending_chunks}, key=len)
+        texts = _by_length({t for _, t in self.pending_chunks})
         spans_of: dict[str, list[tuple[int, int]]] = {}
         for row, t in self.pending_chunks:
             spans_of.setdefault(t, [span for _, span in self.chunk_spans[row]])
@@ -269,6 +269,15 @@ class _Builder:
             _stack(self.chunk_vecs, dim),
             _stack(self.sent_vecs, dim),
         )
+
+
+def _by_length(texts: set[str]) -> list[str]:
+    """Shortest first (similar lengths batched together: less padding), ties by text. A
+    fixed order matters at int8: activations are quantised per batch, so a text's vector
+    depends on the texts batched with it (cosine ~0.99 to its vector alone), and an order
+    left to the set's (per-process hash) order gave another index, and other eval numbers,
+    on every run."""
+    return sorted(texts, key=lambda t: (len(t), t))
 
 
 def _stack(vecs: list[np.ndarray], dim: int) -> np.ndarray:

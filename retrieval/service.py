@@ -27,7 +27,7 @@ from retrieval.backend import (
     shared_stories,
 )
 from retrieval.condense import needs_context, standalone_question
-from retrieval.config import Settings
+from retrieval.config import Settings, answer_for
 from retrieval.embeddings import Embedder, make_embedder
 from retrieval.errors import (
     ArticleConflictError,
@@ -451,7 +451,7 @@ class NewsService:
         man throw?") is answered from a search ``_DEEPER`` times as deep, when a sentence
         there holds its words. A vague question often ranks its article below the first
         ``k``; a follow-up kept with its story is not sent elsewhere."""
-        threshold = self.settings.answer.abstain_threshold
+        threshold = answer_for(self.settings).threshold
         if (
             not answer.abstained
             or answer.confidence is None

@@ -12,7 +12,7 @@ from typing import Any, Literal, get_origin
 import pytest
 
 from bot.cli import main
-from retrieval.config import Settings, load_settings
+from retrieval.config import ABSTAIN_THRESHOLDS, Settings, answer_for, load_settings
 from retrieval.config_errors import sections
 from retrieval.errors import ConfigError
 from tests.conftest import REPO
@@ -111,6 +111,24 @@ def test_chunks_from_sentences_needs_own_sentences(tmp_path: Path) -> None:
     text = "embedding:\n  chunks: from_sentences\n  sentences: pooled\n"
     with pytest.raises(ConfigError, match=r"embedding: .*set sentences: own"):
         load_settings(_write(tmp_path, text))
+
+
+def test_an_unset_abstain_threshold_follows_how_chunk_vectors_are_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = load_settings(_write(tmp_path, "embedding:\n  chunks: own\n"))
+    derived = load_settings(_write(tmp_path, "embedding:\n  chunks: from_sentences\n"))
+    assert own.answer.abstain_threshold is derived.answer.abstain_threshold is None
+    assert answer_for(own).threshold == ABSTAIN_THRESHOLDS["own"] == 5.2
+    assert answer_for(derived).threshold == ABSTAIN_THRESHOLDS["from_sentences"]
+    # Derived chunk vectors retrieve chunks whose best sentence scores higher on questions
+    # the articles do not answer: their threshold is higher.
+    assert ABSTAIN_THRESHOLDS["from_sentences"] > ABSTAIN_THRESHOLDS["own"]
+    # One that is set wins, from the file or the environment.
+    text = "embedding:\n  chunks: from_sentences\nanswer:\n  abstain_threshold: 4.0\n"
+    assert answer_for(load_settings(_write(tmp_path, text))).threshold == 4.0
+    monkeypatch.setenv("NEWSBOT_ANSWER__ABSTAIN_THRESHOLD", "6.5")
+    assert answer_for(load_settings(_write(tmp_path, text))).threshold == 6.5
 
 
 # --- malformed environment variables: one line naming key, variable and fix; no secret shown

@@ -14,13 +14,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from retrieval.answering.extractive import ExtractiveAnswerer
 from retrieval.chunking import embed_text
-from retrieval.config import Settings, load_settings
+from retrieval.config import ABSTAIN_THRESHOLDS, Settings, load_settings
 from retrieval.embeddings import Embedder
 from retrieval.errors import IndexMismatchError, IngestLockedError
 from retrieval.ingest import TITLE_WEIGHT, IngestReport
 from retrieval.service import NewsService
 from retrieval.store import SnapshotData
+from tests.conftest import run_probe
 from tests.hostile import INVISIBLE_COUNT, MAX_BYTES, SEED_NAME, make_hostile_folder
 
 MakeSettings = Callable[..., Settings]
@@ -499,9 +501,51 @@ def test_chunk_vectors_from_sentences_embed_each_text_once_and_bind_the_index(
     answer = service.ask("When did the harbour festival open?")
     assert not answer.abstained and answer.citations
     assert data.manifest["embedding"]["chunks"] == "from_sentences"
+    # Its best evidence scores run higher: the answerer abstains at its own threshold.
+    answerer = service._current().answerer
+    assert isinstance(answerer, ExtractiveAnswerer)
+    assert answerer.settings.threshold == ABSTAIN_THRESHOLDS["from_sentences"]
     # Chunk vectors made one way are never mixed with vectors made the other way.
     with pytest.raises(IndexMismatchError, match="chunks"):
         NewsService(make_settings(docs=[docs], chunking=SMALL_CHUNKS), embedder).reload()
+
+
+INDEX_DIGEST = (
+    "import hashlib, sys\n"
+    "import numpy as np\n"
+    "from retrieval.config import load_settings\n"
+    "from retrieval.embeddings import make_embedder\n"
+    "from retrieval.service import NewsService\n"
+    "settings = load_settings(sys.argv[1])\n"
+    "service = NewsService(settings, make_embedder(settings.embedding))\n"
+    "service.ingest(progress=False)\n"
+    "data = service.store.load()\n"
+    "digest = hashlib.sha256(np.ascontiguousarray(data.chunk_vectors).tobytes())\n"
+    "digest.update(np.ascontiguousarray(data.sentence_vectors).tobytes())\n"
+    "print(digest.hexdigest())\n"
+)
+
+
+@pytest.mark.slow
+def test_an_int8_index_is_the_same_in_every_process(tmp_path: Path) -> None:
+    """int8 activations are quantised per batch, so a text's vector depends on its batch:
+    texts are batched in a fixed order, not in a set's per-process hash order."""
+    # Sentences of one length: only a fixed order decides which are batched together.
+    lots = " ".join(f"Lot {n} sold for {n + 200} crowns." for n in range(100, 124))
+    docs = write_docs(tmp_path / "docs", {**ARTICLES, "auction.txt": f"Auction\n\n{lots}\n"})
+    digests = set()
+    for seed in ("1", "2", "3"):
+        cfg = tmp_path / f"config-{seed}.yaml"
+        cfg.write_text(
+            f"paths:\n  docs: [{docs}]\n  index_dir: index-{seed}\n"
+            "embedding:\n  backend: onnx\n  precision: int8\n  chunks: from_sentences\n"
+            "  batch_size: 4\n",
+            encoding="utf-8",
+        )
+        done = run_probe(INDEX_DIGEST, cfg, PYTHONHASHSEED=seed)
+        assert done.returncode == 0, done.stderr
+        digests.add(done.stdout.strip())
+    assert len(digests) == 1
 
 
 # --- chunk sizes --------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Protocol
 import numpy as np
 
 from retrieval.answer import Answer, StreamEvent
-from retrieval.config import Settings
+from retrieval.config import Settings, answer_for
 from retrieval.retriever import Hit
 from retrieval.search_index import SearchIndex
 from retrieval.sessions import Turn
@@ -67,7 +67,7 @@ def make_answerer(
             from retrieval.answering.extractive import ExtractiveAnswerer
 
             encode = embedder.encode if embedder is not None else None
-            return ExtractiveAnswerer(index, settings.answer, encode=encode)
+            return ExtractiveAnswerer(index, answer_for(settings), encode=encode)
         case "llamacpp" | "openai" | "ollama":
             from retrieval.answering.generative import LLMAnswerer
             from retrieval.llm import make_chat_model, token_counter

@@ -422,7 +422,7 @@ class ExtractiveAnswerer:
         confidence = round(best.score, 4)
         # Inside the conversation's own article the question is known to be on topic, so
         # weaker evidence is enough ("In what country?" shares no word with its answer).
-        threshold = self.settings.abstain_threshold - (_FOCUS_EASING if focused else 0.0)
+        threshold = self.settings.threshold - (_FOCUS_EASING if focused else 0.0)
         if confidence < threshold:
             return abstention(question, confidence)
         if not focused and self._unfocused(question, best):

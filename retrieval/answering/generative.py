@@ -24,7 +24,7 @@ from retrieval.answering.extractive import Candidate, ExtractiveAnswerer
 from retrieval.answering.gates import failed_gate
 from retrieval.answering.verify import Embed, Verification, clean_markup, verify
 from retrieval.condense import needs_context
-from retrieval.config import Settings, verification_for
+from retrieval.config import Settings, answer_for, verification_for
 from retrieval.lexical import terms
 from retrieval.prompts import (
     ANSWER_SYSTEM,
@@ -76,7 +76,7 @@ class LLMAnswerer:
         self.model = model
         self.embed = embed
         self.count_tokens = count_tokens or _estimate_tokens
-        self.extractive = ExtractiveAnswerer(index, settings.answer, encode=embed)
+        self.extractive = ExtractiveAnswerer(index, answer_for(settings), encode=embed)
         parser = StrOutputParser()
         self._answer_chain = answer_prompt() | model | parser
         # The rewrite is one line: stopping at the first line break bounds the call.
