@@ -57,7 +57,11 @@ class EmbeddingSettings(_Section):
         "model shipped by that PyPI package. Never a hub name: there is no network.",
     )
     batch_size: int = Field(
-        default=32, ge=1, le=1024, description="Texts embedded per model call at ingest."
+        default=8,
+        ge=1,
+        le=1024,
+        description="Texts embedded per model call at ingest. Small batches keep a call's "
+        "activations in the CPU's cache: 8 took less CPU than 32 or 64 with onnx.",
     )
     threads: int = Field(
         default=0,
