@@ -67,8 +67,8 @@ class EmbeddingSettings(_Section):
         default=0,
         ge=0,
         le=256,
-        description="Threads of the model's forward pass (torch or onnxruntime); 0 keeps the "
-        "library's default.",
+        description="Threads that embed: torch's threads per model call, or for onnx how many "
+        "batches run at once, on one thread each; 0: torch's default, or one per core (onnx).",
     )
     backend: Literal["torch", "onnx"] = Field(
         default="onnx",
