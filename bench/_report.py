@@ -96,7 +96,8 @@ def _notes(pipelines: dict[str, dict[str, Any]]) -> list[str]:
     notes.append(
         "ingest s = split + embed + index build (newsbot: read, chunk, embed, write snapshot, "
         "load), wall; CPU s = the process's user + system seconds over the same span (every "
-        "thread; less stretched than the wall by other processes); latencies are warm, one query at a time (pipelines interleaved question by "
-        "question), embedding the question included"
+        "thread; less stretched than the wall by other processes); latencies are warm, one "
+        "query at a time (pipelines interleaved question by question), embedding the question "
+        "included"
     )
     return notes

@@ -506,7 +506,6 @@ def test_chunk_vectors_from_sentences_embed_each_text_once_and_bind_the_index(
         NewsService(make_settings(docs=[docs], chunking=SMALL_CHUNKS), embedder).reload()
 
 
-
 def test_batches_run_at_once_give_each_text_the_vector_it_gets_alone(
     embedder: Embedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
