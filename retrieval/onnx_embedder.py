@@ -53,7 +53,7 @@ class OnnxEmbedder(Embedder):
         # one question's short input gains nothing from a second thread (bench/README.md,
         # session 15). The session runs concurrent calls safely.
         options.intra_op_num_threads = 1
-        self.workers = self.threads or len(os.sched_getaffinity(0))
+        self.workers = self.threads or _cores()
         self._session = ort.InferenceSession(
             str(self.file), options, providers=["CPUExecutionProvider"]
         )
@@ -107,3 +107,10 @@ class OnnxEmbedder(Embedder):
             "token_type_ids": np.array([e.type_ids for e in encs], dtype=np.int64),
         }
         return {k: v for k, v in feeds.items() if k in self._inputs}, encs
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity where the OS tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
