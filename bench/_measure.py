@@ -3,6 +3,7 @@ rules of shared/eval/README.md, and warm per-query latency percentiles."""
 
 from __future__ import annotations
 
+import resource
 import statistics
 import sys
 import time
@@ -25,6 +26,13 @@ def percentile(values: Sequence[float], p: float) -> float:
     k = (len(v) - 1) * p / 100
     lo, hi = int(k), min(int(k) + 1, len(v) - 1)
     return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+def cpu_s() -> float:
+    """CPU seconds this process has used so far, every thread's, user and system. Beside a
+    wall time: other processes on a shared machine stretch the wall, much less the CPU."""
+    used = resource.getrusage(resource.RUSAGE_SELF)
+    return used.ru_utime + used.ru_stime
 
 
 Call = Callable[[str], Any]

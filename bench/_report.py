@@ -9,6 +9,7 @@ from typing import Any
 COLUMNS = [  # key, header, format
     ("chunks", "chunks", "{:.0f}"),
     ("ingest_s", "ingest s", "{:.1f}"),
+    ("ingest_cpu_s", "CPU s", "{:.1f}"),
     ("hit@1", "hit@1", "{:.3f}"),
     ("hit@5", "hit@5", "{:.3f}"),
     ("mrr@10", "MRR@10", "{:.3f}"),
@@ -94,7 +95,9 @@ def _notes(pipelines: dict[str, dict[str, Any]]) -> list[str]:
         notes.append(f"{name}: model load {row['model_load_s']:.1f} s (not in ingest){extra}")
     notes.append(
         "ingest s = split + embed + index build (newsbot: read, chunk, embed, write snapshot, "
-        "load); latencies are warm, one query at a time (pipelines interleaved question by "
-        "question), embedding the question included"
+        "load), wall; CPU s = the process's user + system seconds over the same span (every "
+        "thread; less stretched than the wall by other processes); latencies are warm, one "
+        "query at a time (pipelines interleaved question by question), embedding the question "
+        "included"
     )
     return notes

@@ -15,12 +15,14 @@ SPECIAL_TOKENS = 2
 
 @dataclass(frozen=True)
 class Chunk:
-    """A span of an article's text; ``sentences`` are spans inside it."""
+    """A span of an article's text; ``sentences`` are spans inside it, ``tokens`` their
+    word pieces (as counted to pack the chunk)."""
 
     index: int
     start: int
     end: int
     sentences: tuple[tuple[int, int], ...]
+    tokens: tuple[int, ...] = ()
 
 
 def embed_text(title_prefix: str, text: str) -> str:
@@ -94,7 +96,8 @@ def chunk_units(units: Sequence[tuple[int, int, int]], budget: int, overlap: int
             j += 1
         j = max(j, i + 1)
         sents = tuple((a, b) for a, b, _ in units[i:j])
-        chunks.append(Chunk(len(chunks), sents[0][0], sents[-1][1], sents))
+        tokens = tuple(n for _, _, n in units[i:j])
+        chunks.append(Chunk(len(chunks), sents[0][0], sents[-1][1], sents, tokens))
         if j >= len(units):
             break
         # Step back by the overlap, but always make progress.

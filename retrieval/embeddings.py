@@ -13,7 +13,8 @@ import importlib.util
 import json
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,7 @@ class Embedder:
         self.dim = 0
         self.max_seq_length = 256
         self.calls = 0  # texts embedded; tests use it to prove re-ingest embeds nothing
+        self.workers = 1  # batches run at once (a backend whose calls use one core each sets more)
         self._counter: Any = None
         self._loaded = False
         self._load_lock = threading.Lock()
@@ -131,14 +133,31 @@ class Embedder:
         vecs = np.zeros((len(texts), self.dim), dtype=np.float32)
         span_vecs = [np.zeros((0, self.dim), dtype=np.float32) for _ in texts]
         self.ensure_loaded()
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        for start in range(0, len(texts), self.batch_size):
-            idx = order[start : start + self.batch_size]
+        self.calls += len(texts)
+
+        def pool(idx: np.ndarray) -> None:
             hidden, mask, offsets = self._hidden([texts[i] for i in idx])
-            self.calls += len(idx)
             for j, i in enumerate(idx):
                 vecs[i], span_vecs[i] = pool_spans(hidden[j], mask[j], offsets[j], spans[i])
+
+        self._each_batch(pool, self._batches(texts))
         return vecs, span_vecs
+
+    def _batches(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Row numbers of ``texts`` in batches of ``batch_size``, longest texts first (little
+        padding within a batch, as sentence-transformers batches)."""
+        order = np.argsort([-len(t) for t in texts], kind="stable")
+        return [order[i : i + self.batch_size] for i in range(0, len(texts), self.batch_size)]
+
+    def _each_batch(self, run: Callable[[np.ndarray], None], batches: list[np.ndarray]) -> None:
+        """``run`` on every batch, ``workers`` batches at a time (each writes its own rows)."""
+        if self.workers <= 1 or len(batches) <= 1:
+            for idx in batches:
+                run(idx)
+            return
+        with ThreadPoolExecutor(min(self.workers, len(batches))) as pool:
+            for _ in pool.map(run, batches):
+                pass  # re-raises the first failure
 
     def _hidden(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The model's last hidden states ``(batch, seq, dim)``, attention mask ``(batch, seq)``

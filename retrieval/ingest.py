@@ -152,6 +152,7 @@ class _Builder:
         self.sent_vecs: list[np.ndarray] = []
         self.pending_chunks: list[tuple[int, str]] = []  # (chunk row, text to embed)
         self.pending_sents: list[tuple[int, str]] = []
+        self.sent_tokens: list[int] = []  # each pending sentence's word pieces, from chunking
         # Each pending chunk's sentences: (sentence row, span in the chunk's embedded text).
         self.chunk_spans: dict[int, list[tuple[int, tuple[int, int]]]] = {}
         self.chunk_titles: dict[int, str] = {}  # each pending chunk's title prefix
@@ -177,11 +178,12 @@ class _Builder:
             self.chunk_titles[row] = prefix
             shift = len(embedded) - len(text) - c.start  # article offset -> embedded text's
             spans = self.chunk_spans.setdefault(row, [])
-            for s_start, s_end in c.sentences:
+            for (s_start, s_end), n in zip(c.sentences, c.tokens, strict=True):
                 srow = len(self.sentences)
                 self.sentences.append(SentenceRow(srow, row, s_start, s_end))
                 self.sent_vecs.append(np.empty(0, dtype=np.float32))
                 self.pending_sents.append((srow, a.text[s_start:s_end]))
+                self.sent_tokens.append(n)
                 spans.append((srow, (s_start + shift, s_end + shift)))
 
     def embed(self, progress: bool) -> int:
@@ -202,23 +204,23 @@ class _Builder:
     def _embed_from_sentences(self, progress: bool) -> int:
         """Each distinct sentence and title embedded once, alone; a chunk's vector is the
         word-piece-weighted mean of its sentences' vectors and its title's."""
-        titles = {t for t in self.chunk_titles.values() if t}
-        vectors = self._embed_each(titles | {t for _, t in self.pending_sents}, progress)
-        texts = sorted(vectors)
-        tokens = dict(zip(texts, self.embedder.count_tokens_batch(texts), strict=True))
+        titles = sorted({t for t in self.chunk_titles.values() if t})
+        vectors = self._embed_each({*titles, *(t for _, t in self.pending_sents)}, progress)
+        # Sentences were counted when they were packed into chunks: only titles are counted.
+        title_tokens = dict(zip(titles, self.embedder.count_tokens_batch(titles), strict=True))
         for row, t in self.pending_sents:
             self.sent_vecs[row] = vectors[t]
         own = dict(self.pending_sents)
         for row, _ in self.pending_chunks:
             parts = [own[srow] for srow, _ in self.chunk_spans[row]]
-            weights = [float(max(tokens[t], 1)) for t in parts]
+            weights = [float(max(self.sent_tokens[srow], 1)) for srow, _ in self.chunk_spans[row]]
             title = self.chunk_titles[row]
             if title:
                 parts.append(title)
-                weights.append(TITLE_WEIGHT * max(tokens[title], 1))
+                weights.append(TITLE_WEIGHT * max(title_tokens[title], 1))
             mean = np.asarray(weights, dtype=np.float32) @ np.stack([vectors[t] for t in parts])
             self.chunk_vecs[row] = mean / max(float(np.linalg.norm(mean)), 1e-12)
-        return len(texts)
+        return len(vectors)
 
     def _embed_each(self, texts: set[str], progress: bool) -> dict[str, np.ndarray]:
         """Embed each text once (similar lengths batched together: less padding)."""

@@ -47,11 +47,13 @@ class OnnxEmbedder(Embedder):
         self.file = ensure_onnx(self.path, self.precision, self._cache_dir, optimized=True)
         options = ort.SessionOptions()
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
-        if self.threads:
-            options.intra_op_num_threads = self.threads
-        # Idle worker threads sleep instead of spinning: on a machine that other work shares,
-        # spinning took CPU from the threads doing the work (bench/README.md, session 13).
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        # Each model call on one thread, and as many batches at once as there are threads:
+        # an operator split over threads waits for the slowest of them (on cores that other
+        # work shares, often a thread the OS paused) and hands off work at every operator, and
+        # one question's short input gains nothing from a second thread (bench/README.md,
+        # session 15). The session runs concurrent calls safely.
+        options.intra_op_num_threads = 1
+        self.workers = self.threads or _cores()
         self._session = ort.InferenceSession(
             str(self.file), options, providers=["CPUExecutionProvider"]
         )
@@ -73,17 +75,22 @@ class OnnxEmbedder(Embedder):
             return out
         self.ensure_loaded()
         self.calls += len(texts)
-        # Longest first, as sentence-transformers batches: little padding within a batch.
-        order = np.argsort([-len(t) for t in texts], kind="stable")
-        starts = range(0, len(texts), self.batch_size)
+        batches = self._batches(texts)
+        bar: Any = None
         if progress:
             from tqdm import tqdm
 
-            starts = tqdm(starts, desc="Batches", unit="batch")
-        for start in starts:
-            idx = order[start : start + self.batch_size]
+            bar = tqdm(total=len(batches), desc="Batches", unit="batch")
+
+        def run(idx: np.ndarray) -> None:
             feeds, _ = self._feeds([texts[i] for i in idx])
             out[idx] = self._session.run(["embedding"], feeds)[0]
+            if bar is not None:
+                bar.update(1)
+
+        self._each_batch(run, batches)
+        if bar is not None:
+            bar.close()
         return out
 
     def _hidden(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -100,3 +107,10 @@ class OnnxEmbedder(Embedder):
             "token_type_ids": np.array([e.type_ids for e in encs], dtype=np.int64),
         }
         return {k: v for k, v in feeds.items() if k in self._inputs}, encs
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity where the OS tells it)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1

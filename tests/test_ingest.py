@@ -20,12 +20,14 @@ from retrieval.config import ABSTAIN_THRESHOLDS, Settings, load_settings
 from retrieval.embeddings import Embedder
 from retrieval.errors import IndexMismatchError, IngestLockedError
 from retrieval.ingest import TITLE_WEIGHT, IngestReport
+from retrieval.sentences import split_sentences
 from retrieval.service import NewsService
 from retrieval.store import SnapshotData
 from tests.conftest import run_probe
 from tests.hostile import INVISIBLE_COUNT, MAX_BYTES, SEED_NAME, make_hostile_folder
 
 MakeSettings = Callable[..., Settings]
+DATA = Path(__file__).parent / "data"
 
 ARTICLES = {
     "harbour.txt": (
@@ -546,6 +548,29 @@ def test_an_int8_index_is_the_same_in_every_process(tmp_path: Path) -> None:
         assert done.returncode == 0, done.stderr
         digests.add(done.stdout.strip())
     assert len(digests) == 1
+
+
+def test_batches_run_at_once_give_each_text_the_vector_it_gets_alone(
+    embedder: Embedder, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Several model calls at once (each writing its own rows), in small batches, give the
+    vectors of one text per call, one call at a time (fp32: padding is masked out)."""
+    records = (DATA / "conflicts" / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
+    text = " ".join(json.loads(r)["text"] for r in records)
+    texts = [text[a:b] for a, b in split_sentences(text)][:40]
+    texts.append(text)  # longer than the model's input: truncated alike
+    spans = [[(0, len(t) // 2), (len(t) // 2, len(t))] for t in texts]
+    monkeypatch.setattr(embedder, "workers", 1)
+    monkeypatch.setattr(embedder, "batch_size", 1)
+    alone = embedder.encode(texts)
+    alone_spans = embedder.encode_spans(texts, spans)
+    monkeypatch.setattr(embedder, "workers", 3)
+    monkeypatch.setattr(embedder, "batch_size", 4)
+    np.testing.assert_allclose(embedder.encode(texts), alone, atol=2e-6)
+    vecs, span_vecs = embedder.encode_spans(texts, spans)
+    np.testing.assert_allclose(vecs, alone_spans[0], atol=2e-6)
+    for got, want in zip(span_vecs, alone_spans[1], strict=True):
+        np.testing.assert_allclose(got, want, atol=2e-6)
 
 
 # --- chunk sizes --------------------------------------------------------------------------
