@@ -88,15 +88,15 @@ def test_what_happened_never_quotes_the_section_heading(seed_service: NewsServic
     assert "2014" in answer.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="asked on its own, the best sentences are about the eight expelled diplomats and "
-    "Lavrov's statement; the one that says 'personnel' (near 'staff' by meaning) and 'to 10' "
-    "is not among the quoted ones, so the short answer is 'eight'",
-)
 def test_how_many_now_is_the_number_it_was_reduced_to(seed_service: NewsService) -> None:
+    # The sentence that sets the number ("reducing the overall number of mission personnel
+    # to 10", "personnel" near "staff" by meaning) scores below two about the eight expelled
+    # diplomats; the question's "now" brings it into the quote.
     answer = seed_service.ask("How many staff can Russia's mission have now?")
     assert answer.short_answer == "10"
+    assert any("personnel to 10" in c.quote for c in answer.citations) or (
+        "personnel to 10" in answer.text
+    )
 
 
 @pytest.mark.slow

@@ -23,6 +23,7 @@ from retrieval.answering.kinds import (
     what_noun,
     who_answer,
 )
+from retrieval.answering.qualified import with_qualified
 from retrieval.answering.reports import boilerplate
 from retrieval.answering.yesno import deciding_sentence
 from retrieval.condense import standalone_question
@@ -325,14 +326,8 @@ class ExtractiveAnswerer:
         score within ``keep_margin`` of the best when it settles the question otherwise
         ("denied ..." where the quoted sentences only tell what happened); it takes the
         last one's place when the answer quotes ``max_sentences`` already."""
-        best = chosen[0]
         quoted = {c.text for c in chosen}
-        more: dict[str, Candidate] = {}
-        for c in cands:  # best first
-            if c.score < best.score - self.weights.keep_margin:
-                break
-            if c.hit.article.id == best.hit.article.id and c.text not in quoted:
-                more.setdefault(c.text, c)
+        more = {c.text: c for c in self.close_runners_up(chosen[0], cands) if c.text not in quoted}
         room = self.settings.max_sentences
         text = deciding_sentence(question, [c.text for c in chosen], list(more), room)
         if text is None:
@@ -410,6 +405,19 @@ class ExtractiveAnswerer:
         out.sort(key=lambda c: -c.score)
         return out
 
+    def close_runners_up(self, best: Candidate, cands: list[Candidate]) -> list[Candidate]:
+        """The other sentences of ``best``'s article that score within ``keep_margin`` of it,
+        best first, each text once."""
+        seen = {best.text}
+        out = []
+        for c in cands:  # best first
+            if c.score < best.score - self.weights.keep_margin:
+                break
+            if c.hit.article.id == best.hit.article.id and c.text not in seen:
+                seen.add(c.text)
+                out.append(c)
+        return out
+
     def compose(self, question: str, cands: list[Candidate], focused: bool = False) -> Answer:
         """The answer from already scored candidates (see :meth:`candidates`); ``focused``:
         a follow-up answered from the conversation's own article, where a short question
@@ -441,6 +449,15 @@ class ExtractiveAnswerer:
         chosen = self.select(cands)
         if kind == "yesno":
             chosen = self.settling(question, chosen, cands)
+        else:
+            chosen = with_qualified(
+                question,
+                chosen,
+                self.close_runners_up(chosen[0], cands),
+                lambda c: c.text,
+                self._near_words if self.encode is not None else None,
+                self.settings.max_sentences,
+            )
         for c in chosen:
             chunk = c.hit.chunk.row
             if chunk not in numbers:
