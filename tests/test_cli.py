@@ -75,7 +75,7 @@ def test_short_answer_for_when_question(config: Path, capsys: pytest.CaptureFixt
     assert code == 0
     answer = json.loads(out)
     assert answer["short_answer"] in ("November 1, 2021", "1 November")
-    assert answer["text"].startswith(f"{answer['short_answer']} [1]")
+    assert answer["text"].startswith(f"On {answer['short_answer']} [1]")
 
 
 def test_stats(config: Path, capsys: pytest.CaptureFixture[str]) -> None:

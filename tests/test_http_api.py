@@ -587,7 +587,7 @@ def test_chat_completion_returns_the_cited_answer(client: TestClient) -> None:
     assert r.status_code == 200
     body = r.json()
     assert body["object"] == "chat.completion" and body["model"] == "newsbot"
-    assert body["choices"][0]["message"]["content"].startswith("November 1, 2021 [1]")
+    assert body["choices"][0]["message"]["content"].startswith("On November 1, 2021 [1]")
     assert body["choices"][0]["finish_reason"] == "stop"
     assert body["citations"][0]["article_id"] == SEED_ID
     assert body["abstained"] is False
@@ -605,7 +605,7 @@ def test_chat_stream_ends_with_citations_and_done(client: TestClient) -> None:
     chunks = [json.loads(f) for f in frames[:-1]]
     assert all(c["object"] == "chat.completion.chunk" for c in chunks)
     text = "".join(c["choices"][0]["delta"].get("content") or "" for c in chunks)
-    assert text.startswith("November 1, 2021 [1]")
+    assert text.startswith("On November 1, 2021 [1]")
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop"
     assert chunks[-1]["citations"][0]["article_id"] == SEED_ID
 

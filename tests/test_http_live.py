@@ -65,7 +65,7 @@ def test_openai_client_gets_the_cited_answer(oai: openai.OpenAI) -> None:
         model="newsbot", messages=[{"role": "user", "content": QUESTION}]
     )
     text = completion.choices[0].message.content
-    assert text is not None and text.startswith("November 1, 2021 [1]")
+    assert text is not None and text.startswith("On November 1, 2021 [1]")
     assert completion.choices[0].finish_reason == "stop"
     citations = (completion.model_extra or {})["citations"]
     assert citations[0]["n"] == 1 and citations[0]["article_id"] == SEED_ID
@@ -78,7 +78,7 @@ def test_openai_client_streams_the_cited_answer(oai: openai.OpenAI) -> None:
     )
     chunks = list(stream)
     text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
-    assert text.startswith("November 1, 2021 [1]")
+    assert text.startswith("On November 1, 2021 [1]")
     final = chunks[-1]
     assert final.choices[0].finish_reason == "stop"
     assert (final.model_extra or {})["citations"][0]["article_id"] == SEED_ID

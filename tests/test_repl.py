@@ -586,7 +586,7 @@ def test_pty_article_markup_is_printed_literally(terminal: Terminal) -> None:
         terminal.say("When does the Porthaven Lighthouse Festival open?")
         == f"""\
 newsbot> When does the Porthaven Lighthouse Festival open?
-3 May 2022 [1]
+On 3 May 2022 [1]
 
 The [bold red]Porthaven Lighthouse Festival[/] opens on 3 May 2022 with
 [link=http://evil.example]free entry[/link] for every resident. [1]

@@ -461,7 +461,7 @@ def test_server_down_is_a_clear_message_and_retry_works(
         _text_in(browser, "#transcript > li:nth-child(1) .bot .text", "November 1, 2021")
     assert len(browser.find_elements(*_by("#transcript > li"))) == 1
     stored = browser.execute_script("return localStorage.getItem('newsbot.transcript')")
-    assert json.loads(stored)[0]["answer"]["text"].startswith("November 1, 2021")
+    assert json.loads(stored)[0]["answer"]["text"].startswith("On November 1, 2021")
 
 
 @pytest.mark.slow

@@ -40,6 +40,7 @@ from retrieval.spans import (
     question_type,
     spans_of_type,
 )
+from retrieval.timeparse.periods import MONTHS
 
 # The evidence each candidate sentence is scored on.
 FEATURES = (
@@ -467,7 +468,11 @@ class ExtractiveAnswerer:
         short = answer_in_kind(kind, [c.text for c in chosen], question)
         text = " ".join(parts)
         if short:
-            text = f"{short} [1]\n\n{text}"
+            # The short answer cites the first quoted sentence that holds it.
+            number = next(
+                (numbers[c.hit.chunk.row] for c in chosen if short.lower() in c.text.lower()), 1
+            )
+            text = f"{_lead(kind, short)} [{number}]\n\n{text}"
         answer = Answer(
             question=question,
             standalone_question=question,
@@ -528,6 +533,19 @@ def abstention(question: str, confidence: float | None = None) -> Answer:
 
 # How many candidates after the best may stand in for it when it lacks a short question's words.
 _RUNNERS_UP = 3
+
+_MONTH = "|".join(sorted(MONTHS, key=len, reverse=True))
+# A calendar day: "November 1, 2021", "1 November 2021", "18 October".
+_DAY = re.compile(
+    rf"(?:\d{{1,2}}\s+(?:{_MONTH})\.?(?:,?\s+\d{{4}})?|(?:{_MONTH})\.?\s+\d{{1,2}}(?:,?\s+\d{{4}})?)",
+    re.IGNORECASE,
+)
+
+
+def _lead(kind: str, short: str) -> str:
+    """How the short answer opens the text: a when-question's calendar day as "On <day>"."""
+    return f"On {short}" if kind == "when" and _DAY.fullmatch(short) else short
+
 
 # Word vectors kept per answerer before the cache starts over.
 _MAX_WORD_VECTORS = 50_000
