@@ -237,3 +237,23 @@ def test_a_yes_no_answer_quotes_the_sentence_that_settles_it(seed_service: NewsS
     assert answerer.settings.max_sentences == 3
     assert body.count(" [") == 3
     assert picked[-1] in body and picked[2] not in body
+
+
+def test_a_short_answer_cites_a_chunk_that_holds_it(seed_service: NewsService) -> None:
+    questions = [
+        *(q["question"] for q in SEED_QUESTIONS if q["answerable"]),
+        "Who announced that Russia would suspend its NATO mission?",
+        "How many staff can Russia's mission have now?",
+    ]
+    checked = 0
+    for question in questions:
+        answer, hits = seed_service.ask_with_hits(question)
+        if not answer.short_answer:
+            continue
+        chunks = {h.chunk.id: h.chunk.text for h in hits}
+        lead = re.fullmatch(r".+ \[(\d+)\]", answer.text.split("\n\n")[0])
+        assert lead is not None, answer.text
+        cited = next(c for c in answer.citations if c.n == int(lead.group(1)))
+        assert answer.short_answer.lower() in chunks[cited.chunk_id].lower(), question
+        checked += 1
+    assert checked >= 3
