@@ -406,6 +406,22 @@ class ExtractiveAnswerer:
         out.sort(key=lambda c: -c.score)
         return out
 
+    def choose(self, question: str, kind: str, cands: list[Candidate]) -> list[Candidate]:
+        """The sentences to quote: the best ones (:meth:`select`); for a yes/no question with
+        the one that settles it, for a "now" / "overall" one with the one that sets the value
+        (retrieval/answering/qualified.py)."""
+        chosen = self.select(cands)
+        if kind == "yesno":
+            return self.settling(question, chosen, cands)
+        return with_qualified(
+            question,
+            chosen,
+            self.close_runners_up(chosen[0], cands),
+            lambda c: c.text,
+            self._near_words if self.encode is not None else None,
+            self.settings.max_sentences,
+        )
+
     def close_runners_up(self, best: Candidate, cands: list[Candidate]) -> list[Candidate]:
         """The other sentences of ``best``'s article that score within ``keep_margin`` of it,
         best first, each text once."""
@@ -447,18 +463,7 @@ class ExtractiveAnswerer:
         numbers: dict[int, int] = {}
         parts = []
         kind = ask_kind(question)
-        chosen = self.select(cands)
-        if kind == "yesno":
-            chosen = self.settling(question, chosen, cands)
-        else:
-            chosen = with_qualified(
-                question,
-                chosen,
-                self.close_runners_up(chosen[0], cands),
-                lambda c: c.text,
-                self._near_words if self.encode is not None else None,
-                self.settings.max_sentences,
-            )
+        chosen = self.choose(question, kind, cands)
         for c in chosen:
             chunk = c.hit.chunk.row
             if chunk not in numbers:
