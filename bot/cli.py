@@ -205,6 +205,7 @@ def _service(settings: Settings) -> NewsService:
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     """Answer one question, building or updating the index first when needed."""
     service = _service(settings)
+    service.read_ahead(args.question)
     report = service.ensure_index(progress=sys.stderr.isatty())
     if report is not None:
         print(report.notice or render.ingest_text(report, verbose=False), file=sys.stderr)

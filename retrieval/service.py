@@ -19,6 +19,7 @@ from retrieval import adding, focus, when
 from retrieval.answer import Answer, AnswerWindow, FinalEvent, StreamEvent
 from retrieval.answering import Answerer, make_answerer, timely
 from retrieval.answering.extractive import ExtractiveAnswerer
+from retrieval.answering.kinds import needs_parser
 from retrieval.answering.parse import default_reader
 from retrieval.backend import (
     make_conversation_store,
@@ -214,6 +215,13 @@ class NewsService:
         short-answer parser's load (~1.5 s, else paid by the first who/what question)."""
         self.embedder.encode(["warm up"])
         default_reader()
+
+    def read_ahead(self, question: str) -> None:
+        """Load the short-answer parser on another thread while the index loads and the
+        question is searched, when the question is of a kind whose short answer is parsed: a
+        one-question process (``newsbot ask``) then pays less of its ~1.2 s load."""
+        if needs_parser(question):
+            threading.Thread(target=default_reader, name="parser-load").start()
 
     def ensure_index(self, progress: bool = True) -> IngestReport | None:
         """Build or update the index when it is missing or stale; load it."""

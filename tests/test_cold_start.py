@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import shutil
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -139,3 +140,32 @@ def test_a_mismatched_index_names_the_setting_that_differs() -> None:
         "rebuild it with `newsbot ingest --rebuild`"
     )
     check_signature(wanted, wanted)
+
+
+@pytest.mark.parametrize(
+    ("question", "ahead"),
+    [
+        ("Who announced that Russia would suspend its NATO mission?", True),
+        ("What happened in 2014 between NATO and Russia?", True),
+        # Dates and counts are read by rules first: no parser to wait for at exit.
+        ("When is the accreditation withdrawn?", False),
+        ("How many staff can Russia's mission have now?", False),
+    ],
+)
+def test_ask_loads_the_parser_ahead_only_for_questions_it_answers(
+    make_settings: Callable[..., Settings],
+    seed_docs: Path,
+    embedder: Embedder,
+    monkeypatch: pytest.MonkeyPatch,
+    question: str,
+    ahead: bool,
+) -> None:
+    loads: list[str] = []
+    monkeypatch.setattr(
+        "retrieval.service.default_reader", lambda: loads.append(threading.current_thread().name)
+    )
+    NewsService(make_settings([seed_docs]), embedder).read_ahead(question)
+    for t in threading.enumerate():
+        if t.name == "parser-load":
+            t.join()
+    assert loads == (["parser-load"] if ahead else [])

@@ -259,6 +259,14 @@ def answer_in_kind(kind: Kind, sentences: Sequence[str], question: str) -> str |
     return _rules_in_kind(kind, sentences, question)
 
 
+def needs_parser(question: str) -> bool:
+    """Whether the question's short answer is read from parsed sentences (by
+    :func:`answer_in_kind`): its kind is one the parse answers first (a when-question's
+    dates are read by rules first, and mostly found there)."""
+    kind = ask_kind(question)
+    return kind in typed.GATES and kind != "when"
+
+
 def _parsed_in_kind(kind: Kind, sentences: Sequence[str], question: str) -> str | None:
     """The short answer read from the parsed sentences, or None (also without a parser)."""
     reader = default_reader()
