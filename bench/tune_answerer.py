@@ -1,7 +1,11 @@
 """Fit the extractive answerer's sentence-scoring weights, honestly: fit on the first N
 questions of a dataset, report on the rest (held out).
 
-    .venv/bin/python bench/tune_answerer.py [DATASET_DIR] [--train 2000]
+    .venv/bin/python bench/tune_answerer.py [DATASET_DIR] [--train 2000] [--config FILE]
+
+``--config`` fits for another index (e.g. ``bench/from-sentences-int8.yaml``: chunk vectors
+made from sentences); ``--train 2349`` splits squad_dev_a where its articles do (questions
+0-2348 and 2349-5664 share no article).
 
 Prints the fitted weights (to copy into ``Weights`` in retrieval/answering/extractive.py)
 and, for the current and the fitted weights, the held-out share of questions whose best
@@ -27,10 +31,12 @@ from retrieval.embeddings import make_embedder  # noqa: E402
 from retrieval.evaluation import contains_answer, eval_service, load_questions  # noqa: E402
 
 
-def collect(dataset: Path) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
+def collect(
+    dataset: Path, config: Path
+) -> tuple[list[np.ndarray], list[np.ndarray], list[np.ndarray]]:
     """Per question: the feature matrix of its candidate sentences and two label vectors
     (sentence from a gold article; that and it contains a gold answer)."""
-    settings = load_settings(REPO / "config.yaml")
+    settings = load_settings(config)
     embedder = make_embedder(settings.embedding)
     service, tmp = eval_service(settings, dataset, embedder)
     try:
@@ -86,8 +92,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("dataset", nargs="?", type=Path, default=REPO.parent / "shared/eval/squad_dev_a")
     p.add_argument("--train", type=int, default=2000, help="questions to fit on (the first N)")
+    p.add_argument("--config", type=Path, default=REPO / "config.yaml", help="the index's config")
     args = p.parse_args()
-    feats, gold_article, gold_answer = collect(args.dataset)
+    feats, gold_article, gold_answer = collect(args.dataset, args.config)
     n = args.train
     current = np.array(Weights().values)
     fitted = fit(feats[:n], gold_answer[:n])

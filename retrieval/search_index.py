@@ -98,6 +98,8 @@ class SearchIndex:
         chunks ``among`` (default: the dense search's top ``4 * k``), whichever of them
         the mask lets through: sentences are scored inside chunks another ranker retrieved,
         from their stored vectors, never searched over the whole index."""
+        if not self.parts:  # an index of no articles
+            return []
         if among is None:
             among = [r for r, _ in self.dense_chunks(qvec, 4 * k, mask)]
         rows = np.unique(np.asarray(among, dtype=np.int64))

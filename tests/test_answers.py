@@ -5,11 +5,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 from langchain_core.documents import Document
 
 from retrieval.answering.extractive import FEATURES, Candidate
+from retrieval.config import Settings
+from retrieval.embeddings import Embedder
 from retrieval.errors import InputError
 from retrieval.prompts import NO_ANSWER
 from retrieval.search_index import Filters
@@ -257,3 +261,16 @@ def test_a_short_answer_cites_a_chunk_that_holds_it(seed_service: NewsService) -
         assert answer.short_answer.lower() in chunks[cited.chunk_id].lower(), question
         checked += 1
     assert checked >= 3
+
+
+def test_an_index_of_no_articles_abstains(
+    make_settings: Callable[..., Settings], embedder: Embedder, tmp_path: Path
+) -> None:
+    # An empty docs folder publishes an index of no segments: a question abstains, it does
+    # not fail inside the sentence ranker.
+    (tmp_path / "docs").mkdir()
+    service = NewsService(make_settings(), embedder)
+    service.ingest(progress=False)
+    for time_aware in (True, False):
+        answer = service.ask("When is the accreditation withdrawn?", time_aware=time_aware)
+        assert answer.abstained and answer.citations == []
