@@ -266,6 +266,18 @@ def assert_same_up_to_ties(got: list[tuple[str, float]], want: list[tuple[str, f
     assert [h for h in got if h[1] != last] == [h for h in want if h[1] != last]
 
 
+def assert_same_up_to_rounding(got: list[tuple[str, float]], want: list[tuple[str, float]]) -> None:
+    """Equal rankings of scores computed over differently laid out rows: BLAS may sum in
+    another order, so scores agree to float32 rounding and equal-scored rows may swap."""
+    np.testing.assert_allclose([s for _, s in got], [s for _, s in want], rtol=1e-6, atol=1e-7)
+    last = round(got[-1][1], 5) if got else None
+
+    def ranked(hits: list[tuple[str, float]]) -> list[tuple[float, str]]:
+        return sorted((-round(s, 5), i) for i, s in hits if round(s, 5) != last)
+
+    assert ranked(got) == ranked(want)
+
+
 def test_search_over_segments_equals_one_flat_index_of_the_live_rows(
     segmented: IndexStore,
 ) -> None:
@@ -311,7 +323,8 @@ def test_search_over_segments_equals_one_flat_index_of_the_live_rows(
                 got = [(parted.chunks[r].id, s) for r, s in rows]
                 rows = flat.dense_sentences(qvec, k, mf, among=every_f)
                 want = [(flat.chunks[r].id, s) for r, s in rows]
-                assert got == want and len(got) == min(k, live)
+                assert_same_up_to_rounding(got, want)
+                assert len(got) == min(k, live)
                 for query in (["harbour1", "item3"], ["council2"], ["report"]):
                     got = [(parted.chunks[r].id, s) for r, s in parted.bm25(query, k, mp)]
                     want = [(flat.chunks[r].id, s) for r, s in flat.bm25(query, k, mf)]
