@@ -67,7 +67,10 @@ def current(history: Sequence[Turn]) -> Focus:
 
 def names_in(text: str) -> list[str]:
     """Capitalised names in a text, question words and sentence-initial function words
-    left out ("Does Rubio ..." -> "Rubio"), clitics too ("Rubio's" -> "Rubio")."""
+    left out ("Does Rubio ..." -> "Rubio"), clitics too ("Rubio's" -> "Rubio"). Text typed
+    all in capitals ("WHAT IS THE 16 YEAR OLDS NAME?") shows no names; a lone acronym does."""
+    if len(text.split()) > 2 and text.isupper():
+        return []
     out = []
     for m in NAME.finditer(text):
         words = m.group().split()

@@ -128,6 +128,12 @@ def test_names_drop_clitics_and_sentence_initial_function_words() -> None:
     ]
 
 
+def test_a_question_typed_in_capitals_names_nothing_but_an_acronym_still_names() -> None:
+    assert focus.names_in("WHAT IS THE 16 YEAR OLDS NAME?") == []
+    assert focus.names_in("NATO") == ["NATO"]
+    assert focus.names_in("Did NATO expel eight diplomats?") == ["NATO"]
+
+
 def test_only_names_the_article_writes_inside_a_sentence_are_kept_and_the_salient_leads() -> None:
     article = (
         "Despite the rumors, Harry danced. The prince met locals. Harry flew to Belize. "
