@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -208,6 +216,19 @@ class AnswerSettings(_Section):
         le=100_000,
         description="Longer questions are refused before anything is searched.",
     )
+    reader: Literal["on", "off"] = Field(
+        default="on",
+        description="on: the extractive answer's short answer is the span of the quoted "
+        "sentences a trained reader (MiniLM + LoRA, run on onnxruntime; exported once with "
+        "torch into the model cache) is confident of, else the rules' answer; off: the rules "
+        "alone.",
+    )
+
+    @field_validator("reader", mode="before")
+    @classmethod
+    def _yaml_switch(cls, value: Any) -> Any:
+        """YAML reads a bare on / off as true / false."""
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
 
     @property
     def threshold(self) -> float:
