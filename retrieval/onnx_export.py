@@ -26,7 +26,7 @@ import json
 import os
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,14 +67,8 @@ def ensure_onnx(
         raise ConfigError(f"embedding.precision: {precision!r} is not one of {PRECISIONS}")
     name = f"{precision}-opt-ort{_ort_version()}" if optimized else precision
     folder = (root or cache_root()) / "onnx" / model_key(model_path)
-    found = verified(folder, name)
-    if found is not None:
-        return found
-    folder.mkdir(parents=True, exist_ok=True)
-    with export_lock(folder):
-        found = verified(folder, name)  # another process may have finished meanwhile
-        if found is not None:
-            return found
+
+    def build() -> Path:
         plain = verified(folder, "fp32")
         if plain is None:
             plain = publish(folder, "fp32", model_path, lambda tmp: _export(model_path, tmp))
@@ -86,6 +80,20 @@ def ensure_onnx(
         if not optimized:
             return plain
         return publish(folder, name, model_path, lambda tmp: _optimize(plain, tmp))
+
+    return locked_export(folder, name, build)
+
+
+def locked_export(folder: Path, name: str, build: Callable[[], Path]) -> Path:
+    """The verified ``model-<name>.onnx`` of the folder, else what ``build()`` publishes,
+    run under the folder's lock (after looking again: another process may have finished
+    meanwhile)."""
+    found = verified(folder, name)
+    if found is not None:
+        return found
+    folder.mkdir(parents=True, exist_ok=True)
+    with export_lock(folder):
+        return verified(folder, name) or build()
 
 
 def verified(folder: Path, precision: str) -> Path | None:

@@ -18,7 +18,7 @@ import numpy as np
 
 from retrieval import checksums
 from retrieval.errors import ConfigError
-from retrieval.onnx_export import cache_root, export_lock, fuse, model_key, publish, verified
+from retrieval.onnx_export import cache_root, fuse, locked_export, model_key, publish
 
 
 def ensure_reader_onnx(model_path: Path, weights: Path, root: Path | None = None) -> Path:
@@ -27,15 +27,11 @@ def ensure_reader_onnx(model_path: Path, weights: Path, root: Path | None = None
         raise ConfigError(f"answer.reader: the reader's weights {weights} are missing")
     name = f"reader-{checksums.digest_file(weights, 'sha256')[:16]}"
     folder = (root or cache_root()) / "onnx" / model_key(model_path)
-    found = verified(folder, name)
-    if found is not None:
-        return found
-    folder.mkdir(parents=True, exist_ok=True)
-    with export_lock(folder):
-        found = verified(folder, name)  # another process may have finished meanwhile
-        if found is not None:
-            return found
-        return publish(folder, name, model_path, lambda tmp: _export(model_path, weights, tmp))
+    return locked_export(
+        folder,
+        name,
+        lambda: publish(folder, name, model_path, lambda tmp: _export(model_path, weights, tmp)),
+    )
 
 
 def load_weights(weights: Path) -> dict[str, np.ndarray]:

@@ -78,7 +78,7 @@ def best_span(
     null = float(start[0] + end[0])
     top = max(float(scores.max()), null)
     total = float(np.exp(scores[ok] - top).sum()) + float(np.exp(null - top))
-    i, j = np.unravel_index(int(np.argmax(scores)), scores.shape)
+    i, j = (int(x) for x in np.unravel_index(int(np.argmax(scores)), scores.shape))
     best = float(scores[i, j])
     if null >= best:
         return None, float(np.exp(null - top) / total)
