@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -208,6 +216,20 @@ class AnswerSettings(_Section):
         le=100_000,
         description="Longer questions are refused before anything is searched.",
     )
+    reader: Literal["on", "off"] = Field(
+        default="off",
+        description="on: when the rules give an extractive answer no short answer, a trained "
+        "reader (MiniLM + LoRA, run on onnxruntime; exported once with torch into the model "
+        "cache) gives the span of the quoted sentences it is confident of; off (the default: "
+        "on held-out SQuAD questions it doubles the short answers but lowers their exact "
+        "match, see retrieval/answering/reader/README.md): the rules alone.",
+    )
+
+    @field_validator("reader", mode="before")
+    @classmethod
+    def _yaml_switch(cls, value: Any) -> Any:
+        """YAML reads a bare on / off as true / false."""
+        return {True: "on", False: "off"}.get(value, value) if isinstance(value, bool) else value
 
     @property
     def threshold(self) -> float:

@@ -26,7 +26,7 @@ import json
 import os
 import uuid
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -67,28 +67,37 @@ def ensure_onnx(
         raise ConfigError(f"embedding.precision: {precision!r} is not one of {PRECISIONS}")
     name = f"{precision}-opt-ort{_ort_version()}" if optimized else precision
     folder = (root or cache_root()) / "onnx" / model_key(model_path)
-    found = _verified(folder, name)
-    if found is not None:
-        return found
-    folder.mkdir(parents=True, exist_ok=True)
-    with _lock(folder):
-        found = _verified(folder, name)  # another process may have finished meanwhile
-        if found is not None:
-            return found
-        plain = _verified(folder, "fp32")
+
+    def build() -> Path:
+        plain = verified(folder, "fp32")
         if plain is None:
-            plain = _publish(folder, "fp32", model_path, lambda tmp: _export(model_path, tmp))
+            plain = publish(folder, "fp32", model_path, lambda tmp: _export(model_path, tmp))
         if precision != "fp32":
             fp32 = plain
-            plain = _verified(folder, precision) or _publish(
+            plain = verified(folder, precision) or publish(
                 folder, precision, model_path, lambda tmp: _quantize(fp32, tmp)
             )
         if not optimized:
             return plain
-        return _publish(folder, name, model_path, lambda tmp: _optimize(plain, tmp))
+        return publish(folder, name, model_path, lambda tmp: _optimize(plain, tmp))
+
+    return locked_export(folder, name, build)
 
 
-def _verified(folder: Path, precision: str) -> Path | None:
+def locked_export(folder: Path, name: str, build: Callable[[], Path]) -> Path:
+    """The verified ``model-<name>.onnx`` of the folder, else what ``build()`` publishes,
+    run under the folder's lock (after looking again: another process may have finished
+    meanwhile)."""
+    found = verified(folder, name)
+    if found is not None:
+        return found
+    folder.mkdir(parents=True, exist_ok=True)
+    with export_lock(folder):
+        return verified(folder, name) or build()
+
+
+def verified(folder: Path, precision: str) -> Path | None:
+    """``model-<precision>.onnx`` in the folder when its .json vouches for it, else None."""
     onnx_file = folder / f"model-{precision}.onnx"
     try:
         meta = json.loads((folder / f"model-{precision}.json").read_text(encoding="utf-8"))
@@ -102,7 +111,9 @@ def _verified(folder: Path, precision: str) -> Path | None:
     return onnx_file
 
 
-def _publish(folder: Path, precision: str, model_path: Path, make: Any) -> Path:
+def publish(folder: Path, precision: str, model_path: Path, make: Any) -> Path:
+    """Write ``model-<precision>.onnx`` with ``make(tmp)`` under a temporary name, then
+    rename it and its checksummed .json (last) into place."""
     tmp = folder / f".tmp-{uuid.uuid4().hex}.onnx"
     final = folder / f"model-{precision}.onnx"
     try:
@@ -192,10 +203,10 @@ def _export(model_path: Path, dest: Path) -> None:
             opset_version=17,
             dynamo=False,
         )
-    _fuse(model_path, dest)
+    fuse(model_path, dest)
 
 
-def _fuse(model_path: Path, graph: Path) -> None:
+def fuse(model_path: Path, graph: Path) -> None:
     """Rewrite a BERT graph in place with onnxruntime's fused transformer operators
     (Attention, SkipLayerNormalization, BiasGelu, EmbedLayerNormalization).
 
@@ -260,7 +271,8 @@ def _ort_version() -> str:
 
 
 @contextlib.contextmanager
-def _lock(folder: Path) -> Iterator[None]:
+def export_lock(folder: Path) -> Iterator[None]:
+    """Hold the folder's export lock: one process exports, the others wait for it."""
     fd = os.open(folder / "LOCK", os.O_RDWR | os.O_CREAT, 0o644)
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)  # waits: a concurrent export finishes first

@@ -21,6 +21,7 @@ from retrieval.answering import Answerer, make_answerer, timely
 from retrieval.answering.extractive import ExtractiveAnswerer
 from retrieval.answering.kinds import needs_parser
 from retrieval.answering.parse import default_reader
+from retrieval.answering.shorts import default_span_reader, reads_span
 from retrieval.backend import (
     make_conversation_store,
     make_store,
@@ -211,17 +212,24 @@ class NewsService:
         return indexed != present
 
     def warm_up(self) -> None:
-        """Pay the one-off costs before the first question: the model's first encode and the
-        short-answer parser's load (~1.5 s, else paid by the first who/what question)."""
+        """Pay the one-off costs before the first question: the model's first encode, the
+        short-answer parser's load (~1.5 s, else paid by the first who/what question) and the
+        short-answer reader's (exported once with torch, then opened on onnxruntime)."""
         self.embedder.encode(["warm up"])
         default_reader()
+        if self.settings.answer.backend == "extractive" and self.settings.answer.reader == "on":
+            default_span_reader().ensure_loaded()
 
     def read_ahead(self, question: str) -> None:
         """Load the short-answer parser on another thread while the index loads and the
         question is searched, when the question is of a kind whose short answer is parsed: a
-        one-question process (``newsbot ask``) then pays less of its ~1.2 s load."""
+        one-question process (``newsbot ask``) then pays less of its ~1.2 s load. The
+        short-answer reader opens the same way for the questions it reads."""
         if needs_parser(question):
             threading.Thread(target=default_reader, name="parser-load").start()
+        answer = self.settings.answer
+        if answer.backend == "extractive" and answer.reader == "on" and reads_span(question):
+            threading.Thread(target=_load_span_reader, name="reader-load").start()
 
     def ensure_index(self, progress: bool = True) -> IngestReport | None:
         """Build or update the index when it is missing or stale; load it."""
@@ -933,3 +941,10 @@ def _stat(path: Path) -> tuple[int, int] | None:
 
 def _ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
+
+
+def _load_span_reader() -> None:
+    """Open the short-answer reader ahead of its first question; a failure is left for
+    that question to report."""
+    with contextlib.suppress(Exception):
+        default_span_reader().ensure_loaded()

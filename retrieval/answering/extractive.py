@@ -16,7 +16,6 @@ from retrieval.answer import Answer, Citation, FinalEvent, StreamEvent
 from retrieval.answering.classes import WordVectorCache
 from retrieval.answering.conflicts import with_conflict
 from retrieval.answering.kinds import (
-    answer_in_kind,
     ask_kind,
     asks_for_actor,
     is_prose,
@@ -25,6 +24,7 @@ from retrieval.answering.kinds import (
 )
 from retrieval.answering.qualified import with_qualified
 from retrieval.answering.reports import boilerplate
+from retrieval.answering.shorts import default_span_reader, short_answer
 from retrieval.answering.yesno import deciding_sentence
 from retrieval.condense import standalone_question
 from retrieval.config import AnswerSettings
@@ -142,6 +142,8 @@ class ExtractiveAnswerer:
         self.encode = encode
         self._word_vectors: dict[str, np.ndarray] = {}
         self._class_words = WordVectorCache(encode) if encode is not None else None
+        # The trained short-answer reader (answer.reader), loaded on its first question.
+        self.span_reader = default_span_reader() if settings.reader == "on" else None
 
     def features(
         self, question: str, qvec: np.ndarray, hits: list[Hit]
@@ -470,7 +472,7 @@ class ExtractiveAnswerer:
                 numbers[chunk] = len(citations) + 1
                 citations.append(_citation(numbers[chunk], c))
             parts.append(f"{c.text} [{numbers[chunk]}]")
-        short = answer_in_kind(kind, [c.text for c in chosen], question)
+        short = short_answer(kind, [c.text for c in chosen], question, self.span_reader)
         text = " ".join(parts)
         if short:
             # The short answer cites the first quoted sentence that holds it.
