@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 
 from retrieval import checksums
-from retrieval.answering import reader as reader_module
 from retrieval.answering.reader import WEIGHTS, SpanReader, best_span
 from retrieval.answering.shorts import MIN_CONFIDENCE, default_span_reader, short_answer
 from retrieval.embeddings import DEFAULT_MODEL, resolve_model_path
@@ -137,4 +136,3 @@ def test_the_export_is_verified_and_redone_when_damaged(
     assert checksums.digest_file(again, "sha256") == redone["sha256"]
     reader = SpanReader(model, cache_dir=tmp_path)
     assert reader.read("When is it withdrawn?", ["It is withdrawn on November 1, 2021."])[0]
-    assert reader_module.WEIGHTS == WEIGHTS
