@@ -17,7 +17,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from retrieval.answering import extractive  # noqa: E402
+from retrieval.answering import shorts  # noqa: E402
 from retrieval.config import load_settings  # noqa: E402
 from retrieval.embeddings import make_embedder  # noqa: E402
 from retrieval.evaluation import eval_service, load_questions  # noqa: E402
@@ -30,13 +30,13 @@ def main() -> None:
     p.add_argument("--out", type=Path, required=True)
     args = p.parse_args()
     calls: list[tuple[str, list[str], str]] = []
-    in_kind = extractive.answer_in_kind
+    in_kind = shorts.answer_in_kind  # what the answerer's short answer reads first
 
     def recording(kind, sentences, question):  # type: ignore[no-untyped-def]
         calls.append((kind, list(sentences), question))
         return in_kind(kind, sentences, question)
 
-    extractive.answer_in_kind = recording  # type: ignore[assignment]
+    shorts.answer_in_kind = recording  # type: ignore[assignment]
     settings = load_settings(REPO / "config.yaml")
     embedder = make_embedder(settings.embedding)
     service, tmp = eval_service(settings, args.dataset, embedder)
