@@ -4,7 +4,7 @@ quotes for SQuAD v1.1 dev questions of articles 24-46 (squad_dev_a's second half
 
     .venv/bin/python bench/reader_data.py --out /tmp/reader/quoted.jsonl
     .venv/bin/python bench/train_reader.py /tmp/reader/quoted.jsonl \
-        --out retrieval/answering/reader_weights.npz
+        --out retrieval/answering/reader/reader-lora.npz
 
 Articles 42-46 are the validation slice (epochs, the confidence threshold); 24-40 train.
 Articles 00-22 (questions 0-2348) are never read: they are the held-out slice. Fixed seeds.
