@@ -169,3 +169,96 @@ def test_ask_loads_the_parser_ahead_only_for_questions_it_answers(
         if t.name == "parser-load":
             t.join()
     assert loads == (["parser-load"] if ahead else [])
+
+
+class _CountingLoad:
+    """Stands in for SpacyReader.load: counts loads, and fails the first ``failures``."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.calls: list[str] = []
+        self.failures = failures
+        self.made: list[object] = []
+
+    def __call__(self) -> object:
+        self.calls.append(threading.current_thread().name)
+        if len(self.calls) <= self.failures:
+            raise RuntimeError("the model could not be read")
+        self.made.append(object())
+        return self.made[-1]
+
+
+@pytest.fixture
+def parser_load(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], _CountingLoad]:
+    """A fresh process-wide parser slot whose load is counted (and can fail)."""
+    from retrieval.answering import parse
+    from retrieval.answering.spacy_reader import SpacyReader
+
+    monkeypatch.setattr(parse, "_reader", None)
+    monkeypatch.setattr(parse, "_tried", False)
+
+    def make(failures: int = 0) -> _CountingLoad:
+        load = _CountingLoad(failures)
+        monkeypatch.setattr(SpacyReader, "load", load)
+        return load
+
+    return make
+
+
+def _join_parser_load() -> None:
+    for t in threading.enumerate():
+        if t.name == "parser-load":
+            t.join()
+
+
+WHO = "Who announced that Russia would suspend its NATO mission?"
+
+
+def test_the_parser_loaded_ahead_is_the_one_the_question_uses(
+    make_settings: Callable[..., Settings],
+    seed_docs: Path,
+    embedder: Embedder,
+    parser_load: Callable[[int], _CountingLoad],
+) -> None:
+    from retrieval.answering.parse import default_reader
+
+    load = parser_load(0)
+    service = NewsService(make_settings([seed_docs]), embedder)
+    service.read_ahead(WHO)
+    _join_parser_load()
+    assert load.calls == ["parser-load"]
+    assert default_reader() is load.made[0] and load.calls == ["parser-load"]
+
+
+def test_a_question_asked_while_the_parser_loads_waits_for_that_load(
+    make_settings: Callable[..., Settings],
+    seed_docs: Path,
+    embedder: Embedder,
+    parser_load: Callable[[int], _CountingLoad],
+) -> None:
+    from retrieval.answering.parse import default_reader
+
+    load = parser_load(0)
+    NewsService(make_settings([seed_docs]), embedder).read_ahead(WHO)
+    first = default_reader()  # whichever thread gets there first loads; the other waits
+    _join_parser_load()
+    assert len(load.calls) == 1 and first is load.made[0] and default_reader() is first
+
+
+def test_a_failure_on_the_loading_thread_is_raised_to_the_question(
+    make_settings: Callable[..., Settings],
+    seed_docs: Path,
+    embedder: Embedder,
+    parser_load: Callable[[int], _CountingLoad],
+) -> None:
+    from retrieval.answering.parse import default_reader
+
+    load = parser_load(2)
+    NewsService(make_settings([seed_docs]), embedder).read_ahead(WHO)
+    _join_parser_load()
+    assert load.calls == ["parser-load"]
+    # Not a silent answer without the parser: the question's own load raises it...
+    with pytest.raises(RuntimeError, match="could not be read"):
+        default_reader()
+    # ... and a later question loads it once it can be read.
+    assert default_reader() is load.made[0] and default_reader() is load.made[0]
+    assert load.calls == ["parser-load", "MainThread", "MainThread"]
