@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from retrieval.answering.parse import default_reader
 from retrieval.articles import normalize_text
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder, _plain_modules, make_embedder, model_shape
@@ -187,21 +188,31 @@ class _CountingLoad:
         return self.made[-1]
 
 
+WHO = "Who announced that Russia would suspend its NATO mission?"
+
+
 @pytest.fixture
-def parser_load(monkeypatch: pytest.MonkeyPatch) -> Callable[[int], _CountingLoad]:
-    """A fresh process-wide parser slot whose load is counted (and can fail)."""
+def ask_ahead(
+    monkeypatch: pytest.MonkeyPatch,
+    make_settings: Callable[..., Settings],
+    seed_docs: Path,
+    embedder: Embedder,
+) -> Callable[[int], _CountingLoad]:
+    """With a fresh process-wide parser slot whose load is counted (and fails the first
+    ``failures`` times), read a who-question ahead, as `newsbot ask` does."""
     from retrieval.answering import parse
     from retrieval.answering.spacy_reader import SpacyReader
 
     monkeypatch.setattr(parse, "_reader", None)
     monkeypatch.setattr(parse, "_tried", False)
 
-    def make(failures: int = 0) -> _CountingLoad:
+    def ask(failures: int) -> _CountingLoad:
         load = _CountingLoad(failures)
         monkeypatch.setattr(SpacyReader, "load", load)
+        NewsService(make_settings([seed_docs]), embedder).read_ahead(WHO)
         return load
 
-    return make
+    return ask
 
 
 def _join_parser_load() -> None:
@@ -210,50 +221,28 @@ def _join_parser_load() -> None:
             t.join()
 
 
-WHO = "Who announced that Russia would suspend its NATO mission?"
-
-
 def test_the_parser_loaded_ahead_is_the_one_the_question_uses(
-    make_settings: Callable[..., Settings],
-    seed_docs: Path,
-    embedder: Embedder,
-    parser_load: Callable[[int], _CountingLoad],
+    ask_ahead: Callable[[int], _CountingLoad],
 ) -> None:
-    from retrieval.answering.parse import default_reader
-
-    load = parser_load(0)
-    service = NewsService(make_settings([seed_docs]), embedder)
-    service.read_ahead(WHO)
+    load = ask_ahead(0)
     _join_parser_load()
     assert load.calls == ["parser-load"]
     assert default_reader() is load.made[0] and load.calls == ["parser-load"]
 
 
 def test_a_question_asked_while_the_parser_loads_waits_for_that_load(
-    make_settings: Callable[..., Settings],
-    seed_docs: Path,
-    embedder: Embedder,
-    parser_load: Callable[[int], _CountingLoad],
+    ask_ahead: Callable[[int], _CountingLoad],
 ) -> None:
-    from retrieval.answering.parse import default_reader
-
-    load = parser_load(0)
-    NewsService(make_settings([seed_docs]), embedder).read_ahead(WHO)
+    load = ask_ahead(0)
     first = default_reader()  # whichever thread gets there first loads; the other waits
     _join_parser_load()
     assert len(load.calls) == 1 and first is load.made[0] and default_reader() is first
 
 
 def test_a_failure_on_the_loading_thread_is_raised_to_the_question(
-    make_settings: Callable[..., Settings],
-    seed_docs: Path,
-    embedder: Embedder,
-    parser_load: Callable[[int], _CountingLoad],
+    ask_ahead: Callable[[int], _CountingLoad],
 ) -> None:
-    from retrieval.answering.parse import default_reader
-
-    load = parser_load(2)
-    NewsService(make_settings([seed_docs]), embedder).read_ahead(WHO)
+    load = ask_ahead(2)
     _join_parser_load()
     assert load.calls == ["parser-load"]
     # Not a silent answer without the parser: the question's own load raises it...
