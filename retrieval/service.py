@@ -564,9 +564,18 @@ class NewsService:
         # A follow-up stays with the article(s) the conversation is about: the one its
         # questions have matched best so far, when that is clearly not the one it was on.
         about = focus.current(turns)
-        support = focus.support(about, hits)
-        if (lead := focus.leader(about, support)) is not None:
+        support = about.support
+        if session_id is not None or turns:
+            evidence = self._evidence(loaded, asked, standalone, qvec, hits, filters)
+            support = focus.support(about, evidence, asked)
+        # Only a question that added evidence can hand the focus over.
+        if support != about.support and (lead := focus.leader(about, support)) is not None:
             about = focus.Focus((lead,), (), support)
+            taken = self._reread(loaded, asked, focus.handed_over(turns, lead), fetch, filters)
+            if taken is not None:
+                standalone, qvec, hits = taken
+                hits = when.rerank(hits, plan) if plan is not None else hits
+                top = hits[:k]
         if about.articles:
             within = replace(filters or Filters(), articles=about.articles)
             near = loaded.retriever.search(standalone, qvec=qvec, k=k, filters=within)
@@ -589,6 +598,36 @@ class NewsService:
             plan,
             support=support,
         )
+
+    def _evidence(
+        self,
+        loaded: _Loaded,
+        asked: str,
+        standalone: str,
+        qvec: np.ndarray,
+        hits: list[Hit],
+        filters: Filters | None,
+    ) -> list[Hit]:
+        """The hits for the reader's own words, as deep as the focus's support counts them:
+        a question condensed with the focus's names finds the focus article whether or not
+        the conversation is about it, so the support is judged without them."""
+        depth = focus.EVIDENCE_DEPTH
+        if asked == standalone and len(hits) >= depth:
+            return hits[:depth]
+        vec = qvec if asked == standalone else self.embedder.encode([asked])[0]
+        return self._search(loaded, asked, vec, depth, filters)
+
+    def _reread(
+        self, loaded: _Loaded, asked: str, turns: list[Turn], k: int, filters: Filters | None
+    ) -> tuple[str, np.ndarray, list[Hit]] | None:
+        """The question made standalone again once another article took the focus over
+        (``turns`` handed over to it), embedded and searched; None when it outgrows the
+        question cap."""
+        standalone = loaded.answerer.condense(asked, turns)
+        if len(standalone) > self.settings.answer.max_question_chars:
+            return None
+        qvec = self.embedder.encode([standalone])[0]
+        return standalone, qvec, self._search(loaded, standalone, qvec, k, filters)
 
     def _bounded(self, history: Sequence[Turn]) -> list[Turn]:
         """A caller's conversation, bounded as a stored one is: the last ``max_turns``
