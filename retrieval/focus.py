@@ -171,17 +171,27 @@ def leader(before: Focus, now: Sequence[tuple[str, float]]) -> str | None:
     return None
 
 
-def handed_over(history: Sequence[Turn], article: str) -> list[Turn]:
+def handed_over(history: Sequence[Turn], article: str, text: str | None = None) -> list[Turn]:
     """The conversation as a follow-up reads it once ``article`` took the focus over: the
-    last turn in the reader's own words, about that article, with no names in play (those
-    came from the article it leaves, and a "he" must not mean one of them)."""
+    last turn in the reader's own words, about that article, with the names in play its
+    own (``text``: the article's), most salient first; none of the article it leaves,
+    whose names the follow-up must not carry ("he" is not the other story's man)."""
     if not history:
         return []
     last = history[-1]
+    cast = tuple(cast_of(text)) if text is not None else ()
     return [
         *history[:-1],
-        replace(last, standalone=last.question, articles=(article,), entities=()),
+        replace(last, standalone=last.question, articles=(article,), entities=cast),
     ]
+
+
+def cast_of(text: str) -> list[str]:
+    """The names an article writes inside its sentences, the likeliest "he" or "she"
+    first (often mentioned, a person); the first few kept."""
+    names = list(dict.fromkeys(n for n in names_in(text) if attested(n, text)))
+    names.sort(key=lambda n: -_referent_score(n, text, 0))
+    return names[:_MAX_ENTITIES]
 
 
 def after(

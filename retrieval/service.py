@@ -571,7 +571,9 @@ class NewsService:
         # Only a question that added evidence can hand the focus over.
         if support != about.support and (lead := focus.leader(about, support)) is not None:
             about = focus.Focus((lead,), (), support)
-            taken = self._reread(loaded, asked, focus.handed_over(turns, lead), fetch, filters)
+            led = loaded.index.articles.get(lead)
+            handed = focus.handed_over(turns, lead, led.text if led is not None else None)
+            taken = self._reread(loaded, asked, handed, fetch, filters)
             if taken is not None:
                 standalone, qvec, hits = taken
                 hits = when.rerank(hits, plan) if plan is not None else hits
