@@ -132,6 +132,8 @@ class _Prepared:
     searched: list[Hit] = field(default_factory=list)
     # The articles' support in the conversation once this question is counted (focus.support).
     support: tuple[tuple[str, float], ...] = ()
+    # The article that took the conversation's focus over at this question, if one did.
+    lead: str | None = None
 
 
 class NewsService:
@@ -569,7 +571,8 @@ class NewsService:
             evidence = self._evidence(loaded, asked, standalone, qvec, hits, filters)
             support = focus.support(about, evidence, asked)
         # Only a question that added evidence can hand the focus over.
-        if support != about.support and (lead := focus.leader(about, support)) is not None:
+        lead = focus.leader(about, support) if support != about.support else None
+        if lead is not None:
             about = focus.Focus((lead,), (), support)
             led = loaded.index.articles.get(lead)
             handed = focus.handed_over(turns, lead, led.text if led is not None else None)
@@ -599,6 +602,7 @@ class NewsService:
             timings,
             plan,
             support=support,
+            lead=lead,
         )
 
     def _evidence(
@@ -805,7 +809,7 @@ class NewsService:
         answer.question, answer.standalone_question = p.question, p.standalone
         answer.timings = {**p.timings, "answer": _ms(t3 - t_answer), "total": _ms(t3 - p.t0)}
         if p.session_id and p.record:
-            self.remember(p.session_id, answer, p.support)
+            self.remember(p.session_id, answer, p.support, p.lead)
         return answer
 
     def remember(
@@ -813,12 +817,16 @@ class NewsService:
         session_id: str,
         answer: Answer,
         support: tuple[tuple[str, float], ...] | None = None,
+        lead: str | None = None,
     ) -> None:
         """Record an answered turn in a session (once the answer reached its reader), with
         the conversation's focus after it; ``support``: the articles' support with this
-        question counted (None: the earlier support stands)."""
+        question counted (None: the earlier support stands); ``lead``: the article that
+        took the focus over at this question (it keeps it even if the answer abstained)."""
         before = focus.current(self.sessions.history(session_id))
         articles = self._current().index.articles
+        if lead is not None and (led := articles.get(lead)) is not None:
+            before = focus.Focus((lead,), tuple(focus.cast_of(led.text)), before.support)
         cited = articles.get(answer.citations[0].article_id) if answer.citations else None
         after = focus.after(answer, before, cited.text if cited is not None else None, support)
         turn = replace(
