@@ -51,8 +51,9 @@ def run_eval(settings: Settings, args: argparse.Namespace) -> int:
         ingested = service.ensure_index(progress=True)
         if ingested is not None:
             print(render.ingest_text(ingested, verbose=False), file=sys.stderr)
-        if tmp is not None:
-            refuse_empty_corpus(ingested, args.dataset / "corpus.jsonl")
+        docs = ", ".join(map(str, settings.paths.docs))
+        source = str(args.dataset / "corpus.jsonl") if tmp is not None else docs
+        refuse_empty_corpus(service.stats()["articles"], source)
         service.ask("warm-up question")  # the first call pays one-off costs
         report = Report(threshold=threshold)
         with tqdm(total=len(questions), desc="questions", file=sys.stderr) as bar:

@@ -76,8 +76,15 @@ _ASKS_IDENTITY = re.compile(
 def needs_context(question: str) -> bool:
     """A follow-up leans on the previous turn: pronoun- or 'and'-led, or very short."""
     words = re.findall(r"[\w']+", question.lower())
-    content = [w for w in words if w not in STOPWORDS and w not in _QUESTION_WORDS]
-    return bool(_LEADS.match(question.strip())) or bool(_PRONOUNS & set(words)) or len(content) < 2
+    short = len(content_words(question)) < 2
+    return bool(_LEADS.match(question.strip())) or bool(_PRONOUNS & set(words)) or short
+
+
+def content_words(question: str) -> list[str]:
+    """The question's words that say what it is about: no stopword, question word or
+    pronoun ("What happened to him?" -> ["happened"])."""
+    words = re.findall(r"[\w']+", question.lower())
+    return [w for w in words if w not in STOPWORDS and w not in _QUESTION_WORDS | _PRONOUNS]
 
 
 def could_be_person(name: str) -> bool:

@@ -20,7 +20,6 @@ from retrieval.answer import Answer
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder
 from retrieval.errors import InputError
-from retrieval.ingest import IngestReport
 from retrieval.prompts import NOT_STATED
 from retrieval.retriever import Hit
 from retrieval.service import NewsService
@@ -562,14 +561,15 @@ def eval_service(
     return NewsService(settings.model_copy(update={"paths": paths}), embedder), tmp
 
 
-def refuse_empty_corpus(report: IngestReport | None, corpus: Path) -> None:
-    """Refuse to score a dataset whose corpus indexed nothing: every question would abstain.
+def refuse_empty_corpus(articles: int, source: str) -> None:
+    """Refuse to score an index of no article: every question would abstain.
 
     Raises:
-        InputError: the corpus gave no article.
+        InputError: ``source`` (the dataset's corpus, or the configured article folders)
+            gave no article.
     """
-    if report is not None and report.articles == 0:
+    if articles == 0:
         raise InputError(
-            f"{corpus} gave no article to index (see the ingest report above); "
+            f"{source} gave no article to index (see the ingest report above); "
             "refusing to score an empty index"
         )

@@ -132,6 +132,8 @@ class _Prepared:
     searched: list[Hit] = field(default_factory=list)
     # The articles' support in the conversation once this question is counted (focus.support).
     support: tuple[tuple[str, float], ...] = ()
+    # The article that took the conversation's focus over at this question, if one did.
+    lead: str | None = None
 
 
 class NewsService:
@@ -564,9 +566,21 @@ class NewsService:
         # A follow-up stays with the article(s) the conversation is about: the one its
         # questions have matched best so far, when that is clearly not the one it was on.
         about = focus.current(turns)
-        support = focus.support(about, hits)
-        if (lead := focus.leader(about, support)) is not None:
+        support = about.support
+        if session_id is not None or turns:
+            evidence = self._evidence(loaded, asked, standalone, qvec, hits, filters)
+            support = focus.support(about, evidence, asked)
+        # Only a question that added evidence can hand the focus over.
+        lead = focus.leader(about, support) if support != about.support else None
+        if lead is not None:
             about = focus.Focus((lead,), (), support)
+            led = loaded.index.articles.get(lead)
+            handed = focus.handed_over(turns, lead, led.text if led is not None else None)
+            taken = self._reread(loaded, asked, handed, fetch, filters)
+            if taken is not None:
+                standalone, qvec, hits = taken
+                hits = when.rerank(hits, plan) if plan is not None else hits
+                top = hits[:k]
         if about.articles:
             within = replace(filters or Filters(), articles=about.articles)
             near = loaded.retriever.search(standalone, qvec=qvec, k=k, filters=within)
@@ -588,7 +602,38 @@ class NewsService:
             timings,
             plan,
             support=support,
+            lead=lead,
         )
+
+    def _evidence(
+        self,
+        loaded: _Loaded,
+        asked: str,
+        standalone: str,
+        qvec: np.ndarray,
+        hits: list[Hit],
+        filters: Filters | None,
+    ) -> list[Hit]:
+        """The hits for the reader's own words, as deep as the focus's support counts them:
+        a question condensed with the focus's names finds the focus article whether or not
+        the conversation is about it, so the support is judged without them."""
+        depth = focus.EVIDENCE_DEPTH
+        if asked == standalone and len(hits) >= depth:
+            return hits[:depth]
+        vec = qvec if asked == standalone else self.embedder.encode([asked])[0]
+        return self._search(loaded, asked, vec, depth, filters)
+
+    def _reread(
+        self, loaded: _Loaded, asked: str, turns: list[Turn], k: int, filters: Filters | None
+    ) -> tuple[str, np.ndarray, list[Hit]] | None:
+        """The question made standalone again once another article took the focus over
+        (``turns`` handed over to it), embedded and searched; None when it outgrows the
+        question cap."""
+        standalone = loaded.answerer.condense(asked, turns)
+        if len(standalone) > self.settings.answer.max_question_chars:
+            return None
+        qvec = self.embedder.encode([standalone])[0]
+        return standalone, qvec, self._search(loaded, standalone, qvec, k, filters)
 
     def _bounded(self, history: Sequence[Turn]) -> list[Turn]:
         """A caller's conversation, bounded as a stored one is: the last ``max_turns``
@@ -764,7 +809,7 @@ class NewsService:
         answer.question, answer.standalone_question = p.question, p.standalone
         answer.timings = {**p.timings, "answer": _ms(t3 - t_answer), "total": _ms(t3 - p.t0)}
         if p.session_id and p.record:
-            self.remember(p.session_id, answer, p.support)
+            self.remember(p.session_id, answer, p.support, p.lead)
         return answer
 
     def remember(
@@ -772,12 +817,16 @@ class NewsService:
         session_id: str,
         answer: Answer,
         support: tuple[tuple[str, float], ...] | None = None,
+        lead: str | None = None,
     ) -> None:
         """Record an answered turn in a session (once the answer reached its reader), with
         the conversation's focus after it; ``support``: the articles' support with this
-        question counted (None: the earlier support stands)."""
+        question counted (None: the earlier support stands); ``lead``: the article that
+        took the focus over at this question (it keeps it even if the answer abstained)."""
         before = focus.current(self.sessions.history(session_id))
         articles = self._current().index.articles
+        if lead is not None and (led := articles.get(lead)) is not None:
+            before = focus.Focus((lead,), tuple(focus.cast_of(led.text)), before.support)
         cited = articles.get(answer.citations[0].article_id) if answer.citations else None
         after = focus.after(answer, before, cited.text if cited is not None else None, support)
         turn = replace(

@@ -108,6 +108,28 @@ def test_eval_refuses_a_corpus_that_indexed_nothing(
     assert "gave no article to index" in err and "refusing to score an empty index" in err
 
 
+def test_eval_refuses_configured_articles_that_indexed_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], embedder: Embedder
+) -> None:
+    # A dataset without corpus.jsonl is scored on the configured articles; a config whose
+    # article folder is empty (say, relative paths resolved against another folder) must not
+    # score every question as an abstention.
+    dataset = tmp_path / "seedlike"
+    dataset.mkdir()
+    question = {"id": "q1", "question": "When?", "answers": ["Monday"], "answerable": True}
+    (dataset / "questions.jsonl").write_text(json.dumps(question) + "\n", encoding="utf-8")
+    (tmp_path / "empty_store").mkdir()
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "paths:\n  docs: [empty_store]\n  index_dir: index\nsessions:\n  path: ':memory:'\n",
+        encoding="utf-8",
+    )
+    code = main(["--config", str(config), "eval", str(dataset), "--json"])
+    out, err = capsys.readouterr()
+    assert code == 1 and out == ""
+    assert "empty_store" in err and "refusing to score an empty index" in err
+
+
 @pytest.mark.slow
 def test_reading_a_100_mb_export_keeps_memory_flat(tmp_path: Path) -> None:
     path = tmp_path / "corpus.jsonl"
