@@ -228,7 +228,7 @@ class NewsService:
         one-question process (``newsbot ask``) then pays less of its ~1.2 s load. The
         short-answer reader opens the same way for the questions it reads."""
         if needs_parser(question):
-            threading.Thread(target=default_reader, name="parser-load").start()
+            threading.Thread(target=_load_parser, name="parser-load").start()
         answer = self.settings.answer
         if answer.backend == "extractive" and answer.reader == "on" and reads_span(question):
             threading.Thread(target=_load_span_reader, name="reader-load").start()
@@ -990,6 +990,13 @@ def _stat(path: Path) -> tuple[int, int] | None:
 
 def _ms(seconds: float) -> float:
     return round(seconds * 1000, 2)
+
+
+def _load_parser() -> None:
+    """Load the short-answer parser ahead of its first question; a failure is left for that
+    question to raise (default_reader tries again)."""
+    with contextlib.suppress(Exception):
+        default_reader()
 
 
 def _load_span_reader() -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from retrieval.answering.parse import default_reader
 from retrieval.articles import normalize_text
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder, _plain_modules, make_embedder, model_shape
@@ -169,3 +170,84 @@ def test_ask_loads_the_parser_ahead_only_for_questions_it_answers(
         if t.name == "parser-load":
             t.join()
     assert loads == (["parser-load"] if ahead else [])
+
+
+class _CountingLoad:
+    """Stands in for SpacyReader.load: counts loads, and fails the first ``failures``."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.calls: list[str] = []
+        self.failures = failures
+        self.made: list[object] = []
+
+    def __call__(self) -> object:
+        self.calls.append(threading.current_thread().name)
+        if len(self.calls) <= self.failures:
+            raise RuntimeError("the model could not be read")
+        self.made.append(object())
+        return self.made[-1]
+
+
+WHO = "Who announced that Russia would suspend its NATO mission?"
+
+
+@pytest.fixture
+def ask_ahead(
+    monkeypatch: pytest.MonkeyPatch,
+    make_settings: Callable[..., Settings],
+    seed_docs: Path,
+    embedder: Embedder,
+) -> Callable[[int], _CountingLoad]:
+    """With a fresh process-wide parser slot whose load is counted (and fails the first
+    ``failures`` times), read a who-question ahead, as `newsbot ask` does."""
+    from retrieval.answering import parse
+    from retrieval.answering.spacy_reader import SpacyReader
+
+    monkeypatch.setattr(parse, "_reader", None)
+    monkeypatch.setattr(parse, "_tried", False)
+
+    def ask(failures: int) -> _CountingLoad:
+        load = _CountingLoad(failures)
+        monkeypatch.setattr(SpacyReader, "load", load)
+        NewsService(make_settings([seed_docs]), embedder).read_ahead(WHO)
+        return load
+
+    return ask
+
+
+def _join_parser_load() -> None:
+    for t in threading.enumerate():
+        if t.name == "parser-load":
+            t.join()
+
+
+def test_the_parser_loaded_ahead_is_the_one_the_question_uses(
+    ask_ahead: Callable[[int], _CountingLoad],
+) -> None:
+    load = ask_ahead(0)
+    _join_parser_load()
+    assert load.calls == ["parser-load"]
+    assert default_reader() is load.made[0] and load.calls == ["parser-load"]
+
+
+def test_a_question_asked_while_the_parser_loads_waits_for_that_load(
+    ask_ahead: Callable[[int], _CountingLoad],
+) -> None:
+    load = ask_ahead(0)
+    first = default_reader()  # whichever thread gets there first loads; the other waits
+    _join_parser_load()
+    assert len(load.calls) == 1 and first is load.made[0] and default_reader() is first
+
+
+def test_a_failure_on_the_loading_thread_is_raised_to_the_question(
+    ask_ahead: Callable[[int], _CountingLoad],
+) -> None:
+    load = ask_ahead(2)
+    _join_parser_load()
+    assert load.calls == ["parser-load"]
+    # Not a silent answer without the parser: the question's own load raises it...
+    with pytest.raises(RuntimeError, match="could not be read"):
+        default_reader()
+    # ... and a later question loads it once it can be read.
+    assert default_reader() is load.made[0] and default_reader() is load.made[0]
+    assert load.calls == ["parser-load", "MainThread", "MainThread"]

@@ -4,6 +4,7 @@ without unpickling anything, and its parses type short-answer candidates. The te
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 from pathlib import Path
@@ -19,6 +20,9 @@ from retrieval.answering.spacy_reader import (
     verify,
 )
 from retrieval.service import NewsService
+from tests.conftest import SEED, run_probe
+
+CASES = Path(__file__).parent / "data" / "short_answers" / "cases.jsonl"
 
 _seen: list[str] = []
 _watching = False
@@ -125,3 +129,36 @@ def test_warm_up_loads_the_parser_before_the_first_question(
     seed_service.warm_up()
     assert loaded == [True]
     assert parse.default_reader() is not None
+
+
+def test_the_tokenizer_read_from_the_model_file_is_spacys_own(reader: SpacyReader) -> None:
+    """spaCy builds the English default tokenizer and then overwrites it from the model's
+    file; built from the file alone, the tokenizer and every parse are the same."""
+    spacy = spacy_reader._import_spacy()
+    plain = SpacyReader(spacy.load(model_folder(), exclude=list(spacy_reader.EXCLUDE)))
+    # Its rules; the vocabularies differ by the words parsed so far.
+    rules = {"exclude": ["vocab"]}
+    assert reader._nlp.tokenizer.to_bytes(**rules) == plain._nlp.tokenizer.to_bytes(**rules)
+    assert reader._nlp.pipe_names == plain._nlp.pipe_names
+    texts = [s for line in CASES.open() for s in json.loads(line)["evidence"]]
+    texts.append(SEED.read_text(encoding="utf-8"))
+    texts.append("U.S. officials said at 9:30 a.m. on Oct. 18th that e-mails (e.g. ones")
+    assert reader.parse(texts) == plain.parse(texts)
+
+
+def test_loading_the_parser_imports_neither_torch_nor_spacys_command_line(
+    tmp_path: Path,
+) -> None:
+    probe = (
+        "import sys\n"
+        "from retrieval.answering.spacy_reader import SpacyReader\n"
+        "SpacyReader.load()\n"
+        "names = ('torch', 'spacy.cli', 'typer', 'requests')\n"
+        "print(sorted(m for m in names if m in sys.modules))\n"
+        "import spacy\n"
+        "print(spacy.info()['spacy_version'] == spacy.__version__, 'spacy.cli' in sys.modules)\n"
+    )
+    done = run_probe(probe, tmp_path)
+    assert done.returncode == 0, done.stderr
+    # spacy.info() still works: it imports the command line when called.
+    assert done.stdout.split("\n")[:2] == ["[]", "True True"], done.stdout

@@ -89,15 +89,17 @@ _tried = False
 def default_reader() -> SentenceReader | None:
     """The process's parser, loaded on first use; None when spaCy or its verified model is
     missing (both are core dependencies), in which case short answers fall back to the rules
-    over the sentence text."""
+    over the sentence text. Any other error propagates, and the next call tries again: one
+    raised on a loading thread (``NewsService.read_ahead``) is raised again to the caller
+    that needs the parser, instead of leaving it to answer without one."""
     global _reader, _tried
     with _lock:
         if not _tried:
-            _tried = True
             from retrieval.answering.spacy_reader import ParserUnavailableError, SpacyReader
 
             try:
                 _reader = SpacyReader.load()
             except ParserUnavailableError as e:
                 log.warning("%s; short answers fall back to rules over the text", e)
+            _tried = True
         return _reader
