@@ -128,6 +128,25 @@ def test_console_script_in_a_real_process(config: Path) -> None:
     assert "Sources:" in proc.stdout
 
 
+def test_a_reader_that_stops_early_gets_no_traceback(config: Path) -> None:
+    """`newsbot ask ... | head -1`: the pipe closes before the answer is written; the command
+    stops quietly, as a shell tool does, instead of printing a BrokenPipeError traceback."""
+    exe = Path(sys.executable).parent / "newsbot"
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-m", "bot.cli"]
+    proc = subprocess.Popen(
+        [*cmd, "--config", str(config), "ask", "When is the accreditation withdrawn?"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        cwd=REPO,
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.close()  # the reader is gone before the first line
+    err = proc.stderr.read().decode()
+    assert proc.wait(timeout=300) == 141, err  # 128 + SIGPIPE, as a shell reports it
+    assert "Traceback" not in err and "BrokenPipeError" not in err
+
+
 def test_eval_backend_choices_are_the_configs(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as e:
         main(["eval", "somewhere", "--backend", "gpt-17"])
