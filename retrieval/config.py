@@ -47,6 +47,10 @@ CONFIG_ENV = "NEWSBOT_CONFIG"
 # questions move +0.046. The threshold moves by that shift, fitted on q0-249 and held out
 # on q250-499 (see bench/README.md).
 ABSTAIN_THRESHOLDS: dict[str, float] = {"own": 5.2, "from_sentences": 5.28}
+# retrieval.weight_dense when unset, per embedding.chunks: a chunk vector that is the mean of
+# its sentences' vectors adds little to the sentence ranker and counts less in the fusion
+# (0.25 chosen with from_sentences in session 14; see bench/README.md).
+DENSE_WEIGHTS: dict[str, float] = {"own": 1.0, "from_sentences": 0.25}
 
 
 class _Section(BaseModel):
@@ -183,7 +187,12 @@ class RetrievalSettings(_Section):
     rrf_k: int = Field(
         default=60, ge=1, le=1000, description="RRF constant: rank r adds weight / (rrf_k + r)."
     )
-    weight_dense: float = Field(default=1.0, ge=0, description="Weight of the chunk embeddings.")
+    weight_dense: float | None = Field(
+        default=None,
+        ge=0,
+        description="Weight of the chunk embeddings; unset: 1.0 with embedding.chunks: own, "
+        "0.25 with from_sentences (whose chunk vectors are means of the sentences').",
+    )
     weight_sentence: float = Field(
         default=1.0, ge=0, description="Weight of the best sentence embedding of each chunk."
     )
@@ -631,6 +640,15 @@ def answer_for(settings: Settings) -> AnswerSettings:
         return settings.answer
     threshold = ABSTAIN_THRESHOLDS[settings.embedding.chunks]
     return settings.answer.model_copy(update={"abstain_threshold": threshold})
+
+
+def retrieval_for(settings: Settings) -> RetrievalSettings:
+    """The retrieval section with ``weight_dense`` decided: as configured, else the weight
+    for how the index's chunk vectors are made (``embedding.chunks``)."""
+    if settings.retrieval.weight_dense is not None:
+        return settings.retrieval
+    weight = DENSE_WEIGHTS[settings.embedding.chunks]
+    return settings.retrieval.model_copy(update={"weight_dense": weight})
 
 
 def verification_for(settings: Settings) -> tuple[VerifySettings, float]:

@@ -95,6 +95,10 @@ class HybridRetriever:
     def __init__(
         self, *, index: SearchIndex, embedder: Embedder, settings: RetrievalSettings
     ) -> None:
+        """``settings`` with ``weight_dense`` decided (``config.retrieval_for``)."""
+        if settings.weight_dense is None:
+            raise ValueError("weight_dense is unset: pass config.retrieval_for(settings)")
+        self.weight_dense = settings.weight_dense
         self.index = index
         self.embedder = embedder
         self.settings = settings
@@ -146,7 +150,7 @@ class HybridRetriever:
         sentence = self.index.dense_sentences(qvec, fetch, mask, among=among)
         fused = reciprocal_rank_fusion(
             [
-                (cfg.weight_dense, dense),
+                (self.weight_dense, dense),
                 (cfg.weight_sentence, sentence),
                 (cfg.weight_bm25, lexical),
             ],

@@ -29,7 +29,7 @@ from retrieval.backend import (
     shared_stories,
 )
 from retrieval.condense import needs_context, standalone_question
-from retrieval.config import Settings, answer_for
+from retrieval.config import Settings, answer_for, retrieval_for
 from retrieval.embeddings import Embedder, make_embedder
 from retrieval.errors import (
     ArticleConflictError,
@@ -265,7 +265,7 @@ class NewsService:
             index = open_index(self.store, name)
             check_signature(index.data.manifest, index_signature(self.settings, self.embedder))
             retriever = HybridRetriever(
-                index=index, embedder=self.embedder, settings=self.settings.retrieval
+                index=index, embedder=self.embedder, settings=retrieval_for(self.settings)
             )
             answerer = make_answerer(self.settings, index, self.embedder)
             self._loaded = _Loaded(index, retriever, answerer)

@@ -12,7 +12,14 @@ from typing import Any, Literal, get_origin
 import pytest
 
 from bot.cli import main
-from retrieval.config import ABSTAIN_THRESHOLDS, Settings, answer_for, load_settings
+from retrieval.config import (
+    ABSTAIN_THRESHOLDS,
+    DENSE_WEIGHTS,
+    Settings,
+    answer_for,
+    load_settings,
+    retrieval_for,
+)
 from retrieval.config_errors import sections
 from retrieval.errors import ConfigError
 from tests.conftest import REPO
@@ -29,6 +36,11 @@ def test_shipped_config_is_valid() -> None:
     assert s.answer.backend == "extractive"
     assert s.index_dir == (REPO / "docs_store/.index").resolve()
     assert s.docs_paths == [(REPO / "docs_store").resolve()]
+    # The shipped articles are ingested the fast way: int8 ONNX, chunk vectors made from the
+    # sentences' (bench/README.md: 3-4x the tutorial pipeline, every quality target held).
+    assert (s.embedding.backend, s.embedding.precision) == ("onnx", "int8")
+    assert (s.embedding.chunks, s.embedding.sentences) == ("from_sentences", "own")
+    assert retrieval_for(s).weight_dense == DENSE_WEIGHTS["from_sentences"]
 
 
 def test_unknown_keys_and_bad_values_are_named(tmp_path: Path) -> None:
@@ -129,6 +141,22 @@ def test_an_unset_abstain_threshold_follows_how_chunk_vectors_are_made(
     assert answer_for(load_settings(_write(tmp_path, text))).threshold == 4.0
     monkeypatch.setenv("NEWSBOT_ANSWER__ABSTAIN_THRESHOLD", "6.5")
     assert answer_for(load_settings(_write(tmp_path, text))).threshold == 6.5
+
+
+def test_an_unset_dense_weight_follows_how_chunk_vectors_are_made(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    own = load_settings(_write(tmp_path, "embedding:\n  chunks: own\n"))
+    derived = load_settings(_write(tmp_path, "embedding:\n  chunks: from_sentences\n"))
+    assert own.retrieval.weight_dense is derived.retrieval.weight_dense is None
+    assert retrieval_for(own).weight_dense == DENSE_WEIGHTS["own"] == 1.0
+    # A chunk vector that is a mean of its sentences' says less than the sentence ranker's
+    # own scores: it counts less in the fusion.
+    assert retrieval_for(derived).weight_dense == DENSE_WEIGHTS["from_sentences"] < 1.0
+    text = "embedding:\n  chunks: from_sentences\nretrieval:\n  weight_dense: 0.5\n"
+    assert retrieval_for(load_settings(_write(tmp_path, text))).weight_dense == 0.5
+    monkeypatch.setenv("NEWSBOT_RETRIEVAL__WEIGHT_DENSE", "2")
+    assert retrieval_for(load_settings(_write(tmp_path, text))).weight_dense == 2.0
 
 
 # --- malformed environment variables: one line naming key, variable and fix; no secret shown
