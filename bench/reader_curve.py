@@ -17,7 +17,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from retrieval.answering.fits import span_fits  # noqa: E402
+from span_fits import span_fits  # noqa: E402  (bench/span_fits.py, beside this script)
+
 from retrieval.answering.parse import default_reader  # noqa: E402
 from retrieval.answering.reader import WEIGHTS, SpanReader  # noqa: E402
 from retrieval.answering.shorts import READ_KINDS  # noqa: E402

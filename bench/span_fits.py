@@ -1,7 +1,8 @@
-"""Whether the reader's span is of the type its question asks for: a who question's span
-names a person, organisation or group, a when question's a date or time, a where question's
-a place, a how-many question's a number (the entity types of typed.KIND_TYPES, read by the
-project's parser). Other questions ask for any type."""
+"""Whether the reader's span is of the type its question asks for (a measuring tool for
+`bench/reader_curve.py --fit`; the answerer does not use it): a who question's span names a
+person, organisation or group, a when question's a date or time, a where question's a place,
+a how-many question's a number (the entity types of typed.KIND_TYPES, read by the project's
+parser). Other questions ask for any type."""
 
 from __future__ import annotations
 
