@@ -41,8 +41,10 @@ class SearchIndex:
         self._sentence0 = [p.sentence0 for p in self.parts]
         n_chunks = sum(p.index.n_chunks for p in self.parts)
         n_sentences = sum(p.index.n_sentences for p in self.parts)
-        self.chunks = _Rows(self, n_chunks, sum(p.live_chunks for p in self.parts), True)
-        self.sentences = _Rows(self, n_sentences, sum(p.live_sentences for p in self.parts), False)
+        live_chunks = sum(p.live_chunks for p in self.parts)
+        live_sentences = sum(p.live_sentences for p in self.parts)
+        self.chunks: _Rows[ChunkRow] = _Rows(self, n_chunks, live_chunks, True)
+        self.sentences: _Rows[SentenceRow] = _Rows(self, n_sentences, live_sentences, False)
         self.sentences_of = _SentencesOf(self)
         self.chunk_vectors = _Vectors(self, chunks=True)
         self.sentence_vectors = _Vectors(self, chunks=False)

@@ -10,13 +10,13 @@ denials, quantifiers and roles are still held to the sentence exactly.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
 from retrieval.lexical import terms
 
-Embed = Callable[[list[str]], np.ndarray]
+Embed = Callable[[Sequence[str]], np.ndarray]
 _WORD = re.compile(r"[A-Za-z][a-z'’\-]+")
 
 
