@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from retrieval.answer import Answer, AnswerWindow, time_stamp
+from retrieval.answering.kinds import is_prose
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder
 from retrieval.evaluation import Outcome, Question, summarize
@@ -240,3 +241,15 @@ def test_eval_reports_window_accuracy_citations_and_kinds(
     assert s["by_kind"]["window"] == {"n": 2, "containment": 1.0, "abstention": 1.0}
     assert s["by_kind"]["order"]["containment"] == 0.0  # scored on the short answer
     assert s["empty_window_nearest_named"] == 1.0
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is the latest news about NATO?", "What's the latest on Russia and NATO?"],
+)
+def test_the_latest_report_never_quotes_a_heading(seed_service: NewsService, question: str) -> None:
+    answer = seed_service.ask(question, as_of=D(2026, 12, 2))
+    assert answer.citations, answer.text
+    quotes = [c.quote for c in answer.citations]
+    assert "Russia-NATO relations" not in quotes
+    assert all(is_prose(q) for q in quotes), quotes

@@ -13,6 +13,7 @@ import re
 import numpy as np
 
 from retrieval.answer import Answer, Citation, long_date
+from retrieval.answering.kinds import is_prose
 from retrieval.lexical import terms
 from retrieval.retriever import Hit
 from retrieval.search_index import SearchIndex
@@ -39,15 +40,29 @@ def topic(question: str) -> str:
     return _TOPIC_LEAD.sub("", question).strip().rstrip("?.! ").strip() or "that"
 
 
-def best_sentence(index: SearchIndex, hit: Hit, qvec: np.ndarray) -> tuple[str, float]:
-    """The chunk's sentence closest to the question, with its cosine."""
+def quotable(index: SearchIndex, hit: Hit, qvec: np.ndarray) -> list[tuple[float, int, str]]:
+    """The chunk's sentences worth quoting (no heading, byline or caption), each with its
+    cosine to the question and its row, in text order."""
     rows = index.sentences_of[hit.chunk.row]
     if not rows:
-        return hit.chunk.text.strip(), hit.dense or 0.0
+        return []
     cosines = index.sentence_vectors[rows] @ qvec
-    i = int(np.argmax(cosines))
-    s = index.sentences[rows[i]]
-    return hit.article.text[s.start : s.end].strip(), float(cosines[i])
+    out = []
+    for row, cos in zip(rows, cosines, strict=True):
+        sent = index.sentences[row]
+        text = hit.article.text[sent.start : sent.end].strip()
+        if is_prose(text):
+            out.append((float(cos), row, text))
+    return out
+
+
+def best_sentence(index: SearchIndex, hit: Hit, qvec: np.ndarray) -> tuple[str, float]:
+    """The chunk's quotable sentence closest to the question, with its cosine."""
+    found = quotable(index, hit, qvec)
+    if not found:
+        return hit.chunk.text.strip(), hit.dense or 0.0
+    cos, _, text = max(found, key=lambda x: x[0])
+    return text, cos
 
 
 def _cite(index: SearchIndex, hit: Hit, qvec: np.ndarray, n: int) -> Citation:
@@ -221,15 +236,7 @@ def newest_report(
     index: SearchIndex, question: str, qvec: np.ndarray, hits: list[Hit], sentences: int = 2
 ) -> Answer:
     """The newest article's sentences closest to the question, in article order, cited."""
-    scored: list[tuple[float, int, str, Hit]] = []
-    for h in hits:
-        rows = index.sentences_of[h.chunk.row]
-        if not rows:
-            continue
-        cosines = index.sentence_vectors[rows] @ qvec
-        for row, cos in zip(rows, cosines, strict=True):
-            sent = index.sentences[row]
-            scored.append((float(cos), row, h.article.text[sent.start : sent.end].strip(), h))
+    scored = [(cos, row, text, h) for h in hits for cos, row, text in quotable(index, h, qvec)]
     chosen = sorted(sorted(scored, key=lambda x: -x[0])[:sentences], key=lambda x: x[1])
     return _quoted(question, [(cos, text, h) for cos, _, text, h in chosen])
 
@@ -253,15 +260,11 @@ def event_report(
         if not on_topic(index, h, topic):
             continue
         published = dt.date.fromisoformat(h.article.date[:10]) if h.article.date else None
-        rows = index.sentences_of[h.chunk.row]
-        cosines = index.sentence_vectors[rows] @ qvec if rows else []
-        for row, cos in zip(rows, cosines, strict=True):
-            sent = index.sentences[row]
-            text = h.article.text[sent.start : sent.end].strip()
+        for cos, _, text in quotable(index, h, qvec):
             if text in seen or not mentions_window(dates_mentioned(text, published), window):
                 continue
             seen.add(text)
-            scored.append((float(cos), text, h))
+            scored.append((cos, text, h))
     if not scored:
         return None
     scored.sort(key=lambda x: -x[0])
