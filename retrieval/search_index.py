@@ -10,6 +10,7 @@ next snapshot costs what is new in it, not what it holds.
 
 from __future__ import annotations
 
+import functools
 from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import replace
@@ -51,6 +52,11 @@ class SearchIndex:
         # True when some rows are deleted: masks then always carry the live rows.
         self._holes = any(p.alive is not None for p in self.parts)
 
+    @functools.cached_property
+    def sources(self) -> tuple[str, ...]:
+        """The distinct sources of the snapshot's segments, as written."""
+        return tuple(dict.fromkeys(n for p in self.parts for n in p.index.source_names))
+
     def idf(self, term: str) -> float:
         """BM25's inverse document frequency of a term over the chunks."""
         return self.lexical.idf(term)
@@ -73,6 +79,12 @@ class SearchIndex:
             m = p.index.mask(filters)
             masks.append(m if p.alive is None else m & p.alive)
         return np.concatenate(masks) if masks else np.zeros(0, dtype=bool)
+
+    def newest(self, filters: Filters) -> str | None:
+        """The newest publication date (ISO) among the live chunks the filters let through."""
+        mask = self.mask(filters)
+        days = [p.index.newest(self._allowed(p, mask)) for p in self.parts]
+        return max((d for d in days if d), default=None)
 
     def _allowed(self, p: LivePart, mask: np.ndarray | None) -> np.ndarray | None:
         if mask is None:

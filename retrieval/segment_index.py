@@ -66,6 +66,7 @@ class SegmentIndex:
         # integer comparisons (comparing 1M strings costs ~10 ms a query).
         self._dates = cols.dates
         self._chunk_date = cols.article_date[codes]
+        self.source_names = tuple(dict.fromkeys(str(x) for x in cols.sources if str(x)))
         folded = [str(x).casefold() for x in cols.sources]
         self._source_code = {f: i for i, f in enumerate(dict.fromkeys(folded))}
         by_name = np.array([self._source_code[f] for f in folded], dtype=np.int32)
@@ -115,6 +116,13 @@ class SegmentIndex:
             gone = self.article_codes(deleted)
             self._alive = (deleted, ~np.isin(self._chunk_article, gone))
         return self._alive[1]
+
+    def newest(self, allowed: np.ndarray | None) -> str | None:
+        """The newest date of the chunks ``allowed`` lets through (None: every chunk)."""
+        codes = self._chunk_date if allowed is None else self._chunk_date[allowed]
+        if not len(codes):
+            return None
+        return str(self._dates[codes.max()]) or None
 
     def mask(self, filters: Filters) -> np.ndarray:
         """A boolean mask over the segment's chunks for the filters."""

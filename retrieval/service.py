@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from retrieval import adding, focus, when
+from retrieval import adding, focus, outlets, when
 from retrieval.answer import Answer, AnswerWindow, FinalEvent, StreamEvent
 from retrieval.answering import Answerer, make_answerer, timely
 from retrieval.answering.extractive import ExtractiveAnswerer
@@ -66,6 +66,8 @@ _RELOAD_CHECK_S = 1.0
 # from alone, at most this many of them, before the usual answer over all hits.
 _LATEST_POOL = 2
 _LATEST_TRIES = 3
+# How many of an article's chunks are searched for its opening.
+_OPENING_DEPTH = 50
 # A client-sent conversation's answers are cut to this many characters before condensing.
 _MAX_HISTORY_ANSWER_CHARS = 4000
 # When collapsing copies left fewer than k hits, search again this many hits deeper per hit
@@ -543,15 +545,23 @@ class NewsService:
         turns = self.sessions.history(session_id) if session_id else self._bounded(history or [])
         plan = None
         asked = question
+        # An outlet named as the reporter ("What did The Verge say about ...?") is a filter
+        # on sources, unless the caller chose sources; its name is no word to match.
+        named = (
+            None if filters and filters.sources else outlets.named(question, loaded.index.sources)
+        )
+        if named is not None:
+            asked = named.text
+            filters = replace(filters or Filters(), sources=named.sources)
         if time_aware:
             # Only a follow-up ("And the week before?", "Who won?") keeps the conversation's
             # window; a question that stands on its own starts without one.
             previous = _previous_intent(turns) if needs_context(question) else None
-            plan = when.plan(question, as_of or dt.date.today(), previous, filters)
+            plan = when.plan(asked, as_of or dt.date.today(), previous, filters)
             filters = plan.filters
             # A publication window is a filter, not words to match: "last week" is taken
             # out. An event's date is in the text it is recounted in: "in 2014" stays.
-            asked = question if plan.event else (plan.intent.text or question)
+            asked = asked if plan.event else (plan.intent.text or asked)
         standalone = loaded.answerer.condense(asked, turns)
         if len(standalone) > self.settings.answer.max_question_chars:
             standalone = asked  # a condensed question never outgrows the question cap
@@ -708,6 +718,8 @@ class NewsService:
         the newest one's closest sentences. None: answer as usual."""
         index = p.loaded.index
         topic = timely.latest_topic(p.plan.intent.text if p.plan else p.standalone)
+        if not any(topic) and p.plan is not None:
+            return self._newest_day(p)
         pool = p.hits[: _LATEST_POOL * len(p.top)]
         newest: dict[str, list[Hit]] = {}
         for h in pool:
@@ -723,6 +735,23 @@ class NewsService:
             if not answer.abstained:
                 return answer
         return None
+
+    def _newest_day(self, p: _Prepared) -> Answer | None:
+        """ "What's the latest?", "What's the latest from TechCrunch?": no topic, so the
+        report is the opening of the newest article the filters let through."""
+        assert p.plan is not None
+        day = p.loaded.index.newest(p.plan.filters)
+        if day is None:
+            return None
+        since = replace(p.plan.filters, since=dt.date.fromisoformat(day[:10]))
+        hits = self._search_more(p, p.standalone, p.qvec, len(p.top) or 1, since)
+        if not hits:
+            return None
+        newest = max(hits, key=lambda h: h.article.date or "").article.id
+        # Its chunks, to open with the first.
+        own = replace(p.plan.filters, articles=(newest,))
+        hits = self._search_more(p, p.standalone, p.qvec, _OPENING_DEPTH, own) or hits
+        return timely.opening(p.loaded.index, p.standalone, hits)
 
     def _best_for(self, p: _Prepared, text: str) -> tuple[Hit, np.ndarray] | None:
         """The best hit for one option of a "which came first" question, up to asked_on."""

@@ -40,13 +40,13 @@ def topic(question: str) -> str:
     return _TOPIC_LEAD.sub("", question).strip().rstrip("?.! ").strip() or "that"
 
 
-def quotable(index: SearchIndex, hit: Hit, qvec: np.ndarray) -> list[tuple[float, int, str]]:
+def quotable(index: SearchIndex, hit: Hit, qvec: np.ndarray | None) -> list[tuple[float, int, str]]:
     """The chunk's sentences worth quoting (no heading, byline or caption), each with its
-    cosine to the question and its row, in text order."""
+    cosine to the question (0 without one) and its row, in text order."""
     rows = index.sentences_of[hit.chunk.row]
     if not rows:
         return []
-    cosines = index.sentence_vectors[rows] @ qvec
+    cosines = index.sentence_vectors[rows] @ qvec if qvec is not None else [0.0] * len(rows)
     out = []
     for row, cos in zip(rows, cosines, strict=True):
         sent = index.sentences[row]
@@ -239,6 +239,16 @@ def newest_report(
     scored = [(cos, row, text, h) for h in hits for cos, row, text in quotable(index, h, qvec)]
     chosen = sorted(sorted(scored, key=lambda x: -x[0])[:sentences], key=lambda x: x[1])
     return _quoted(question, [(cos, text, h) for cos, _, text, h in chosen])
+
+
+def opening(index: SearchIndex, question: str, hits: list[Hit], sentences: int = 2) -> Answer:
+    """An article's first quotable sentences among its hits' chunks, cited: its news when
+    nothing narrower was asked."""
+    first = min(hits, key=lambda h: h.chunk.idx)
+    quotes = quotable(index, first, None)
+    if not quotes:
+        return _quoted(question, [(first.dense or 0.0, first.chunk.text.strip(), first)])
+    return _quoted(question, [(0.0, text, first) for _, _, text in quotes[:sentences]])
 
 
 def event_report(

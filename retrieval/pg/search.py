@@ -10,6 +10,7 @@ in one go per batch of hits and kept for the generation this reader serves.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -107,6 +108,24 @@ class PgIndex:
 
     def __len__(self) -> int:
         return len(self.chunks)
+
+    @functools.cached_property
+    def sources(self) -> tuple[str, ...]:
+        """The distinct sources of the generation's articles, as written."""
+        with self.store.connection() as conn:
+            rows = conn.execute(
+                "SELECT DISTINCT source FROM articles WHERE source <> '' ORDER BY source"
+            ).fetchall()
+        return tuple(str(r[0]) for r in rows)
+
+    def newest(self, filters: Filters) -> str | None:
+        """The newest publication date (ISO) among the articles the filters let through."""
+        sql, params = where_of(filters)
+        with self.store.connection() as conn:
+            row = conn.execute(
+                f"SELECT max(a.date) FROM articles a WHERE a.date <> '' AND {sql}", params
+            ).fetchone()
+        return str(row[0]) if row and row[0] else None
 
     # --- rankers ---------------------------------------------------------------------
 

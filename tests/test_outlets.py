@@ -1,0 +1,140 @@
+"""An outlet named as the reporter ("What did The Verge say about ...?", "according to
+TechCrunch") filters the articles to its own; named as a topic, it filters nothing."""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from pathlib import Path
+
+import pytest
+
+from retrieval.config import load_settings
+from retrieval.embeddings import Embedder
+from retrieval.outlets import Named, named
+from retrieval.service import NewsService
+
+SOURCES = [
+    "Sporting News",
+    "The Verge",
+    "TechCrunch",
+    "The Age",
+    "The Guardian",
+    "Fortune",
+    "Cnbc | World Business News Leader",
+    "The Independent - Life and Style",
+    "The New York Times",
+]
+
+
+@pytest.mark.parametrize(
+    ("question", "sources", "text"),
+    [
+        (
+            "What did Sporting News say about the Chiefs?",
+            ("Sporting News",),
+            "What was said about the Chiefs?",
+        ),
+        ("According to The Verge, what did Apple say?", ("The Verge",), "What did Apple say?"),
+        ("What's the latest from TechCrunch?", ("TechCrunch",), "What's the latest?"),
+        (
+            "Did The Guardian report that the Fed raised rates?",
+            ("The Guardian",),
+            "Was it reported that the Fed raised rates?",
+        ),
+        ("What has Fortune written about FTX?", ("Fortune",), "What has been written about FTX?"),
+        (
+            "What do The Verge and TechCrunch say about OpenAI?",
+            ("TechCrunch", "The Verge"),
+            "What is said about OpenAI?",
+        ),
+        (
+            "Does 'The Verge' article suggest deals are needless, while 'The Age' and "
+            "'TechCrunch' articles imply profit?",
+            ("TechCrunch", "The Age", "The Verge"),
+            "Does the article suggest deals are needless, while the articles imply profit?",
+        ),
+        (
+            "Does the article from Cnbc | World Business News Leader suggest X?",
+            ("Cnbc | World Business News Leader",),
+            "Does the article suggest X?",
+        ),
+        (
+            "Is the Independent's coverage of the royals positive?",
+            ("The Independent - Life and Style",),
+            "Is the coverage of the royals positive?",
+        ),
+        (
+            "Which company, reported by TechCrunch, faces antitrust cases?",
+            ("TechCrunch",),
+            "Which company, faces antitrust cases?",
+        ),
+    ],
+)
+def test_an_outlet_named_as_the_reporter_is_found_and_taken_out(
+    question: str, sources: tuple[str, ...], text: str
+) -> None:
+    assert named(question, SOURCES) == Named(sources, text)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who owns The Guardian?",  # the outlet is the topic
+        "What happened in the age of AI?",  # not capitalised as the source is
+        "What happened in The Age?",  # no reporting frame
+        "He made a fortune from Fortune 500 stocks, did he?",
+        "What did Wired say about the phone?",  # not a source of the index
+    ],
+)
+def test_an_outlet_that_is_not_the_reporter_filters_nothing(question: str) -> None:
+    assert named(question, SOURCES) is None
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> NewsService:
+    """Two outlets that disagree on one vote, a later story, and a third outlet's report
+    about one of them (tests/data/outlets_corpus.jsonl)."""
+    root = tmp_path_factory.mktemp("outlets")
+    shutil.copy(Path(__file__).parent / "data" / "outlets_corpus.jsonl", root / "corpus.jsonl")
+    cfg = root / "config.yaml"
+    cfg.write_text(
+        "paths:\n  docs: [corpus.jsonl]\n  index_dir: index\nsessions:\n  path: ':memory:'\n",
+        encoding="utf-8",
+    )
+    svc = NewsService(load_settings(cfg), embedder)
+    svc.ensure_index(progress=False)
+    return svc
+
+
+ASKED_ON = dt.date(2023, 6, 1)
+
+
+@pytest.mark.parametrize(
+    ("question", "source", "said"),
+    [
+        ("What did The Valley Times say about the council vote?", "The Valley Times", "6-3"),
+        ("According to the Harbor Gazette, how did the council vote?", "Harbor Gazette", "7-2"),
+    ],
+)
+def test_the_answer_cites_only_the_outlet_asked_about(
+    service: NewsService, question: str, source: str, said: str
+) -> None:
+    answer = service.ask(question, as_of=ASKED_ON)
+    assert not answer.abstained, answer.text
+    assert {c.source for c in answer.citations} == {source}
+    assert said in answer.text
+
+
+def test_an_outlet_asked_about_is_not_a_filter(service: NewsService) -> None:
+    answer = service.ask("Who owns the Harbor Gazette?", as_of=ASKED_ON)
+    assert "Coastline Media" in answer.text, answer.text
+    assert [c.source for c in answer.citations][:1] == ["Daily Ledger"]
+
+
+def test_the_latest_from_an_outlet_opens_its_newest_article(service: NewsService) -> None:
+    answer = service.ask("What's the latest from Harbor Gazette?", as_of=ASKED_ON)
+    assert [c.article_id for c in answer.citations] == ["gazette-ferry"]
+    assert answer.text.startswith("The island ferry will resume its daily crossings on June 3")
+    earlier = service.ask("What's the latest from Harbor Gazette?", as_of=dt.date(2023, 5, 10))
+    assert [c.article_id for c in earlier.citations] == ["gazette-vote"]
