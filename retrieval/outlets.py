@@ -47,8 +47,6 @@ _BEFORE = re.compile(
 )
 # Words after it that do: "X's article", "the X report", "X reported".
 _AFTER = re.compile(rf"^(?:['’]s?)?\s+(?:{_VERBS}|{_NOUNS})\b", re.IGNORECASE)
-# Between two outlets one frame names: "from The Verge and TechCrunch".
-_JOINED = re.compile(r"^\s*(?:,|,?\s*and|,?\s*or)\s+$", re.IGNORECASE)
 
 # Once an outlet is marked (NUL), the frame words that go with it.
 _ASKED_OF = re.compile(rf"\b(?P<aux>{_AUX})\s+\x00\s+(?P<verb>{_VERBS})\b", re.IGNORECASE)
@@ -76,29 +74,22 @@ def named(question: str, sources: Iterable[str]) -> Named | None:
     mentions = sorted(
         (start, -end, source)
         for source in sources
-        for name in _short_names(source)
+        for short in _short_names(source)
+        for name in {short, short.upper()}  # "CNBC" for "Cnbc"
         for start, end in _spans(question, name)
     )
     kept: list[tuple[int, int, str]] = []
     for start, neg_end, source in mentions:
         if not kept or start >= kept[-1][1]:  # a short name inside a longer one is no other
             kept.append((start, -neg_end, source))
-    framed = [_framed(question, start, end) for start, end, _ in kept]
-    # One frame names outlets joined by "and", "or" or commas: "from The Verge and
-    # TechCrunch", "'The Age' and 'TechCrunch' articles".
-    for _ in range(len(kept)):
-        for i in range(len(kept) - 1):
-            if _JOINED.match(question[kept[i][1] : kept[i + 1][0]]) and (
-                framed[i] or framed[i + 1]
-            ):
-                framed[i] = framed[i + 1] = True
-    found = [m for m, f in zip(kept, framed, strict=True) if f]
-    if not found:
+    # A question that names one outlet as a reporter names the others it spells as
+    # reporters too: "according to Megan Grey in 'The Age'", "from The Verge and TechCrunch".
+    if not any(_framed(question, start, end) for start, end, _ in kept):
         return None
     marked = question
-    for start, end, _ in reversed(found):
+    for start, end, _ in reversed(kept):
         marked = marked[:start] + "\x00" + marked[end:]
-    return Named(tuple(sorted({s for _, _, s in found})), _unframed(marked))
+    return Named(tuple(sorted({s for _, _, s in kept})), _unframed(marked))
 
 
 def _framed(question: str, start: int, end: int) -> bool:

@@ -60,6 +60,11 @@ SOURCES = [
             "Does the article suggest X?",
         ),
         (
+            "What did CNBC report about FTX?",
+            ("Cnbc | World Business News Leader",),
+            "What was reported about FTX?",
+        ),
+        (
             "Is the Independent's coverage of the royals positive?",
             ("The Independent - Life and Style",),
             "Is the coverage of the royals positive?",
