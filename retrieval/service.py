@@ -718,7 +718,7 @@ class NewsService:
         the newest one's closest sentences. None: answer as usual."""
         index = p.loaded.index
         topic = timely.latest_topic(p.plan.intent.text if p.plan else p.standalone)
-        if not any(topic) and p.plan is not None:
+        if p.plan is not None and timely.is_news_request(p.standalone):
             return self._newest_day(p)
         pool = p.hits[: _LATEST_POOL * len(p.top)]
         newest: dict[str, list[Hit]] = {}

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from retrieval.answering import timely
 from retrieval.config import load_settings
 from retrieval.embeddings import Embedder
 from retrieval.outlets import Named, named
@@ -143,3 +144,19 @@ def test_the_latest_from_an_outlet_opens_its_newest_article(service: NewsService
     assert answer.text.startswith("The island ferry will resume its daily crossings on June 3")
     earlier = service.ask("What's the latest from Harbor Gazette?", as_of=dt.date(2023, 5, 10))
     assert [c.article_id for c in earlier.citations] == ["gazette-vote"]
+
+
+@pytest.mark.parametrize(
+    ("question", "news"),
+    [
+        ("What's the latest?", True),
+        ("What is the latest news?", True),
+        ("Any news?", True),
+        ("What's new?", True),
+        ("What is he now?", False),  # a follow-up about someone
+        ("What's the latest on the vote?", False),  # a topic
+        ("Who is the latest coach?", False),
+    ],
+)
+def test_a_request_for_the_news_itself(question: str, news: bool) -> None:
+    assert timely.is_news_request(question) is news

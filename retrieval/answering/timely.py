@@ -211,7 +211,10 @@ def nearest_on_topic(
 
 
 _LATEST_WORDS = frozenset(
-    terms("latest news update updates now current currently still so far recent recently newest")
+    terms(
+        "latest news new update updates headlines now current currently still so far recent "
+        "recently newest"
+    )
 )
 _OVERVIEW = re.compile(
     r"^\s*(?:what(?:'s|\s+is|\s+are)\s+(?:the\s+)?(?:latest|newest|most\s+recent)"
@@ -225,6 +228,18 @@ def latest_topic(question: str) -> tuple[set[str], list[tuple[set[str], str]]]:
     """The topic of a "latest" question: its terms without the words that ask for news."""
     wanted, names = topic_terms(_OVERVIEW.sub("", question))
     return wanted - _LATEST_WORDS, names
+
+
+_NEWS_REQUEST = re.compile(
+    r"^\s*(?:what(?:'s|’s|\s+is|\s+are)\s+(?:the\s+)?(?:latest|newest|most\s+recent)"
+    r"|what(?:'s|’s|\s+is)\s+new|any\s+(?:news|updates?)|(?:give\s+me\s+)?the\s+latest)\b",
+    re.IGNORECASE,
+)
+
+
+def is_news_request(question: str) -> bool:
+    """ "What's the latest?", "Any news?": the news itself, on no topic."""
+    return bool(_NEWS_REQUEST.match(question)) and not any(latest_topic(question))
 
 
 def is_overview(question: str) -> bool:
