@@ -133,6 +133,12 @@ class Answer(BaseModel):
     window: AnswerWindow | None = Field(
         default=None, description="The dates the question's time expression denotes, or null."
     )
+    outlets: list[str] = Field(
+        default_factory=list,
+        description="The outlets the question named as the reporters (or a follow-up kept): "
+        "only their articles were searched.",
+        examples=[["The Verge"]],
+    )
 
 
 def also_line(c: Citation) -> str:
@@ -168,7 +174,8 @@ def time_stamp(answer: Answer) -> str:
     """'As of 19 Oct 2021 (4 days before the question) · window 11 Oct 2021 - 17 Oct 2021'.
 
     The as-of date, how old that coverage is when it is two days or more older than the
-    question, and the window; empty when the answer has none of them.
+    question, the window and the outlets asked about ("from The Verge"); empty when the
+    answer has none of them.
     """
     parts = []
     if answer.as_of:
@@ -197,6 +204,8 @@ def time_stamp(answer: Answer) -> str:
         else:
             span = f"from {long_date(w.since or '')}"
         parts.append(f"window {span}")
+    if answer.outlets:
+        parts.append(f"from {', '.join(answer.outlets)}")
     return " · ".join(parts)
 
 

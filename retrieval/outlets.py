@@ -65,12 +65,13 @@ class Named:
     text: str
 
 
-def named(question: str, sources: Iterable[str]) -> Named | None:
+def named(question: str, sources: Iterable[str], *, framed: bool = True) -> Named | None:
     """The known ``sources`` the question names as reporters, or None when it names none.
 
     A source's short forms count too: "The Independent" for "The Independent - Life and
     Style", "Cnbc" for "Cnbc | World Business News Leader", "New York Times" for "The New
-    York Times"."""
+    York Times". ``framed=False``: any mention counts ("And TechCrunch?" after "What did
+    The Verge say about ...?")."""
     mentions = sorted(
         (start, -end, source)
         for source in sources
@@ -84,7 +85,7 @@ def named(question: str, sources: Iterable[str]) -> Named | None:
             kept.append((start, -neg_end, source))
     # A question that names one outlet as a reporter names the others it spells as
     # reporters too: "according to Megan Grey in 'The Age'", "from The Verge and TechCrunch".
-    if not any(_framed(question, start, end) for start, end, _ in kept):
+    if not kept or (framed and not any(_framed(question, start, end) for start, end, _ in kept)):
         return None
     marked = question
     for start, end, _ in reversed(kept):

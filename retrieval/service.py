@@ -50,6 +50,7 @@ from retrieval.ingest import (
     ingest,
     scan,
 )
+from retrieval.lexical import terms
 from retrieval.retriever import Hit, HybridRetriever
 from retrieval.search_index import Filters, SearchIndex
 from retrieval.sessions import ConversationStore, Turn
@@ -136,6 +137,8 @@ class _Prepared:
     support: tuple[tuple[str, float], ...] = ()
     # The article that took the conversation's focus over at this question, if one did.
     lead: str | None = None
+    # The outlets the question named (or a follow-up kept): only their articles are searched.
+    outlets: tuple[str, ...] = ()
 
 
 class NewsService:
@@ -545,11 +548,7 @@ class NewsService:
         turns = self.sessions.history(session_id) if session_id else self._bounded(history or [])
         plan = None
         asked = question
-        # An outlet named as the reporter ("What did The Verge say about ...?") is a filter
-        # on sources, unless the caller chose sources; its name is no word to match.
-        named = (
-            None if filters and filters.sources else outlets.named(question, loaded.index.sources)
-        )
+        named = None if filters and filters.sources else _outlets(question, turns, loaded)
         if named is not None:
             asked = named.text
             filters = replace(filters or Filters(), sources=named.sources)
@@ -613,6 +612,7 @@ class NewsService:
             plan,
             support=support,
             lead=lead,
+            outlets=named.sources if named is not None else (),
         )
 
     def _evidence(
@@ -836,6 +836,7 @@ class NewsService:
             for c in answer.citations:
                 c.also = also_carried(c.article_id, self._stories, articles, until)
         answer.question, answer.standalone_question = p.question, p.standalone
+        answer.outlets = list(p.outlets)
         answer.timings = {**p.timings, "answer": _ms(t3 - t_answer), "total": _ms(t3 - p.t0)}
         if p.session_id and p.record:
             self.remember(p.session_id, answer, p.support, p.lead)
@@ -989,7 +990,25 @@ def _turn(answer: Answer) -> Turn:
         citations=list(answer.citations),
         window=(w.since, w.until) if w is not None else None,
         reading=w.reading if w is not None else None,
+        outlets=tuple(answer.outlets),
     )
+
+
+def _outlets(question: str, turns: Sequence[Turn], loaded: _Loaded) -> outlets.Named | None:
+    """The outlets to answer from: those the question names as reporters ("What did The
+    Verge say about ...?"); for a follow-up, the ones it names at all ("And TechCrunch?"),
+    else the conversation's ("And Google?" stays with The Verge)."""
+    sources = loaded.index.sources
+    named = outlets.named(question, sources)
+    if named is not None or not turns or not needs_context(question):
+        return named
+    named = outlets.named(question, sources, framed=False)
+    if named is None:
+        return outlets.Named(turns[-1].outlets, question) if turns[-1].outlets else None
+    if not terms(named.text) and turns[-1].standalone:
+        # "And TechCrunch?", "And from Engadget?": the last question, of other outlets.
+        return outlets.Named(named.sources, turns[-1].standalone)
+    return named
 
 
 def _previous_intent(turns: Sequence[Turn]) -> TimeIntent | None:

@@ -70,6 +70,9 @@ class Turn:
     # accumulated best-sentence cosine), best first: a story the first turn missed takes
     # over once the follow-ups keep matching it better (retrieval/focus.py).
     support: tuple[tuple[str, float], ...] = ()
+    # The outlets the conversation asks about ("What did The Verge say ...?"): a follow-up
+    # keeps them unless it names others.
+    outlets: tuple[str, ...] = ()
 
 
 class ConversationStore(Protocol):
@@ -239,7 +242,7 @@ def stored_turn(
 ) -> Turn:
     """A turn from its stored columns (damaged citations, window or focus left out)."""
     window, reading = _time(time)
-    articles, entities, support = _focus(focus)
+    articles, entities, support, outlets = _focus(focus)
     return Turn(
         question,
         standalone,
@@ -251,30 +254,38 @@ def stored_turn(
         articles,
         entities,
         support,
+        outlets,
     )
 
 
 def focus_json(turn: Turn) -> str:
-    """A turn's focus as stored: its articles, entities and article support."""
+    """A turn's focus as stored: its articles, entities, article support and outlets."""
     support = [[a, round(v, 4)] for a, v in turn.support]
     return json.dumps(
-        {"articles": list(turn.articles), "entities": list(turn.entities), "support": support}
+        {
+            "articles": list(turn.articles),
+            "entities": list(turn.entities),
+            "support": support,
+            "outlets": list(turn.outlets),
+        }
     )
 
 
-def _focus(
-    stored: str | None,
-) -> tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, float], ...]]:
-    """A stored turn's focus articles, entities and article support; empty when it had none
-    or is damaged (a turn stored before support was kept has none)."""
+_Focus = tuple[tuple[str, ...], tuple[str, ...], tuple[tuple[str, float], ...], tuple[str, ...]]
+
+
+def _focus(stored: str | None) -> _Focus:
+    """A stored turn's focus articles, entities, article support and outlets; empty when it
+    had none or is damaged (a turn stored before support or outlets were kept has none)."""
     if not stored:
-        return (), (), ()
+        return (), (), (), ()
     try:
         raw = json.loads(stored)
         articles = tuple(str(a) for a in raw["articles"])
         entities = tuple(str(e) for e in raw["entities"])
         support = tuple((str(a), float(v)) for a, v in raw.get("support") or [])
+        outlets = tuple(str(o) for o in raw.get("outlets") or [])
     except (json.JSONDecodeError, KeyError, TypeError, ValueError):
         log.warning("a stored turn's focus is unreadable; the follow-up starts without one")
-        return (), (), ()
-    return articles, entities, support
+        return (), (), (), ()
+    return articles, entities, support, outlets

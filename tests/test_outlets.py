@@ -9,12 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from retrieval.answer import time_stamp
 from retrieval.answering import timely
 from retrieval.config import load_settings
 from retrieval.embeddings import Embedder
 from retrieval.outlets import Named, named
 from retrieval.service import NewsService
 
+CORPUS = Path(__file__).parent / "data" / "outlets_corpus.jsonl"
 SOURCES = [
     "Sporting News",
     "The Verge",
@@ -102,7 +104,7 @@ def service(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> New
     """Two outlets that disagree on one vote, a later story, and a third outlet's report
     about one of them (tests/data/outlets_corpus.jsonl)."""
     root = tmp_path_factory.mktemp("outlets")
-    shutil.copy(Path(__file__).parent / "data" / "outlets_corpus.jsonl", root / "corpus.jsonl")
+    shutil.copy(CORPUS, root / "corpus.jsonl")
     cfg = root / "config.yaml"
     cfg.write_text(
         "paths:\n  docs: [corpus.jsonl]\n  index_dir: index\nsessions:\n  path: ':memory:'\n",
@@ -160,3 +162,35 @@ def test_the_latest_from_an_outlet_opens_its_newest_article(service: NewsService
 )
 def test_a_request_for_the_news_itself(question: str, news: bool) -> None:
     assert timely.is_news_request(question) is news
+
+
+def test_a_follow_up_switches_or_keeps_the_outlet(service: NewsService) -> None:
+    session = "outlets-follow-up"
+    try:
+        first = service.ask(
+            "What did The Valley Times say about the council vote?",
+            session_id=session,
+            as_of=ASKED_ON,
+        )
+        assert first.outlets == ["The Valley Times"]
+        assert time_stamp(first).endswith("· from The Valley Times")
+        # Naming another outlet asks the last question of it.
+        second = service.ask("And the Harbor Gazette?", session_id=session, as_of=ASKED_ON)
+        assert second.outlets == ["Harbor Gazette"]
+        assert second.standalone_question == first.standalone_question
+        assert "7-2" in second.text and {c.source for c in second.citations} == {"Harbor Gazette"}
+        # A follow-up that names none stays with it.
+        third = service.ask("What did it say about the mayor?", session_id=session, as_of=ASKED_ON)
+        assert third.outlets == ["Harbor Gazette"]
+        assert "sign it this week" in third.text
+        assert [t.outlets for t in service.sessions.history(session)] == [
+            ("The Valley Times",),
+            ("Harbor Gazette",),
+            ("Harbor Gazette",),
+        ]
+        # A question that stands on its own searches every outlet again.
+        fourth = service.ask("Who bought the Harbor Gazette?", session_id=session, as_of=ASKED_ON)
+        assert fourth.outlets == []
+        assert "Coastline Media" in fourth.text
+    finally:
+        service.reset(session)
