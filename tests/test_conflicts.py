@@ -51,6 +51,10 @@ def test_number_words_and_formats_are_one_value() -> None:
     assert same_value("4 March 2023", "March 4, 2023", "when")
     assert same_value("March 2023", "4 March 2023", "when")
     assert same_value("Lavrov", "Sergei Lavrov", "who")
+    # A score or tally is one value: "7-2" is neither "7" nor "6-3".
+    assert same_value("7-2", "7–2", "how_many")
+    assert not same_value("7-2", "6-3", "how_many")
+    assert not same_value("7-2", "7", "how_many")
     # A number word is read whole: "sixteen" is not "six".
     assert [m.group() for m in NUMBER.finditer("aged sixteen, with thirty-three cars")] == [
         "sixteen",

@@ -194,3 +194,11 @@ def test_a_follow_up_switches_or_keeps_the_outlet(service: NewsService) -> None:
         assert "Coastline Media" in fourth.text
     finally:
         service.reset(session)
+
+
+def test_outlets_that_disagree_on_a_tally_are_shown_side_by_side(service: NewsService) -> None:
+    answer = service.ask("How did the council vote on the harbour budget?", as_of=ASKED_ON)
+    assert answer.conflict is not None and answer.conflict.kind == "disagreement"
+    assert {v.value for v in answer.conflict.values} == {"7-2", "6-3"}
+    assert "Harbor Gazette (2 May 2023) says 7-2" in answer.text
+    assert "The Valley Times (2 May 2023) says 6-3" in answer.text

@@ -64,6 +64,8 @@ _LISTED_YEAR = re.compile(r"\(\s*\d{4}\s*\)")
 # USA"), a year's span ("1810-11", "1861–1862").
 _PLACE_PARTS = re.compile(r"(?:,[ \t]+[A-Z][\w.]*(?:[ \t]+[A-Z][\w.]*)?){1,2}")
 _YEAR_SPAN = re.compile(r"[-–](?:\d{4}|\d{2})\b")
+# A score or a tally: "by a vote of 7-2", "won 23-20".
+_TALLY = re.compile(r"[-–]\d{1,3}\b(?![-–.,]\d)")
 # Nationalities: "American singer Michael Jackson" names the singer, not "American".
 _DEMONYM = re.compile(
     r"(?:American|British|English|Scottish|Welsh|Irish|Canadian|Australian|French|German|"
@@ -220,11 +222,13 @@ def boilerplate(text: str) -> bool:
 
 def _full(value: str, text: str, qtype: QuestionType) -> str:
     """The value with the parts that follow it in ``text``: a place's region and country,
-    a year's span."""
+    a year's span, a score's other side."""
     if qtype == "where":
         parts = _PLACE_PARTS
     elif qtype == "when" and re.fullmatch(r"\d{4}", value):
         parts = _YEAR_SPAN
+    elif re.fullmatch(r"\d{1,3}", value):
+        parts = _TALLY
     else:
         return value
     for m in re.finditer(re.escape(value), text):
