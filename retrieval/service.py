@@ -677,6 +677,9 @@ class NewsService:
                 answer = timely.order(index, p.standalone, options, found)
                 if answer is not None:
                     return answer
+        if p.outlets and timely.asks_what_was_reported(p.standalone):
+            # "What did Polygon report?": its news, as "What's the latest from Polygon?".
+            return self._newest_day(p)
         if plan.intent.latest and not plan.timeline:
             answer = self._latest(p)
             if answer is not None:

@@ -146,6 +146,8 @@ def test_the_latest_from_an_outlet_opens_its_newest_article(service: NewsService
     assert answer.text.startswith("The island ferry will resume its daily crossings on June 3")
     earlier = service.ask("What's the latest from Harbor Gazette?", as_of=dt.date(2023, 5, 10))
     assert [c.article_id for c in earlier.citations] == ["gazette-vote"]
+    reported = service.ask("What did the Harbor Gazette report?", as_of=ASKED_ON)
+    assert [c.article_id for c in reported.citations] == ["gazette-ferry"]
 
 
 @pytest.mark.parametrize(

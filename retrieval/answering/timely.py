@@ -242,6 +242,19 @@ def is_news_request(question: str) -> bool:
     return bool(_NEWS_REQUEST.match(question)) and not any(latest_topic(question))
 
 
+_REPORTED = re.compile(
+    r"^\s*what\s+(?:was|is|has\s+been|had\s+been)\s+(?:said|reported|written|covered)"
+    r"(?:\s+(?:lately|recently|today|this\s+week))?\s*[?.!]*\s*$",
+    re.IGNORECASE,
+)
+
+
+def asks_what_was_reported(question: str) -> bool:
+    """ "What was reported?" (an outlet's name taken out of "What did Polygon report?"):
+    the news itself, on no topic."""
+    return bool(_REPORTED.match(question))
+
+
 def is_overview(question: str) -> bool:
     """ "What's the latest on X?": it asks for the newest report, not for one fact."""
     return bool(_OVERVIEW.match(question))
