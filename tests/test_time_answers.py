@@ -9,10 +9,13 @@ import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 
 from retrieval.answer import Answer, AnswerWindow, time_stamp
+from retrieval.answering import timely
 from retrieval.answering.kinds import is_prose
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder
@@ -253,3 +256,19 @@ def test_the_latest_report_never_quotes_a_heading(seed_service: NewsService, que
     quotes = [c.quote for c in answer.citations]
     assert "Russia-NATO relations" not in quotes
     assert all(is_prose(q) for q in quotes), quotes
+
+
+def test_a_named_topic_is_on_topic_only_where_it_is_named() -> None:
+    # "trial" is rarer than "FTX" in this index: without the name it holds most of the
+    # topic's weight, yet an antitrust trial is no part of the FTX trial's story.
+    idf = {"ftx": 3.1, "trial": 3.8}
+    index = SimpleNamespace(idf=lambda t: idf.get(t, 1.0))
+
+    def hit(title: str, text: str) -> Any:
+        return SimpleNamespace(dense=0.3, article=SimpleNamespace(title=title, url="", text=text))
+
+    topic = timely.topic_terms("the FTX trial")
+    google = hit("5 things we learned about the Google antitrust case", "The trial went on.")
+    ftx = hit("Bankman-Fried takes the stand", "The FTX founder testified at his trial.")
+    assert not timely.on_topic(index, google, topic)  # type: ignore[arg-type]
+    assert timely.on_topic(index, ftx, topic)  # type: ignore[arg-type]

@@ -115,16 +115,16 @@ def empty_window(
     )
 
 
-_NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)+")
+_NAME = re.compile(r"\b[A-Z][\w'’-]*(?:\s+[A-Z][\w'’-]*)*")
 
 
 def topic_terms(subject: str) -> tuple[set[str], list[tuple[set[str], str]]]:
-    """The subject's terms, and its multi-word names with the term of their last word
-    (news calls "Caroline Ellison" "Ellison" after the first mention)."""
+    """The subject's terms, and its names with the term of their last word (news calls
+    "Caroline Ellison" "Ellison" after the first mention)."""
     names = []
     for m in _NAME.finditer(subject):
         name_terms = terms(m.group())
-        if len(name_terms) >= 2:
+        if name_terms:
             names.append((set(name_terms), name_terms[-1]))
     return set(terms(subject)), names
 
@@ -132,8 +132,9 @@ def topic_terms(subject: str) -> tuple[set[str], list[tuple[set[str], str]]]:
 def on_topic(
     index: SearchIndex, hit: Hit, topic: tuple[set[str], list[tuple[set[str], str]]]
 ) -> bool:
-    """Whether a hit's article is about the topic: most of the topic's idf weight in its
-    title and text (a name counted by its last word), or a chunk embedding close to it."""
+    """Whether a hit's article is about the topic: a chunk embedding close to it, or most
+    of the topic's idf weight in its title and text with one of its names (a name counted
+    by its last word)."""
     if (hit.dense or 0.0) >= TOPIC_COSINE:
         return True
     wanted, names = topic
@@ -145,6 +146,10 @@ def on_topic(
     for name_terms, last in names:
         if last in found:
             found |= name_terms
+    # A topic that names something ("the FTX trial") is about it only where it is named:
+    # the other words ("trial") are in other stories too.
+    if names and not any(last in found for _, last in names):
+        return False
     total = sum(index.idf(t) for t in wanted) or 1.0
     return sum(index.idf(t) for t in found & wanted) / total >= TOPIC_SHARE
 
