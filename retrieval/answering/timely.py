@@ -124,7 +124,8 @@ def topic_terms(subject: str) -> tuple[set[str], list[tuple[set[str], str]]]:
     names = []
     for m in _NAME.finditer(subject):
         name_terms = terms(m.group())
-        if name_terms:
+        # One capitalised word that opens the text may be capitalised for that alone.
+        if len(name_terms) >= 2 or (name_terms and subject[: m.start()].strip()):
             names.append((set(name_terms), name_terms[-1]))
     return set(terms(subject)), names
 
