@@ -8,9 +8,10 @@ deleted, as are those of an article whose file is gone. Every file is reported.
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -24,7 +25,8 @@ from retrieval.chunking import chunk_article, embed_text
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder
 from retrieval.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
-from retrieval.loaders import FileResult, read_file
+from retrieval.loaders import read_file
+from retrieval.readings import Readings, recalled
 from retrieval.scan import fingerprint as fingerprint
 from retrieval.scan import scan as scan
 from retrieval.scan import scan_entries
@@ -367,21 +369,23 @@ def ingest(
     # verify checksums before they read).
     deep = paths is None
     with contextlib.nullcontext() if locked else store.writer_lock():
-        old, notes = load_previous(store, signature, rebuild, deep)
-        known: Mapping[str, ArticleRow] = {} if old is None else old.articles
-        # Through the catalog's path and hash indexes: no walk over every indexed article.
-        scoped = ids_below(known, roots, scope_test(roots))
-        indexed = hash_owner(known, scoped)
-        reports, kept, files, stripped = _read_all(settings, roots, store.root, known, indexed)
-        if notes:
-            reports.insert(0, FileReport(str(store.root), "rebuilt", notes[0]))
-        change, builder = _plan(settings, embedder, old, (roots, scoped), reports, kept, files)
+        with _paused_gc():
+            old, notes = load_previous(store, signature, rebuild, deep)
+            readings = _readings(settings, store, old)
+            read = _read_scope(settings, (roots, store.root), old, readings)
+            scoped, (reports, kept, files, stripped) = read
+            if notes:
+                reports.insert(0, FileReport(str(store.root), "rebuilt", notes[0]))
+            scope = (roots, scoped)
+            change, builder = _plan(settings, embedder, old, scope, reports, kept, files)
         change.signature = signature
+        change.readings, change.blobs = readings.entries, readings.blobs
         embedded = builder.embed(progress)
         change.add = builder.segment()
         changed = (
             old is None or embedded > 0 or bool(change.delete or change.paths)
             or files != old.files or (change.add is not None and bool(change.add.articles))
+            or bool(readings.blobs) or readings.entries != old.readings
         )  # fmt: skip
         name = old.name if old is not None else None
         counts = _live_counts(old)
@@ -400,6 +404,63 @@ def ingest(
         embedded=embedded,
         invisible_stripped=stripped,
     )
+
+
+@contextlib.contextmanager
+def _paused_gc() -> Iterator[None]:
+    """Cyclic garbage collection paused while ingest reads the catalog and the files into
+    per-article tables: they hold no cycles (reference counting frees them), and at 40,000
+    articles the collector's repeated passes over them cost as much as the reading itself."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _read_scope(
+    settings: Settings,
+    where: tuple[Sequence[Path], Path],
+    old: Catalog | None,
+    readings: Readings,
+) -> tuple[set[str], tuple[list[FileReport], dict[str, Article], dict[str, str], int]]:
+    """The indexed articles under the roots, and what reading the files there gave
+    (``_read_all``), unchanged exports taken from their readings. ``where``: this ingest's
+    roots and the index folder (never read as articles)."""
+    roots, index_dir = where
+    known: Mapping[str, ArticleRow] = {} if old is None else old.articles
+    # Through the catalog's path and hash indexes: no walk over every indexed article.
+    below = scope_test(roots)
+    scoped = ids_below(known, roots, below)
+    indexed = hash_owner(known, scoped)
+    while True:
+        readings.start(lambda p: not below(p))
+        read = _read_all(settings, roots, index_dir, (known, indexed), readings)
+        # An article taken from a reading that must be embedded needs its text: parse its
+        # file (ownership is decided from ids and hashes alone, so it stays as it is).
+        unread = {a.path for a in read[1].values() if recalled(a) and _to_embed(known, a)}
+        if not unread:
+            return scoped, read
+        readings.parse |= unread
+
+
+def _readings(settings: Settings, store: Store, old: Catalog | None) -> Readings:
+    """The readings of exports this ingest may use instead of parsing them (readings.py)."""
+    if store.readings_dir is None:  # a backend that keeps none: every file is parsed
+        return Readings(store.root, {}, _max_bytes(settings), keeping=False)
+    return Readings(store.readings_dir, {} if old is None else old.readings, _max_bytes(settings))
+
+
+def _to_embed(known: Mapping[str, ArticleRow], a: Article) -> bool:
+    """True when an article kept now is not indexed with this text."""
+    prev = known.get(a.id)
+    return prev is None or prev.content_hash != a.content_hash
+
+
+def _max_bytes(settings: Settings) -> int:
+    return int(settings.ingest.max_file_mb * 1024 * 1024)
 
 
 def _live_counts(old: Catalog | None) -> dict[str, int]:
@@ -462,17 +523,20 @@ def _read_all(
     settings: Settings,
     roots: Sequence[Path],
     index_dir: Path,
-    known: Mapping[str, ArticleRow],
-    indexed: Callable[[str], str | None],
+    lookups: tuple[Mapping[str, ArticleRow], Callable[[str], str | None]],
+    readings: Readings,
 ) -> tuple[list[FileReport], dict[str, Article], dict[str, str], int]:
-    """Load every file; decide per article: new, duplicate, or id clash.
+    """Load every file (an unchanged export from its reading); decide per article: new,
+    duplicate, or id clash. ``lookups``: the indexed articles, and which of them outside
+    this ingest's paths has a content hash.
 
     Which of two articles keeps a shared id or text does not depend on file names or on
     which path was ingested: an article outside an ``added/`` folder wins over one inside
     it, then an article already indexed with that text, then the first file by name. Text
     identical to an indexed article outside this ingest's paths is a duplicate of it.
     """
-    max_bytes = int(settings.ingest.max_file_mb * 1024 * 1024)
+    known, indexed = lookups
+    max_bytes = _max_bytes(settings)
     reports: list[FileReport] = []
     kept: dict[str, Article] = {}
     # The articles kept so far by content hash; else the indexed article outside this
@@ -491,7 +555,9 @@ def _read_all(
                 FileReport(str(path), "skipped", entry.problem or "no such file or folder")
             )
             continue
-        result: FileResult = read_file(path, root, max_bytes, within=[*roots, *docs])
+        recall = readings.recall(path, root)
+        result = read_file(path, root, max_bytes, within=[*roots, *docs], recall=recall)
+        readings.keep(path, root, result)
         files[str(path)] = result.sha256 or fingerprint(path, max_bytes)
         stripped += result.invisible_stripped
         report = FileReport(str(path), "skipped", result.skipped or "", list(result.warnings))
@@ -500,10 +566,14 @@ def _read_all(
             loaded.append(report)
             entries += [(a, report) for a in result.articles]
 
+    added: dict[str, bool] = {}  # per file: an export's articles share one path
+
     def rank(entry: tuple[Article, FileReport]) -> tuple[bool, bool]:
         a = entry[0]
         prev = known.get(a.id)
-        return _is_added(a.path), not (prev and prev.content_hash == a.content_hash)
+        if (is_added := added.get(a.path)) is None:
+            is_added = added[a.path] = _is_added(a.path)
+        return is_added, not (prev and prev.content_hash == a.content_hash)
 
     duplicates: dict[int, list[str]] = {}
     for a, report in sorted(entries, key=rank):  # stable: file order within a rank
