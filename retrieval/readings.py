@@ -24,6 +24,7 @@ import contextlib
 import hashlib
 import json
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,6 +40,7 @@ from retrieval.loaders import FileResult
 # article's content hash covers): every kept reading is then ignored and files are parsed.
 READER_VERSION = 1
 FOLDER = "readings"
+_NAME = re.compile(r"[0-9a-f]{32}")  # what key() gives
 
 
 def key(sha256: str, path: Path, root: Path, max_bytes: int) -> str:
@@ -90,9 +92,12 @@ def entry_of(data: bytes, name: str) -> dict[str, Any]:
 
 def load(folder: Path, entry: Mapping[str, Any]) -> bytes | None:
     """A reading blob's bytes, or None when it is missing or does not match its entry."""
+    name = entry.get("name")
+    if not isinstance(name, str) or not _NAME.fullmatch(name):  # never a path elsewhere
+        return None
     try:
-        data = (folder / str(entry["name"])).read_bytes()
-    except (OSError, KeyError, TypeError):
+        data = (folder / name).read_bytes()
+    except OSError:
         return None
     if len(data) != entry.get("bytes") or xxhash.xxh3_128_hexdigest(data) != entry.get("xxh3_128"):
         return None

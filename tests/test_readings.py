@@ -259,3 +259,19 @@ def test_a_crash_before_the_switch_leaves_the_old_readings_usable(
     report = run(settings, embedder)
     assert parses == ["export.jsonl"] and report.published
     assert run(settings, embedder).embedded == 0 and parses == ["export.jsonl"]
+
+
+def test_a_reading_is_used_only_when_it_matches_its_entry(tmp_path: Path) -> None:
+    """A blob is read only under its own name in the readings folder, and only when its size
+    and checksum are the ones the manifest lists."""
+    folder = tmp_path / readings.FOLDER
+    data = b'{"skipped":null,"warnings":[],"invisible":0,"articles":[]}'
+    name = "0" * 32
+    readings.write(folder, {name: data})
+    entry = readings.entry_of(data, name)
+    assert readings.load(folder, entry) == data
+    (tmp_path / "outside").write_bytes(data)
+    assert readings.load(folder, {**entry, "name": "../outside"}) is None
+    assert readings.load(folder, {**entry, "bytes": len(data) + 1}) is None
+    (folder / name).write_bytes(data.replace(b"[]}", b"[] }"))
+    assert readings.load(folder, entry) is None
