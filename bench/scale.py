@@ -29,7 +29,8 @@ check reads every vector back, 100k at a time).
 into DIR/n<N> and keeps it; `--reuse DIR` then skips the build and times only the reader's
 process on DIR/n<N> (the 1M build takes ~25 min and ~11 GB), e.g. one checkout's reader
 against another's on the same index (bench/reformat.py copies an index into the segment
-format of the checkout it runs from).
+format of the checkout it runs from). `--reuse DIR --noop RUNS --code A B` times only the
+no-op ingest, RUNS times per checkout, A and B alternating (every run and the medians).
 To time older code in-process, copy this file into that checkout and run it there.
 """
 
@@ -130,8 +131,31 @@ def run_cli(code: Path, config: Path, *args: str) -> dict[str, float]:
     )
     wall = time.perf_counter() - t
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"wall_s": round(wall, 2), "cpu_s": round(cpu, 2), "rss_mib": after.ru_maxrss // 1024}
+    user = after.ru_utime - before.ru_utime
+    cpu = user + (after.ru_stime - before.ru_stime)
+    return {
+        "wall_s": round(wall, 2),
+        "cpu_s": round(cpu, 2),
+        "user_s": round(user, 2),
+        "rss_mib": after.ru_maxrss // 1024,
+    }
+
+
+def noop_runs(config: Path, codes: list[Path], runs: int) -> dict[str, object]:
+    """``runs`` whole-process ingests that find nothing new per checkout, the checkouts
+    alternating (so that a busy spell of the machine hits both): every run and the medians."""
+    each: dict[str, list[dict[str, float]]] = {str(c): [] for c in codes}
+    for _ in range(runs):
+        for code in codes:
+            each[str(code)].append(run_cli(code, config, "ingest", "--quiet"))
+    return {
+        code: {
+            "median_wall_s": statistics.median(r["wall_s"] for r in results),
+            "median_user_s": statistics.median(r["user_s"] for r in results),
+            "runs": results,
+        }
+        for code, results in each.items()
+    }
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:
@@ -355,13 +379,25 @@ def main() -> int:
         metavar="DIR",
         help="skip the build: time only the reader on DIR/n<N> (built by --keep)",
     )
+    p.add_argument(
+        "--noop",
+        type=int,
+        metavar="RUNS",
+        help="with --reuse: only RUNS no-op `newsbot ingest` per --code checkout, alternating",
+    )
     p.add_argument("--read", type=Path, help=argparse.SUPPRESS)  # the reader's process
     args = p.parse_args()
     if args.read:
         print(json.dumps(read_side(args.read)))
         return 0
     for n in args.n:
-        if args.reuse:
+        if args.reuse and args.noop:
+            config = args.reuse / f"n{n}" / "config.yaml"
+            codes = [c.resolve() for c in args.code]
+            result = {"n_chunks": n, "load_before": os.getloadavg()[0]}
+            result["ingest_nothing_new"] = noop_runs(config, codes, args.noop)
+            result["load_after"] = os.getloadavg()[0]
+        elif args.reuse:
             result = {"n_chunks": n, "reused": str(args.reuse / f"n{n}")}
             result.update(read_process(args.reuse / f"n{n}" / "config.yaml"))
         elif args.keep:

@@ -12,13 +12,14 @@ import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import get_args
+from typing import TYPE_CHECKING, get_args
 
 from bot import feeds_cli, render
 from retrieval.config import AnswerBackend, Settings, load_settings
 from retrieval.errors import NewsbotError
-from retrieval.search_index import Filters
-from retrieval.service import NewsService
+
+if TYPE_CHECKING:
+    from retrieval.service import NewsService
 
 EXAMPLES = """examples:
   newsbot ask "When is the accreditation withdrawn?"
@@ -205,11 +206,17 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _service(settings: Settings) -> NewsService:
+    # Imported here: `ingest` writes the index and never answers (the service's imports,
+    # time-expression rules among them, are a quarter of a no-op ingest's own time).
+    from retrieval.service import NewsService
+
     return NewsService(settings)
 
 
 def cmd_ask(settings: Settings, args: argparse.Namespace) -> int:
     """Answer one question, building or updating the index first when needed."""
+    from retrieval.search_index import Filters
+
     service = _service(settings)
     service.read_ahead(args.question)
     report = service.ensure_index(progress=sys.stderr.isatty())

@@ -22,7 +22,6 @@ from retrieval.articles import strip_invisible
 from retrieval.config import Settings
 from retrieval.errors import NewsbotError
 from retrieval.feeds.settings import FeedsSettings, parse_every
-from retrieval.service import NewsService
 
 if TYPE_CHECKING:
     # The poller brings httpx and datasketch (scipy): seconds that `newsbot ask` must not pay.
@@ -110,6 +109,7 @@ def _safe(text: object) -> str:
 @contextmanager
 def _poller(settings: Settings, feeds: FeedsSettings | None = None) -> Iterator[Poller]:
     from retrieval.feeds.poller import Poller
+    from retrieval.service import NewsService  # not at import: `ingest` never answers
 
     poller = Poller(NewsService(settings), feeds or feeds_settings(settings))
     try:

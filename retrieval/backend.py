@@ -26,6 +26,12 @@ class Store(Protocol):
 
     root: Path
 
+    @property
+    def readings_dir(self) -> Path | None:
+        """Where exports' readings are kept (readings.py); None: nowhere (every export is
+        parsed on every ingest)."""
+        ...
+
     def writer_lock(self) -> contextlib.AbstractContextManager[None]:
         """Hold the one-writer lock (IngestLockedError when another writer holds it)."""
         ...

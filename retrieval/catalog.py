@@ -77,6 +77,7 @@ class CatalogArticles(Mapping[str, ArticleRow]):
 
     def __init__(self, parts: Sequence[Part]) -> None:
         self.parts = list(parts)
+        self._found: dict[str, tuple[str, ArticleRow, SegmentCatalog] | None] = {}
         self._n = sum(
             len(c.articles) - sum(1 for a in deleted if a in c.articles)
             for _, c, deleted, _ in self.parts
@@ -84,13 +85,25 @@ class CatalogArticles(Mapping[str, ArticleRow]):
 
     def find(self, article_id: str) -> tuple[str, ArticleRow, SegmentCatalog] | None:
         """The segment that holds a live article (a later one wins), the article, and the
-        segment's catalog; None when no segment does."""
+        segment's catalog; None when no segment does. Kept per article: an ingest looks
+        each one up several times (ranking, ownership, planning)."""
+        if article_id in self._found:
+            return self._found[article_id]
+        found = None
         for name, cat, deleted, paths in reversed(self.parts):
             a = cat.articles.get(article_id)
             if a is not None and article_id not in deleted:
                 path = paths.get(article_id)
-                return name, (a if path is None else replace(a, path=str(path))), cat
-        return None
+                found = name, (a if path is None else replace(a, path=str(path))), cat
+                break
+        self._found[article_id] = found
+        return found
+
+    def get(self, article_id: str, default: Any = None) -> Any:
+        """The live article, or ``default`` (one call, not Mapping.get's three: ingest
+        asks for every article it reads, several times)."""
+        found = self._found[article_id] if article_id in self._found else self.find(article_id)
+        return default if found is None else found[1]
 
     def __getitem__(self, article_id: str) -> ArticleRow:
         found = self.find(article_id)
@@ -178,6 +191,8 @@ def ids_below(
 def hash_owner(articles: Mapping[str, ArticleRow], scoped: set[str]) -> Callable[[str], str | None]:
     """Which indexed article outside ``scoped`` has a content hash (the last in catalog
     order), or None."""
+    if len(scoped) == len(articles):  # every indexed article is in scope: none outside
+        return lambda content_hash: None
     if isinstance(articles, CatalogArticles):
 
         def owner(content_hash: str) -> str | None:

@@ -8,26 +8,28 @@ deleted, as are those of an article whose file is gone. Every file is reported.
 from __future__ import annotations
 
 import contextlib
-import os
+import gc
 import sys
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 
 from retrieval.articles import Article
 from retrieval.backend import Store, make_store
-from retrieval.catalog import hash_owner, ids_below
 from retrieval.chunking import chunk_article, embed_text
 from retrieval.config import Settings
 from retrieval.embeddings import Embedder
 from retrieval.errors import IndexCorruptError, IndexMismatchError, IndexMissingError
-from retrieval.loaders import FileResult, read_file
+from retrieval.readings import Readings
 from retrieval.scan import fingerprint as fingerprint
 from retrieval.scan import scan as scan
-from retrieval.scan import scan_entries
+from retrieval.scope import FileReport as FileReport
+from retrieval.scope import ReportStatus as ReportStatus
+from retrieval.scope import in_scope as in_scope
+from retrieval.scope import max_bytes_of, read_scope, scope_test
 from retrieval.segments import Segment
 from retrieval.store import ArticleRow, Catalog, Change, ChunkRow, SentenceRow
 
@@ -36,21 +38,6 @@ _EMBED_BATCH = 256
 # chunks: from_sentences: the title's vector counts as if its word pieces were this many times
 # as many sentence word pieces (a title shapes every word piece of a chunk's own pass).
 TITLE_WEIGHT = 2.0
-
-
-# rebuilt: not a file but the index itself, when the current one was unusable.
-ReportStatus = Literal["indexed", "unchanged", "duplicate", "skipped", "removed", "rebuilt"]
-
-
-@dataclass
-class FileReport:
-    """What ingest did with one file (or folder entry)."""
-
-    path: str
-    status: ReportStatus
-    detail: str = ""
-    warnings: list[str] = field(default_factory=list)
-    article_ids: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -123,20 +110,6 @@ def _differences(have: Any, want: dict[str, Any]) -> str:
         for k in keys
     ]
     return ", ".join(shown)
-
-
-def in_scope(path: str, roots: Sequence[Path]) -> bool:
-    """True when ``path`` is one of ``roots`` or lies below one (both absolute and
-    normalised, as scan() and ``Path.resolve`` give them)."""
-    return scope_test(roots)(str(path))
-
-
-def scope_test(roots: Sequence[Path]) -> Callable[[str], bool]:
-    """:func:`in_scope` for many paths: string prefixes, as it runs for every indexed article
-    on every ingest."""
-    exact = frozenset(str(r) for r in roots)
-    prefixes = tuple(r if r.endswith(os.sep) else r + os.sep for r in exact)
-    return lambda p: p in exact or p.startswith(prefixes)
 
 
 class _Builder:
@@ -367,21 +340,23 @@ def ingest(
     # verify checksums before they read).
     deep = paths is None
     with contextlib.nullcontext() if locked else store.writer_lock():
-        old, notes = load_previous(store, signature, rebuild, deep)
-        known: Mapping[str, ArticleRow] = {} if old is None else old.articles
-        # Through the catalog's path and hash indexes: no walk over every indexed article.
-        scoped = ids_below(known, roots, scope_test(roots))
-        indexed = hash_owner(known, scoped)
-        reports, kept, files, stripped = _read_all(settings, roots, store.root, known, indexed)
-        if notes:
-            reports.insert(0, FileReport(str(store.root), "rebuilt", notes[0]))
-        change, builder = _plan(settings, embedder, old, (roots, scoped), reports, kept, files)
+        with _paused_gc():
+            old, notes = load_previous(store, signature, rebuild, deep)
+            readings = _readings(settings, store, old)
+            read = read_scope(settings, (roots, store.root), old, readings)
+            scoped, (reports, kept, files, stripped) = read
+            if notes:
+                reports.insert(0, FileReport(str(store.root), "rebuilt", notes[0]))
+            scope = (roots, scoped)
+            change, builder = _plan(settings, embedder, old, scope, reports, kept, files)
         change.signature = signature
+        change.readings, change.blobs = readings.entries, readings.blobs
         embedded = builder.embed(progress)
         change.add = builder.segment()
         changed = (
             old is None or embedded > 0 or bool(change.delete or change.paths)
             or files != old.files or (change.add is not None and bool(change.add.articles))
+            or bool(readings.blobs) or readings.entries != old.readings
         )  # fmt: skip
         name = old.name if old is not None else None
         counts = _live_counts(old)
@@ -400,6 +375,27 @@ def ingest(
         embedded=embedded,
         invisible_stripped=stripped,
     )
+
+
+@contextlib.contextmanager
+def _paused_gc() -> Iterator[None]:
+    """Cyclic garbage collection paused while ingest reads the catalog and the files into
+    per-article tables: they hold no cycles (reference counting frees them), and at 40,000
+    articles the collector's repeated passes over them cost as much as the reading itself."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _readings(settings: Settings, store: Store, old: Catalog | None) -> Readings:
+    """The readings of exports this ingest may use instead of parsing them (readings.py)."""
+    if store.readings_dir is None:  # a backend that keeps none: every file is parsed
+        return Readings(store.root, {}, max_bytes_of(settings), keeping=False)
+    return Readings(store.readings_dir, {} if old is None else old.readings, max_bytes_of(settings))
 
 
 def _live_counts(old: Catalog | None) -> dict[str, int]:
@@ -456,93 +452,3 @@ def _plan(
             n = len(fresh.intersection(r.article_ids))
             r.detail += f" ({n} new or changed)"
     return change, builder
-
-
-def _read_all(
-    settings: Settings,
-    roots: Sequence[Path],
-    index_dir: Path,
-    known: Mapping[str, ArticleRow],
-    indexed: Callable[[str], str | None],
-) -> tuple[list[FileReport], dict[str, Article], dict[str, str], int]:
-    """Load every file; decide per article: new, duplicate, or id clash.
-
-    Which of two articles keeps a shared id or text does not depend on file names or on
-    which path was ingested: an article outside an ``added/`` folder wins over one inside
-    it, then an article already indexed with that text, then the first file by name. Text
-    identical to an indexed article outside this ingest's paths is a duplicate of it.
-    """
-    max_bytes = int(settings.ingest.max_file_mb * 1024 * 1024)
-    reports: list[FileReport] = []
-    kept: dict[str, Article] = {}
-    # The articles kept so far by content hash; else the indexed article outside this
-    # ingest's paths that has it (``indexed``).
-    by_hash: dict[str, str] = {}
-    files: dict[str, str] = {}
-    stripped = 0
-    entries: list[tuple[Article, FileReport]] = []
-    loaded: list[FileReport] = []  # the files that hold articles
-    docs = settings.docs_paths
-    for entry in scan_entries(roots, index_dir, docs=docs):
-        path, root = entry.path, entry.root
-        if entry.problem or root is None:
-            # Refused unread, and left out of the manifest as is_stale() leaves it out.
-            reports.append(
-                FileReport(str(path), "skipped", entry.problem or "no such file or folder")
-            )
-            continue
-        result: FileResult = read_file(path, root, max_bytes, within=[*roots, *docs])
-        files[str(path)] = result.sha256 or fingerprint(path, max_bytes)
-        stripped += result.invisible_stripped
-        report = FileReport(str(path), "skipped", result.skipped or "", list(result.warnings))
-        reports.append(report)
-        if not result.skipped:
-            loaded.append(report)
-            entries += [(a, report) for a in result.articles]
-
-    def rank(entry: tuple[Article, FileReport]) -> tuple[bool, bool]:
-        a = entry[0]
-        prev = known.get(a.id)
-        return _is_added(a.path), not (prev and prev.content_hash == a.content_hash)
-
-    duplicates: dict[int, list[str]] = {}
-    for a, report in sorted(entries, key=rank):  # stable: file order within a rank
-        if a.id in kept:
-            report.warnings.append(f"article id {a.id!r} is already used by {kept[a.id].path}")
-        elif (first := _owner(by_hash, indexed, a.content_hash)) not in (None, a.id):
-            duplicates.setdefault(id(report), []).append(str(first))
-        else:
-            kept[a.id] = a
-            by_hash[a.content_hash] = a.id
-            report.article_ids.append(a.id)
-    for report in loaded:
-        dups = duplicates.get(id(report), [])
-        new = len(report.article_ids)
-        # An export's records are reported one by one in the warnings ("line 7: ..."); the
-        # detail counts them.
-        refused = sum(w.endswith("record skipped") for w in report.warnings)
-        if new:
-            report.status = "indexed"
-            report.detail = f"{new} article{'s' if new > 1 else ''}"
-            if refused:
-                report.detail += f", {refused} record{'s' if refused > 1 else ''} skipped"
-            if dups:
-                report.detail += f", {len(dups)} duplicate(s) of {', '.join(dups[:3])}"
-        elif dups:
-            report.status = "duplicate"
-            report.detail = "duplicate of " + ", ".join(dups[:3])
-        else:
-            report.detail = "no article could be used"
-    return reports, kept, files, stripped
-
-
-def _owner(
-    by_hash: Mapping[str, str], indexed: Callable[[str], str | None], content_hash: str
-) -> str | None:
-    return by_hash[content_hash] if content_hash in by_hash else indexed(content_hash)
-
-
-def _is_added(path: str) -> bool:
-    """True for an article file in an ``added/`` folder (written by the service)."""
-    # String operations, not Path: it runs for every article of every ingest.
-    return os.path.basename(os.path.dirname(path)) == "added"

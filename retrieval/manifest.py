@@ -33,6 +33,7 @@ class Catalog:
     where: Mapping[str, str]  # article id -> segment name
     sizes: Mapping[str, tuple[int, int]]  # article id -> (chunks, sentences)
     files: dict[str, str]
+    readings: dict[str, dict[str, Any]] = field(default_factory=dict)  # export -> its reading
 
 
 @dataclass
@@ -45,6 +46,10 @@ class Change:
     delete: set[str] = field(default_factory=set)  # article ids whose rows go
     paths: dict[str, str] = field(default_factory=dict)  # article id -> its file now
     base: Catalog | None = None  # the snapshot it builds on; None starts afresh
+    # The exports' readings the snapshot lists (None: the base's) and the new blobs among
+    # them (readings.py).
+    readings: dict[str, dict[str, Any]] | None = None
+    blobs: dict[str, bytes] = field(default_factory=dict)
 
 
 def mark(entries: list[dict[str, Any]], change: Change) -> None:

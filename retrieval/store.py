@@ -9,6 +9,7 @@ Layout of the index folder::
                                and its segments: each with the size and checksum of every file,
                                its row counts and the articles deleted from it since
     segments/<name>/           one segment's files (see segments.py), never changed
+    readings/<name>            what reading an export gave (readings.py), never changed
 
 Adding k chunks writes one segment of k chunks and a new manifest; the other segments are
 neither rewritten nor re-hashed (their checksums are carried over in the manifest). An
@@ -48,7 +49,7 @@ from typing import Any
 
 import numpy as np
 
-from retrieval import ann, checksums, segments
+from retrieval import ann, checksums, readings, segments
 from retrieval.catalog import CatalogArticles, SegmentCatalog, sizes_of, where_of
 from retrieval.durable import fsync_dir, fsync_file
 from retrieval.errors import IndexCorruptError, IndexMissingError, IngestLockedError
@@ -130,6 +131,7 @@ class IndexStore:
         self.kind, self.ann_min = kind, ann_min
         self.snapshots = self.root / "snapshots"
         self.segments = self.root / "segments"
+        self.readings_dir: Path = self.root / readings.FOLDER
         # Verified segments already read, ready to search, by name and checksums (they never
         # change): a reader loading the next snapshot reads and builds only its new segments.
         self._cache: dict[tuple[str, str], SegmentIndex] = {}
@@ -188,6 +190,11 @@ class IndexStore:
             k: sum(e["live"][k] for e in entries) for k in ("articles", "chunks", "sentences")
         }
         manifest["files"] = change.files
+        if change.readings is not None:
+            readings.write(self.readings_dir, change.blobs)  # before the manifest lists them
+        manifest["readings"] = (
+            change.readings if change.readings is not None else _base_readings(change)
+        )
         manifest["segments"] = entries
         manifest["checksum"] = checksum(manifest)
         name = self._switch(manifest)
@@ -309,18 +316,22 @@ class IndexStore:
         for p in [*(p for p in entries if p.name.startswith(".tmp-")), *old]:
             shutil.rmtree(p, ignore_errors=True)
         used: set[str] = set()
+        blobs: set[str] = set()
         for p in done:
             if p in old:
                 continue
             try:
-                used |= {e["name"] for e in self.read_manifest(p.name)["segments"]}
-            except (IndexCorruptError, KeyError, TypeError):
+                manifest = self.read_manifest(p.name)
+                used |= {e["name"] for e in manifest["segments"]}
+                blobs |= {str(e["name"]) for e in manifest.get("readings", {}).values()}
+            except (IndexCorruptError, KeyError, TypeError, AttributeError):
                 if p.name == keep:
                     return  # never collect what the current snapshot may need
         if self.segments.is_dir():
             for p in self.segments.iterdir():
                 if p.name not in used:
                     shutil.rmtree(p, ignore_errors=True)
+        readings.collect(self.readings_dir, blobs)
 
     # --- reader side ---------------------------------------------------------------
 
@@ -573,6 +584,7 @@ class IndexStore:
                     raise ValueError(f"segment {seg} moves an article it does not hold")
                 parts.append((seg, held, frozenset(e["deleted"]), paths))
             files = dict(manifest["files"])
+            kept = {str(p): dict(e) for p, e in manifest.get("readings", {}).items()}
         except IndexCorruptError:
             raise
         except (KeyError, TypeError, ValueError, AttributeError) as e:
@@ -581,7 +593,14 @@ class IndexStore:
         for key in [k for k in list(_CATALOGS) if k[0] == str(self.root) and k[:2] not in used]:
             del _CATALOGS[key]
         articles = CatalogArticles(parts)
-        return Catalog(name, manifest, articles, where_of(articles), sizes_of(articles), files)
+        return Catalog(
+            name, manifest, articles, where_of(articles), sizes_of(articles), files, kept
+        )
+
+
+def _base_readings(change: Change) -> dict[str, Any]:
+    """What a change that reads no file (a merge, an upgrade) lists: the base's readings."""
+    return {} if change.base is None else dict(change.base.readings)
 
 
 def _altered(folder: Path, artifact: str) -> IndexCorruptError:

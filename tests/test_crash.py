@@ -12,6 +12,7 @@ from the moment the worker announces that phase, so that even the short publish 
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import shutil
@@ -27,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from retrieval import readings
 from retrieval.config import Settings, load_settings
 from retrieval.embeddings import Embedder
 from retrieval.service import NewsService
@@ -78,10 +80,21 @@ def article(i: int, town: str, twist: str = "") -> str:
 
 
 def write_folder(docs: Path) -> None:
-    """State A's articles."""
+    """State A's articles, and an export whose reading the index keeps."""
     docs.mkdir(parents=True)
     for i, town in enumerate(TOWNS):
         (docs / f"{town.lower()}.txt").write_text(article(i, town), encoding="utf-8")
+    write_wire(docs, "")
+
+
+def write_wire(docs: Path, twist: str) -> None:
+    """An export of two records (and a broken line) from the wire."""
+    records = [
+        {"id": "wire-1", "text": f"The Ashford rowing club bought two new boats. {twist}"},
+        {"id": "wire-2", "text": "Glenrock opened a cider press in the old mill."},
+    ]
+    lines = [json.dumps(r) for r in records] + ["{broken"]
+    (docs / "wire.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
 def change_folder(docs: Path) -> None:
@@ -90,6 +103,7 @@ def change_folder(docs: Path) -> None:
         twist = f"A rowing race on the river was won by the {TOWNS[i]} crew."
         (docs / f"{TOWNS[i].lower()}.txt").write_text(article(i, TOWNS[i], twist), "utf-8")
     (docs / f"{TOWNS[3].lower()}.txt").unlink()
+    write_wire(docs, "The club's crew won the river race.")
     for i, town in enumerate(("Pebworth", "Quarley"), start=len(TOWNS)):
         twist = f"At dusk {i * 10} paper lanterns were lit along the {town} quay."
         (docs / f"{town.lower()}.txt").write_text(article(i, town, twist), "utf-8")
@@ -156,8 +170,10 @@ def phase_lengths(run: Run) -> dict[str, float]:
 
 
 def check_index(settings: Settings, embedder: Embedder, states: dict[str, dict[str, str]]) -> str:
-    """The index loads, equals one of the states exactly, and search returns stored chunks."""
+    """The index loads, equals one of the states exactly, search returns stored chunks, and
+    the snapshot's readings of exports are whole and of the files it lists."""
     chunks = chunk_map(settings.index_dir)
+    check_readings(settings)
     outcome = next((name for name, state in states.items() if chunks == state), None)
     assert outcome is not None, sorted(chunks)
     service = NewsService(settings, embedder)
@@ -168,6 +184,18 @@ def check_index(settings: Settings, embedder: Embedder, states: dict[str, dict[s
             assert chunks.get(hit.chunk.id) == hit.chunk.text
             assert hit.article.id == hit.chunk.article_id
     return outcome
+
+
+def check_readings(settings: Settings) -> None:
+    """Each reading the current manifest lists loads, and is of the file version it lists."""
+    store = IndexStore(settings.index_dir)
+    catalog = store.catalog()
+    max_bytes = int(settings.ingest.max_file_mb * 1024 * 1024)
+    assert catalog.readings, "the export's reading is listed"
+    for path, entry in catalog.readings.items():
+        assert readings.load(store.readings_dir, entry) is not None
+        root = Path(path).parent  # the docs folder
+        assert entry["name"] == readings.key(catalog.files[path], Path(path), root, max_bytes)
 
 
 def build_state_a(docs: Path, settings: Settings, embedder: Embedder, segments: int) -> None:
@@ -271,7 +299,7 @@ def crash_runs(
         # The next ingest completes (the dead writer's lock is free) and cleans up after it.
         NewsService(settings, embedder).ingest(progress=False)
         assert chunk_map(index) == state_b
-        for folder in ("snapshots", "segments"):
+        for folder in ("snapshots", "segments", readings.FOLDER):
             assert not [p for p in (index / folder).iterdir() if p.name.startswith(".tmp-")]
 
     print("outcomes:", dict(outcomes), "killed in:", dict(killed_in))

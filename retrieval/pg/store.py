@@ -44,6 +44,7 @@ class PgStore:
     def __init__(self, settings: DatabaseSettings, root: Path) -> None:
         self.settings = settings
         self.root = Path(root)  # never written; scans leave it out, as for the local store
+        self.readings_dir: Path | None = None  # every export is parsed on every ingest
         self._pool: Any = None
         self._opening = threading.Lock()
 
