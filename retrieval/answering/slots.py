@@ -95,9 +95,9 @@ def same_value(a: str, b: str, qtype: QuestionType) -> bool:
             # "March 2023" and "4 March 2023" do not contradict: compare what both say.
             shared = pa.keys() & pb.keys()
             return bool(shared) and all(pa[k] == pb[k] for k in shared)
-    ta, tb = _TALLY.fullmatch(a.strip()), _TALLY.fullmatch(b.strip())
-    if ta is not None or tb is not None:  # a score or tally ("7-2") is one value
-        return ta is not None and tb is not None and ta.groups() == tb.groups()
+    sa, sb = _TALLY.fullmatch(a.strip()), _TALLY.fullmatch(b.strip())
+    if sa is not None or sb is not None:  # a score or tally ("7-2") is one value
+        return sa is not None and sb is not None and sa.groups() == sb.groups()
     na, nb = number_value(a), number_value(b)
     if na is not None and nb is not None:
         return abs(na - nb) <= 1e-9 * max(abs(na), abs(nb), 1.0)
