@@ -43,12 +43,15 @@ def run_probe(probe: str, config: Path, **env: str) -> subprocess.CompletedProce
     )
 
 
-def corpus_service(root: Path, corpus: Path, embedder: Embedder) -> NewsService:
-    """A service over one corpus.jsonl copied into ``root``, its index built."""
+def corpus_service(
+    root: Path, corpus: Path, embedder: Embedder, **sections: dict[str, Any]
+) -> NewsService:
+    """A service over one corpus.jsonl copied into ``root``, its index built; ``sections``
+    override the config's (e.g. tests.pg_support.pg_sections for the postgres backend)."""
     shutil.copy(corpus, root / "corpus.jsonl")
     cfg = root / "config.yaml"
     cfg.write_text("paths:\n  docs: [corpus.jsonl]\n  index_dir: index\n", encoding="utf-8")
-    service = NewsService(load_settings(cfg), embedder)
+    service = NewsService(load_settings(cfg, **sections), embedder)
     service.ingest(progress=False)
     return service
 

@@ -4,17 +4,16 @@ TechCrunch") filters the articles to its own; named as a topic, it filters nothi
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import pytest
 
 from retrieval.answer import time_stamp
 from retrieval.answering import timely
-from retrieval.config import load_settings
 from retrieval.embeddings import Embedder
 from retrieval.outlets import Named, named
 from retrieval.service import NewsService
+from tests.conftest import corpus_service
 
 CORPUS = Path(__file__).parent / "data" / "outlets_corpus.jsonl"
 SOURCES = [
@@ -103,16 +102,7 @@ def test_an_outlet_that_is_not_the_reporter_filters_nothing(question: str) -> No
 def service(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> NewsService:
     """Two outlets that disagree on one vote, a later story, and a third outlet's report
     about one of them (tests/data/outlets_corpus.jsonl)."""
-    root = tmp_path_factory.mktemp("outlets")
-    shutil.copy(CORPUS, root / "corpus.jsonl")
-    cfg = root / "config.yaml"
-    cfg.write_text(
-        "paths:\n  docs: [corpus.jsonl]\n  index_dir: index\nsessions:\n  path: ':memory:'\n",
-        encoding="utf-8",
-    )
-    svc = NewsService(load_settings(cfg), embedder)
-    svc.ensure_index(progress=False)
-    return svc
+    return corpus_service(tmp_path_factory.mktemp("outlets"), CORPUS, embedder)
 
 
 ASKED_ON = dt.date(2023, 6, 1)

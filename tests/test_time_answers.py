@@ -5,7 +5,6 @@ closed, event years find the articles that recount them, follow-ups keep the win
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +21,7 @@ from retrieval.embeddings import Embedder
 from retrieval.evaluation import Outcome, Question, summarize
 from retrieval.service import NewsService
 from retrieval.sessions import SQLiteConversationStore, Turn
+from tests.conftest import corpus_service
 
 CORPUS = Path(__file__).parent / "data" / "time_corpus.jsonl"
 D = dt.date
@@ -30,18 +30,7 @@ D = dt.date
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> NewsService:
     """A service over the small dated corpus in tests/data/time_corpus.jsonl."""
-    root = tmp_path_factory.mktemp("time")
-    shutil.copy(CORPUS, root / "corpus.jsonl")
-    cfg = root / "config.yaml"
-    cfg.write_text(
-        "paths:\n  docs: [corpus.jsonl]\n  index_dir: index\nsessions:\n  path: ':memory:'\n",
-        encoding="utf-8",
-    )
-    from retrieval.config import load_settings
-
-    svc = NewsService(load_settings(cfg), embedder)
-    svc.ensure_index(progress=False)
-    return svc
+    return corpus_service(tmp_path_factory.mktemp("time"), CORPUS, embedder)
 
 
 def cited_dates(answer: Answer) -> list[str]:
