@@ -1,0 +1,169 @@
+"""Answer / no-answer policies for the short-answer reader over bench/reader_signals.py's
+output: the reader's confidence alone (what the answerer does today), and a tiny logistic
+regression (numpy only) over general signals that predicts whether the reader's span is
+exactly right. Policies are fitted and their thresholds chosen on one signals file (the
+validation articles); ``--apply`` reports the chosen policy on another (held out) once.
+Rules first, the reader where they give none (retrieval/answering/shorts.py).
+
+    .venv/bin/python bench/reader_policy.py /tmp/r/sig-val.json [--apply /tmp/r/sig-held.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+KINDS = ("who", "how_many", "where", "other", "when")
+# The lowest threshold whose exact match reaches this is chosen (the target of issue 20).
+TARGET_EM = 0.70
+FEATURE_SETS: dict[str, tuple[str, ...]] = {
+    "conf": ("conf",),
+    "conf+edges": ("conf", "p_start", "p_end", "mass"),
+    "conf+span": ("conf", "log_words", "in_question", "sentence0", "entity", "chunk"),
+    "conf+kind": ("conf", *(f"kind_{k}" for k in KINDS)),
+    "all": (
+        "conf",
+        "p_start",
+        "p_end",
+        "mass",
+        "log_words",
+        "in_question",
+        "sentence0",
+        "entity",
+        "chunk",
+        *(f"kind_{k}" for k in KINDS),
+    ),
+}
+
+
+def features(row: dict, names: tuple[str, ...]) -> list[float]:
+    """The named signals of a row with a span (probabilities as log-odds)."""
+    extra = {
+        "log_words": math.log(row["words"] + 1),
+        "sentence0": float(row["sentence"] == 0),
+        **{f"kind_{k}": float(row["kind"] == k) for k in KINDS},
+    }
+    out = []
+    for name in names:
+        v = extra[name] if name in extra else float(row[name])
+        if name in ("conf", "p_start", "p_end", "mass"):
+            v = min(max(v, 1e-4), 1 - 1e-4)
+            v = math.log(v / (1 - v))
+        out.append(v)
+    return out
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, steps: int = 500) -> np.ndarray:
+    """Weights (bias last) of an L2-regularised logistic regression, by Newton's method."""
+    x = np.hstack([x, np.ones((len(x), 1))])
+    w = np.zeros(x.shape[1])
+    reg = np.eye(x.shape[1]) * l2
+    reg[-1, -1] = 0.0
+    for _ in range(steps):
+        p = 1 / (1 + np.exp(-x @ w))
+        grad = x.T @ (p - y) + reg @ w
+        hess = x.T @ (x * (p * (1 - p))[:, None]) + reg + 1e-9 * np.eye(len(w))
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def candidates(rows: list[dict]) -> list[dict]:
+    """The rows where the reader's span would be the short answer if the policy takes it."""
+    return [r for r in rows if not r["abstained"] and not r["rule_short"] and r.get("span")]
+
+
+def outcome(rows: list[dict], take: Callable[[dict], bool]) -> tuple[float, float]:
+    """Short-answer rate and exact match of rules first, then the spans ``take`` accepts."""
+    ems = [r["rule_em"] for r in rows if not r["abstained"] and r["rule_short"]]
+    ems += [r["em"] for r in candidates(rows) if take(r)]
+    return len(ems) / len(rows), (sum(ems) / len(ems) if ems else 0.0)
+
+
+def scorer(rows: list[dict], names: tuple[str, ...]) -> Callable[[dict], float]:
+    """A row -> probability-of-exact scorer fitted on the rows' candidates."""
+    if names == ("conf",):
+        return lambda r: r["conf"]
+    cand = candidates(rows)
+    x = np.array([features(r, names) for r in cand])
+    mu, sd = x.mean(0), x.std(0) + 1e-9
+    w = fit_logistic((x - mu) / sd, np.array([r["em"] for r in cand], dtype=float))
+    return lambda r: float(
+        1 / (1 + np.exp(-((np.array(features(r, names)) - mu) / sd) @ w[:-1] - w[-1]))
+    )
+
+
+def above(score: Callable[[dict], float], t: float) -> Callable[[dict], bool]:
+    """The policy that takes a span when its score reaches ``t``."""
+    return lambda r: score(r) >= t
+
+
+def choose(rows: list[dict], score: Callable[[dict], float]) -> float:
+    """The lowest threshold (of the candidates' own scores) whose EM reaches TARGET_EM."""
+    for t in sorted({round(score(r), 4) for r in candidates(rows)}):
+        if outcome(rows, above(score, t))[1] >= TARGET_EM:
+            return t
+    return 1.0
+
+
+def by_article_cv(
+    rows: list[dict], names: tuple[str, ...], article: Callable[[dict], int]
+) -> tuple:
+    """Leave-one-article-out: fit and choose on the others, apply to the left-out article;
+    the pooled rate / EM over all articles."""
+    pooled: list[dict] = []
+    taken: set[int] = set()
+    for a in sorted({article(r) for r in rows}):
+        fit_rows = [r for r in rows if article(r) != a]
+        score = scorer(fit_rows, names)
+        t = choose(fit_rows, score)
+        test = [r for r in rows if article(r) == a]
+        pooled += test
+        taken |= {r["n"] for r in candidates(test) if score(r) >= t}
+    return outcome(pooled, lambda r: r["n"] in taken)
+
+
+def main() -> None:
+    """Print each policy's validation curve point, cross-validated point and held-out point."""
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("fit", type=Path, help="signals to fit and choose on (validation)")
+    p.add_argument("--apply", type=Path, help="signals to report the chosen policies on, once")
+    p.add_argument("--articles", type=Path, help="quoted.jsonl, for leave-one-article-out")
+    args = p.parse_args()
+    rows = json.loads(args.fit.read_text())
+    held = json.loads(args.apply.read_text()) if args.apply else None
+    art: dict[int, int] = {}
+    if args.articles:
+        for line in args.articles.open(encoding="utf-8"):
+            r = json.loads(line)
+            art[r["n"]] = int(r["evidence_ids"][0].split("-")[2])
+    print(f"rules alone: fit {outcome(rows, lambda r: False)}")
+    for t in (0.3, 0.4, 0.49, 0.6):
+        line = f"conf >= {t}: fit {fmt(outcome(rows, lambda r, t=t: r['conf'] >= t))}"
+        if held:
+            line += f"  apply {fmt(outcome(held, lambda r, t=t: r['conf'] >= t))}"
+        print(line)
+    for name, names in FEATURE_SETS.items():
+        score = scorer(rows, names)
+        t = choose(rows, score)
+        line = f"{name:11} t={t:.3f} fit {fmt(outcome(rows, above(score, t)))}"
+        if art:
+            line += f"  cv {fmt(by_article_cv(rows, names, lambda r: art[r['n']]))}"
+        if held:
+            line += f"  apply {fmt(outcome(held, above(score, t)))}"
+        print(line)
+
+
+def fmt(pair: tuple[float, float]) -> str:
+    return f"{pair[0]:.3f}/{pair[1]:.3f}"
+
+
+if __name__ == "__main__":
+    main()
