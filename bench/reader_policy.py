@@ -11,8 +11,10 @@ Rules first, the reader where they give none (retrieval/answering/shorts.py).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -80,9 +82,25 @@ def candidates(rows: list[dict]) -> list[dict]:
     return [r for r in rows if not r["abstained"] and not r["rule_short"] and r.get("span")]
 
 
-def outcome(rows: list[dict], take: Callable[[dict], bool]) -> tuple[float, float]:
-    """Short-answer rate and exact match of rules first, then the spans ``take`` accepts."""
-    ems = [r["rule_em"] for r in rows if not r["abstained"] and r["rule_short"]]
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"\w+", text)}
+
+
+def disagrees(row: dict) -> bool:
+    """Whether the reader read a span that shares no word with the rules' short answer."""
+    return bool(row.get("span")) and not _words(row["span"]) & _words(row["rule_short"])
+
+
+def outcome(
+    rows: list[dict], take: Callable[[dict], bool], veto: bool = False
+) -> tuple[float, float]:
+    """Short-answer rate and exact match of rules first, then the spans ``take`` accepts;
+    with ``veto``, a rule answer the reader disagrees with is dropped (no short answer)."""
+    ems = [
+        r["rule_em"]
+        for r in rows
+        if not r["abstained"] and r["rule_short"] and not (veto and disagrees(r))
+    ]
     ems += [r["em"] for r in candidates(rows) if take(r)]
     return len(ems) / len(rows), (sum(ems) / len(ems) if ems else 0.0)
 
@@ -105,16 +123,16 @@ def above(score: Callable[[dict], float], t: float) -> Callable[[dict], bool]:
     return lambda r: score(r) >= t
 
 
-def choose(rows: list[dict], score: Callable[[dict], float]) -> float:
+def choose(rows: list[dict], score: Callable[[dict], float], veto: bool = False) -> float:
     """The lowest threshold (of the candidates' own scores) whose EM reaches TARGET_EM."""
     for t in sorted({round(score(r), 4) for r in candidates(rows)}):
-        if outcome(rows, above(score, t))[1] >= TARGET_EM:
+        if outcome(rows, above(score, t), veto)[1] >= TARGET_EM:
             return t
     return 1.0
 
 
 def by_article_cv(
-    rows: list[dict], names: tuple[str, ...], article: Callable[[dict], int]
+    rows: list[dict], names: tuple[str, ...], article: Callable[[dict], int], veto: bool = False
 ) -> tuple:
     """Leave-one-article-out: fit and choose on the others, apply to the left-out article;
     the pooled rate / EM over all articles."""
@@ -123,11 +141,37 @@ def by_article_cv(
     for a in sorted({article(r) for r in rows}):
         fit_rows = [r for r in rows if article(r) != a]
         score = scorer(fit_rows, names)
-        t = choose(fit_rows, score)
+        t = choose(fit_rows, score, veto)
         test = [r for r in rows if article(r) == a]
         pooled += test
         taken |= {r["n"] for r in candidates(test) if score(r) >= t}
-    return outcome(pooled, lambda r: r["n"] in taken)
+    return outcome(pooled, lambda r: r["n"] in taken, veto)
+
+
+def oof_scores(rows: list[dict], names: tuple[str, ...], article: Callable[[dict], int]) -> dict:
+    """Each candidate's score from a scorer fitted without its article (out of sample)."""
+    out: dict[int, float] = {}
+    for a in sorted({article(r) for r in rows}):
+        score = scorer([r for r in rows if article(r) != a], names)
+        out |= {r["n"]: score(r) for r in candidates(rows) if article(r) == a}
+    return out
+
+
+def em_at_rates(rows: list[dict], scores: dict, veto: bool, rates=(0.45, 0.5, 0.55)) -> str:
+    """Exact match where the rate first reaches each of ``rates`` (sweeping the threshold)."""
+    out = []
+    ts = sorted(set(scores.values()), reverse=True)
+    for want in rates:
+        got = next(
+            (
+                outcome(rows, lambda r, t=t: scores.get(r["n"], -1) >= t, veto)
+                for t in ts
+                if outcome(rows, lambda r, t=t: scores.get(r["n"], -1) >= t, veto)[0] >= want
+            ),
+            (0.0, 0.0),
+        )
+        out.append(f"EM@{want:.2f} {got[1]:.3f}")
+    return " ".join(out)
 
 
 def main() -> None:
@@ -150,14 +194,16 @@ def main() -> None:
         if held:
             line += f"  apply {fmt(outcome(held, lambda r, t=t: r['conf'] >= t))}"
         print(line)
-    for name, names in FEATURE_SETS.items():
+    for (name, names), veto in itertools.product(FEATURE_SETS.items(), (False, True)):
         score = scorer(rows, names)
-        t = choose(rows, score)
-        line = f"{name:11} t={t:.3f} fit {fmt(outcome(rows, above(score, t)))}"
+        t = choose(rows, score, veto)
+        line = f"{name:11} veto {veto:d} t={t:.3f} fit {fmt(outcome(rows, above(score, t), veto))}"
         if art:
-            line += f"  cv {fmt(by_article_cv(rows, names, lambda r: art[r['n']]))}"
+            line += f"  cv {fmt(by_article_cv(rows, names, lambda r: art[r['n']], veto))}"
+            oof = oof_scores(rows, names, lambda r: art[r["n"]])
+            line += f"  oof {em_at_rates(rows, oof, veto)}"
         if held:
-            line += f"  apply {fmt(outcome(held, above(score, t)))}"
+            line += f"  apply {fmt(outcome(held, above(score, t), veto))}"
         print(line)
 
 
