@@ -136,37 +136,3 @@ def test_the_export_is_verified_and_redone_when_damaged(
     assert checksums.digest_file(again, "sha256") == redone["sha256"]
     reader = SpanReader(model, cache_dir=tmp_path)
     assert reader.read("When is it withdrawn?", ["It is withdrawn on November 1, 2021."])[0]
-
-
-class _FixedReader:
-    """A reader that always reads the same span with the same confidence."""
-
-    def __init__(self, span: str | None, confidence: float) -> None:
-        self.span, self.confidence = span, confidence
-
-    def read(self, question: str, sentences: list[str]) -> tuple[str | None, float]:
-        return self.span, self.confidence
-
-
-HURT = ["Seven people were hurt in the fire on Monday, officials said."]
-HURT_Q = "How many people were hurt in the fire?"
-
-
-@pytest.mark.parametrize(
-    ("span", "expected"),
-    [
-        ("Seven", "Seven"),  # the reader agrees with the rules
-        ("Seven people", "Seven"),  # it overlaps them: the rules' answer stands
-        (None, "Seven"),  # it reads no answer: the rules' answer stands
-        ("Monday", None),  # it reads another answer: neither is given
-    ],
-)
-def test_a_rule_answer_the_reader_disagrees_with_is_withheld(
-    span: str | None, expected: str | None
-) -> None:
-    reader = _FixedReader(span, 0.1)
-    assert short_answer("how_many", HURT, HURT_Q, reader) == expected  # type: ignore[arg-type]
-
-
-def test_without_the_reader_the_rules_answer_alone() -> None:
-    assert short_answer("how_many", HURT, HURT_Q, None) == "Seven"
