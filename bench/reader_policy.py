@@ -174,15 +174,40 @@ def em_at_rates(rows: list[dict], scores: dict, veto: bool, rates=(0.45, 0.5, 0.
     return " ".join(out)
 
 
+def agreeing(rows: list[dict], other: list[dict]) -> list[dict]:
+    """The rows with a span only where a second reader read the same span, and the mean of
+    the two confidences (an ensemble's agreement; twice the reading time)."""
+    by_n = {r["n"]: r for r in other}
+    out = []
+    for r in rows:
+        o = by_n[r["n"]]
+        if r.get("span") and o.get("span") != r["span"]:
+            r = r | {"span": None}
+        elif r.get("span"):
+            r = r | {"conf": (r["conf"] + o["conf"]) / 2}
+        out.append(r)
+    return out
+
+
 def main() -> None:
     """Print each policy's validation curve point, cross-validated point and held-out point."""
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("fit", type=Path, help="signals to fit and choose on (validation)")
     p.add_argument("--apply", type=Path, help="signals to report the chosen policies on, once")
     p.add_argument("--articles", type=Path, help="quoted.jsonl, for leave-one-article-out")
+    p.add_argument(
+        "--agree",
+        nargs=2,
+        type=Path,
+        metavar=("FIT", "APPLY"),
+        help="a second reader's signals on the same rows: take only spans both read",
+    )
     args = p.parse_args()
     rows = json.loads(args.fit.read_text())
     held = json.loads(args.apply.read_text()) if args.apply else None
+    if args.agree:
+        rows = agreeing(rows, json.loads(args.agree[0].read_text()))
+        held = held and agreeing(held, json.loads(args.agree[1].read_text()))
     art: dict[int, int] = {}
     if args.articles:
         for line in args.articles.open(encoding="utf-8"):
