@@ -311,21 +311,23 @@ def main() -> None:
     bert = AutoModel.from_pretrained(str(path), local_files_only=True, attn_implementation="eager")
     model = Reader(bert, args.rank, 2.0 * args.rank)
 
-    def validate(epoch: int) -> None:
+    def validate(tag: str) -> None:
         preds = predict(model, tok, val, args.max_len)
-        print(f"epoch {epoch + 1}: validation (articles 42-46), reader alone:")
+        print(f"{tag}: validation (articles 42-46), reader alone:")
         print("\n".join(curve(val, preds, rules=False)))
         print("  reader, rules below the threshold:")
         print("\n".join(curve(val, preds, rules=True)), flush=True)
         np.savez(args.out, **model.shipped())
+        # Each epoch's weights too, so that validation can choose the epoch afterwards.
+        np.savez(args.out.with_name(f"{args.out.stem}-{tag}.npz"), **model.shipped())
         with (args.out.parent / (args.out.stem + ".val.json")).open("w") as f:
             json.dump([[r["n"], s, c] for r, (s, c) in zip(val, preds, strict=True)], f)
 
     if args.synthetic:
         syn = synthetic(args.synthetic, args.synthetic_limit, tok, args.max_len)
         print(f"{len(syn)} synthetic examples, {sum(f[2] > 0 for f in syn)} with an answer")
-        run(model, syn, 1, args, "synthetic", lambda epoch: validate(epoch - 1))
-    run(model, feats, args.epochs, args, "questions", validate)
+        run(model, syn, 1, args, "synthetic", lambda epoch: validate("synthetic"))
+    run(model, feats, args.epochs, args, "questions", lambda epoch: validate(f"e{epoch + 1}"))
     print(f"saved {args.out} ({args.out.stat().st_size / 1e6:.2f} MB)")
 
 

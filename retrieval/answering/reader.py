@@ -122,6 +122,11 @@ class SpanReader:
         and the reader's confidence in it."""
         if not sentences:
             return None, 0.0
+        start, end, enc = self.logits(question, sentences)
+        return best_span(start, end, enc, sentences)
+
+    def logits(self, question: str, sentences: Sequence[str]) -> tuple[np.ndarray, np.ndarray, Any]:
+        """The start and end scores of each word piece and the encoding they index."""
         self.ensure_loaded()
         enc = encode_pair(self._tok, question, " ".join(sentences))
         ids = np.array([enc.ids], dtype=np.int64)
@@ -131,4 +136,4 @@ class SpanReader:
             "token_type_ids": np.array([enc.type_ids], dtype=np.int64),
         }
         start, end = self._session.run(["start", "end"], feeds)
-        return best_span(start[0], end[0], enc, sentences)
+        return start[0], end[0], enc
