@@ -35,8 +35,14 @@ _VERBS = "|".join(sorted(_PARTICIPLES, key=len, reverse=True))
 _NOUNS = r"articles?|reports?|stor(?:y|ies)|coverage|pieces?|headlines?|reporting"
 _AUX = r"did|does|do|has|have|had"
 # "What did X say" is asked as "What was said".
-_TENSE = {"did": "was", "does": "is", "do": "is", "has": "has been", "have": "has been"}
-_TENSE["had"] = "had been"
+_TENSE = {
+    "did": "was",
+    "does": "is",
+    "do": "is",
+    "has": "has been",
+    "have": "has been",
+    "had": "had been",
+}
 
 # Words before an outlet that make it the reporter: "according to X", "did X say", "the
 # article from X", "reported by X", "the latest from X".
