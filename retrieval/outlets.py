@@ -2,8 +2,9 @@
 say about the Chiefs?", "according to The Verge", "the TechCrunch article"): a filter on the
 articles' sources, and the question as the articles are searched with it.
 
-An outlet counts only in a reporting frame, and only capitalised as the index spells it (a
-leading "the" aside), so that "Who owns The Guardian?" and "in the age of AI" filter nothing.
+An outlet counts only in a reporting frame, so that "Who owns The Guardian?" filters nothing;
+one not capitalised as the index spells it ("the verge") only in a strict one ("what did the
+verge say", "according to the verge"), so that "in the age of AI" filters nothing either.
 """
 
 from __future__ import annotations
@@ -53,6 +54,14 @@ _BEFORE = re.compile(
 )
 # Words after it that do: "X's article", "the X report", "X reported".
 _AFTER = re.compile(rf"^(?:['’]s?)?\s+(?:{_VERBS}|{_NOUNS})\b", re.IGNORECASE)
+# The frames that make even an outlet typed in lower case the reporter ("what did the verge
+# say", "according to techcrunch"); "has wired money" or "his age" are no outlets.
+_STRICT_BEFORE = re.compile(
+    rf"(?:\baccording\s+to|\breported\s+by|\b(?:{_NOUNS}|news|latest|updates?)\s+"
+    r"(?:from|by|in|of))\s+$",
+    re.IGNORECASE,
+)
+_STRICT_AFTER = re.compile(rf"^(?:\s+(?:{_VERBS})|['’]s?\s+(?:{_NOUNS}))\b", re.IGNORECASE)
 
 # Once an outlet is marked (NUL), the frame words that go with it.
 _ASKED_OF = re.compile(rf"\b(?P<aux>{_AUX})\s+\x00\s+(?P<verb>{_VERBS})\b", re.IGNORECASE)
@@ -79,16 +88,19 @@ def named(question: str, sources: Iterable[str], *, framed: bool = True) -> Name
     York Times". ``framed=False``: any mention counts ("And TechCrunch?" after "What did
     The Verge say about ...?")."""
     mentions = sorted(
-        (start, -end, source)
+        (start, -end, not spelled, source)
         for source in sources
         for short in _short_names(source)
-        for name in {short, short.upper()}  # "CNBC" for "Cnbc"
-        for start, end in _spans(question, name)
+        for start, end, spelled in _spans(question, short)
     )
     kept: list[tuple[int, int, str]] = []
-    for start, neg_end, source in mentions:
-        if not kept or start >= kept[-1][1]:  # a short name inside a longer one is no other
-            kept.append((start, -neg_end, source))
+    for start, neg_end, loose, source in mentions:
+        end = -neg_end
+        if kept and start < kept[-1][1]:  # a short name inside a longer one is no other
+            continue
+        # An outlet not spelled as the index spells it counts only in a strict frame.
+        if not loose or _strictly_framed(question, start, end):
+            kept.append((start, end, source))
     # A question that names one outlet as a reporter names the others it spells as
     # reporters too: "according to Megan Grey in 'The Age'", "from The Verge and TechCrunch".
     if not kept or (framed and not any(_framed(question, start, end) for start, end, _ in kept)):
@@ -104,11 +116,21 @@ def _framed(question: str, start: int, end: int) -> bool:
     return bool(_BEFORE.search(question[:start]) or _AFTER.match(question[end:]))
 
 
-def _spans(question: str, name: str) -> list[tuple[int, int]]:
-    """Where the question spells ``name``, with a leading "the" and quotes around it."""
+def _strictly_framed(question: str, start: int, end: int) -> bool:
+    return bool(_STRICT_BEFORE.search(question[:start]) or _STRICT_AFTER.match(question[end:]))
+
+
+def _spans(question: str, name: str) -> list[tuple[int, int, bool]]:
+    """Where the question names ``name``, with a leading "the" and quotes around it, and
+    whether it spells it as the index does (or in capitals: "CNBC" for "Cnbc")."""
     words = r"\s+".join(re.escape(w) for w in name.split())
-    pattern = rf"(?<![\w])['‘\"“]?(?:[Tt]he\s+)?{words}['’\"”]?(?![\w])"
-    return [(m.start(), m.end()) for m in re.finditer(pattern, question)]
+    pattern = re.compile(rf"(?<![\w])['‘\"“]?(?:the\s+)?({words})['’\"”]?(?![\w])", re.I)
+    out = []
+    for m in pattern.finditer(question):
+        said = m.group(1)
+        spelled = re.sub(r"\s+", " ", said) in (name, name.upper())
+        out.append((m.start(), m.end(), spelled))
+    return out
 
 
 def _short_names(source: str) -> set[str]:

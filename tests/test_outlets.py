@@ -26,6 +26,7 @@ SOURCES = [
     "Cnbc | World Business News Leader",
     "The Independent - Life and Style",
     "The New York Times",
+    "Wired",
 ]
 
 
@@ -71,6 +72,9 @@ SOURCES = [
             ("The Independent - Life and Style",),
             "Is the coverage of the royals positive?",
         ),
+        # Typed in lower case: only in a strict frame.
+        ("what did the verge say about apple?", ("The Verge",), "What was said about apple?"),
+        ("according to techcrunch, who won?", ("TechCrunch",), "Who won?"),
         (
             "Which company, reported by TechCrunch, faces antitrust cases?",
             ("TechCrunch",),
@@ -91,11 +95,17 @@ def test_an_outlet_named_as_the_reporter_is_found_and_taken_out(
         "What happened in the age of AI?",  # not capitalised as the source is
         "What happened in The Age?",  # no reporting frame
         "He made a fortune from Fortune 500 stocks, did he?",
-        "What did Wired say about the phone?",  # not a source of the index
+        "What did Engadget say about the phone?",  # not a source of the index
+        "Who has wired money to him?",  # lower case outside a strict frame
     ],
 )
 def test_an_outlet_that_is_not_the_reporter_filters_nothing(question: str) -> None:
     assert named(question, SOURCES) is None
+
+
+def test_a_follow_up_names_an_outlet_in_lower_case_only_in_a_strict_frame() -> None:
+    assert named("And TechCrunch?", SOURCES, framed=False) == Named(("TechCrunch",), "And?")
+    assert named("What about his age?", SOURCES, framed=False) is None
 
 
 @pytest.fixture(scope="module")
