@@ -67,7 +67,9 @@ _RELOAD_CHECK_S = 1.0
 # from alone, at most this many of them, before the usual answer over all hits.
 _LATEST_POOL = 2
 _LATEST_TRIES = 3
-# How many of an article's chunks are searched for its opening.
+# "What's the latest?": how many of the newest stories, and how many chunks of a day's
+# articles are searched for their openings.
+_DIGEST = 3
 _OPENING_DEPTH = 50
 # A client-sent conversation's answers are cut to this many characters before condensing.
 _MAX_HISTORY_ANSWER_CHARS = 4000
@@ -741,20 +743,24 @@ class NewsService:
 
     def _newest_day(self, p: _Prepared) -> Answer | None:
         """ "What's the latest?", "What's the latest from TechCrunch?": no topic, so the
-        report is the opening of the newest article the filters let through."""
+        report is the newest articles the filters let through, newest first, each by its
+        opening (at most ``_DIGEST`` of them, a day at a time back from the newest)."""
         assert p.plan is not None
-        day = p.loaded.index.newest(p.plan.filters)
-        if day is None:
+        filters = p.plan.filters
+        stories: dict[str, list[Hit]] = {}
+        while len(stories) < _DIGEST:
+            day = p.loaded.index.newest(filters)
+            if day is None:
+                break
+            newest = dt.date.fromisoformat(day[:10])
+            that_day = replace(filters, since=newest)
+            for h in self._search_more(p, p.standalone, p.qvec, _OPENING_DEPTH, that_day):
+                stories.setdefault(h.article.id, []).append(h)
+            filters = replace(filters, until=newest - dt.timedelta(days=1))
+        if not stories:
             return None
-        since = replace(p.plan.filters, since=dt.date.fromisoformat(day[:10]))
-        hits = self._search_more(p, p.standalone, p.qvec, len(p.top) or 1, since)
-        if not hits:
-            return None
-        newest = max(hits, key=lambda h: h.article.date or "").article.id
-        # Its chunks, to open with the first.
-        own = replace(p.plan.filters, articles=(newest,))
-        hits = self._search_more(p, p.standalone, p.qvec, _OPENING_DEPTH, own) or hits
-        return timely.opening(p.loaded.index, p.standalone, hits)
+        order = sorted(stories.values(), key=lambda hs: hs[0].article.date or "", reverse=True)
+        return timely.openings(p.loaded.index, p.standalone, order[:_DIGEST])
 
     def _best_for(self, p: _Prepared, text: str) -> tuple[Hit, np.ndarray] | None:
         """The best hit for one option of a "which came first" question, up to asked_on."""

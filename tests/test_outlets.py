@@ -140,14 +140,23 @@ def test_an_outlet_asked_about_is_not_a_filter(service: NewsService) -> None:
     assert [c.source for c in answer.citations][:1] == ["Daily Ledger"]
 
 
-def test_the_latest_from_an_outlet_opens_its_newest_article(service: NewsService) -> None:
+def test_the_latest_from_an_outlet_lists_its_newest_stories(service: NewsService) -> None:
     answer = service.ask("What's the latest from Harbor Gazette?", as_of=ASKED_ON)
-    assert [c.article_id for c in answer.citations] == ["gazette-ferry"]
-    assert answer.text.startswith("The island ferry will resume its daily crossings on June 3")
+    assert [c.article_id for c in answer.citations] == ["gazette-ferry", "gazette-vote"]
+    assert answer.text.splitlines() == [
+        "- 20 May 2023: The island ferry will resume its daily crossings on June 3 after "
+        "repairs to the landing. [1]",
+        "- 2 May 2023: The city council approved the harbour budget by a vote of 7-2 on "
+        "Monday night. [2]",
+    ]
     earlier = service.ask("What's the latest from Harbor Gazette?", as_of=dt.date(2023, 5, 10))
     assert [c.article_id for c in earlier.citations] == ["gazette-vote"]
     reported = service.ask("What did the Harbor Gazette report?", as_of=ASKED_ON)
-    assert [c.article_id for c in reported.citations] == ["gazette-ferry"]
+    assert [c.article_id for c in reported.citations] == ["gazette-ferry", "gazette-vote"]
+    # Every outlet: the three newest stories, newest first (two of them of one day).
+    news = service.ask("What's the latest?", as_of=ASKED_ON)
+    ids = [c.article_id for c in news.citations]
+    assert ids[0] == "gazette-ferry" and set(ids[1:]) == {"times-vote", "gazette-vote"}
 
 
 @pytest.mark.parametrize(

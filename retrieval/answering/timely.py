@@ -275,14 +275,20 @@ def newest_report(
     return _quoted(question, [(cos, text, h) for cos, _, text, h in chosen])
 
 
-def opening(index: SearchIndex, question: str, hits: list[Hit], sentences: int = 2) -> Answer:
-    """An article's first quotable sentences among its hits' chunks, cited: its news when
-    nothing narrower was asked."""
-    first = min(hits, key=lambda h: h.chunk.idx)
-    quotes = quotable(index, first, None)
-    if not quotes:
-        return _quoted(question, [(first.dense or 0.0, first.chunk.text.strip(), first)])
-    return _quoted(question, [(0.0, text, first) for _, _, text in quotes[:sentences]])
+def openings(index: SearchIndex, question: str, stories: list[list[Hit]]) -> Answer:
+    """Dated bullets, one per story in the order given, each its article's first quotable
+    sentence among its hits' chunks, cited: the news when nothing narrower was asked."""
+    lines, citations = [], []
+    for n, hits in enumerate(stories, start=1):
+        first = min(hits, key=lambda h: h.chunk.idx)
+        quotes = quotable(index, first, None)
+        quote = quotes[0][2] if quotes else first.chunk.text.strip()
+        citations.append(first.citation(n, quote, first.dense or 0.0))
+        day = long_date(first.article.date) if first.article.date else "undated"
+        lines.append(f"- {day}: {quote} [{n}]")
+    return Answer(
+        question=question, standalone_question=question, text="\n".join(lines), citations=citations
+    )
 
 
 def event_report(
