@@ -169,17 +169,20 @@ def timeline(
         return None
     chosen = sorted(best.values(), key=lambda h: h.rank)[:MAX_BULLETS]
     chosen.sort(key=lambda h: (h.article.date or "", h.rank))
-    lines, citations = [], []
-    for n, h in enumerate(chosen, start=1):
-        c = _cite(index, h, qvec, n)
-        citations.append(c)
-        day = long_date(h.article.date) if h.article.date else "undated"
-        lines.append(f"- {day}: {c.quote} [{n}]")
+    return _bullets(question, [(h, _cite(index, h, qvec, n)) for n, h in enumerate(chosen, 1)])
+
+
+def _bullets(question: str, cited: list[tuple[Hit, Citation]]) -> Answer:
+    """Dated bullets, one per cited hit in the order given: "- 4 Oct 2023: quote [1]"."""
+    lines = [
+        f"- {long_date(h.article.date) if h.article.date else 'undated'}: {c.quote} [{c.n}]"
+        for h, c in cited
+    ]
     return Answer(
         question=question,
         standalone_question=question,
         text="\n".join(lines),
-        citations=citations,
+        citations=[c for _, c in cited],
     )
 
 
@@ -278,17 +281,13 @@ def newest_report(
 def openings(index: SearchIndex, question: str, stories: list[list[Hit]]) -> Answer:
     """Dated bullets, one per story in the order given, each its article's first quotable
     sentence among its hits' chunks, cited: the news when nothing narrower was asked."""
-    lines, citations = [], []
+    cited = []
     for n, hits in enumerate(stories, start=1):
         first = min(hits, key=lambda h: h.chunk.idx)
         quotes = quotable(index, first, None)
         quote = quotes[0][2] if quotes else first.chunk.text.strip()
-        citations.append(first.citation(n, quote, first.dense or 0.0))
-        day = long_date(first.article.date) if first.article.date else "undated"
-        lines.append(f"- {day}: {quote} [{n}]")
-    return Answer(
-        question=question, standalone_question=question, text="\n".join(lines), citations=citations
-    )
+        cited.append((first, first.citation(n, quote, first.dense or 0.0)))
+    return _bullets(question, cited)
 
 
 def event_report(
