@@ -472,7 +472,8 @@ class ExtractiveAnswerer:
                 numbers[chunk] = len(citations) + 1
                 citations.append(_citation(numbers[chunk], c))
             parts.append(f"{c.text} [{numbers[chunk]}]")
-        short = short_answer(kind, [c.text for c in chosen], question, self.span_reader)
+        headlines = list(dict.fromkeys(c.hit.article.title for c in chosen if c.hit.article.title))
+        short = short_answer(kind, [c.text for c in chosen], question, self.span_reader, headlines)
         text = " ".join(parts)
         if short:
             # The short answer cites the first quoted sentence that holds it.

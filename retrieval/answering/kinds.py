@@ -239,14 +239,17 @@ _CAUSE = re.compile(r"\b(?:because of|because|due to)\b", re.IGNORECASE)
 _BECAUSE = re.compile(r"^(?:because of|because|due to)\s+", re.IGNORECASE)
 
 
-def answer_in_kind(kind: Kind, sentences: Sequence[str], question: str) -> str | None:
+def answer_in_kind(
+    kind: Kind, sentences: Sequence[str], question: str, headlines: Sequence[str] = ()
+) -> str | None:
     """The short answer of the question's kind from the quoted sentences (best first), or
-    None when none is clearly supported."""
+    None when none is clearly supported; ``headlines``: their articles' titles (a yes/no
+    question's names may be given there only)."""
     if not sentences:
         return None
     if kind == "yesno":
         # The topic a follow-up carried in "(...)" is no part of what it asks.
-        return polarity(asked(question), sentences, YES_MIN_SHARE) or UNSETTLED
+        return polarity(asked(question), sentences, YES_MIN_SHARE, headlines) or UNSETTLED
     if kind == "when":
         # Dates: the rules over the text first (they read "now", "overall"), then the parse.
         return _rules_in_kind(kind, sentences, question) or _parsed_in_kind(

@@ -341,6 +341,11 @@ def gather(slot: Slot, cands: Sequence[Candidate]) -> tuple[list[Report], list[R
         if r.score >= top - MARGIN
         or (r.subject and not any(same_thing(r.subject, o.subject) for o in rivals if o is not r))
     ]
+    # Where articles name the asked thing, one that does not is about something else that
+    # merely shares the question's other words ("What happened to Nike's revenue?" is not
+    # answered by another company's revenue).
+    if any(_holds_name(r, name) for r in rivals):
+        rivals = [r for r in rivals if _holds_name(r, name)]
     seen = {r.cand.hit.article.id for r in rivals}
     backers = [
         _report(m, slot)

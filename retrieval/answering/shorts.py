@@ -22,12 +22,17 @@ MIN_CONFIDENCE = 0.49
 
 
 def short_answer(
-    kind: Kind, sentences: Sequence[str], question: str, reader: SpanReader | None
+    kind: Kind,
+    sentences: Sequence[str],
+    question: str,
+    reader: SpanReader | None,
+    headlines: Sequence[str] = (),
 ) -> str | None:
     """The short answer from the quoted sentences (best first), or None: the rules' answer
     in kind when they give one (on the validation articles they are right more often than
-    the reader at any confidence), else the reader's span when it is confident."""
-    short = answer_in_kind(kind, sentences, question)
+    the reader at any confidence), else the reader's span when it is confident.
+    ``headlines``: the quoted articles' titles (see :func:`answer_in_kind`)."""
+    short = answer_in_kind(kind, sentences, question, headlines)
     if short or reader is None or kind not in READ_KINDS or not sentences:
         return short
     span, confidence = reader.read(question, sentences)

@@ -185,8 +185,11 @@ def slot_choice(sentence: str, question: str, qtype: QuestionType) -> tuple[str 
     dateline = DATELINE.match(sentence)
     counting = qtype == "how_many" and not _MEASURE.search(question)
     spans: list[tuple[int, str]] = []
-    for a, b in spans_of_type(sentence, qtype):
+    found = spans_of_type(sentence, qtype)
+    for a, b in found:
         if dateline and a < dateline.end():
+            continue
+        if qtype == "who" and _titled_after(sentence, a, b, found):
             continue
         words = sentence[a:b].strip(" ,.;:").split()
         while words and words[0].lower().strip("'’") in qwords:
@@ -221,6 +224,14 @@ def slot_choice(sentence: str, question: str, qtype: QuestionType) -> tuple[str 
             return (inside[0] if _BIRTH.search(question) else inside[1]), False
     value = _nearest(sentence, question, spans)
     return value, value is not None
+
+
+def _titled_after(sentence: str, a: int, b: int, found: list[tuple[int, int]]) -> bool:
+    """Whether the name at ``a``:``b`` is an owner whose title a name right after it holds
+    ("Alameda Research's former CEO Caroline Ellison"): that one is who is meant."""
+    if not re.search(r"['’]s?$", sentence[a:b]):
+        return False
+    return any(b < c and len(sentence[b:c].split()) <= 3 for c, _ in found)
 
 
 def _nearest(sentence: str, question: str, spans: list[tuple[int, str]]) -> str | None:

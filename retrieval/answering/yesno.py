@@ -14,7 +14,11 @@ from retrieval.answering.parse import SentenceReader, default_reader
 from retrieval.lexical import STOPWORDS
 from retrieval.spans import NAME
 
-Polarity = Literal["Yes", "No"]
+Polarity = Literal["Yes", "No", "The articles don't say"]
+
+# The answer when the evidence names what is asked only as an open question or a
+# supposition ("to determine whether she is guilty", "if convicted"): it settles nothing.
+NOT_SAID: Polarity = "The articles don't say"
 
 _NEGATION = re.compile(
     r"\b(?:not|no|never|none|nobody|nothing|neither|nor|without|cannot|refused|denied|"
@@ -125,12 +129,17 @@ def asserting_sentence(question: str, evidence: Sequence[str]) -> tuple[str, flo
     return evidence[best], shares[best]
 
 
-def polarity(question: str, evidence: Sequence[str], min_share: float = 0.0) -> Polarity | None:
+def polarity(
+    question: str, evidence: Sequence[str], min_share: float = 0.0, named: Sequence[str] = ()
+) -> Polarity | None:
     """ "Yes" when the evidence asserts what the question asks, "No" when it asserts the
     opposite: it negates the question's words, says their opposite, lacks the "only" /
     "all" / "still" the question asks about, or gives another value for the slot the
-    question fills ("his 2nd match" against "his first tournament"). None when the sentence
-    that says most of it holds less than ``min_share`` of the question's content words."""
+    question fills ("his 2nd match" against "his first tournament"). :data:`NOT_SAID` when
+    it says what is asked only inside a clause that asks or supposes it. None when the
+    sentence that says most of it holds less than ``min_share`` of the question's content
+    words. ``named``: the evidence's headlines, which name what its text calls "the
+    company" (a name they give is no missing name)."""
     q_negated = bool(_NEGATION.search(question))
     sentence, share = asserting_sentence(question, evidence)
     said = " ".join(evidence)
@@ -141,7 +150,7 @@ def polarity(question: str, evidence: Sequence[str], min_share: float = 0.0) -> 
             return "No"
         if _STILL.search(question) and _NO_LONGER.search(sentence):
             return "No"
-        if _other_value(question, said, sentence):
+        if _other_value(question, " ".join([said, *named]), sentence):
             return "No"
         if opposed(question, evidence):
             return "No"
@@ -151,7 +160,33 @@ def polarity(question: str, evidence: Sequence[str], min_share: float = 0.0) -> 
         return "No"
     if share < min_share:
         return None
+    if _left_open(question, evidence):
+        return NOT_SAID
     return "Yes"
+
+
+def _supposed(sentence: str) -> bool:
+    """A sentence that asserts nothing: a question, or what follows a supposition that
+    opens it ("If convicted, he could go to prison")."""
+    text = sentence.strip(" \"'“”‘’")
+    return text.endswith("?") or bool(re.match(r"(?:if|unless)\b", text, re.IGNORECASE))
+
+
+# A clause that asks or supposes rather than asserts, up to its end: "to determine whether
+# she is guilty of fraud", "if convicted", "unless the board approves it".
+_OPEN_CLAUSE = re.compile(r"\b(?:whether|if|unless)\b[^,;:.?!]*", re.IGNORECASE)
+
+
+def _left_open(question: str, evidence: Sequence[str]) -> bool:
+    """Whether the evidence says what the question asks (its words besides the names) only
+    inside clauses that ask or suppose it, or in questions of its own."""
+    names = {stem(w) for m in NAME.finditer(question) for w in re.findall(r"[A-Za-z]+", m.group())}
+    asked = content_stems(question) - names - _FRAME_STEMS
+    said = set().union(*(content_stems(s) for s in evidence))
+    if not asked & said:
+        return False
+    plain = [_OPEN_CLAUSE.sub(" ", s) for s in evidence if not _supposed(s)]
+    return not asked & set().union(*(content_stems(s) for s in plain))
 
 
 def asked(question: str) -> str:

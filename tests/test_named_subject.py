@@ -1,0 +1,84 @@
+"""A question that names something is answered from the articles that name it: other
+stories that merely share its other words ("revenue") are no rival reports. A yes/no
+question is settled only by what the evidence asserts ("to determine whether she is
+guilty" settles nothing), and an article's headline names what its text calls "the
+company"."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.answering.slots import slot_value
+from retrieval.answering.yesno import NOT_SAID, polarity
+from retrieval.embeddings import Embedder
+from retrieval.service import NewsService
+from tests.conftest import REPO, corpus_service
+
+CORPUS = REPO / "tests" / "data" / "named" / "corpus.jsonl"
+
+
+@pytest.fixture(scope="module")
+def named_service(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> NewsService:
+    """Five short business and court stories; three of them report a revenue figure."""
+    return corpus_service(tmp_path_factory.mktemp("named"), CORPUS, embedder)
+
+
+@pytest.mark.slow
+def test_other_companies_revenue_is_no_rival_report(named_service: NewsService) -> None:
+    a = named_service.ask("What happened to Acme's revenue?")
+    assert not a.abstained
+    assert a.conflict is None
+    assert {c.article_id for c in a.citations} == {"acme-q3"}
+
+
+@pytest.mark.slow
+def test_a_whether_clause_settles_no_yes_no_question(named_service: NewsService) -> None:
+    a = named_service.ask("Is Dana Harwick guilty?")
+    assert a.short_answer == NOT_SAID
+    assert a.text.startswith("The articles don't say")
+    # The evidence that leaves it open is still quoted and cited.
+    assert "whether she is guilty" in a.text
+    assert [c.article_id for c in a.citations] == ["trial-vote"]
+
+
+@pytest.mark.slow
+def test_the_headline_names_the_company_its_text_calls_the_carmaker(
+    named_service: NewsService,
+) -> None:
+    a = named_service.ask("Did Bolt Motors beat earnings expectations?")
+    assert a.short_answer == "Yes"
+
+
+def test_what_is_asked_only_inside_whether_or_if_is_not_said() -> None:
+    trial = "The trial started Tuesday to determine whether she is guilty of seven counts of fraud."
+    assert polarity("Is Dana Harwick guilty?", [trial]) == NOT_SAID
+    assert polarity("Will he go to prison?", ["If convicted, he could go to prison."]) == NOT_SAID
+    unknown = "Nobody knows if she won the vote, officials said."
+    assert polarity("Did she win the vote?", [unknown]) == NOT_SAID
+    # Said outside the clause too: the evidence asserts it.
+    found = "The jury had to decide whether she lied, and it found her guilty on all counts."
+    assert polarity("Is Dana Harwick guilty?", [found]) == "Yes"
+    # A denial outside the clause still answers "No".
+    denied = "He was not guilty, the jury said, after weeks of asking whether he lied."
+    assert polarity("Was he guilty?", [denied]) == "No"
+    # Evidence that shares no word with what is asked is read as before.
+    assert polarity("Was it a happy day?", ["Everyone smiled and danced all night."]) == "Yes"
+
+
+def test_a_name_the_headline_gives_is_no_missing_name() -> None:
+    q = "Did Bolt Motors beat earnings expectations?"
+    said = ["The carmaker reported earnings above what analysts at Redline Research expected."]
+    # Without the headline the sentence names another company and none of the asked one.
+    assert polarity(q, said) == "No"
+    assert polarity(q, said, named=["Bolt Motors beats on earnings, misses on sales"]) == "Yes"
+
+
+def test_an_owner_whose_title_a_name_holds_is_not_who_is_meant() -> None:
+    sentence = (
+        "The standout testimony came from Alameda Research’s former CEO Caroline Ellison, "
+        "who said she took customer money."
+    )
+    value = slot_value(sentence, "Who testified at the trial?", "who")
+    assert value is not None and value.endswith("Caroline Ellison")
+    # An owner with no name after it is still a name of the sentence.
+    assert slot_value("It was Acme's plan all along.", "Who made the plan?", "who") == "Acme's"
