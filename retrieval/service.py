@@ -732,7 +732,9 @@ class NewsService:
                 newest.setdefault(h.article.id, []).append(h)
         if not newest:
             return None
-        order = sorted(newest.values(), key=lambda hs: hs[0].article.date or "", reverse=True)
+        # The newest story about it, not the newest that mentions it in passing.
+        stories = [hs for hs in newest.values() if timely.about(hs[0], topic)] or newest.values()
+        order = sorted(stories, key=lambda hs: hs[0].article.date or "", reverse=True)
         if timely.is_overview(p.plan.intent.text if p.plan else p.standalone):
             return timely.newest_report(index, p.standalone, p.qvec, order[0])
         for hits in order[:_LATEST_TRIES]:

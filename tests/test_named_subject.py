@@ -6,8 +6,13 @@ company"."""
 
 from __future__ import annotations
 
+import datetime as dt
+from types import SimpleNamespace
+from typing import Any
+
 import pytest
 
+from retrieval.answering import timely
 from retrieval.answering.slots import slot_value
 from retrieval.answering.yesno import NOT_SAID, polarity
 from retrieval.embeddings import Embedder
@@ -82,3 +87,22 @@ def test_an_owner_whose_title_a_name_holds_is_not_who_is_meant() -> None:
     assert value is not None and value.endswith("Caroline Ellison")
     # An owner with no name after it is still a name of the sentence.
     assert slot_value("It was Acme's plan all along.", "Who made the plan?", "who") == "Acme's"
+
+
+@pytest.mark.slow
+def test_the_latest_on_a_story_is_its_newest_report_not_a_passing_mention(
+    named_service: NewsService,
+) -> None:
+    a = named_service.ask("What's the latest on the Harwick trial?", as_of=dt.date(2023, 12, 1))
+    assert [c.article_id for c in a.citations] == ["harwick-rests"]
+
+
+def test_an_article_is_about_what_its_headline_names_or_its_text_names_again() -> None:
+    topic = timely.topic_terms("the Harwick trial")
+
+    def hit(title: str, text: str) -> Any:
+        return SimpleNamespace(article=SimpleNamespace(title=title, url="", text=text))
+
+    assert timely.about(hit("Harwick's lawyers rest their case", "They rested."), topic)
+    assert timely.about(hit("Day 9", "Harwick wept. Later Harwick spoke."), topic)
+    assert not timely.about(hit("Crypto is back", "Investors paused during the Harwick trial."), topic)

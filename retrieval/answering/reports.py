@@ -327,6 +327,14 @@ def _holds_name(r: Report, name: str | None) -> bool:
     return set(terms(name)) <= set(terms(f"{a.title or ''} {a.text}"))
 
 
+def _names_part(r: Report, name: str | None) -> bool:
+    """Whether a report's article says one of the asked name's terms at least."""
+    if not name:
+        return True
+    a = r.cand.hit.article
+    return bool(set(terms(name)) & set(terms(f"{a.title or ''} {a.text}")))
+
+
 def gather(slot: Slot, cands: Sequence[Candidate]) -> tuple[list[Report], list[Report]]:
     """The rival reports (close to the best, or further down when about another thing of the
     asked name) and the backers (further reports that may support a rival's value).
@@ -341,11 +349,12 @@ def gather(slot: Slot, cands: Sequence[Candidate]) -> tuple[list[Report], list[R
         if r.score >= top - MARGIN
         or (r.subject and not any(same_thing(r.subject, o.subject) for o in rivals if o is not r))
     ]
-    # Where articles name the asked thing, one that does not is about something else that
-    # merely shares the question's other words ("What happened to Nike's revenue?" is not
-    # answered by another company's revenue).
+    # Where articles name the asked thing, one that says no word of its name is about
+    # something else that merely shares the question's other words ("What happened to
+    # Nike's revenue?" is not answered by another company's revenue); one that says part of
+    # it may be about another thing of that name ("Kaliganj" for "Kaliganj Upazila").
     if any(_holds_name(r, name) for r in rivals):
-        rivals = [r for r in rivals if _holds_name(r, name)]
+        rivals = [r for r in rivals if _names_part(r, name)]
     seen = {r.cand.hit.article.id for r in rivals}
     backers = [
         _report(m, slot)

@@ -155,6 +155,21 @@ def on_topic(
     return sum(index.idf(t) for t in found & wanted) / total >= TOPIC_SHARE
 
 
+def about(hit: Hit, topic: tuple[set[str], list[tuple[set[str], str]]]) -> bool:
+    """Whether a hit's article is about the topic rather than mentioning it in passing: its
+    headline (or URL) names it, or most of its terms for a topic without a name, or its
+    text names it more than once."""
+    wanted, names = topic
+    a = hit.article
+    head = set(terms(f"{a.title}\n{a.url or ''}"))
+    if not names:
+        return 2 * len(head & wanted) >= len(wanted) > 0
+    if any(last in head for _, last in names):
+        return True
+    said = terms(a.text)
+    return any(said.count(last) >= 2 for _, last in names)
+
+
 def timeline(
     index: SearchIndex, question: str, qvec: np.ndarray, hits: list[Hit], subject: str
 ) -> Answer | None:
