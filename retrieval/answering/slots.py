@@ -231,7 +231,8 @@ def _titled_after(sentence: str, a: int, b: int, found: list[tuple[int, int]]) -
     ("Alameda Research's former CEO Caroline Ellison"): that one is who is meant."""
     if not re.search(r"['’]s?$", sentence[a:b]):
         return False
-    return any(b < c and len(sentence[b:c].split()) <= 3 for c, _ in found)
+    # Only a title's lower-case words between them ("former", "chief"), nothing else.
+    return any(b < c and re.fullmatch(r"\s+(?:[a-z]+\s+){0,2}", sentence[b:c]) for c, _ in found)
 
 
 def _nearest(sentence: str, question: str, spans: list[tuple[int, str]]) -> str | None:
