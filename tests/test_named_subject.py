@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from retrieval.answering import timely
+from retrieval.answering.entities import naming_first
 from retrieval.answering.slots import slot_value
 from retrieval.answering.yesno import NOT_SAID, polarity
 from retrieval.embeddings import Embedder
@@ -105,4 +106,36 @@ def test_an_article_is_about_what_its_headline_names_or_its_text_names_again() -
 
     assert timely.about(hit("Harwick's lawyers rest their case", "They rested."), topic)
     assert timely.about(hit("Day 9", "Harwick wept. Later Harwick spoke."), topic)
-    assert not timely.about(hit("Crypto is back", "Investors paused during the Harwick trial."), topic)
+    passing = hit("Crypto is back", "Investors paused during the Harwick trial.")
+    assert not timely.about(passing, topic)
+
+
+def test_the_articles_naming_what_is_asked_answer_it() -> None:
+    def cand(aid: str, title: str, text: str, source: str = "Wire") -> Any:
+        article = SimpleNamespace(id=aid, title=title, url=None, source=source, text=text)
+        return SimpleNamespace(hit=SimpleNamespace(article=article))
+
+    market = cand("m", "Stocks rally", "Stocks surged on hopes the Fed is done raising rates.")
+    acme = cand("a", "Acme misses revenue expectations", "The company's sales fell 3%.")
+    quarry = cand("q", "Crypto is back", "Quarry Exchange customers returned.")
+    # Acme's article names Acme (in its headline): the market report that never does is out.
+    assert naming_first("Why did Acme's stock rise?", [market, acme]) == [acme]
+    # Where no article says the whole name, nothing is set aside.
+    assert naming_first("Why did Initech's stock rise?", [market, acme]) == [market, acme]
+    # One that says part of it may be about another thing of that name.
+    assert naming_first("What did Quarry Capital buy?", [quarry, acme]) == [quarry, acme]
+    both = cand("c", "Quarry Capital buys Acme", "The deal closed.")
+    assert naming_first("What did Quarry Capital buy?", [quarry, acme, both]) == [quarry, both]
+    # The outlet counts as named: "the TechCrunch article".
+    tc = cand("t", "Layoffs", "Firms cut jobs.", source="TechCrunch")
+    assert naming_first("What did the TechCrunch article say?", [market, tc]) == [tc]
+
+
+@pytest.mark.slow
+def test_a_story_its_url_names_is_about_the_person_its_text_calls_by_surname(
+    named_service: NewsService,
+) -> None:
+    a = named_service.ask("What did Eddy Cue say?")
+    assert not a.abstained
+    assert [c.article_id for c in a.citations] == ["cue-court"]
+    assert "Cue said" in a.text

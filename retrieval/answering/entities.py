@@ -6,10 +6,16 @@ O'Mara Stephen Mary O'Mara (5 January 1884 ..." is about "Stephen M. O'Mara").""
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from retrieval.answering.slots import DATELINE
+from retrieval.lexical import terms
 from retrieval.spans import NAME
+
+if TYPE_CHECKING:
+    from retrieval.retriever import Hit
 
 _QUOTED = re.compile(r"[\"“]([^\"”]{2,80})[\"”]")
 _WH = {"when", "what", "who", "whom", "whose", "where", "which", "how", "why", "is", "was"}
@@ -63,6 +69,37 @@ def question_name(question: str) -> str | None:
             # "Greg Boyer's profession" asks about Greg Boyer.
             names.append(re.sub(r"['’]s?$", "", " ".join(words)))
     return max(names, key=len) if names else None
+
+
+def name_share(name: str, text: str) -> float:
+    """The share of the name's terms the text says (1 for a name of no terms)."""
+    wanted = set(terms(name))
+    return len(wanted & set(terms(text))) / len(wanted) if wanted else 1.0
+
+
+class _Cited(Protocol):
+    @property
+    def hit(self) -> Hit: ...
+
+
+C = TypeVar("C", bound=_Cited)
+
+
+def naming_first(question: str, cands: Sequence[C]) -> list[C]:
+    """The candidates from articles that say a word of the question's name, when one article
+    says all of it (its headline, URL, outlet or text): "Why did Nike's stock rise?" is not
+    answered from a market report that never names Nike. Unchanged otherwise."""
+    name = question_name(question)
+    if not name:
+        return list(cands)
+    shares: dict[str, float] = {}
+    for c in cands:
+        a = c.hit.article
+        if a.id not in shares:
+            shares[a.id] = name_share(name, f"{a.title}\n{a.url or ''}\n{a.source}\n{a.text}")
+    if not any(share == 1.0 for share in shares.values()):
+        return list(cands)
+    return [c for c in cands if shares[c.hit.article.id] > 0]
 
 
 def subject_of(text: str, name: str | None) -> str | None:

@@ -15,6 +15,7 @@ from retrieval import focus
 from retrieval.answer import Answer, Citation, FinalEvent, StreamEvent
 from retrieval.answering.classes import WordVectorCache
 from retrieval.answering.conflicts import with_conflict
+from retrieval.answering.entities import naming_first
 from retrieval.answering.kinds import (
     ask_kind,
     asks_for_actor,
@@ -222,8 +223,9 @@ class ExtractiveAnswerer:
         idf = self.index.idf
         total = sum(idf(t) for t in qterms) or 1.0
         # The story the sentence is from, not just its chunk: a story split in two chunks
-        # is about what either chunk says.
-        story = f"{best.hit.article.title}\n{best.hit.article.text}"
+        # is about what either chunk says, and its URL's slug names it too.
+        a = best.hit.article
+        story = f"{a.title}\n{a.url or ''}\n{a.text}"
         in_context = qterms & set(terms(story))
         in_sentence = qterms & said_terms(best.text, self._sentence_before(best))
 
@@ -443,6 +445,8 @@ class ExtractiveAnswerer:
         ("Why?", "Where?") need not repeat its topic."""
         # A page's navigation links and lists are no evidence (retrieval/answering/reports.py).
         cands = [c for c in cands if not boilerplate(c.text)]
+        # The articles that name what the question names answer it (entities.naming_first).
+        cands = naming_first(question, cands)
         if not cands:
             return abstention(question)
         best = cands[0]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from retrieval.answering.classes import WordVectors, class_member, class_noun
 from retrieval.answering.entities import (
     Subject,
+    name_share,
     question_name,
     same_subject,
     same_thing,
@@ -321,18 +322,14 @@ def _words(text: str) -> set[str]:
 def _holds_name(r: Report, name: str | None) -> bool:
     """Whether a report's article names the asked thing (all of its name's terms): a
     page on "Lincoln County High School" backs no answer about Franklin County's."""
-    if not name:
-        return True
     a = r.cand.hit.article
-    return set(terms(name)) <= set(terms(f"{a.title or ''} {a.text}"))
+    return not name or name_share(name, f"{a.title or ''} {a.text}") == 1.0
 
 
 def _names_part(r: Report, name: str | None) -> bool:
     """Whether a report's article says one of the asked name's terms at least."""
-    if not name:
-        return True
     a = r.cand.hit.article
-    return bool(set(terms(name)) & set(terms(f"{a.title or ''} {a.text}")))
+    return not name or name_share(name, f"{a.title or ''} {a.text}") > 0
 
 
 def gather(slot: Slot, cands: Sequence[Candidate]) -> tuple[list[Report], list[Report]]:
