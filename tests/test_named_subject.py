@@ -12,8 +12,7 @@ from typing import Any
 
 import pytest
 
-from retrieval.answering import timely
-from retrieval.answering.entities import naming_first
+from retrieval.answering import entities, timely
 from retrieval.answering.slots import slot_value
 from retrieval.answering.yesno import NOT_SAID, polarity
 from retrieval.embeddings import Embedder
@@ -115,6 +114,13 @@ def test_the_articles_naming_what_is_asked_answer_it() -> None:
         article = SimpleNamespace(id=aid, title=title, url=None, source=source, text=text)
         return SimpleNamespace(hit=SimpleNamespace(article=article))
 
+    # Rarer words weigh more: a name's rarest word is the one an article about it says.
+    def idf(term: str) -> float:
+        return {"quarri": 5.0, "capit": 2.0, "game": 1.0, "epic": 6.0}.get(term, 3.0)
+
+    def naming_first(question: str, cands: list[Any]) -> list[Any]:
+        return entities.naming_first(question, cands, idf)
+
     market = cand("m", "Stocks rally", "Stocks surged on hopes the Fed is done raising rates.")
     acme = cand("a", "Acme misses revenue expectations", "The company's sales fell 3%.")
     quarry = cand("q", "Crypto is back", "Quarry Exchange customers returned.")
@@ -122,10 +128,14 @@ def test_the_articles_naming_what_is_asked_answer_it() -> None:
     assert naming_first("Why did Acme's stock rise?", [market, acme]) == [acme]
     # Where no article says the whole name, nothing is set aside.
     assert naming_first("Why did Initech's stock rise?", [market, acme]) == [market, acme]
-    # One that says part of it may be about another thing of that name.
+    # One that says its rarest word may be about another thing of that name; a common word
+    # of it ("games") is in many stories.
     assert naming_first("What did Quarry Capital buy?", [quarry, acme]) == [quarry, acme]
     both = cand("c", "Quarry Capital buys Acme", "The deal closed.")
     assert naming_first("What did Quarry Capital buy?", [quarry, acme, both]) == [quarry, both]
+    epic = cand("e", "Epic Games sues Google", "The trial began.")
+    games = cand("g", "Layoffs hit games", "More than 9,000 in video games were laid off.")
+    assert naming_first("How many were laid off at Epic Games?", [games, epic]) == [epic]
     # The outlet counts as named: "the TechCrunch article".
     tc = cand("t", "Layoffs", "Firms cut jobs.", source="TechCrunch")
     assert naming_first("What did the TechCrunch article say?", [market, tc]) == [tc]

@@ -6,7 +6,7 @@ O'Mara Stephen Mary O'Mara (5 January 1884 ..." is about "Stephen M. O'Mara").""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
@@ -85,21 +85,23 @@ class _Cited(Protocol):
 C = TypeVar("C", bound=_Cited)
 
 
-def naming_first(question: str, cands: Sequence[C]) -> list[C]:
-    """The candidates from articles that say a word of the question's name, when one article
-    says all of it (its headline, URL, outlet or text): "Why did Nike's stock rise?" is not
-    answered from a market report that never names Nike. Unchanged otherwise."""
+def naming_first(question: str, cands: Sequence[C], idf: Callable[[str], float]) -> list[C]:
+    """The candidates from articles that say the rarest word of the question's name, when
+    one article says all of it (in its headline, URL, outlet or text): "Why did Nike's
+    stock rise?" is not answered from a market report that never names Nike, nor "How many
+    were laid off at Epic Games?" from one that says "games" only. Unchanged otherwise."""
     name = question_name(question)
-    if not name:
+    if not name or not terms(name):
         return list(cands)
-    shares: dict[str, float] = {}
+    key = max(terms(name), key=idf)
+    said: dict[str, set[str]] = {}
     for c in cands:
         a = c.hit.article
-        if a.id not in shares:
-            shares[a.id] = name_share(name, f"{a.title}\n{a.url or ''}\n{a.source}\n{a.text}")
-    if not any(share == 1.0 for share in shares.values()):
+        if a.id not in said:
+            said[a.id] = set(terms(f"{a.title}\n{a.url or ''}\n{a.source}\n{a.text}"))
+    if not any(set(terms(name)) <= words for words in said.values()):
         return list(cands)
-    return [c for c in cands if shares[c.hit.article.id] > 0]
+    return [c for c in cands if key in said[c.hit.article.id]]
 
 
 def subject_of(text: str, name: str | None) -> str | None:

@@ -446,7 +446,7 @@ class ExtractiveAnswerer:
         # A page's navigation links and lists are no evidence (retrieval/answering/reports.py).
         cands = [c for c in cands if not boilerplate(c.text)]
         # The articles that name what the question names answer it (entities.naming_first).
-        cands = naming_first(question, cands)
+        cands = naming_first(question, cands, self.index.idf)
         if not cands:
             return abstention(question)
         best = cands[0]

@@ -254,9 +254,14 @@ def _role_fit(sent: Parsed, span: Span, verbs: set[int], role: str | None) -> fl
 
 
 def _clean(sent: Parsed, span: Span) -> str:
-    """The span's text without a leading determiner or possessive and a trailing "'s"."""
+    """The span's text without a leading determiner or possessive and a trailing "'s"; a
+    date keeps its determiner ("this year" is a date, "year" none)."""
     toks = sent.tokens[span.start : span.end]
-    while toks and (toks[0].pos in ("DET", "PUNCT", "CCONJ") or toks[0].dep == "poss"):
+    dated = span.label in ("DATE", "TIME")
+    while toks and (
+        (toks[0].pos in ("DET", "PUNCT", "CCONJ") and not (dated and toks[0].pos == "DET"))
+        or toks[0].dep == "poss"
+    ):
         toks = toks[1:]
     while toks and (toks[-1].pos == "PUNCT" or toks[-1].dep == "case"):
         toks = toks[:-1]
@@ -306,4 +311,25 @@ def supported(
     if not ranked or ranked[0].align < min_align:
         return None
     text, _ = pick_from(ranked, min_lead)
+    if kind == "who" and text and _only_the_speaker(parsed, ranked[0]):
+        return None
     return text
+
+
+def _only_the_speaker(parsed: Sequence[Parsed], pick: Pick) -> bool:
+    """Whether the pick is the one quoted ("..., said a spokesperson, Sally Aldous") in a
+    sentence that does not do what the question asks (it says "replace", the sentence only
+    "remove"): the speaker answers "Who said ...?", not "Who replaced him?"."""
+    need = asked(parsed[0])
+    if need.verb is None or need.verb in _SAYING:
+        return False
+    sent = parsed[1 + pick.sentence]
+    if any(_same_act(t.lemma, need.verb) for t in sent.tokens):
+        return False
+    toks = sent.tokens
+    return any(
+        sent.text[t.start : t.end] in pick.text
+        and t.dep in ("nsubj", "appos")
+        and toks[t.head if t.dep == "nsubj" else toks[t.head].head].lemma in _SAYING
+        for t in toks
+    )
