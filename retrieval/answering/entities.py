@@ -90,17 +90,17 @@ def naming_first(question: str, cands: Sequence[C], idf: Callable[[str], float])
     one article says all of it (in its headline, URL, outlet or text): "Why did Nike's
     stock rise?" is not answered from a market report that never names Nike, nor "How many
     were laid off at Epic Games?" from one that says "games" only. Unchanged otherwise."""
-    name = question_name(question)
-    if not name or not terms(name):
+    name = set(terms(question_name(question) or ""))
+    if not name:
         return list(cands)
-    key = max(terms(name), key=idf)
     said: dict[str, set[str]] = {}
     for c in cands:
         a = c.hit.article
         if a.id not in said:
             said[a.id] = set(terms(f"{a.title}\n{a.url or ''}\n{a.source}\n{a.text}"))
-    if not any(set(terms(name)) <= words for words in said.values()):
+    if not any(name <= words for words in said.values()):
         return list(cands)
+    key = max(sorted(name), key=idf)
     return [c for c in cands if key in said[c.hit.article.id]]
 
 

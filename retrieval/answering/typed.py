@@ -11,7 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from retrieval.answering.parse import Parsed, SentenceReader, Span
+from retrieval.answering.parse import Parsed, SentenceReader, Span, Token
 from retrieval.answering.picking import Pick, pick_from
 
 # Entity types that answer each kind of question, with how well they fit.
@@ -327,9 +327,10 @@ def _only_the_speaker(parsed: Sequence[Parsed], pick: Pick) -> bool:
     if any(_same_act(t.lemma, need.verb) for t in sent.tokens):
         return False
     toks = sent.tokens
-    return any(
-        sent.text[t.start : t.end] in pick.text
-        and t.dep in ("nsubj", "appos")
-        and toks[t.head if t.dep == "nsubj" else toks[t.head].head].lemma in _SAYING
-        for t in toks
-    )
+
+    def speaks(t: Token) -> bool:
+        # The subject of "said", or a name set beside it ("a spokesperson, Sally Aldous").
+        verb = t.head if t.dep == "nsubj" else toks[t.head].head
+        return t.dep in ("nsubj", "appos") and toks[verb].lemma in _SAYING
+
+    return any(speaks(t) and sent.text[t.start : t.end] in pick.text for t in toks)
