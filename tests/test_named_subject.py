@@ -149,3 +149,14 @@ def test_a_story_its_url_names_is_about_the_person_its_text_calls_by_surname(
     assert not a.abstained
     assert [c.article_id for c in a.citations] == ["cue-court"]
     assert "Cue said" in a.text
+
+
+def test_a_question_naming_several_things_keeps_every_article() -> None:
+    def cand(aid: str, title: str, source: str) -> Any:
+        article = SimpleNamespace(id=aid, title=title, url=None, source=source, text="Text.")
+        return SimpleNamespace(hit=SimpleNamespace(article=article))
+
+    tc = cand("t", "Google antitrust trial", "TechCrunch")
+    verge = cand("v", "Apple defends the deal", "The Verge")
+    q = "Which company did TechCrunch and The Verge both cover?"
+    assert entities.naming_first(q, [tc, verge], lambda term: 1.0) == [tc, verge]

@@ -60,6 +60,12 @@ def question_name(question: str) -> str | None:
     quoted = _QUOTED.search(question)
     if quoted:
         return quoted.group(1).strip()
+    names = question_names(question)
+    return max(names, key=len) if names else None
+
+
+def question_names(question: str) -> list[str]:
+    """The capitalised names of a question, the question word aside."""
     names = []
     for m in NAME.finditer(question):
         words = m.group().split()
@@ -68,7 +74,7 @@ def question_name(question: str) -> str | None:
         if words:
             # "Greg Boyer's profession" asks about Greg Boyer.
             names.append(re.sub(r"['’]s?$", "", " ".join(words)))
-    return max(names, key=len) if names else None
+    return names
 
 
 def name_share(name: str, text: str) -> float:
@@ -89,7 +95,10 @@ def naming_first(question: str, cands: Sequence[C], idf: Callable[[str], float])
     """The candidates from articles that say the rarest word of the question's name, when
     one article says all of it (in its headline, URL, outlet or text): "Why did Nike's
     stock rise?" is not answered from a market report that never names Nike, nor "How many
-    were laid off at Epic Games?" from one that says "games" only. Unchanged otherwise."""
+    were laid off at Epic Games?" from one that says "games" only. Unchanged otherwise, and
+    for a question that names several things (each may be another article's)."""
+    if len(set(question_names(question))) != 1:
+        return list(cands)
     name = set(terms(question_name(question) or ""))
     if not name:
         return list(cands)
