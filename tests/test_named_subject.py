@@ -107,6 +107,10 @@ def test_an_article_is_about_what_its_headline_names_or_its_text_names_again() -
     assert timely.about(hit("Day 9", "Harwick wept. Later Harwick spoke."), topic)
     passing = hit("Crypto is back", "Investors paused during the Harwick trial.")
     assert not timely.about(passing, topic)
+    # A name is said whole somewhere: another Hill in the headline is no story of this one.
+    tyreek = timely.topic_terms("Tyreek Hill")
+    assert not timely.about(hit("Faith Hill on marriage", "The singer spoke."), tyreek)
+    assert timely.about(hit("Hill torches the Commanders", "Tyreek Hill caught two."), tyreek)
 
 
 def test_the_articles_naming_what_is_asked_answer_it() -> None:

@@ -445,8 +445,10 @@ class ExtractiveAnswerer:
         ("Why?", "Where?") need not repeat its topic."""
         # A page's navigation links and lists are no evidence (retrieval/answering/reports.py).
         cands = [c for c in cands if not boilerplate(c.text)]
-        # The articles that name what the question names answer it (entities.naming_first).
-        cands = naming_first(question, cands, self.index.idf)
+        # A short question's one name is its topic: the articles that name it answer it
+        # (entities.naming_first); a longer one may ask of several things.
+        if len(set(terms(question)) - _FRAME_TERMS) <= self.weights.short_question_terms:
+            cands = naming_first(question, cands, self.index.idf)
         if not cands:
             return abstention(question)
         best = cands[0]

@@ -156,18 +156,18 @@ def on_topic(
 
 
 def about(hit: Hit, topic: tuple[set[str], list[tuple[set[str], str]]]) -> bool:
-    """Whether a hit's article is about the topic rather than mentioning it in passing: its
-    headline (or URL) names it, or most of its terms for a topic without a name, or its
-    text names it more than once."""
+    """Whether a hit's article is about the topic rather than mentioning it in passing: it
+    says one of the topic's names whole and its headline (or URL) says it too, or its text
+    more than once (by the name's last word: "Hill" for "Tyreek Hill", but a story of Faith
+    Hill is none); for a topic without a name, its headline holds most of the terms."""
     wanted, names = topic
     a = hit.article
     head = set(terms(f"{a.title}\n{a.url or ''}"))
     if not names:
         return 2 * len(head & wanted) >= len(wanted) > 0
-    if any(last in head for _, last in names):
-        return True
     said = terms(a.text)
-    return any(said.count(last) >= 2 for _, last in names)
+    whole = head | set(said)
+    return any(name <= whole and (last in head or said.count(last) >= 2) for name, last in names)
 
 
 def timeline(
@@ -289,7 +289,12 @@ def newest_report(
 ) -> Answer:
     """The newest article's sentences closest to the question, in article order, cited."""
     scored = [(cos, row, text, h) for h in hits for cos, row, text in quotable(index, h, qvec)]
-    chosen = sorted(sorted(scored, key=lambda x: -x[0])[:sentences], key=lambda x: x[1])
+    best: list[tuple[float, int, str, Hit]] = []
+    for item in sorted(scored, key=lambda x: -x[0]):
+        # Chunks overlap: one sentence may come twice, cut at another start.
+        if len(best) < sentences and not any(item[2] in b[2] or b[2] in item[2] for b in best):
+            best.append(item)
+    chosen = sorted(best, key=lambda x: x[1])
     return _quoted(question, [(cos, text, h) for cos, _, text, h in chosen])
 
 
