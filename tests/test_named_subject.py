@@ -140,6 +140,13 @@ def test_the_articles_naming_what_is_asked_answer_it() -> None:
     epic = cand("e", "Epic Games sues Google", "The trial began.")
     games = cand("g", "Layoffs hit games", "More than 9,000 in video games were laid off.")
     assert naming_first("How many were laid off at Epic Games?", [games, epic]) == [epic]
+    # An acronym the text writes out is said; so is a name another part of the story says.
+    eu = cand("u", "Treaties", "The European Union adopted it.")
+    tour = cand("x", "Tourism", "The EU counts visitors.")
+    assert naming_first("When did the EU adopt it?", [eu, tour]) == [eu, tour]
+    part = cand("p2", "Super Bowl 50", "The team won.")
+    other = cand("p1", "Super Bowl 50", "The Broncos beat the Panthers.")
+    assert naming_first("Who led the Broncos?", [part, market, other]) == [part, other]
     # The outlet counts as named: "the TechCrunch article".
     tc = cand("t", "Layoffs", "Firms cut jobs.", source="TechCrunch")
     assert naming_first("What did the TechCrunch article say?", [market, tc]) == [tc]

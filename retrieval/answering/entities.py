@@ -99,18 +99,30 @@ def naming_first(question: str, cands: Sequence[C], idf: Callable[[str], float])
     for a question that names several things (each may be another article's)."""
     if len(set(question_names(question))) != 1:
         return list(cands)
-    name = set(terms(question_name(question) or ""))
+    written = question_name(question) or ""
+    name = set(terms(written))
     if not name:
         return list(cands)
+    acronyms = [w for w in written.split() if w.isalpha() and w.isupper() and 2 <= len(w) <= 5]
+    # Items that share a headline are one story (its parts, or one report's copies).
     said: dict[str, set[str]] = {}
     for c in cands:
         a = c.hit.article
-        if a.id not in said:
-            said[a.id] = set(terms(f"{a.title}\n{a.url or ''}\n{a.source}\n{a.text}"))
+        text = f"{a.title}\n{a.url or ''}\n{a.source}\n{a.text}"
+        words = said.setdefault(a.title or a.id, set())
+        words |= set(terms(text))
+        words |= {t for w in acronyms if _spelled_out(w, text) for t in terms(w)}
     if not any(name <= words for words in said.values()):
         return list(cands)
     key = max(sorted(name), key=idf)
-    return [c for c in cands if key in said[c.hit.article.id]]
+    return [c for c in cands if key in said[c.hit.article.title or c.hit.article.id]]
+
+
+def _spelled_out(acronym: str, text: str) -> bool:
+    """Whether the text writes the acronym out: "European Union" for "EU", "United
+    Methodist Church" for "UMC"."""
+    joiner = r"[a-z]*[\s-]+(?:(?:of|the|and|for)\s+)*"
+    return re.search(r"\b" + joiner.join(acronym) + r"[a-z]*\b", text) is not None
 
 
 def subject_of(text: str, name: str | None) -> str | None:
