@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from retrieval.answer import Citation
 from retrieval.answering import entities, timely
 from retrieval.answering.slots import slot_value
 from retrieval.answering.yesno import NOT_SAID, polarity
@@ -171,3 +172,34 @@ def test_a_question_naming_several_things_keeps_every_article() -> None:
     verge = cand("v", "Apple defends the deal", "The Verge")
     q = "Which company did TechCrunch and The Verge both cover?"
     assert entities.naming_first(q, [tc, verge], lambda term: 1.0) == [tc, verge]
+
+
+def test_the_latest_report_quotes_a_sentence_once_when_two_chunks_cut_it_twice() -> None:
+    import numpy as np
+
+    text = "152.67 -- After missing the game, Tyreek Hill needs 153 yards a game to reach 2,000."
+    cut = text.index("--")
+    article = SimpleNamespace(
+        id="hill", title="Hill", date="2023-12-12", source="Wire", url=None, text=text
+    )
+    index = SimpleNamespace(
+        sentences_of={0: [0], 1: [1]},
+        sentences=[
+            SimpleNamespace(start=0, end=len(text)),
+            SimpleNamespace(start=cut, end=len(text)),
+        ],
+        sentence_vectors=np.array([[0.9, 0.1], [1.0, 0.0]], dtype=np.float32),
+    )
+
+    def hit(row: int) -> Any:
+        chunk = SimpleNamespace(row=row, id=f"hill:{row}")
+        h = SimpleNamespace(chunk=chunk, article=article)
+        h.citation = lambda n, quote, score: Citation(
+            n=n, article_id="hill", title="Hill", quote=quote, chunk_id=chunk.id, score=score
+        )
+        return h
+
+    qvec = np.array([1.0, 0.0], dtype=np.float32)
+    hits = [hit(0), hit(1)]
+    a = timely.newest_report(index, "What's the latest on Tyreek Hill?", qvec, hits)  # type: ignore[arg-type]
+    assert a.text.count("After missing the game") == 1
