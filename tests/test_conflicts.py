@@ -574,3 +574,15 @@ def test_a_measure_is_no_count() -> None:
     table = "Elevation 7 ft ( 2 m ) Population ( 2020 ) Total 1,234 Density 379.11/sq mi"
     assert slot_value(table, "What is the population of Port Vincent?", "how_many") == "1,234"
     assert slot_value("The tower is 120 m tall.", "How tall is the tower?", "how_many") == "120"
+
+
+def test_two_names_answer_who_did_it_alike_only_when_both_sentences_do_the_act() -> None:
+    from retrieval.answering.conflicts import _answer_alike
+
+    q = "Who testified at the Harwick trial?"
+    witness = _group("Gary Wang", "Gary Wang testified at the Harwick trial on Thursday.")
+    accused = _group("Dana Harwick", "The Harwick trial of Dana Harwick began on Tuesday.")
+    # The trial's opening names the accused, who testified to nothing there.
+    assert not _answer_alike(witness, accused, q)  # type: ignore[arg-type]
+    other = _group("Nora Ellis", "Nora Ellis testified at the Harwick trial, a report said.")
+    assert _answer_alike(witness, other, q)  # type: ignore[arg-type]

@@ -107,6 +107,10 @@ def _answer_alike(g: Group, o: Group, question: str) -> bool:
     asked = _asked(question)
     pair = (g.reports[0], o.reports[0])
     held = [asked & set(terms(r.cand.text)) for r in pair]
+    # "Who testified at the trial?": both must do the act, not just mention the trial.
+    act = _act(question)
+    if act and not all(act in set(terms(r.cand.text)) for r in pair):
+        return False
     # Both hold what is asked, or at least half of it and a term in common (a question's
     # "money" is the reports' "kuna": the word they share is what was asked).
     return (
@@ -115,6 +119,17 @@ def _answer_alike(g: Group, o: Group, question: str) -> bool:
         and bool(held[0] & held[1])
         and all(2 * len(h) >= len(asked) for h in held)
     )
+
+
+_WHO_DID = re.compile(r"^\s*who\s+(?!(?:is|was|are|were|'s)\b)([a-z][\w'-]*)", re.IGNORECASE)
+
+
+def _act(question: str) -> str | None:
+    """The act a "Who did ...?" question asks the doer of, as a term ("testifi"); None for
+    other questions ("Who is the artist of ...?" asks what one is, not an act)."""
+    m = _WHO_DID.match(question)
+    found = terms(m.group(1)) if m else []
+    return found[0] if found else None
 
 
 def detect(
