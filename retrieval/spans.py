@@ -90,7 +90,7 @@ def fits_tense(date: str, question: str, published: str | None) -> bool:
     if not published or not (later or earlier):
         return True
     pub = (int(published[:4]), int(published[5:7]))
-    parts = dict(date_parts(date))
+    parts = dict(sorted(date_parts(date)))  # of a span's years, the later one, every run
     year = parts.get("y", pub[0])  # "1 November" in an article of 2021 is in 2021
     if "m" not in parts:  # a bare year
         return year >= pub[0] if later else year <= pub[0]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -586,3 +587,24 @@ def test_two_names_answer_who_did_it_alike_only_when_both_sentences_do_the_act()
     assert not _answer_alike(witness, accused, q)  # type: ignore[arg-type]
     other = _group("Nora Ellis", "Nora Ellis testified at the Harwick trial, a report said.")
     assert _answer_alike(witness, other, q)  # type: ignore[arg-type]
+
+
+def test_a_year_span_is_compared_the_same_way_in_every_run() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "from retrieval.answering.slots import same_value;"
+        "print(same_value('1860–1881', '28 May 1860', 'when'))"
+    )
+    seen = {
+        subprocess.run(
+            [sys.executable, "-c", code],
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        for seed in range(6)
+    }
+    assert seen == {"False"}

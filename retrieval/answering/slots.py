@@ -90,7 +90,9 @@ def same_value(a: str, b: str, qtype: QuestionType) -> bool:
     if a.strip().lower() == b.strip().lower():
         return True
     if qtype == "when" or (DATE.fullmatch(a.strip()) and DATE.fullmatch(b.strip())):
-        pa, pb = dict(date_parts(a)), dict(date_parts(b))
+        # Sorted: of a span's two years ("1860–1881") the later one is compared, whatever
+        # order the set gives (a set's order changes from one run to the next).
+        pa, pb = dict(sorted(date_parts(a))), dict(sorted(date_parts(b)))
         if pa and pb:
             # "March 2023" and "4 March 2023" do not contradict: compare what both say.
             shared = pa.keys() & pb.keys()
