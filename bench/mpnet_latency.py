@@ -4,9 +4,12 @@ retrieval/onnx_export.py quantises the embedder), 1 and 2 threads, one question 
 on real reader inputs (a question and the sentences the answerer quotes for it).
 
     .venv/bin/python bench/mpnet_latency.py /tmp/r/quoted.jsonl --model /tmp/mp/all-mpnet-base-v2 \\
-        --work /tmp/mp/onnx [--rows 5103:5303]
+        --work /tmp/mp/onnx [--rows 5103:5303] [--weights /tmp/mp/k4/top-e2.npz \
+        --signals /tmp/mp/k4/sig-int8-val.json --rows 5103:5665]
 
-The span head is random: latency does not depend on the weights' values.
+Without ``--weights`` the span head is random (latency does not depend on the values); with
+them the trained reader is exported, and ``--signals`` writes what its int8 graph reads on
+the rows (one thread, as the answerer runs it), for bench/reader_policy.py.
 """
 
 from __future__ import annotations
@@ -31,9 +34,13 @@ sys.path.insert(0, str(REPO))
 from retrieval.answering.reader import MAX_LEN, SpanReader, encode_pair, load_tokenizer  # noqa: E402
 from retrieval.embeddings import DEFAULT_MODEL, resolve_model_path  # noqa: E402
 
+sys.path.insert(0, str(REPO / "bench"))
+from train_mpnet_reader import signals  # noqa: E402
 
-def export(model_path: Path, dest: Path) -> None:
-    """The MPNet encoder with a Linear(hidden, 2) start/end head, traced to ONNX."""
+
+def export(model_path: Path, dest: Path, weights: Path | None = None) -> None:
+    """The MPNet encoder with a Linear(hidden, 2) start/end head, traced to ONNX; with
+    ``weights`` (bench/train_mpnet_reader.py's top-eN.npz) its trained top layers and head."""
     import torch
     from transformers import AutoModel
 
@@ -41,6 +48,17 @@ def export(model_path: Path, dest: Path) -> None:
         str(model_path), local_files_only=True, attn_implementation="eager"
     )
     head = torch.nn.Linear(model.config.hidden_size, 2)
+    if weights:
+        with np.load(weights, allow_pickle=False) as z:
+            state = {k: torch.from_numpy(z[k]) for k in z.files}
+        top = 1 + max(int(k.split(".")[1]) for k in state if k.startswith("layers."))
+        first = model.config.num_hidden_layers - top
+        for k, v in state.items():
+            if k.startswith("head."):
+                head.state_dict()[k[5:]].copy_(v)
+            else:
+                _, i, rest = k.split(".", 2)
+                model.encoder.layer[first + int(i)].state_dict()[rest].copy_(v)
 
     class Spans(torch.nn.Module):
         def __init__(self) -> None:
@@ -84,13 +102,17 @@ def quantize(fp32: Path, dest: Path) -> None:
     )
 
 
-def time_session(file: Path, threads: int, inputs: list[np.ndarray]) -> list[float]:
-    """Milliseconds per question (after 5 warm-up runs)."""
+def session(file: Path, threads: int) -> Any:
     import onnxruntime as ort
 
     options = ort.SessionOptions()
     options.intra_op_num_threads = threads
-    sess = ort.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(str(file), options, providers=["CPUExecutionProvider"])
+
+
+def time_session(file: Path, threads: int, inputs: list[np.ndarray]) -> list[float]:
+    """Milliseconds per question (after 5 warm-up runs)."""
+    sess = session(file, threads)
     for ids in inputs[:5]:
         sess.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})
     out = []
@@ -126,10 +148,12 @@ def main() -> None:
     p.add_argument("--model", type=Path, required=True)
     p.add_argument("--work", type=Path, required=True)
     p.add_argument("--rows", default="5103:5303")
+    p.add_argument("--weights", type=Path, help="trained top layers and head (top-eN.npz)")
+    p.add_argument("--signals", type=Path, help="write the int8 graph's signals of the rows")
     args = p.parse_args()
     lo, hi = (int(x) for x in args.rows.split(":"))
-    rows = [json.loads(line) for line in args.data.open(encoding="utf-8")][lo:hi]
-    rows = [r for r in rows if r["sentences"]]
+    every = [json.loads(line) for line in args.data.open(encoding="utf-8")][lo:hi]
+    rows = [r for r in every if r["sentences"]]
     tok = load_tokenizer(args.model)
     inputs = [
         np.array([encode_pair(tok, r["question"], " ".join(r["sentences"]), MAX_LEN).ids])
@@ -141,11 +165,23 @@ def main() -> None:
         f"p90 {statistics.quantiles(lens, n=10)[8]}, max {max(lens)} (cut at {MAX_LEN})"
     )
     args.work.mkdir(parents=True, exist_ok=True)
-    fp32, int8 = args.work / "mpnet-span-fp32.onnx", args.work / "mpnet-span-int8.onnx"
+    name = f"mpnet-span-{args.weights.stem}" if args.weights else "mpnet-span"
+    fp32, int8 = args.work / f"{name}-fp32.onnx", args.work / f"{name}-int8.onnx"
     if not fp32.exists():
-        export(args.model, fp32)
+        export(args.model, fp32, args.weights)
     if not int8.exists():
         quantize(fp32, int8)
+    if args.signals:
+        sess = session(int8, 1)
+
+        def logits(row: dict) -> tuple:
+            enc = encode_pair(tok, row["question"], " ".join(row["sentences"]), MAX_LEN)
+            ids = np.array([enc.ids])
+            s, e = sess.run(None, {"input_ids": ids, "attention_mask": np.ones_like(ids)})
+            return s[0], e[0]
+
+        args.signals.write_text(json.dumps(signals(every, tok, logits)))
+        print(f"int8 signals of {len(every)} rows -> {args.signals}")
     print(f"MiniLM reader (shipped, fp32, 1 thread): {summary(time_minilm(rows))}")
     for file in (fp32, int8):
         for threads in (1, 2):

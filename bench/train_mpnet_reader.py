@@ -23,6 +23,7 @@ import math
 import random
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -180,26 +181,37 @@ def train(model: Top, data: list[tuple], args: Any, after: Any) -> None:
         model.train()
 
 
-def signals(model: Top, tok: Any, rows: list[dict], hidden: dict[int, np.ndarray]) -> list[dict]:
-    """Per row: the span and confidence the reader gives (read kinds with quoted sentences),
-    with the rules' answer and exactness, as bench/reader_signals.py writes them."""
-    model.eval()
+def signals(rows: list[dict], tok: Any, logits: Callable[[dict], tuple]) -> list[dict]:
+    """Per row: the span and confidence the reader gives (read kinds with quoted sentences;
+    ``logits(row)`` gives its start and end scores), with the rules' answer and exactness,
+    as bench/reader_signals.py writes them."""
     out = []
-    with torch.no_grad():
-        for r in rows:
-            rule_em = squad_em_f1(r["rule_short"], r["answers"])[0] if r["rule_short"] else 0
-            row = {"n": r["n"], "kind": r["kind"], "rule_short": r["rule_short"]}
-            row |= {"abstained": r["abstained"], "rule_em": rule_em, "span": None}
-            if r["n"] in hidden:
-                h = torch.from_numpy(hidden[r["n"]].astype(np.float32))[None]
-                s, e = model(h, torch.ones(h.shape[:2], dtype=torch.long))
-                enc = encode_pair(tok, r["question"], " ".join(r["sentences"]), MAX_LEN)
-                span, conf = best_span(s[0].numpy(), e[0].numpy(), enc, r["sentences"])
-                row |= {"span": span, "conf": conf}
-                if span:
-                    row["em"] = squad_em_f1(span, r["answers"])[0]
-            out.append(row)
+    for r in rows:
+        rule_em = squad_em_f1(r["rule_short"], r["answers"])[0] if r["rule_short"] else 0
+        row = {"n": r["n"], "kind": r["kind"], "rule_short": r["rule_short"]}
+        row |= {"abstained": r["abstained"], "rule_em": rule_em, "span": None}
+        if r["sentences"] and r["kind"] in READ_KINDS:
+            s, e = logits(r)
+            enc = encode_pair(tok, r["question"], " ".join(r["sentences"]), MAX_LEN)
+            span, conf = best_span(s, e, enc, r["sentences"])
+            row |= {"span": span, "conf": conf}
+            if span:
+                row["em"] = squad_em_f1(span, r["answers"])[0]
+        out.append(row)
     return out
+
+
+def cached_logits(model: Top, hidden: dict[int, np.ndarray]) -> Callable[[dict], tuple]:
+    """The top layers' start and end scores of a row, from its cached hidden states."""
+    model.eval()
+
+    def logits(row: dict) -> tuple:
+        h = torch.from_numpy(hidden[row["n"]].astype(np.float32))[None]
+        with torch.no_grad():
+            s, e = model(h, torch.ones(h.shape[:2], dtype=torch.long))
+        return s[0].numpy(), e[0].numpy()
+
+    return logits
 
 
 def read_rows(rows: list[dict], tok: Any) -> list[tuple[int, list[int]]]:
@@ -241,7 +253,8 @@ def main() -> None:
         cached = cache_lower(encoder, [x for _, x in read], layer, args.work / f"h-{lo}-{hi}.npz")
         with np.load(args.work / f"top-{args.predict}.npz", allow_pickle=False) as z:
             model.load_state_dict({k: torch.from_numpy(z[k]) for k in z.files})
-        sig = signals(model, tok, part, {n: h for (n, _), h in zip(read, cached, strict=True)})
+        hidden = {n: h for (n, _), h in zip(read, cached, strict=True)}
+        sig = signals(part, tok, cached_logits(model, hidden))
         out = args.work / f"sig-{lo}-{hi}-{args.predict}.json"
         out.write_text(json.dumps(sig))
         print(f"{len(sig)} rows -> {out}")
@@ -267,7 +280,7 @@ def main() -> None:
     def validate(tag: str) -> None:
         state = {k: v.numpy() for k, v in model.state_dict().items()}
         np.savez(args.work / f"top-{tag}.npz", **state)
-        sig = signals(model, tok, val, vmap)
+        sig = signals(val, tok, cached_logits(model, vmap))
         (args.work / f"sig-val-{tag}.json").write_text(json.dumps(sig))
         preds = [(s["span"], s.get("conf", 0.0)) for s in sig]
         print(f"{tag}: validation (articles 42-46), reader alone:")
