@@ -4,7 +4,7 @@ retrieval/onnx_export.py quantises the embedder), 1 and 2 threads, one question 
 on real reader inputs (a question and the sentences the answerer quotes for it).
 
     .venv/bin/python bench/mpnet_latency.py /tmp/r/quoted.jsonl --model /tmp/mp/all-mpnet-base-v2 \\
-        --work /tmp/mp/onnx [--rows 5103:5303] [--weights /tmp/mp/k4/top-e2.npz \
+        --work /tmp/mp/onnx [--rows 5103:5303] [--weights /tmp/mp/k4/top-e2.npz \\
         --signals /tmp/mp/k4/sig-int8-val.json --rows 5103:5665]
 
 Without ``--weights`` the span head is random (latency does not depend on the values); with
