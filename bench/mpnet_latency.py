@@ -1,6 +1,6 @@
 """Forward latency of a span reader on all-mpnet-base-v2 (12 x 768) against the packaged
-MiniLM reader, on onnxruntime: fp32 and dynamic int8 (MatMul, per channel, as
-retrieval/onnx_export.py quantises the embedder), 1 and 2 threads, one question at a time
+MiniLM reader, on onnxruntime: fp32 and dynamic int8 (retrieval/onnx_export.py's recipe
+for the embedder: MatMul weights, per output channel), 1 and 2 threads, one question at a time
 on real reader inputs (a question and the sentences the answerer quotes for it).
 
     .venv/bin/python bench/mpnet_latency.py /tmp/r/quoted.jsonl --model /tmp/mp/all-mpnet-base-v2 \\
@@ -33,6 +33,7 @@ sys.path.insert(0, str(REPO))
 
 from retrieval.answering.reader import MAX_LEN, SpanReader, encode_pair, load_tokenizer  # noqa: E402
 from retrieval.embeddings import DEFAULT_MODEL, resolve_model_path  # noqa: E402
+from retrieval.onnx_export import _quantize  # noqa: E402 (the embedder's int8 recipe)
 
 sys.path.insert(0, str(REPO / "bench"))
 from train_mpnet_reader import signals  # noqa: E402
@@ -87,19 +88,6 @@ def export(model_path: Path, dest: Path, weights: Path | None = None) -> None:
             opset_version=17,
             dynamo=False,
         )
-
-
-def quantize(fp32: Path, dest: Path) -> None:
-    """Dynamic int8, MatMul weights per output channel (the embedder's recipe)."""
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    quantize_dynamic(
-        str(fp32),
-        str(dest),
-        weight_type=QuantType.QInt8,
-        per_channel=True,
-        op_types_to_quantize=["MatMul"],
-    )
 
 
 def session(file: Path, threads: int) -> Any:
@@ -170,7 +158,7 @@ def main() -> None:
     if not fp32.exists():
         export(args.model, fp32, args.weights)
     if not int8.exists():
-        quantize(fp32, int8)
+        _quantize(fp32, int8)
     if args.signals:
         sess = session(int8, 1)
 

@@ -40,6 +40,7 @@ from train_reader import (
     curve,
     examples,
     featurize,
+    span_step,
 )
 
 from retrieval.answering.reader import MAX_LEN, best_span, encode_pair, load_tokenizer
@@ -159,17 +160,8 @@ def train(model: Top, data: list[tuple], args: Any, after: Any) -> None:
         # batches() sorts by len(item[0]): the hidden states' length, as for the ids.
         for batch in batches(data, args.batch, rng):
             h, mask, allowed, starts, ends = stack(batch)
-            s, e = model(h, mask)
-            s, e = s.masked_fill(~allowed, -1e4), e.masked_fill(~allowed, -1e4)
-            loss = (
-                torch.nn.functional.cross_entropy(s, starts)
-                + torch.nn.functional.cross_entropy(e, ends)
-            ) / 2
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total, step = total + float(loss.detach()), step + 1
+            total += span_step(opt, sched, model(h, mask), allowed, starts, ends)
+            step += 1
             if step % 50 == 0:
                 print(
                     f"step {step}/{steps} loss {total / 50:.3f} {time.time() - t0:.0f}s wall "
