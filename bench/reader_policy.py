@@ -174,6 +174,19 @@ def em_at_rates(rows: list[dict], scores: dict, veto: bool, rates=(0.45, 0.5, 0.
     return " ".join(out)
 
 
+def reader_alone(rows: list[dict], rates=(0.3, 0.5)) -> str:
+    """Exact match of the reader's own spans, most confident first (no rules), at a share of
+    all the rows, and over every span it gives."""
+    spans = sorted((r for r in rows if r.get("span")), key=lambda r: -r["conf"])
+    out = [
+        f"EM@{want:.2f} {np.mean([r['em'] for r in spans[: round(want * len(rows))]]):.3f}"
+        for want in rates
+        if round(want * len(rows)) <= len(spans)
+    ]
+    out.append(f"all {len(spans) / len(rows):.3f}/{np.mean([r['em'] for r in spans]):.3f}")
+    return " ".join(out)
+
+
 def agreeing(rows: list[dict], other: list[dict]) -> list[dict]:
     """The rows with a span only where a second reader read the same span, and the mean of
     the two confidences (an ensemble's agreement; twice the reading time)."""
@@ -202,6 +215,13 @@ def main() -> None:
         metavar=("FIT", "APPLY"),
         help="a second reader's signals on the same rows: take only spans both read",
     )
+    p.add_argument(
+        "--sets",
+        nargs="+",
+        choices=sorted(FEATURE_SETS),
+        default=list(FEATURE_SETS),
+        help="the policies to fit (conf alone needs only span, conf and em in the signals)",
+    )
     args = p.parse_args()
     rows = json.loads(args.fit.read_text())
     held = json.loads(args.apply.read_text()) if args.apply else None
@@ -219,7 +239,13 @@ def main() -> None:
         if held:
             line += f"  apply {fmt(outcome(held, lambda r, t=t: r['conf'] >= t))}"
         print(line)
-    for (name, names), veto in itertools.product(FEATURE_SETS.items(), (False, True)):
+    for label, part in (("fit", rows), ("apply", held)):
+        if part:
+            conf = {r["n"]: r["conf"] for r in candidates(part)}
+            print(f"conf, {label}: {em_at_rates(part, conf, False, (0.4, 0.45, 0.5))}")
+            print(f"reader alone, {label}: {reader_alone(part)}")
+    sets = {name: FEATURE_SETS[name] for name in args.sets}
+    for (name, names), veto in itertools.product(sets.items(), (False, True)):
         score = scorer(rows, names)
         t = choose(rows, score, veto)
         line = f"{name:11} veto {veto:d} t={t:.3f} fit {fmt(outcome(rows, above(score, t), veto))}"

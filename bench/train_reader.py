@@ -230,6 +230,19 @@ def synthetic(path: Path, limit: int, tok: Any, max_len: int) -> list[tuple]:
     return featurize(tok, data, max_len)
 
 
+def span_step(opt: Any, sched: Any, logits: tuple, allowed: Any, starts: Any, ends: Any) -> float:
+    """One optimiser step on the start/end cross-entropy over the allowed positions; the loss."""
+    s, e = (x.masked_fill(~allowed, -1e4) for x in logits)
+    loss = (
+        torch.nn.functional.cross_entropy(s, starts) + torch.nn.functional.cross_entropy(e, ends)
+    ) / 2
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+    sched.step()
+    return float(loss.detach())
+
+
 def run(model: Reader, feats: list[tuple], epochs: int, args: Any, name: str, after: Any) -> None:
     """Train on the examples for some epochs (AdamW, 10% warm-up, linear decay), calling
     ``after(epoch)`` at the end of each."""
@@ -250,17 +263,7 @@ def run(model: Reader, feats: list[tuple], epochs: int, args: Any, name: str, af
             # Only [CLS] and the context's word pieces can be picked.
             allowed = (types == 1) & (mask == 1)
             allowed[:, 0] = True
-            s = s.masked_fill(~allowed, -1e4)
-            e = e.masked_fill(~allowed, -1e4)
-            loss = (
-                torch.nn.functional.cross_entropy(s, starts)
-                + torch.nn.functional.cross_entropy(e, ends)
-            ) / 2
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            sched.step()
-            total += float(loss.detach())
+            total += span_step(opt, sched, (s, e), allowed, starts, ends)
             step += 1
             if step % 50 == 0:
                 print(
