@@ -47,20 +47,15 @@ _TENSE = {
 
 # Words before an outlet that make it the reporter: "according to X", "did X say", "the
 # article from X", "reported by X", "the latest from X".
-_BEFORE = re.compile(
-    rf"(?:\baccording\s+to|\breported\s+by|\b(?:{_AUX})|"
-    rf"\b(?:{_NOUNS}|news|latest|updates?)\s+(?:from|by|in|of))\s+$",
-    re.IGNORECASE,
+_REPORTER = (
+    rf"\baccording\s+to|\breported\s+by|\b(?:{_NOUNS}|news|latest|updates?)\s+(?:from|by|in|of)"
 )
+_BEFORE = re.compile(rf"(?:{_REPORTER}|\b(?:{_AUX}))\s+$", re.IGNORECASE)
 # Words after it that do: "X's article", "the X report", "X reported".
 _AFTER = re.compile(rf"^(?:['’]s?)?\s+(?:{_VERBS}|{_NOUNS})\b", re.IGNORECASE)
 # The frames that make even an outlet typed in lower case the reporter ("what did the verge
 # say", "according to techcrunch"); "has wired money" or "his age" are no outlets.
-_STRICT_BEFORE = re.compile(
-    rf"(?:\baccording\s+to|\breported\s+by|\b(?:{_NOUNS}|news|latest|updates?)\s+"
-    r"(?:from|by|in|of))\s+$",
-    re.IGNORECASE,
-)
+_STRICT_BEFORE = re.compile(rf"(?:{_REPORTER})\s+$", re.IGNORECASE)
 _STRICT_AFTER = re.compile(rf"^(?:\s+(?:{_VERBS})|['’]s?\s+(?:{_NOUNS}))\b", re.IGNORECASE)
 
 # Once an outlet is marked (NUL), the frame words that go with it.
