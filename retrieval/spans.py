@@ -27,7 +27,8 @@ _NUMBER_WORDS = (
 )
 NUMBER = re.compile(
     # Whole number words only ("sixteen" is not "six"), hyphenated tens too ("thirty-three").
-    rf"(?:(?:US)?\$|£|€)?\b(?:\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?"
+    # A figure may carry its magnitude ("$4.5M", "£2bn", "10k").
+    rf"(?:(?:US)?\$|£|€)?\b(?:(?:\d{{1,3}}(?:,\d{{3}})+|\d+(?:\.\d+)?)(?:(?:bn|mn|tn|[kmb])(?!\w))?"
     rf"|(?:{_NUMBER_WORDS})(?:-(?:{_NUMBER_WORDS}))?(?![a-z]))"
     r"(?:\s+(?:million|billion|trillion|thousand|hundred))?"
     r"(?:\s*(?:%|percent|per cent))?",

@@ -69,6 +69,16 @@ _PLACE_BEFORE = re.compile(r"\b(?:in|at|near|from|to|into|across|outside|inside|
 
 
 # "How long ...?", "How old ...?": the answer is a measure, its unit part of it ("10 years").
+# A number of years, months, ... (after the span), and a question about time.
+_TIME_AFTER = re.compile(
+    r"\s*-?\s*(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?|centur(?:y|ies))\b",
+    re.IGNORECASE,
+)
+_TIME_ASKED = re.compile(
+    r"\b(?:long|time|years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?|"
+    r"centur(?:y|ies)|old|age|often|period|duration|term)\b",
+    re.IGNORECASE,
+)
 MEASURE = re.compile(r"\bhow\s+(?:long|old|far|tall|high|big|large|deep|wide|heavy)\b", re.I)
 _UNIT = re.compile(
     r"^(?:\s*(?:to|-|–|or)\s*[\w.,]+)?[\s-]+(?:(?:years?|months?|weeks?|days?|hours?|minutes?|"
@@ -134,6 +144,7 @@ def picks(sentences: Sequence[str], question: str, kind: str) -> list[Pick]:
     verb = asked_verb(question) if kind == "who" else None
     counted = _counted(question) if kind == "how_many" else set()
     measure = kind == "how_many" and MEASURE.search(question) is not None
+    asks_time = _TIME_ASKED.search(question) is not None
     out: dict[str, Pick] = {}
     for i, sentence in enumerate(sentences):
         toks = list(_TOKEN.finditer(sentence))
@@ -141,6 +152,10 @@ def picks(sentences: Sequence[str], question: str, kind: str) -> list[Pick]:
         matched = [(j, s[0]) for j, s in enumerate(stems) if s and s[0] in qterms]
         align = len({s for _, s in matched}) / len(qterms)
         for a, b in candidate_spans(sentence, kind, question):
+            # "for the first time in two years": a span of time answers only a question
+            # that asks about time ("How many years ...?", "How long ...?").
+            if kind == "how_many" and not asks_time and _TIME_AFTER.match(sentence, b):
+                continue
             if measure:
                 b = with_unit(sentence, b)
             text = _clean(sentence[a:b], qwords, kind)
