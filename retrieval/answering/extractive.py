@@ -16,6 +16,7 @@ from retrieval.answer import Answer, Citation, FinalEvent, StreamEvent
 from retrieval.answering.classes import WordVectorCache
 from retrieval.answering.conflicts import with_conflict
 from retrieval.answering.entities import naming_first
+from retrieval.answering.headlines import HEADLINE_ROW, headline, quoted
 from retrieval.answering.kinds import (
     ask_kind,
     asks_for_actor,
@@ -143,6 +144,7 @@ class ExtractiveAnswerer:
         self.encode = encode
         self._word_vectors: dict[str, np.ndarray] = {}
         self._class_words = WordVectorCache(encode) if encode is not None else None
+        self._headline_vectors = WordVectorCache(encode) if encode is not None else None
         # The trained short-answer reader (answer.reader), loaded on its first question.
         self.span_reader = default_span_reader() if settings.reader == "on" else None
 
@@ -161,7 +163,24 @@ class ExtractiveAnswerer:
             return sum(idf(t) for t in qterms & found) / qweight
 
         top_bm25 = max((h.bm25 or 0.0 for h in hits), default=0.0) or 1.0
+
+        def scored(hit: Hit, sentence: str, cos: float, overlap: float, previous: float,
+                   context: float, best_cosine: float) -> tuple[float, ...]:  # fmt: skip
+            return (
+                cos,
+                overlap,
+                context,
+                previous,
+                hit.dense if hit.dense is not None else 0.0,
+                (hit.bm25 or 0.0) / top_bm25,
+                1.0 / hit.rank,
+                float(_has_type(sentence, question, qtype, hit.article.date)),
+                len(qpairs & set(itertools.pairwise(words(sentence)))) / (len(qpairs) or 1),
+                best_cosine,
+            )
+
         out: list[tuple[Hit, int, str, tuple[float, ...]]] = []
+        heads: list[tuple[Hit, str, float, float, float]] = []
         for hit in hits:
             rows = self.index.sentences_of[hit.chunk.row]
             if not rows:
@@ -179,20 +198,27 @@ class ExtractiveAnswerer:
                     continue
                 overlap = share(said_terms(sentence, before))
                 before = sentence
-                feats = (
-                    float(cos),
-                    overlap,
-                    context,
-                    previous,
-                    hit.dense if hit.dense is not None else 0.0,
-                    (hit.bm25 or 0.0) / top_bm25,
-                    1.0 / hit.rank,
-                    float(_has_type(sentence, question, qtype, hit.article.date)),
-                    len(qpairs & set(itertools.pairwise(words(sentence)))) / (len(qpairs) or 1),
-                    best_cosine,
-                )
+                feats = scored(hit, sentence, float(cos), overlap, previous, context, best_cosine)
                 out.append((hit, row, sentence, feats))
                 previous = overlap
+            said = headline(hit.article.title, text)
+            if said is not None and all(said != h[1] for h in heads):
+                # Scored with the story's best hit (hits come best first).
+                heads.append((hit, said, share(set(terms(said))), context, best_cosine))
+        # A headline answers a question of a type (who, when, how many, where) when it
+        # shares the question's words and holds a value of that type. A question of another
+        # kind (yes/no, why, what) is answered from the text, which the headline often only
+        # names ("Jamaica vs Canada live score, result, updates, highlights"). Each headline
+        # is embedded once.
+        typed = qtype != "other" and ask_kind(question) == qtype
+        heads = [h for h in heads if h[2] > 0.0 and typed]
+        heads = [h for h in heads if _has_type(h[1], question, qtype, h[0].article.date)]
+        if heads and self._headline_vectors is not None:
+            vectors = self._headline_vectors([h[1] for h in heads])
+            for hit, said, overlap, context, best_cosine in heads:
+                cos = float(vectors[said] @ qvec)
+                feats = scored(hit, said, cos, overlap, 0.0, context, best_cosine)
+                out.append((hit, HEADLINE_ROW, said, feats))
         return out
 
     def candidates(self, question: str, qvec: np.ndarray, hits: list[Hit]) -> list[Candidate]:
@@ -381,13 +407,23 @@ class ExtractiveAnswerer:
         if not terms(asked):  # "When?", "Why not?": no words of its own to match
             return cands
         own = self.encode([asked])[0]
-        cosines = self.index.sentence_vectors[[c.row for c in cands]] @ own
+        cosines = self._vectors_of(cands) @ own
         out = [
             Candidate(c.hit, c.row, c.text, c.score + w * float(cos), c.features)
             for c, cos in zip(cands, cosines, strict=True)
         ]
         out.sort(key=lambda c: -c.score)
         return out
+
+    def _vectors_of(self, cands: list[Candidate]) -> np.ndarray:
+        """The candidates' sentence vectors (a headline's from the answerer's cache)."""
+        vectors = self.index.sentence_vectors[[max(c.row, 0) for c in cands]].copy()
+        heads = [i for i, c in enumerate(cands) if c.row == HEADLINE_ROW]
+        if heads and self._headline_vectors is not None:
+            found = self._headline_vectors([cands[i].text for i in heads])
+            for i in heads:
+                vectors[i] = found[cands[i].text]
+        return vectors
 
     def near_last(self, cands: list[Candidate], history: list[Turn]) -> list[Candidate]:
         """Inside the conversation's article, a follow-up most often asks about what the
@@ -403,7 +439,8 @@ class ExtractiveAnswerer:
             if c.hit.article.id != article:
                 out.append(c)
                 continue
-            d = self.index.sentences[c.row].start - at
+            start = 0 if c.row == HEADLINE_ROW else self.index.sentences[c.row].start
+            d = start - at
             side = w.near_same if d == 0 else (1.0 if d > 0 else w.near_before)
             bonus = w.near_last * np.exp(-abs(d) / w.near_chars) * side
             out.append(Candidate(c.hit, c.row, c.text, c.score + float(bonus), c.features))
@@ -477,7 +514,8 @@ class ExtractiveAnswerer:
             if chunk not in numbers:
                 numbers[chunk] = len(citations) + 1
                 citations.append(_citation(numbers[chunk], c))
-            parts.append(f"{c.text} [{numbers[chunk]}]")
+            said = quoted(c.text) if c.row == HEADLINE_ROW else c.text
+            parts.append(f"{said} [{numbers[chunk]}]")
         headlines = list(dict.fromkeys(c.hit.article.title for c in chosen if c.hit.article.title))
         short = short_answer(kind, [c.text for c in chosen], question, self.span_reader, headlines)
         text = " ".join(parts)

@@ -1,0 +1,68 @@
+"""A story's headline is quoted when it says what is asked and the text does not: a feed
+item or an abstract often keeps a few sentences that never name the buyer or the sum the
+headline gives. A headline that only labels the story, or asks, answers nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from retrieval.answering.headlines import headline
+from retrieval.embeddings import Embedder
+from retrieval.service import NewsService
+from tests.conftest import REPO, corpus_service
+
+CORPUS = REPO / "tests" / "data" / "headlines" / "corpus.jsonl"
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> NewsService:
+    """Four stories whose texts are a few sentences each, as feed items often are."""
+    return corpus_service(tmp_path_factory.mktemp("headlines"), CORPUS, embedder)
+
+
+@pytest.mark.slow
+def test_the_headline_names_the_buyer_the_text_does_not(service: NewsService) -> None:
+    a = service.ask("Who is buying Contoso?")
+    assert a.text.startswith("“Sources: Northwind in advanced talks to buy Contoso")
+    # The citation quotes the headline, word for word, and names its story.
+    [c] = a.citations
+    assert c.article_id == "northwind-contoso"
+    assert c.quote == "Sources: Northwind in advanced talks to buy Contoso in a $2B security deal"
+
+
+@pytest.mark.slow
+def test_the_headline_gives_the_sum(service: NewsService) -> None:
+    a = service.ask("How much did Fabrikam raise?")
+    assert a.short_answer == "$4.5M"
+    assert a.citations[0].article_id == "fabrikam-seed"
+
+
+@pytest.mark.slow
+def test_a_label_headline_does_not_displace_the_sentence_that_tells(
+    service: NewsService,
+) -> None:
+    a = service.ask("What happened in the Falcons semifinal against the Hawks?")
+    assert "Jordan Reyes curled a free kick" in a.text
+    assert "live score" not in a.text
+
+
+@pytest.mark.slow
+def test_an_explainer_headline_is_not_its_own_answer(service: NewsService) -> None:
+    a = service.ask("Why is Globex betting on a decentralized social network?")
+    assert "trust and safety come first" in a.text
+    assert "Why Globex" not in a.text
+
+
+def test_what_reads_as_a_headline() -> None:
+    text = "The company reported results on Thursday."
+    assert headline("Northwind in advanced talks to buy Contoso", text) is not None
+    # Labels state nothing: too short, or no lower-case word but function words.
+    assert headline("1973 oil crisis", text) is None
+    assert headline("Intergovernmental Panel on Climate Change", text) is None
+    # A question or an explainer's title promises what the text tells.
+    assert headline("Why Globex is betting on a decentralized network", text) is None
+    assert headline("Is Google Search better than the rest?", text) is None
+    assert headline("Receiver rankings for Week 14: Who to start, best sleepers", text) is None
+    # A title taken from the text's first words (shortened) or said by the text adds nothing.
+    story = "Russia has suspended its NATO mission in response to the expulsion of eight staff."
+    assert headline("Russia has suspended its NATO mission in response to the…", story) is None
