@@ -1,12 +1,14 @@
 """A story's headline is quoted when it says what is asked and the text does not: a feed
 item or an abstract often keeps a few sentences that never name the buyer or the sum the
-headline gives. A headline that only labels the story, or asks, answers nothing."""
+headline gives. A headline that only labels the story, or asks, answers nothing. A short
+yes/no question is "Yes" only when the evidence (headlines included) says what it asks."""
 
 from __future__ import annotations
 
 import pytest
 
 from retrieval.answering.headlines import headline
+from retrieval.answering.yesno import NOT_SAID
 from retrieval.embeddings import Embedder
 from retrieval.service import NewsService
 from tests.conftest import REPO, corpus_service
@@ -16,7 +18,7 @@ CORPUS = REPO / "tests" / "data" / "headlines" / "corpus.jsonl"
 
 @pytest.fixture(scope="module")
 def service(tmp_path_factory: pytest.TempPathFactory, embedder: Embedder) -> NewsService:
-    """Four stories whose texts are a few sentences each, as feed items often are."""
+    """Five stories whose texts are a few sentences each, as feed items often are."""
     return corpus_service(tmp_path_factory.mktemp("headlines"), CORPUS, embedder)
 
 
@@ -66,3 +68,23 @@ def test_what_reads_as_a_headline() -> None:
     # A title taken from the text's first words (shortened) or said by the text adds nothing.
     story = "Russia has suspended its NATO mission in response to the expulsion of eight staff."
     assert headline("Russia has suspended its NATO mission in response to the…", story) is None
+
+
+@pytest.mark.slow
+def test_a_yes_no_question_whose_act_no_evidence_says_is_not_settled(
+    service: NewsService,
+) -> None:
+    # The story is found, but nothing in it says anything of losing the trial.
+    a = service.ask("Did Umbrella lose the Initech trial?")
+    assert a.short_answer == NOT_SAID
+    assert a.text.startswith("The articles don't say")
+    assert a.citations[0].article_id == "initech-trial"
+    # What it does say settles what is asked of it (the headline says the trial opened).
+    assert service.ask("Did the Initech trial open?").short_answer == "Yes"
+
+
+@pytest.mark.slow
+def test_the_headline_says_what_a_yes_no_question_asks(service: NewsService) -> None:
+    a = service.ask("Did Fabrikam raise a seed round?")
+    assert a.short_answer == "Yes"
+    assert a.citations[0].article_id == "fabrikam-seed"

@@ -18,6 +18,7 @@ from retrieval.answering.conflicts import with_conflict
 from retrieval.answering.entities import naming_first
 from retrieval.answering.headlines import HEADLINE_ROW, headline, quoted
 from retrieval.answering.kinds import (
+    Kind,
     ask_kind,
     asks_for_actor,
     is_prose,
@@ -27,7 +28,8 @@ from retrieval.answering.kinds import (
 from retrieval.answering.qualified import with_qualified
 from retrieval.answering.reports import boilerplate
 from retrieval.answering.shorts import default_span_reader, short_answer
-from retrieval.answering.yesno import deciding_sentence
+from retrieval.answering.yesno import NOT_SAID, UNSETTLED, deciding_sentence
+from retrieval.answering.yesno import asked as asked_of
 from retrieval.condense import standalone_question
 from retrieval.config import AnswerSettings
 from retrieval.lexical import terms, words
@@ -463,6 +465,39 @@ class ExtractiveAnswerer:
             self.settings.max_sentences,
         )
 
+    def in_kind(
+        self, question: str, kind: Kind, chosen: list[Candidate], focused: bool
+    ) -> str | None:
+        """The short answer in kind from the quoted sentences (see :func:`short_answer`).
+
+        A short yes/no question searched for (no follow-up inside its story) is answered
+        "Yes" only when the evidence says what it asks: "Did Google lose the trial?" is not
+        settled by a sentence about the trial that says nothing of losing it (its headline
+        may say it: "Nike misses revenue expectations ..."). Inside the
+        conversation's story the reader asks of what it tells, often in other words.
+        """
+        headlines = list(dict.fromkeys(c.hit.article.title for c in chosen if c.hit.article.title))
+        texts = [c.text for c in chosen]
+        short = short_answer(kind, texts, question, self.span_reader, headlines)
+        if short == UNSETTLED and kind == "yesno" and not focused:
+            return NOT_SAID if self._unsaid(question, [*texts, *headlines]) else short
+        return short
+
+    def _unsaid(self, question: str, texts: list[str]) -> bool:
+        """Whether a short question's own words (names and frame words aside) are not all
+        said by the texts (the quoted sentences and their headlines), even in near words
+        ("staff" for "personnel")."""
+        own = set(terms(asked_of(question)))
+        if len(own - _FRAME_TERMS) > self.weights.short_question_terms:
+            return False
+        named = {t for m in NAME.finditer(asked_of(question)) for t in terms(m.group())}
+        wanted = own - _FRAME_TERMS - _CARRIERS - named
+        said = set().union(*(terms(t) for t in texts))
+        missing = wanted - said
+        if missing and self.encode is not None:
+            missing -= self._near_words(question, missing, " ".join(texts))
+        return bool(missing)
+
     def close_runners_up(self, best: Candidate, cands: list[Candidate]) -> list[Candidate]:
         """The other sentences of ``best``'s article that score within ``keep_margin`` of it,
         best first, each text once."""
@@ -516,8 +551,7 @@ class ExtractiveAnswerer:
                 citations.append(_citation(numbers[chunk], c))
             said = quoted(c.text) if c.row == HEADLINE_ROW else c.text
             parts.append(f"{said} [{numbers[chunk]}]")
-        headlines = list(dict.fromkeys(c.hit.article.title for c in chosen if c.hit.article.title))
-        short = short_answer(kind, [c.text for c in chosen], question, self.span_reader, headlines)
+        short = self.in_kind(question, kind, chosen, focused)
         text = " ".join(parts)
         if short:
             # The short answer cites the first quoted sentence that holds it.
@@ -622,6 +656,14 @@ _FRAME = {
     "associated", "related", "connected", "linked",
 }  # fmt: skip
 _FRAME_TERMS = set(terms(" ".join(_FRAME)))
+# Words a yes/no question asks with, not about: "Did anyone try translating it?" asks
+# whether it was translated.
+_CARRIERS = set(
+    terms(
+        "try tried tries trying attempt attempted manage managed anyone anybody anything "
+        "someone somebody something"
+    )
+)
 
 
 # "What sport ...?", "Which kind of bomb ...?": the noun after the question word names the
