@@ -139,7 +139,11 @@ def candidates(sentence: Parsed, kind: str, need: Asked) -> list[tuple[Span, flo
     """Spans of the sentence that could answer, with their type fit: entities of a fitting
     type; for a what / which question also noun chunks (typed by their head's entity)."""
     fits = types_for(kind, need)
-    out = [(e, fits[e.label]) for e in sentence.entities if e.label in fits]
+    out = [
+        (e, fits[e.label])
+        for e in sentence.entities
+        if e.label in fits and not _in_a_name(sentence, e)
+    ]
     if kind == "other":
         taken = {(e.start, e.end) for e, _ in out}
         ents = {e.head: e for e in sentence.entities}
@@ -156,6 +160,24 @@ def candidates(sentence: Parsed, kind: str, need: Asked) -> list[tuple[Span, flo
                 fit = CHUNK_FIT if need.noun is None else OTHER_NOUN_FIT
             out.append((c, fit))
     return out
+
+
+def _in_a_name(sentence: Parsed, span: Span) -> bool:
+    """A day word written as part of a name ("Entertainment Tonight", "USA Today"): capitalised
+    after a proper noun, as no date is written mid-sentence."""
+    toks = sentence.tokens
+    first = toks[span.start]
+    return (
+        span.label in ("DATE", "TIME")
+        and span.end - span.start == 1
+        and first.text.lower() in _DAY_WORDS
+        and first.text[:1].isupper()
+        and span.start > 0
+        and toks[span.start - 1].pos == "PROPN"
+    )
+
+
+_DAY_WORDS = frozenset({"today", "tonight", "tomorrow", "yesterday", "now"})
 
 
 # Type fit of a noun chunk when the question names no type, and when it names a noun that
