@@ -299,8 +299,26 @@ def _rules_in_kind(kind: Kind, sentences: Sequence[str], question: str) -> str |
     if kind == "why":
         return why_answer(sentences, question)
     if kind == "where":
-        return supported(sentences, question, "where")
+        unfit = _not_places(sentences)
+        return supported(sentences, question, "where", unfit.__contains__ if unfit else None)
     return None
+
+
+def _not_places(sentences: Sequence[str]) -> set[str] | None:
+    """The names the parser reads as no place (an organisation, a people, a person) in the
+    quoted sentences, or None without a parser: "the mission to NATO is ... in Brussels"."""
+    reader = default_reader()
+    if reader is None:
+        return None
+    out = set()
+    for sent in reader.parse(list(sentences)):
+        for e in sent.entities:
+            if e.label in _NO_PLACE:
+                out.add(sent.span_text(e))
+    return out
+
+
+_NO_PLACE = frozenset({"ORG", "NORP", "PERSON", "WORK_OF_ART", "EVENT", "PRODUCT", "LAW"})
 
 
 # Stems of the verbs that report what someone said ("Who announced ...?").

@@ -7,7 +7,7 @@ by a young Roone Arledge", not next to the show's name."""
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from retrieval.answering.slots import DATELINE, NO_NAME
@@ -65,7 +65,13 @@ def candidate_spans(sentence: str, kind: str, question: str) -> list[tuple[int, 
 
 
 _HYPHENED = re.compile(r"-[a-z]+")
-_PLACE_BEFORE = re.compile(r"\b(?:in|at|near|from|to|into|across|outside|inside|of)\s+(?:the\s+)?$")
+_PLACE_BEFORE = re.compile(
+    r"\b(?:in|at|near|from|to|into|across|outside|inside|of)\s+(?:the\s+)?$"
+    # An apposition to a place noun: "the Belgian capital, Brussels".
+    r"|\b(?:capital|city|town|village|port|province|state|region|county|district|island)"
+    r",\s+$",
+    re.IGNORECASE,
+)
 
 
 # "How long ...?", "How old ...?": the answer is a measure, its unit part of it ("10 years").
@@ -283,9 +289,16 @@ GATES: dict[str, tuple[float, float]] = {
 }
 
 
-def supported(sentences: Sequence[str], question: str, kind: str) -> str | None:
+def supported(
+    sentences: Sequence[str],
+    question: str,
+    kind: str,
+    unfit: Callable[[str], bool] | None = None,
+) -> str | None:
     """The candidate of the asked type that the evidence clearly supports: its sentence
-    holds enough of the question and it leads the next candidate (see GATES), else None."""
+    holds enough of the question and it leads the next candidate (see GATES), else None.
+    ``unfit``: candidates the parser types otherwise than asked ("NATO" for a place), left
+    out when another candidate is not."""
     if kind not in GATES:
         return None
     min_align, min_lead = GATES[kind]
@@ -294,6 +307,8 @@ def supported(sentences: Sequence[str], question: str, kind: str) -> str | None:
         # only candidate of the type answers it.
         return only_candidate(sentences[0], question, kind) if sentences else None
     ranked = picks(sentences, question, kind)
+    if unfit is not None and any(not unfit(p.text) for p in ranked):
+        ranked = [p for p in ranked if not unfit(p.text)]
     if not ranked or ranked[0].align < min_align:
         return None
     text, _ = pick_from(ranked, min_lead)
