@@ -112,6 +112,21 @@ def test_a_denial_counts_before_what_is_asked(
             "Yes",
         ),
         ("Did Saakashvili travel with Tusk?", ["Saakashvili travelled with Kaczynski."], "No"),
+        # The question's word said of another thing ("the channels open") does not outweigh
+        # its opposite said of what is asked about (the mission "suspended").
+        (
+            "Is Russia's mission to NATO still open?",
+            [
+                "While NATO did keep the channels open for senior-level meetings.",
+                "The functioning of the Russian Permanent Mission to NATO shall be suspended.",
+            ],
+            "No",
+        ),
+        (
+            "Is the office still open?",
+            ["The office opened in May.", "Its branch in Lyon was suspended."],
+            "Yes",
+        ),
     ],
 )
 def test_values_and_opposites(question: str, evidence: list[str], expected: str) -> None:

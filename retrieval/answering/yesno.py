@@ -87,7 +87,7 @@ _OPPOSITES: tuple[tuple[frozenset[str], frozenset[str]], ...] = tuple(
             "deny denied denies reject rejected rejects refuse refused refuses",
         ),
         ("succeed succeeded success successful", "fail failed fails failure unsuccessful"),
-        ("open opened reopened", "closed shut"),
+        ("open opened reopened", "closed shut suspended halted"),
         ("rich wealthy", "poor"),
         ("famous known", "unknown obscure"),
         ("same", "different"),
@@ -219,7 +219,7 @@ def opposed(question: str, evidence: Sequence[str]) -> bool:
     said = _words(" ".join(evidence))
     for a, b in _OPPOSITES:
         for mine, other in ((a, b), (b, a)):
-            if asked & mine and said & other and not said & mine:
+            if asked & mine and said & other and not _said_of(mine, question, evidence):
                 return True
     qstems = {stem(w) for w in asked if w not in STOPWORDS}
     for w in said - asked:
@@ -227,6 +227,20 @@ def opposed(question: str, evidence: Sequence[str]) -> bool:
         if m and stem(w[m.end() :]) in qstems and stem(w) not in qstems:
             return True
     return any(_comparative_flipped(question, s) for s in evidence)
+
+
+def _said_of(words: frozenset[str], question: str, evidence: Sequence[str]) -> bool:
+    """Whether a sentence of the evidence says one of ``words`` of what the question asks
+    about: with one of its other words besides names ("Is the mission still open?" is not
+    answered by "NATO did keep the channels open", which says nothing of a mission)."""
+    names = {stem(w) for m in NAME.finditer(question) for w in re.findall(r"[A-Za-z]+", m.group())}
+    topic = content_stems(question) - names - _FRAME_STEMS - _QUALIFIER_STEMS
+    topic -= {stem(w) for w in words}
+    return any(_words(s) & words and (not topic or content_stems(s) & topic) for s in evidence)
+
+
+# Words that qualify what is asked ("still", "now") rather than name what it is about.
+_QUALIFIER_STEMS = {stem(w) for w in "still now ever yet already currently".split()}
 
 
 def _comparative_flipped(question: str, sentence: str) -> bool:
