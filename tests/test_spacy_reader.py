@@ -111,12 +111,18 @@ def test_no_short_answer_when_no_candidate_clearly_leads(reader: SpacyReader) ->
     assert typed.supported(reader, [sentence], question, "other") is None
 
 
-def test_who_is_a_named_one_is_no_name_to_pick(reader: SpacyReader) -> None:
+def test_who_is_a_named_one_is_what_the_evidence_calls_them_not_another_name(
+    reader: SpacyReader,
+) -> None:
     sentence = (
         "What the Kremlin referred to as unfriendly actions is NATO Secretary-General Jens "
         "Stoltenberg's decision of 6 October."
     )
-    assert typed.supported(reader, [sentence], "Who is Jens Stoltenberg?", "who") is None
+    question = "Who is Jens Stoltenberg?"
+    assert typed.supported(reader, [sentence], question, "who") == "NATO Secretary-General"
+    # Named with nothing said of them: no short answer (no other name stands in).
+    bare = "Stoltenberg's decision of 6 October angered the Kremlin."
+    assert typed.supported(reader, [bare], question, "who") is None
 
 
 def test_warm_up_loads_the_parser_before_the_first_question(

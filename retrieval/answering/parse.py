@@ -63,6 +63,11 @@ class Parsed:
                 return up_a[t] + steps_b
         return len(self.tokens)
 
+    def subtree(self, root: int) -> Span:
+        """The tokens from the first to the last that ``root`` heads (itself included)."""
+        under = [j for j in range(len(self.tokens)) if root in self._ancestors(j)]
+        return Span(min(under), max(under) + 1, "NP", root)
+
     def _ancestors(self, i: int) -> dict[int, int]:
         out: dict[int, int] = {}
         steps = 0

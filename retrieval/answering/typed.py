@@ -328,7 +328,7 @@ def supported(
     min_align, min_lead = GATES[kind]
     parsed = reader.parse([question, *sentences])
     if kind == "who" and asks_identity(parsed[0]):
-        return None
+        return described(parsed[0], parsed[1:])
     ranked = picks(parsed[1:], parsed[0], kind)
     if not ranked or ranked[0].align < min_align:
         return None
@@ -336,6 +336,56 @@ def supported(
     if kind == "who" and text and _only_the_speaker(parsed, ranked[0]):
         return None
     return text
+
+
+def described(question: Parsed, sentences: Sequence[Parsed]) -> str | None:
+    """What the first sentence (best first) that names the question's person calls them, in
+    the words set before the name ("NATO Secretary-General Jens Stoltenberg", "TV talent show
+    star Susan Boyle") or beside it ("Edith Piaf, an extremely popular singer in France"),
+    else None: "Who is Jens Stoltenberg?"."""
+    name = [t.text for t in question.tokens if t.pos == "PROPN"]
+    if not name:
+        return None
+    for sent in sentences:
+        toks = sent.tokens
+        for h, t in enumerate(toks):
+            # The name ends there ("Minister" in "Foreign Minister Sergei Lavrov" is a title).
+            if t.text != name[-1] or t.dep == "compound":
+                continue
+            first = h
+            while first > 0 and toks[first - 1].text in name:
+                first -= 1
+            before = _modifiers_before(toks, first, h)
+            if before is not None:
+                return sent.text[toks[before].start : toks[first - 1].end]
+            apposed = [j for j, c in enumerate(toks) if c.head == h and c.dep == "appos"]
+            if apposed:
+                return _clean(sent, sent.subtree(apposed[0]))
+    return None
+
+
+def _modifiers_before(toks: Sequence[Token], first: int, head: int) -> int | None:
+    """Where the run of words right before the name that modify it (its compounds and
+    their adjectives, "Russian Foreign Minister") starts, or None."""
+    start = first
+    while start > 0:
+        j = start - 1
+        if toks[j].dep not in ("compound", "amod", "nmod", "punct") or not _leads_to(toks, j, head):
+            break
+        start = j
+    while start < first and toks[start].dep == "punct":
+        start += 1
+    return start if start < first else None
+
+
+def _leads_to(toks: Sequence[Token], j: int, head: int) -> bool:
+    """Whether token ``j``'s heads reach ``head`` through tokens between the two."""
+    lo = j
+    while j != head:
+        if not lo <= j < head:
+            return False
+        j = toks[j].head
+    return True
 
 
 def _only_the_speaker(parsed: Sequence[Parsed], pick: Pick) -> bool:
