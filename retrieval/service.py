@@ -696,8 +696,7 @@ class NewsService:
             answer = timely.timeline(index, p.standalone, p.qvec, hits, subject)
             if answer is not None:
                 return answer
-            expression = f" {plan.intent.expression}" if plan.intent.expression else ""
-            opening = f"No coverage of {subject}{expression}."
+            opening = timely.no_coverage(subject, plan.intent.expression or "")
             if plan.window is None:
                 return timely.empty_window(p.standalone, "", None, None, None, opening)
             # The nearest coverage of the subject, before or after the window, is named.

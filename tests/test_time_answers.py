@@ -261,3 +261,31 @@ def test_a_named_topic_is_on_topic_only_where_it_is_named() -> None:
     ftx = hit("Bankman-Fried takes the stand", "The FTX founder testified at his trial.")
     assert not timely.on_topic(index, google, topic)  # type: ignore[arg-type]
     assert timely.on_topic(index, ftx, topic)  # type: ignore[arg-type]
+
+
+def test_a_word_of_a_name_written_otherwise_is_no_mention_of_it() -> None:
+    # "the All Blacks" is a name: "black and white binaries" (or "black-and-white" in a URL)
+    # does not name it; its capitalised words do.
+    index = SimpleNamespace(idf=lambda t: 2.0)
+
+    def hit(title: str, url: str, text: str) -> Any:
+        return SimpleNamespace(dense=0.2, article=SimpleNamespace(title=title, url=url, text=text))
+
+    topic = timely.topic_terms("the All Blacks")
+    binaries = hit(
+        "An author on playing with black and white binaries",
+        "https://paper.example/author-on-black-and-white-binaries",
+        "She writes about identity.",
+    )
+    rugby = hit("All Blacks defend their centre", "", "The All Blacks trained on Monday.")
+    assert not timely.on_topic(index, binaries, topic)  # type: ignore[arg-type]
+    assert timely.on_topic(index, rugby, topic)  # type: ignore[arg-type]
+
+
+def test_what_happened_without_a_topic_is_the_window_s_news(service: NewsService) -> None:
+    answer = service.ask("What happened last week?", as_of=D(2023, 10, 9))
+    # 2-8 October: a game, the jury story and the phone launch, whatever their topic.
+    assert [c.article_id for c in answer.citations] == ["vikings-oct", "ftx-jury", "pixel"]
+    assert answer.text.startswith("- 2 Oct 2023: ")
+    empty = service.ask("What happened last week?", as_of=D(2023, 9, 20))
+    assert empty.text.startswith("No coverage last week")

@@ -17,6 +17,7 @@ from retrieval.answering.kinds import is_prose
 from retrieval.lexical import terms
 from retrieval.retriever import Hit
 from retrieval.search_index import SearchIndex
+from retrieval.segments import ArticleRow
 from retrieval.timeparse import Window, dates_mentioned, mentions_window
 
 # A timeline keeps an in-window hit when this idf-weighted share of the topic's terms occurs
@@ -30,14 +31,22 @@ _TOPIC_LEAD = re.compile(
     r"|gone\s+on)|what\s+(?:was|were|has\s+been|have\s+been)\s+reported"
     r"|what\s+did\s+the\s+news\s+say|(?:give\s+me\s+a\s+|show\s+me\s+a\s+)?timeline\s+(?:of|for)"
     r"|brief\s+me\s+on|(?:give\s+me\s+a\s+)?briefing\s+on|catch\s+me\s+up\s+on)"
-    r"(?:\s+(?:with|in|at|about|to|on|of|for|from))?\s+",
+    r"(?:\s+(?:with|in|at|about|to|on|of|for|from))?(?:\s+|\s*[?.!]*\s*$)",
     re.IGNORECASE,
 )
 
 
 def topic(question: str) -> str:
-    """'What happened with the All Blacks?' -> 'the All Blacks'."""
-    return _TOPIC_LEAD.sub("", question).strip().rstrip("?.! ").strip() or "that"
+    """'What happened with the All Blacks?' -> 'the All Blacks'; '' for 'What happened?'
+    (any news of the window is on it)."""
+    return _TOPIC_LEAD.sub("", question).strip().rstrip("?.! ").strip()
+
+
+def no_coverage(subject: str, expression: str) -> str:
+    """ "No coverage of the All Blacks last week.", or "No coverage last week." for no topic."""
+    about = f" of {subject}" if subject else ""
+    when = f" {expression}" if expression else ""
+    return f"No coverage{about}{when}."
 
 
 def quotable(index: SearchIndex, hit: Hit, qvec: np.ndarray | None) -> list[tuple[float, int, str]]:
@@ -136,9 +145,11 @@ def on_topic(
     """Whether a hit's article is about the topic: a chunk embedding close to it, or most
     of the topic's idf weight in its title and text with one of its names (a name counted
     by its last word)."""
+    wanted, names = topic
+    if not wanted and not names:  # "What happened last week?": all of its news
+        return True
     if (hit.dense or 0.0) >= TOPIC_COSINE:
         return True
-    wanted, names = topic
     if not wanted:
         return False
     # The URL's slug names the story too, when the evidence text does not.
@@ -147,12 +158,24 @@ def on_topic(
     for name_terms, last in names:
         if last in found:
             found |= name_terms
-    # A topic that names something ("the FTX trial") is about it only where it is named:
-    # the other words ("trial") are in other stories too.
-    if names and not any(last in found for _, last in names):
+    # A topic that names something ("the FTX trial") is about it only where it is named,
+    # as a name is written (capitalised, or in the URL's slug): the other words ("trial")
+    # are in other stories too, and "the All Blacks" are not "black and white binaries".
+    if names and not any(last in _named(a, len(name) > 1) for name, last in names):
         return False
     total = sum(index.idf(t) for t in wanted) or 1.0
     return sum(index.idf(t) for t in found & wanted) / total >= TOPIC_SHARE
+
+
+def _named(a: ArticleRow, by_url: bool) -> set[str]:
+    """The terms of an article's capitalised words (title and text) and, with ``by_url`` (a
+    name of two words or more: "eddy-cue"), of its URL; one word there may be any word
+    ("black-and-white")."""
+    capitalised = set(terms(" ".join(_CAPITALISED.findall(f"{a.title}\n{a.text}"))))
+    return capitalised | set(terms(a.url or "")) if by_url else capitalised
+
+
+_CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*")
 
 
 def about(hit: Hit, topic: tuple[set[str], list[tuple[set[str], str]]]) -> bool:
