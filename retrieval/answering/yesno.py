@@ -34,9 +34,14 @@ _ALL = re.compile(
     r"always|the first time|that all|anything else)\b",
     re.IGNORECASE,
 )
-# "Is he still president?" against "then-President", "former", "no longer".
+# "Is he still president?" against "then-President", "former", "no longer", "agreed to step
+# down as CEO", "resigned".
 _STILL = re.compile(r"\bstill\b", re.IGNORECASE)
-_NO_LONGER = re.compile(r"\b(?:then-|former|ex-|no longer|once|until|previously)", re.I)
+_NO_LONGER = re.compile(
+    r"\b(?:then-|former|ex-|no longer|once|until|previously|"
+    r"step(?:s|ped|ping)?\s+down|resign(?:s|ed|ing|ation)?\b)",
+    re.I,
+)
 # A slot the question fills in: a name, a number or an ordinal ("his 2nd match").
 _SLOT = re.compile(
     # "the 2" / "the two of them" name people already in play, not a value.
