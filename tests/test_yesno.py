@@ -123,6 +123,11 @@ def test_a_denial_counts_before_what_is_asked(
             "No",
         ),
         (
+            "Was Zhao still running the exchange?",
+            ["The exchange is still standing, without Zhao, who agreed to step down as CEO."],
+            "No",
+        ),
+        (
             "Is the office still open?",
             ["The office opened in May.", "Its branch in Lyon was suspended."],
             "Yes",
