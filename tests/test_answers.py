@@ -7,12 +7,13 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from langchain_core.documents import Document
 
-from retrieval.answering.extractive import FEATURES, Candidate
-from retrieval.config import Settings
+from retrieval.answering.extractive import FEATURES, Candidate, ExtractiveAnswerer
+from retrieval.config import AnswerSettings, Settings
 from retrieval.embeddings import Embedder
 from retrieval.errors import InputError
 from retrieval.prompts import NO_ANSWER
@@ -274,3 +275,16 @@ def test_an_index_of_no_articles_abstains(
     for time_aware in (True, False):
         answer = service.ask("When is the accreditation withdrawn?", time_aware=time_aware)
         assert answer.abstained and answer.citations == []
+
+
+def test_a_sentence_two_overlapping_chunks_cut_apart_is_quoted_once() -> None:
+    story = SimpleNamespace(article=SimpleNamespace(id="hill"))
+    whole = "-- After missing last week's game, Hill now needs 153 yards per game."
+    cut = f"152.67 {whole}"
+    other = "He leads the league in receiving yards."
+    cands = [
+        Candidate(story, i, text, 10.0 - i, (0.5,))  # type: ignore[arg-type]
+        for i, text in enumerate([whole, cut, other])
+    ]
+    answerer = ExtractiveAnswerer(SimpleNamespace(), AnswerSettings())  # type: ignore[arg-type]
+    assert [c.text for c in answerer.select(cands)] == [whole, other]

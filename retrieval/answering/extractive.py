@@ -25,6 +25,7 @@ from retrieval.answering.kinds import (
     what_noun,
     who_answer,
 )
+from retrieval.answering.picking import time_unasked
 from retrieval.answering.qualified import with_qualified
 from retrieval.answering.reports import boilerplate
 from retrieval.answering.shorts import default_span_reader, short_answer
@@ -347,7 +348,7 @@ class ExtractiveAnswerer:
             # Only the best article's sentences: another article is another chance to be wrong.
             same_article = c.hit.article.id == best.hit.article.id
             close = c.score >= best.score - self.weights.keep_margin
-            if same_article and close and c.text not in seen:
+            if same_article and close and not _repeats(c.text, seen):
                 chosen.append(c)
                 seen.add(c.text)
         return chosen
@@ -506,7 +507,7 @@ class ExtractiveAnswerer:
         for c in cands:  # best first
             if c.score < best.score - self.weights.keep_margin:
                 break
-            if c.hit.article.id == best.hit.article.id and c.text not in seen:
+            if c.hit.article.id == best.hit.article.id and not _repeats(c.text, seen):
                 seen.add(c.text)
                 out.append(c)
         return out
@@ -591,6 +592,13 @@ def _last_quote(history: list[Turn], index: SearchIndex) -> tuple[str, int] | No
                 if at >= 0:
                     return c.article_id, at
     return None
+
+
+def _repeats(text: str, quoted: set[str]) -> bool:
+    """Whether ``text`` is a quoted sentence, or one that two overlapping chunks cut apart
+    differently holds it or is held in it ("152.67 -- After missing ..." and "-- After
+    missing ...")."""
+    return any(text in q or q in text for q in quoted)
 
 
 def said_terms(sentence: str, before: str) -> set[str]:
@@ -693,6 +701,7 @@ def _has_type(sentence: str, question: str, qtype: QuestionType, published: str 
     return any(
         sentence[a:b].lower() not in low
         and (qtype != "when" or fits_tense(sentence[a:b], question, published))
+        and (qtype != "how_many" or not time_unasked(sentence, b, question))
         for a, b in spans_of_type(sentence, qtype)
     )
 

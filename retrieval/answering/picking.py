@@ -85,6 +85,14 @@ _TIME_ASKED = re.compile(
     r"centur(?:y|ies)|old|age|often|period|duration|term)\b",
     re.IGNORECASE,
 )
+
+
+def time_unasked(sentence: str, end: int, question: str) -> bool:
+    """Whether the number ending at ``end`` counts time ("for the first time in two years")
+    that the question does not ask about ("How much ...?", not "How many years ...?")."""
+    return _TIME_AFTER.match(sentence, end) is not None and not _TIME_ASKED.search(question)
+
+
 MEASURE = re.compile(r"\bhow\s+(?:long|old|far|tall|high|big|large|deep|wide|heavy)\b", re.I)
 _UNIT = re.compile(
     r"^(?:\s*(?:to|-|–|or)\s*[\w.,]+)?[\s-]+(?:(?:years?|months?|weeks?|days?|hours?|minutes?|"
@@ -150,7 +158,6 @@ def picks(sentences: Sequence[str], question: str, kind: str) -> list[Pick]:
     verb = asked_verb(question) if kind == "who" else None
     counted = _counted(question) if kind == "how_many" else set()
     measure = kind == "how_many" and MEASURE.search(question) is not None
-    asks_time = _TIME_ASKED.search(question) is not None
     out: dict[str, Pick] = {}
     for i, sentence in enumerate(sentences):
         toks = list(_TOKEN.finditer(sentence))
@@ -158,9 +165,7 @@ def picks(sentences: Sequence[str], question: str, kind: str) -> list[Pick]:
         matched = [(j, s[0]) for j, s in enumerate(stems) if s and s[0] in qterms]
         align = len({s for _, s in matched}) / len(qterms)
         for a, b in candidate_spans(sentence, kind, question):
-            # "for the first time in two years": a span of time answers only a question
-            # that asks about time ("How many years ...?", "How long ...?").
-            if kind == "how_many" and not asks_time and _TIME_AFTER.match(sentence, b):
+            if kind == "how_many" and time_unasked(sentence, b, question):
                 continue
             if measure:
                 b = with_unit(sentence, b)
