@@ -299,26 +299,31 @@ def _rules_in_kind(kind: Kind, sentences: Sequence[str], question: str) -> str |
     if kind == "why":
         return why_answer(sentences, question)
     if kind == "where":
-        unfit = _not_places(sentences)
+        unfit = _not_places(sentences, question)
         return supported(sentences, question, "where", unfit.__contains__ if unfit else None)
     return None
 
 
-def _not_places(sentences: Sequence[str]) -> set[str] | None:
-    """The names the parser reads as no place (an organisation, a people, a person) in the
-    quoted sentences, or None without a parser: "the mission to NATO is ... in Brussels"."""
+def _not_places(sentences: Sequence[str], question: str) -> set[str] | None:
+    """The names the parse of the quoted sentences shows are no answer to a where-question:
+    part of the thing it asks about ("the Russian mission to NATO" for "Where is the mission
+    based?"), or a people's adjective ("Belgian"); None without a parser."""
     reader = default_reader()
     if reader is None:
         return None
+    asked = {t.lemma for t in reader.parse([question])[0].tokens if t.pos in ("NOUN", "PROPN")}
     out = set()
     for sent in reader.parse(list(sentences)):
+        toks = sent.tokens
         for e in sent.entities:
-            if e.label in _NO_PLACE:
+            head = toks[e.head]
+            prep = toks[head.head]
+            noun = toks[prep.head]
+            attached = head.dep == "pobj" and prep.dep == "prep" and noun.pos == "NOUN"
+            # A people's adjective ("the Belgian capital") is no place either.
+            if (attached and noun.lemma in asked) or e.label == "NORP":
                 out.add(sent.span_text(e))
     return out
-
-
-_NO_PLACE = frozenset({"ORG", "NORP", "PERSON", "WORK_OF_ART", "EVENT", "PRODUCT", "LAW"})
 
 
 # Stems of the verbs that report what someone said ("Who announced ...?").
