@@ -343,7 +343,7 @@ def described(question: Parsed, sentences: Sequence[Parsed]) -> str | None:
     the words set before the name ("NATO Secretary-General Jens Stoltenberg", "TV talent show
     star Susan Boyle") or beside it ("Edith Piaf, an extremely popular singer in France"),
     else None: "Who is Jens Stoltenberg?"."""
-    name = [t.text for t in question.tokens if t.pos == "PROPN"]
+    name = _asked_name(question)
     if not name:
         return None
     for sent in sentences:
@@ -362,6 +362,18 @@ def described(question: Parsed, sentences: Sequence[Parsed]) -> str | None:
             if apposed:
                 return _clean(sent, sent.subtree(apposed[0]))
     return None
+
+
+def _asked_name(question: Parsed) -> list[str]:
+    """The words of the name a "Who is <name>?" question asks about, or none for another
+    question ("Who was the Most Valuable Player?" asks who held a role)."""
+    m = _WHO_IS_NAME.match(question.text)
+    return m.group(1).split() if m else []
+
+
+_WHO_IS_NAME = re.compile(
+    r"\s*(?i:who\s*(?:'s|’s|\s+is|\s+was|\s+are|\s+were))\s+((?:[A-Z][\w.’'-]*\s*)+)\??\s*$"
+)
 
 
 def _modifiers_before(toks: Sequence[Token], first: int, head: int) -> int | None:
