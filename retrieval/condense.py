@@ -7,7 +7,7 @@ import re
 from collections.abc import Callable
 
 from retrieval.lexical import STOPWORDS
-from retrieval.referents import can_mean
+from retrieval.referents import can_mean, object_her
 from retrieval.sessions import Turn
 from retrieval.spans import NAME
 
@@ -140,7 +140,9 @@ def standalone_question(
     if m and not _ASKS_IDENTITY.search(question) and not _named_before(question, m, text):
         person = _referent(names, history[-1], m.group(1), text)
         if person:
-            replacement = person + _PERSONAL[m.group(1).lower()]
+            word = m.group(1).lower()
+            own = "" if word == "her" and object_her(question[m.end() :]) else _PERSONAL[word]
+            replacement = person + own
             rewritten = question[: m.start()] + replacement + question[m.end() :]
             return _LEADS.sub("", rewritten).strip()
     carried = [w for w in [*names, *terms] if w.lower() not in question.lower()][:_MAX_CARRIED]

@@ -32,6 +32,9 @@ def gender(name: str, article: str) -> Gender | None:
     for m in _mentions(name, article):
         if article.startswith(("'s", "’s"), m.end()):  # "Bieber's representative said she"
             continue
+        # "Caroline Ellison, his girlfriend": the possessive of an apposition is another's.
+        if _APPOSED_POSSESSIVE.match(article, m.end()):
+            continue
         window = _until_other_name(article[m.end() : m.end() + _WINDOW], own)
         # The first pronoun after a mention most likely means it ("Bieber said he would
         # meet her"); the later ones may mean someone the sentence brought in.
@@ -47,6 +50,9 @@ def gender(name: str, article: str) -> Gender | None:
     return None
 
 
+_APPOSED_POSSESSIVE = re.compile(r",\s+(?:his|her)\b", re.IGNORECASE)
+
+
 def _object(pronoun: re.Match[str], window: str) -> bool:
     """Whether the pronoun is the object of the name's own clause ("Bankman-Fried directed
     her to", "police arrested him."): such a pronoun means someone else, never the subject."""
@@ -60,6 +66,12 @@ def _object(pronoun: re.Match[str], window: str) -> bool:
 _AFTER_OBJECT = re.compile(
     r"\s*(?:[.,;:!?)]|$|(?:to|that|and|or|in|on|at|for|with|from|as|into|about|by)\b)"
 )
+
+
+def object_her(after: str) -> bool:
+    """Whether "her" followed by ``after`` is an object ("Who told her to do it?"), not a
+    possessive ("her album")."""
+    return _AFTER_OBJECT.match(after) is not None
 
 
 def _until_other_name(window: str, own: set[str]) -> str:

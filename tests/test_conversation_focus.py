@@ -447,3 +447,50 @@ def test_follow_ups_recover_the_story_a_vague_opener_missed(
     assert burned.citations[0].article_id == "2022-05-07-harbor-fire"
     sentenced = service.ask("When will he be sentenced?", session_id="v")
     assert "September" in sentenced.text and "June" not in sentenced.text
+
+
+def test_the_possessive_of_an_apposition_is_another_s() -> None:
+    from retrieval.condense import standalone_question
+    from retrieval.referents import gender
+
+    text = (
+        "Using Caroline Ellison, his on-again off-again girlfriend and the CEO of Alameda, as "
+        "a front, Bankman-Fried had secret access to customer money."
+    )
+    # "Caroline Ellison, his girlfriend": "his" is Bankman-Fried's, no word on Ellison.
+    assert gender("Caroline Ellison", text) is None
+    last = Turn(
+        question="Who is Caroline Ellison?",
+        standalone="Who is Caroline Ellison?",
+        answer=text,
+        entities=("Caroline Ellison", "Bankman-Fried"),
+        articles=("ftx",),
+    )
+    assert standalone_question("What did she say?", [last], lambda _: text) == (
+        "What did Caroline Ellison say?"
+    )
+    # An object "her" is the person, not their possession.
+    assert standalone_question("Who told her to do it?", [last], lambda _: text) == (
+        "Who told Caroline Ellison to do it?"
+    )
+
+
+def test_he_may_be_the_one_only_the_headline_names() -> None:
+    from retrieval.condense import standalone_question
+
+    headline_and_text = (
+        "Tim Sweeney on Epic's victory royale over Google\n"
+        "Google could solve this problem today if they wanted to."
+    )
+    last = Turn(
+        question="Who is Tim Sweeney?",
+        standalone="Who is Tim Sweeney?",
+        answer="Tim Sweeney on Epic's victory royale over Google [1]",
+        # The focus's names come from the text, which calls him nothing.
+        entities=("Google",),
+        articles=("epic",),
+    )
+    asked = standalone_question(
+        "What did he say about Google?", [last], lambda _: headline_and_text
+    )
+    assert asked == "What did Tim Sweeney say about Google?"
