@@ -154,7 +154,8 @@ class ExtractiveAnswerer:
     def features(
         self, question: str, qvec: np.ndarray, hits: list[Hit]
     ) -> list[tuple[Hit, int, str, tuple[float, ...]]]:
-        """Every sentence of the hits with its feature vector (see FEATURES)."""
+        """Every sentence of the hits with its feature vector (see FEATURES), and each
+        story's headline that may answer the question (row HEADLINE_ROW, headlines.py)."""
         qtype = question_type(question)
         qterms = set(terms(question))
         qwords = words(question)
@@ -182,8 +183,13 @@ class ExtractiveAnswerer:
                 best_cosine,
             )
 
+        # A headline answers a question of a type (who, when, how many, where) when it
+        # shares the question's words and holds a value of that type. A question of another
+        # kind (yes/no, why, what) is answered from the text, which the headline often only
+        # names ("Jamaica vs Canada live score, result, updates, highlights").
+        typed = qtype != "other" and ask_kind(question) == qtype
         out: list[tuple[Hit, int, str, tuple[float, ...]]] = []
-        heads: list[tuple[Hit, str, float, float, float]] = []
+        heads: dict[str, tuple[Hit, float, float, float]] = {}
         for hit in hits:
             rows = self.index.sentences_of[hit.chunk.row]
             if not rows:
@@ -204,21 +210,15 @@ class ExtractiveAnswerer:
                 feats = scored(hit, sentence, float(cos), overlap, previous, context, best_cosine)
                 out.append((hit, row, sentence, feats))
                 previous = overlap
-            said = headline(hit.article.title, text)
-            if said is not None and all(said != h[1] for h in heads):
-                # Scored with the story's best hit (hits come best first).
-                heads.append((hit, said, share(set(terms(said))), context, best_cosine))
-        # A headline answers a question of a type (who, when, how many, where) when it
-        # shares the question's words and holds a value of that type. A question of another
-        # kind (yes/no, why, what) is answered from the text, which the headline often only
-        # names ("Jamaica vs Canada live score, result, updates, highlights"). Each headline
-        # is embedded once.
-        typed = qtype != "other" and ask_kind(question) == qtype
-        heads = [h for h in heads if h[2] > 0.0 and typed]
-        heads = [h for h in heads if _has_type(h[1], question, qtype, h[0].article.date)]
-        if heads and self._headline_vectors is not None:
-            vectors = self._headline_vectors([h[1] for h in heads])
-            for hit, said, overlap, context, best_cosine in heads:
+            said = headline(hit.article.title, text) if typed else None
+            if said is None or said in heads:  # each story's headline with its best hit
+                continue
+            overlap = share(set(terms(said)))
+            if overlap > 0.0 and _has_type(said, question, qtype, hit.article.date):
+                heads[said] = (hit, overlap, context, best_cosine)
+        if heads and self._headline_vectors is not None:  # each headline embedded once
+            vectors = self._headline_vectors(list(heads))
+            for said, (hit, overlap, context, best_cosine) in heads.items():
                 cos = float(vectors[said] @ qvec)
                 feats = scored(hit, said, cos, overlap, 0.0, context, best_cosine)
                 out.append((hit, HEADLINE_ROW, said, feats))
@@ -321,8 +321,12 @@ class ExtractiveAnswerer:
         return standalone_question(question, history, self._article_text)
 
     def _article_text(self, article_id: str) -> str | None:
+        """The article's headline and text (a story may name its subject only in the
+        headline: "Tim Sweeney on Epic's victory royale over Google")."""
         article = self.index.articles.get(article_id)
-        return article.text if article is not None else None
+        if article is None:
+            return None
+        return f"{article.title}\n{article.text}" if article.title else article.text
 
     async def astream(
         self,
