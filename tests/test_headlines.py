@@ -65,6 +65,12 @@ def test_what_reads_as_a_headline() -> None:
     assert headline("Why Globex is betting on a decentralized network", text) is None
     assert headline("Is Google Search better than the rest?", text) is None
     assert headline("Receiver rankings for Week 14: Who to start, best sleepers", text) is None
+    # An HTML-escaped title is read as the outlet wrote it.
+    escaped = "&#039;Massive intel failure&#039;: Hamas&#039; surprise attack shocks the internet"
+    assert (
+        headline(escaped, text)
+        == "'Massive intel failure': Hamas' surprise attack shocks the internet"
+    )
     # A title taken from the text's first words (shortened) or said by the text adds nothing.
     story = "Russia has suspended its NATO mission in response to the expulsion of eight staff."
     assert headline("Russia has suspended its NATO mission in response to the…", story) is None

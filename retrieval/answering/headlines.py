@@ -7,6 +7,7 @@ to the story, when it answers best."""
 
 from __future__ import annotations
 
+import html
 import re
 
 from retrieval.lexical import terms
@@ -41,6 +42,9 @@ def headline(title: str | None, text: str) -> str | None:
     """
     if not title:
         return None
+    # Feeds often carry a title HTML-escaped ("Hamas&#039; surprise attack"): its "039" is
+    # no number, and the outlet wrote an apostrophe.
+    title = html.unescape(title)
     said = title.split()
     if len(said) < MIN_WORDS:
         return None
