@@ -494,3 +494,26 @@ def test_he_may_be_the_one_only_the_headline_names() -> None:
         "What did he say about Google?", [last], lambda _: headline_and_text
     )
     assert asked == "What did Tim Sweeney say about Google?"
+
+
+def test_he_after_who_is_x_is_x_not_what_the_answer_called_him() -> None:
+    from retrieval.condense import standalone_question
+
+    last = Turn(
+        question="Who is Jens Stoltenberg?",
+        standalone="Who is Jens Stoltenberg?",
+        answer="NATO Secretary-General [1]",
+        short_answer="NATO Secretary-General",
+        entities=("NATO", "Jens Stoltenberg"),
+    )
+    asked = standalone_question("What did he decide on 6 October?", [last])
+    assert asked == "What did Jens Stoltenberg decide on 6 October?"
+    # A role asked about is answered by a name, which "he" then means.
+    shooter = Turn(
+        question="Who was the shooter?",
+        standalone="Who was the shooter?",
+        answer="Vincent Darbenzio [1]",
+        short_answer="Vincent Darbenzio",
+        entities=("Vincent Darbenzio",),
+    )
+    assert standalone_question("Why did he do it?", [shooter]) == "Why did Vincent Darbenzio do it?"
