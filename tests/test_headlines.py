@@ -65,6 +65,9 @@ def test_what_reads_as_a_headline() -> None:
     assert headline("Why Globex is betting on a decentralized network", text) is None
     assert headline("Is Google Search better than the rest?", text) is None
     assert headline("Receiver rankings for Week 14: Who to start, best sleepers", text) is None
+    # A newsletter's roundup of several stories says nothing of how its parts relate.
+    roundup = "Initech hosts a dev day, we review the new laptop, and Umbrella gets a new CEO"
+    assert headline(roundup, text) is None
     # An HTML-escaped title is read as the outlet wrote it.
     escaped = "&#039;Massive intel failure&#039;: Hamas&#039; surprise attack shocks the internet"
     assert (

@@ -30,6 +30,14 @@ _ASKS = re.compile(
     re.IGNORECASE,
 )
 
+
+def _roundup(title: str) -> bool:
+    """A newsletter's headline that lists several stories ("OpenAI hosts a dev day,
+    TechCrunch reviews the M3 iMac, and Bumble gets a new CEO"): its words come from
+    different stories, so no question is answered by how they stand together."""
+    return title.count(",") >= 2 and ", and " in title
+
+
 # What a shortened title ends with ("… mission in response to the…").
 _CUT = re.compile(r"(?:\s*(?:…|\.\.\.)\s*)$")
 
@@ -37,8 +45,9 @@ _CUT = re.compile(r"(?:\s*(?:…|\.\.\.)\s*)$")
 def headline(title: str | None, text: str) -> str | None:
     """``title`` when it reads as a headline that the story's text does not repeat, else None.
 
-    A question or an explainer's title is none. A title the loader took from the text's first
-    words, or one the text says word for word, adds nothing the text's own sentences don't.
+    A question, an explainer's title or a roundup of several stories is none. A title the
+    loader took from the text's first words, or one the text says word for word, adds
+    nothing the text's own sentences don't.
     """
     if not title:
         return None
@@ -51,7 +60,7 @@ def headline(title: str | None, text: str) -> str | None:
     lower = [w for w in said if w[:1].islower() and terms(w)]
     if len(lower) < MIN_LOWER_CONTENT:
         return None
-    if _ASKS.search(title) or "?" in title:
+    if _ASKS.search(title) or "?" in title or _roundup(title):
         return None
     core = " ".join(_CUT.sub("", title).split()).lower()
     if core and core in " ".join(text.split()).lower():
