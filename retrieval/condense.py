@@ -68,8 +68,10 @@ _NOT_PERSON = {
     "service", "society", "state", "states", "station", "street", "team", "times", "union",
     "university",
 }  # fmt: skip
-# "Who is <someone>?", whose short answer describes them rather than naming anyone.
-_WHO_IS = re.compile(r"^\W*(?i:who(?:'s|’s|\s+is|\s+was|\s+are|\s+were))\s+[A-Z]")
+# "Who is <name>?": its short answer describes the one named rather than naming anyone.
+WHO_IS_NAME = re.compile(
+    r"\W*(?i:who\s*(?:'s|’s|\s+is|\s+was|\s+are|\s+were))\s+((?:[A-Z][\w.’'-]*\s*)+)\??\s*$"
+)
 
 _ASKS_IDENTITY = re.compile(
     r"\b(?:his|her) (?:full |real )?name\b|^\W*who(?:'s| is| was) (?:he|she)\b", re.I
@@ -200,7 +202,7 @@ def _referent(
         people = [e for e in people if can_mean(pronoun, e, text)]
     kept = {e.lower() for e in people}
     # "Who is Jens Stoltenberg?" "NATO Secretary-General": that answer says what he is.
-    described = _WHO_IS.match(last.question) is not None
+    described = WHO_IS_NAME.match(last.question) is not None
     answered = [] if described else topic_of(last.short_answer or "")[0]
     # The one the reader asked about ("Who is Caroline Ellison?" "What did she say?") is
     # rarely among the answer's new names: a person the article may call so still counts.

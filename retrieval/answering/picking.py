@@ -302,8 +302,8 @@ def supported(
 ) -> str | None:
     """The candidate of the asked type that the evidence clearly supports: its sentence
     holds enough of the question and it leads the next candidate (see GATES), else None.
-    ``unfit``: candidates the parser types otherwise than asked ("NATO" for a place), left
-    out when another candidate is not."""
+    ``unfit``: candidates known to be no answer ("NATO" in "the mission to NATO" for
+    "Where is the mission based?"), left out when another candidate is not."""
     if kind not in GATES:
         return None
     min_align, min_lead = GATES[kind]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from retrieval.answering.parse import Parsed, SentenceReader, Span, Token
 from retrieval.answering.picking import Pick, pick_from
+from retrieval.condense import WHO_IS_NAME
 
 # Entity types that answer each kind of question, with how well they fit.
 KIND_TYPES: dict[str, dict[str, float]] = {
@@ -367,13 +368,8 @@ def described(question: Parsed, sentences: Sequence[Parsed]) -> str | None:
 def _asked_name(question: Parsed) -> list[str]:
     """The words of the name a "Who is <name>?" question asks about, or none for another
     question ("Who was the Most Valuable Player?" asks who held a role)."""
-    m = _WHO_IS_NAME.match(question.text)
+    m = WHO_IS_NAME.match(question.text)
     return m.group(1).split() if m else []
-
-
-_WHO_IS_NAME = re.compile(
-    r"\s*(?i:who\s*(?:'s|’s|\s+is|\s+was|\s+are|\s+were))\s+((?:[A-Z][\w.’'-]*\s*)+)\??\s*$"
-)
 
 
 def _modifiers_before(toks: Sequence[Token], first: int, head: int) -> int | None:
