@@ -536,8 +536,10 @@ def test_pty_two_turn_conversation(terminal: Terminal) -> None:
         f"newsbot chat · 2 articles · session {terminal.session_id} · /help for commands, "
         "Ctrl-D to quit"
     )
+    # What the article calls him leads, cited; then the same quote as the follow-up's.
     assert terminal.say("Who is Jens Stoltenberg?") == (
-        f"newsbot> Who is Jens Stoltenberg?\n{ANSWER}{STAMP}\n\nSources:\n{SOURCES}\n"
+        f"newsbot> Who is Jens Stoltenberg?\nNATO Secretary-General [1]\n\n{ANSWER}{STAMP}\n\n"
+        f"Sources:\n{SOURCES}\n"
     )
     # "he" is resolved from the conversation (visible in the session store, not on screen).
     assert terminal.say("What did he decide on 6 October?") == (

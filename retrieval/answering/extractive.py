@@ -170,23 +170,13 @@ class ExtractiveAnswerer:
 
         def scored(hit: Hit, sentence: str, cos: float, overlap: float, previous: float,
                    context: float, best_cosine: float) -> tuple[float, ...]:  # fmt: skip
-            return (
-                cos,
-                overlap,
-                context,
-                previous,
-                hit.dense if hit.dense is not None else 0.0,
-                (hit.bm25 or 0.0) / top_bm25,
-                1.0 / hit.rank,
-                float(_has_type(sentence, question, qtype, hit.article.date)),
-                len(qpairs & set(itertools.pairwise(words(sentence)))) / (len(qpairs) or 1),
-                best_cosine,
-            )
+            return (cos, overlap, context, previous, hit.dense if hit.dense is not None else 0.0,
+                    (hit.bm25 or 0.0) / top_bm25, 1.0 / hit.rank,
+                    float(_has_type(sentence, question, qtype, hit.article.date)),
+                    len(qpairs & set(itertools.pairwise(words(sentence)))) / (len(qpairs) or 1),
+                    best_cosine)  # fmt: skip
 
-        # A headline answers a question of a type (who, when, how many, where) when it
-        # shares the question's words and holds a value of that type. A question of another
-        # kind (yes/no, why, what) is answered from the text, which the headline often only
-        # names ("Jamaica vs Canada live score, result, updates, highlights").
+        # Headlines answer typed questions only (see _headline_rows).
         typed = qtype != "other" and ask_kind(question) == qtype
         out: list[tuple[Hit, int, str, tuple[float, ...]]] = []
         heads: dict[str, tuple[Hit, float, float, float]] = {}
@@ -216,13 +206,32 @@ class ExtractiveAnswerer:
             overlap = share(set(terms(said)))
             if overlap > 0.0 and _has_type(said, question, qtype, hit.article.date):
                 heads[said] = (hit, overlap, context, best_cosine)
-        if heads and self._headline_vectors is not None:  # each headline embedded once
-            vectors = self._headline_vectors(list(heads))
-            for said, (hit, overlap, context, best_cosine) in heads.items():
-                cos = float(vectors[said] @ qvec)
-                feats = scored(hit, said, cos, overlap, 0.0, context, best_cosine)
-                out.append((hit, HEADLINE_ROW, said, feats))
-        return out
+        return out + self._headline_rows(heads, qvec, scored)
+
+    def _headline_rows(
+        self,
+        heads: dict[str, tuple[Hit, float, float, float]],
+        qvec: np.ndarray,
+        scored: Callable[..., tuple[float, ...]],
+    ) -> list[tuple[Hit, int, str, tuple[float, ...]]]:
+        """The headlines that may answer, scored like sentences (each embedded once).
+
+        A headline answers a question of a type (who, when, how many, where) when it shares
+        the question's words and holds a value of that type. A question of another kind
+        (yes/no, why, what) is answered from the text, which the headline often only names
+        ("Jamaica vs Canada live score, result, updates, highlights")."""
+        if not heads or self._headline_vectors is None:
+            return []
+        vectors = self._headline_vectors(list(heads))
+        return [
+            (
+                hit,
+                HEADLINE_ROW,
+                said,
+                scored(hit, said, float(vectors[said] @ qvec), overlap, 0.0, context, best_cosine),
+            )
+            for said, (hit, overlap, context, best_cosine) in heads.items()
+        ]
 
     def candidates(self, question: str, qvec: np.ndarray, hits: list[Hit]) -> list[Candidate]:
         """Every sentence of the hits, scored, best first."""
