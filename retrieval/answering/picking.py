@@ -74,7 +74,6 @@ _PLACE_BEFORE = re.compile(
 )
 
 
-# "How long ...?", "How old ...?": the answer is a measure, its unit part of it ("10 years").
 # A number of years, months, ... (after the span), and a question about time.
 _TIME_AFTER = re.compile(
     r"\s*-?\s*(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?|centur(?:y|ies))\b",
@@ -93,6 +92,7 @@ def time_unasked(sentence: str, end: int, question: str) -> bool:
     return _TIME_AFTER.match(sentence, end) is not None and not _TIME_ASKED.search(question)
 
 
+# "How long ...?", "How old ...?": the answer is a measure, its unit part of it ("10 years").
 MEASURE = re.compile(r"\bhow\s+(?:long|old|far|tall|high|big|large|deep|wide|heavy)\b", re.I)
 _UNIT = re.compile(
     r"^(?:\s*(?:to|-|–|or)\s*[\w.,]+)?[\s-]+(?:(?:years?|months?|weeks?|days?|hours?|minutes?|"
