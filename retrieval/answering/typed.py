@@ -212,9 +212,11 @@ def picks(
         matched = [
             (j, t.lemma if t.lemma in need.lemmas else str(need.verb))
             for j, t in enumerate(toks)
-            if t.lemma in need.lemmas or (need.verb and _same_act(t.lemma, need.verb))
+            if t.lemma in need.lemmas or (need.verb and _same_act(t.lemma, need.verb, False))
         ]
         align = len({m for _, m in matched}) / len(need.lemmas)
+        # A verb of the same act gives its subject the asker's role ("Spain defeated England"
+        # for "Who won the final?"), though it says none of the question's words.
         verbs = {j for j, t in enumerate(toks) if need.verb and _same_act(t.lemma, need.verb)}
         for span, fit in candidates(sent, kind, need):
             text = _clean(sent, span)
@@ -251,8 +253,16 @@ _SAYING = frozenset(
 )
 
 
-def _same_act(lemma: str, verb: str) -> bool:
-    return lemma == verb or (verb in _SAYING and lemma in _SAYING)
+# Verbs of winning a contest: the subject of any of them answers "Who won ...?" ("Arsenal
+# beat Chelsea 2-1", "Sixers upset Breakers").
+_WINNING = frozenset(
+    "win beat defeat topple upset edge rout overcome outlast outscore thrash crush".split()
+)
+
+
+def _same_act(lemma: str, verb: str, winning: bool = True) -> bool:
+    acts = (_SAYING, _WINNING) if winning else (_SAYING,)
+    return lemma == verb or any(verb in act and lemma in act for act in acts)
 
 
 def _role_fit(sent: Parsed, span: Span, verbs: set[int], role: str | None) -> float:
