@@ -99,6 +99,17 @@ def test_how_many_now_is_the_number_it_was_reduced_to(seed_service: NewsService)
     )
 
 
+def test_still_open_is_no_and_the_sentence_that_says_so_comes_first(
+    seed_service: NewsService,
+) -> None:
+    # "NATO did keep the channels open" says "open" of channels; the mission "shall be
+    # suspended". The answer is "No", and the suspension is quoted first.
+    answer = seed_service.ask("Is Russia's mission to NATO still open?")
+    assert answer.short_answer == "No"
+    first = answer.text.split("\n\n", 1)[1]
+    assert first.index("suspended") < first.index("channels open")
+
+
 @pytest.mark.slow
 def test_a_yes_no_follow_up_opens_with_yes_or_no(two_stories: NewsService) -> None:
     two_stories.ask("Where is the Russian mission to NATO based?", session_id="y")

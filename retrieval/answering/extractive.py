@@ -29,7 +29,7 @@ from retrieval.answering.picking import time_unasked
 from retrieval.answering.qualified import with_qualified
 from retrieval.answering.reports import boilerplate
 from retrieval.answering.shorts import default_span_reader, short_answer
-from retrieval.answering.yesno import NOT_SAID, UNSETTLED, deciding_sentence
+from retrieval.answering.yesno import NOT_SAID, UNSETTLED, deciding_sentence, polarity
 from retrieval.answering.yesno import asked as asked_of
 from retrieval.condense import standalone_question
 from retrieval.config import AnswerSettings
@@ -479,6 +479,15 @@ class ExtractiveAnswerer:
             self.settings.max_sentences,
         )
 
+    def chosen_in_kind(
+        self, question: str, kind: Kind, cands: list[Candidate], focused: bool
+    ) -> tuple[list[Candidate], str | None]:
+        """The sentences to quote (:meth:`choose`) and the short answer in kind; a "No"
+        answer quotes first the sentence that says "No" on its own."""
+        chosen = self.choose(question, kind, cands)
+        short = self.in_kind(question, kind, chosen, focused)
+        return (_denial_first(question, chosen) if short == "No" else chosen), short
+
     def in_kind(
         self, question: str, kind: Kind, chosen: list[Candidate], focused: bool
     ) -> str | None:
@@ -557,7 +566,7 @@ class ExtractiveAnswerer:
         numbers: dict[int, int] = {}
         parts = []
         kind = ask_kind(question)
-        chosen = self.choose(question, kind, cands)
+        chosen, short = self.chosen_in_kind(question, kind, cands, focused)
         for c in chosen:
             chunk = c.hit.chunk.row
             if chunk not in numbers:
@@ -565,7 +574,6 @@ class ExtractiveAnswerer:
                 citations.append(_citation(numbers[chunk], c))
             said = quoted(c.text) if c.row == HEADLINE_ROW else c.text
             parts.append(f"{said} [{numbers[chunk]}]")
-        short = self.in_kind(question, kind, chosen, focused)
         text = " ".join(parts)
         if short:
             # The short answer cites the first quoted sentence that holds it.
@@ -605,6 +613,13 @@ def _last_quote(history: list[Turn], index: SearchIndex) -> tuple[str, int] | No
                 if at >= 0:
                     return c.article_id, at
     return None
+
+
+def _denial_first(question: str, chosen: list[Candidate]) -> list[Candidate]:
+    """A "No" answer's quotes with the first that says "No" on its own leading ("... shall be
+    suspended" before "NATO did keep the channels open" for "Is the mission still open?")."""
+    first = next((c for c in chosen if polarity(asked_of(question), [c.text]) == "No"), None)
+    return chosen if first is None else [first, *(c for c in chosen if c is not first)]
 
 
 def _repeats(text: str, quoted: set[str]) -> bool:
