@@ -626,7 +626,15 @@ def _repeats(text: str, quoted: set[str]) -> bool:
     """Whether ``text`` is a quoted sentence, or one that two overlapping chunks cut apart
     differently holds it or is held in it ("152.67 -- After missing ..." and "-- After
     missing ...")."""
-    return any(text in q or q in text for q in quoted)
+    return any(
+        text == q or (min(len(text), len(q)) >= _CUT_MIN and (text in q or q in text))
+        for q in quoted
+    )
+
+
+# A shorter sentence held in a quoted one is the same sentence cut apart only from this many
+# characters ("No." inside "He said no." is another sentence).
+_CUT_MIN = 30
 
 
 def said_terms(sentence: str, before: str) -> set[str]:
