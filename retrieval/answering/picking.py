@@ -74,15 +74,11 @@ _PLACE_BEFORE = re.compile(
 )
 
 
-# A number of years, months, ... (after the span), and a question about time.
-_TIME_AFTER = re.compile(
-    r"\s*-?\s*(?:years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?|centur(?:y|ies))\b",
-    re.IGNORECASE,
-)
+# Units of time; a number of them after the span, and a question about time.
+_TIME_UNITS = r"years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?|centuries|century"
+_TIME_AFTER = re.compile(rf"\s*-?\s*(?:{_TIME_UNITS})\b", re.IGNORECASE)
 _TIME_ASKED = re.compile(
-    r"\b(?:long|time|years?|months?|weeks?|days?|hours?|minutes?|seconds?|decades?|"
-    r"centur(?:y|ies)|old|age|often|period|duration|term)\b",
-    re.IGNORECASE,
+    rf"\b(?:{_TIME_UNITS}|long|time|old|age|often|period|duration|term)\b", re.IGNORECASE
 )
 
 
@@ -95,8 +91,8 @@ def time_unasked(sentence: str, end: int, question: str) -> bool:
 # "How long ...?", "How old ...?": the answer is a measure, its unit part of it ("10 years").
 MEASURE = re.compile(r"\bhow\s+(?:long|old|far|tall|high|big|large|deep|wide|heavy)\b", re.I)
 _UNIT = re.compile(
-    r"^(?:\s*(?:to|-|–|or)\s*[\w.,]+)?[\s-]+(?:(?:years?|months?|weeks?|days?|hours?|minutes?|"
-    r"seconds?|decades?|centuries|century|miles?|kilometers?|kilometres?|km|meters?|metres?|"
+    rf"^(?:\s*(?:to|-|–|or)\s*[\w.,]+)?[\s-]+(?:(?:{_TIME_UNITS}|"
+    r"miles?|kilometers?|kilometres?|km|meters?|metres?|"
     r"feet|foot|ft|inches|inch|yards?|pounds?|lbs?|kilograms?|kg|tons?|tonnes?|acres?|"
     r"hectares?|square\s+(?:miles?|kilometers?|kilometres?|feet|meters?|metres?))\b)(?:\s+old\b)?",
     re.IGNORECASE,
