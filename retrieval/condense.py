@@ -52,6 +52,9 @@ _QUESTION_WORDS = {
     "and",
     "the",
 }
+# "Anything else?", "Anyone else?": words that ask for more of the story, not about a topic.
+_INDEFINITE = {"anything", "anyone", "anybody", "something", "someone", "somebody", "else"}
+_NOT_CONTENT = _QUESTION_WORDS | _PRONOUNS | _INDEFINITE
 _MAX_CARRIED = 12
 # An article id -> the article's text (None when unknown).
 ArticleText = Callable[[str], str | None]
@@ -86,10 +89,10 @@ def needs_context(question: str) -> bool:
 
 
 def content_words(question: str) -> list[str]:
-    """The question's words that say what it is about: no stopword, question word or
-    pronoun ("What happened to him?" -> ["happened"])."""
+    """The question's words that say what it is about: no stopword, question word, pronoun
+    or "else" ("What happened to him?" -> ["happened"]; "Anything else?" -> [])."""
     words = re.findall(r"[\w']+", question.lower())
-    return [w for w in words if w not in STOPWORDS and w not in _QUESTION_WORDS | _PRONOUNS]
+    return [w for w in words if w not in STOPWORDS and w not in _NOT_CONTENT]
 
 
 def could_be_person(name: str) -> bool:

@@ -91,6 +91,9 @@ def test_stores_opening_one_new_file_at_once_all_open(tmp_path: Path) -> None:
         ("What did he decide on 6 October?", True),
         ("When did the 1973 oil crisis begin?", False),
         ("Why?", True),
+        ("Anything else?", True),
+        ("Anyone else?", True),
+        ("Did anyone else appeal?", True),
     ],
 )
 def test_needs_context(question: str, expected: bool) -> None:
