@@ -13,8 +13,8 @@ Gender = Literal["he", "she"]
 _HE = re.compile(r"\b(?:he|him|his|himself)\b", re.IGNORECASE)
 _SHE = re.compile(r"\b(?:she|her|hers|herself)\b", re.IGNORECASE)
 _PRONOUN = re.compile(r"\b(?:he|him|his|himself|she|her|hers|herself)\b", re.IGNORECASE)
-# How far after a mention its pronouns are counted (about the rest of its sentence and the
-# next one).
+# How far after a mention its pronouns are counted (the rest of its sentence, at most; the
+# next sentence's opening pronoun counts when the name opens its own).
 _WINDOW = 160
 _PLACE_BEFORE = re.compile(r"\b(?:in|to|from|at|near|across|outside|inside|of)\s+(?:the\s+)?$")
 
@@ -35,7 +35,7 @@ def gender(name: str, article: str) -> Gender | None:
         # "Caroline Ellison, his girlfriend": the possessive of an apposition is another's.
         if _APPOSED_POSSESSIVE.match(article, m.end()):
             continue
-        window = _until_other_name(article[m.end() : m.end() + _WINDOW], own)
+        window = _sentence_rest(_until_other_name(article[m.end() : m.end() + _WINDOW], own))
         # The first pronoun after a mention most likely means it ("Bieber said he would
         # meet her"); the later ones may mean someone the sentence brought in.
         first = _PRONOUN.search(window)
@@ -43,11 +43,45 @@ def gender(name: str, article: str) -> Gender | None:
         if first is not None and not _object(first, window):
             he += bool(_HE.fullmatch(first.group()))
             she += bool(_SHE.fullmatch(first.group()))
+        elif first is None and (subject := _next_subject(article, m, own)) is not None:
+            he += subject == "he"
+            she += subject == "she"
     if he > 2 * she:
         return "he"
     if she > 2 * he:
         return "she"
     return None
+
+
+def _next_subject(article: str, mention: re.Match[str], own: set[str]) -> Gender | None:
+    """The pronoun that opens the sentence after the one the name opens ("Boyle will perform
+    in Glasgow, the office said. She will also sing"): a new sentence's "he" or "she" most
+    likely goes on with the last one's subject. None when the name does not open its
+    sentence or the next one opens otherwise."""
+    before = article[: mention.start()]
+    while (word := _LAST_WORD.search(before)) is not None and word.group(1).lower() in own:
+        before = before[: word.start(1)]
+    before = before.rstrip(" \"'“‘(")
+    if before and before[-1] not in ".!?\n":
+        return None
+    end = _SENTENCE_END.search(article, mention.end())
+    if end is None:
+        return None
+    opener = end.group(1).lower()
+    return "he" if opener == "he" else "she" if opener == "she" else None
+
+
+def _sentence_rest(window: str) -> str:
+    """The window up to the end of the mention's sentence: a pronoun past it goes on with
+    that sentence's subject (:func:`_next_subject`), which need not be the name."""
+    end = _SENTENCE_END.search(window)
+    return window if end is None else window[: end.start() + 1]
+
+
+_LAST_WORD = re.compile(r"([A-Z][\w'’-]*)\s*$")
+# A sentence's end and the next sentence's first word: a full stop before a capital letter
+# ("Sept. 16" goes on).
+_SENTENCE_END = re.compile(r"[.!?][\"”’']?\s+([A-Z][a-z]*)")
 
 
 _APPOSED_POSSESSIVE = re.compile(r",\s+(?:his|her)\b", re.IGNORECASE)
@@ -81,8 +115,15 @@ def _until_other_name(window: str, own: set[str]) -> str:
         before = window[: m.start()].rstrip(" \"'“”‘’(")
         if m.group().lower() in own or not before or before[-1] in ".!?":
             continue
+        if _IN_TITLE.search(window[: m.start()]) and _TITLE_END.match(window, m.start()):
+            continue  # the hymn "How Great Thou Art": a title names no one
         return window[: m.start()]
     return window
+
+
+# A capitalised word inside a short quotation: a title's (a few words, quote closed).
+_IN_TITLE = re.compile(r"[\"“][^\"“”]{0,40}$")
+_TITLE_END = re.compile(r"[^\"“”.!?]{0,40}[\"”]")
 
 
 _CAPITALISED = re.compile(r"\b[A-Z][\w'’-]*")

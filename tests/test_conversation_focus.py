@@ -528,3 +528,23 @@ def test_he_after_who_is_x_is_x_not_what_the_answer_called_him() -> None:
         entities=("Vincent Darbenzio",),
     )
     assert standalone_question("Why did he do it?", [shooter]) == "Why did Vincent Darbenzio do it?"
+
+
+def test_the_pronoun_that_opens_the_next_sentence_is_the_subject_s() -> None:
+    from retrieval.referents import can_mean, gender
+
+    # Every pronoun right after "Boyle" belongs to someone her sentence brought in; the
+    # sentence after one she opens starts with "She".
+    article = (
+        "TV talent show star Susan Boyle will sing for Pope Benedict XVI during his visit "
+        "next month, the church said. Boyle will perform at Bellahouston Park in Glasgow, "
+        "the Scottish Catholic Media Office said. She will also sing with the choir. Boyle "
+        'plans to sing the hymn "How Great Thou Art" as well as her signature song. Boyle '
+        "said her late mother was at the same park in 1982. Boyle will sing a farewell song "
+        "to the pope as he leaves."
+    )
+    assert gender("Susan Boyle", article) == "she"
+    assert not can_mean("his", "Susan Boyle", article)
+    # A sentence the name does not open says nothing of the next one's "He".
+    told = "The pope thanked Boyle for the song. He leaves on Friday."
+    assert gender("Boyle", told) is None
