@@ -110,6 +110,18 @@ def test_still_open_is_no_and_the_sentence_that_says_so_comes_first(
     assert first.index("suspended") < first.index("channels open")
 
 
+def test_a_question_with_the_roles_reversed_is_answered_no(seed_service: NewsService) -> None:
+    # NATO expelled the Russian diplomats, and Russia suspends its mission to NATO.
+    for question, short in (
+        ("Did Russia expel NATO staff?", "No"),
+        ("Did NATO expel Russian diplomats?", "Yes"),
+        ("Did NATO suspend the Russian mission?", "No"),
+    ):
+        answer = seed_service.ask(question)
+        assert answer.short_answer == short, question
+        assert answer.citations
+
+
 @pytest.mark.slow
 def test_a_yes_no_follow_up_opens_with_yes_or_no(two_stories: NewsService) -> None:
     two_stories.ask("Where is the Russian mission to NATO based?", session_id="y")

@@ -172,3 +172,30 @@ def test_the_sentence_that_settles_the_question_otherwise_is_quoted() -> None:
 
 def test_a_relative_date_is_not_contradicted_by_a_day() -> None:
     assert polarity("Did he win the race this year?", ["He won the race in March."]) == "Yes"
+
+
+EXPELLED = (
+    "Moscow's reaction came in the backdrop of NATO expelling eight Russian diplomats from "
+    "the country's mission."
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "evidence", "expected"),
+    [
+        # The one asked about as the doer is the one the evidence has done to, and the
+        # other way round: the evidence says something else with the same words.
+        ("Did Russia expel NATO staff?", [EXPELLED], "No"),
+        ("Did NATO expel Russian diplomats?", [EXPELLED], "Yes"),
+        ("Were NATO diplomats expelled by Russia?", [EXPELLED], "No"),
+        ("Did Spain beat England?", ["England beat Spain 2-1 in the final."], "No"),
+        ("Did England beat Spain?", ["England beat Spain 2-1 in the final."], "Yes"),
+        ("Did Spain beat England?", ["Spain was beaten by England in the final."], "No"),
+        # A pronoun's doer is no other one.
+        ("Did Rubio criticise Bush?", ["He criticised Bush on Tuesday."], "Yes"),
+    ],
+)
+def test_a_question_that_swaps_the_doer_and_the_done_to_is_no(
+    question: str, evidence: list[str], expected: str
+) -> None:
+    assert polarity(question, evidence) == expected

@@ -10,6 +10,7 @@ import re
 from collections.abc import Sequence
 from typing import Literal
 
+from retrieval.answering.doers import swapped
 from retrieval.answering.parse import SentenceReader, default_reader
 from retrieval.lexical import STOPWORDS
 from retrieval.spans import NAME
@@ -138,7 +139,8 @@ def polarity(
     question: str, evidence: Sequence[str], min_share: float = 0.0, named: Sequence[str] = ()
 ) -> Polarity | None:
     """ "Yes" when the evidence asserts what the question asks, "No" when it asserts the
-    opposite: it negates the question's words, says their opposite, lacks the "only" /
+    opposite: it negates the question's words, says their opposite, has its doer and
+    done-to the other way round (retrieval/answering/doers.py), lacks the "only" /
     "all" / "still" the question asks about, or gives another value for the slot the
     question fills ("his 2nd match" against "his first tournament"). :data:`NOT_SAID` when
     it says what is asked only inside a clause that asks or supposes it. None when the
@@ -158,6 +160,9 @@ def polarity(
         if _other_value(question, " ".join([said, *named]), sentence):
             return "No"
         if opposed(question, evidence):
+            return "No"
+        reader = default_reader()
+        if reader is not None and swapped(reader, question, evidence):
             return "No"
     if _negates(sentence, question) != q_negated:
         return "No"
