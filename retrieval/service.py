@@ -562,7 +562,7 @@ class NewsService:
             filters = plan.filters
             # A publication window is a filter, not words to match: "last week" is taken
             # out. An event's date is in the text it is recounted in: "in 2014" stays.
-            asked = asked if plan.event else (plan.intent.text or asked)
+            asked = asked if plan.words_kept else (plan.intent.text or asked)
         standalone = loaded.answerer.condense(asked, turns)
         if len(standalone) > self.settings.answer.max_question_chars:
             standalone = asked  # a condensed question never outgrows the question cap

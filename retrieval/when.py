@@ -78,6 +78,13 @@ class TimePlan:
         """The window names when something happened, not when it was reported."""
         return self.intent.window is not None and self.intent.reading == "event"
 
+    @property
+    def words_kept(self) -> bool:
+        """The time expression stays in the words searched: an event's date ("in 2014"), or
+        days still to come, which no article was published on ("What did Check Point say
+        about next year?" asks what the articles say of it)."""
+        return self.event or self.intent.future
+
     def widened(self) -> Filters:
         """The filters without the window (still cut at asked_on): where to look for the
         nearest coverage outside it."""

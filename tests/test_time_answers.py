@@ -92,6 +92,18 @@ def test_an_event_year_finds_the_article_that_recounts_it(seed_service: NewsServ
     assert "2014" in answer.text
 
 
+def test_days_still_to_come_are_what_is_asked_about_not_a_window(service: NewsService) -> None:
+    # No article is published next week: the words stay in the question, nothing filters.
+    answer = service.ask(
+        "Who will start at quarterback for the Vikings next week?", as_of=D(2023, 12, 12)
+    )
+    assert answer.standalone_question == (
+        "Who will start at quarterback for the Vikings next week?"
+    )
+    assert answer.window is None
+    assert "Mullens" in answer.text
+
+
 def test_a_follow_up_keeps_and_shifts_the_window(service: NewsService) -> None:
     session = "time-follow-up"
     try:
