@@ -97,3 +97,16 @@ def test_the_headline_says_what_a_yes_no_question_asks(service: NewsService) -> 
     a = service.ask("Did Fabrikam raise a seed round?")
     assert a.short_answer == "Yes"
     assert a.citations[0].article_id == "fabrikam-seed"
+
+
+@pytest.mark.slow
+def test_a_headline_answers_what_the_text_never_says_rather_than_nothing(
+    service: NewsService,
+) -> None:
+    # The text never says what he tried to delete; the headline names him and says it.
+    a = service.ask("What did Dana Whitlock try to delete?")
+    assert not a.abstained
+    assert "“Quarterback Dana Whitlock says he tried to delete his old tweets" in a.text
+    assert [c.article_id for c in a.citations] == ["whitlock-tweets"]
+    # A headline that does not name the one asked about answers nothing.
+    assert service.ask("What did Mia Chen try to delete?").abstained

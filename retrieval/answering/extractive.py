@@ -551,15 +551,15 @@ class ExtractiveAnswerer:
         # Inside the conversation's own article the question is known to be on topic, so
         # weaker evidence is enough ("In what country?" shares no word with its answer).
         threshold = self.settings.threshold - (_FOCUS_EASING if focused else 0.0)
-        if confidence < threshold:
-            return abstention(question, confidence)
-        if not focused and self._unfocused(question, best):
-            # A close runner-up that does share the question's words answers it instead.
-            runner_up = self._focused_runner_up(question, cands)
-            if runner_up is None:
+        if confidence < threshold or (not focused and self._unfocused(question, best)):
+            # A close runner-up that does share the question's words answers it instead, or
+            # else a headline that says what the sentences do not.
+            runner_up = None if confidence < threshold else self._focused_runner_up(question, cands)
+            instead = [runner_up, *(c for c in cands if c is not runner_up)] if runner_up else None
+            head = None if instead else _headline_instead(question, cands)
+            if instead is None and head is None:
                 return abstention(question, confidence)
-            cands = [runner_up, *(c for c in cands if c is not runner_up)]
-            best = runner_up
+            cands = instead or [head]
         # A citation names a chunk, quoting its best sentence; every sentence taken from
         # that chunk carries its number (as verified model answers cite).
         citations: list[Citation] = []
@@ -593,6 +593,33 @@ class ExtractiveAnswerer:
         # Other articles' best evidence may give another value: an update, a disagreement
         # or another thing of the same name (retrieval/answering/conflicts.py).
         return with_conflict(answer, question, cands, self._class_words)
+
+
+def _headline_instead(question: str, cands: list[Candidate]) -> Candidate | None:
+    """When no sentence answers: the headline of one of the best few stories, when it names
+    everyone the question names and says one of its other words ("What did Travis Kelce try
+    to delete?" and "Travis Kelce says he tried to delete his 'nonsense' tweets before they
+    went viral"). A question that names no one is matched by too many headlines."""
+    names = focus.names_in(question)
+    if not names:
+        return None
+    wanted = set(terms(question)) - _FRAME_TERMS - {t for n in names for t in terms(n)}
+    stories: list[str] = []
+    for c in cands:
+        article = c.hit.article
+        if article.id in stories:
+            continue
+        stories.append(article.id)
+        if len(stories) > _HEADLINE_STORIES:
+            break
+        said = headline(article.title, article.text)
+        if said and all(n in said for n in names) and wanted & set(terms(said)):
+            return Candidate(c.hit, HEADLINE_ROW, said, c.score, c.features)
+    return None
+
+
+# How many of the best stories' headlines may stand in for sentences that do not answer.
+_HEADLINE_STORIES = 3
 
 
 def _within_focus(hits: list[Hit], history: list[Turn]) -> bool:
