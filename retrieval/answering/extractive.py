@@ -556,10 +556,12 @@ class ExtractiveAnswerer:
             # else a headline that says what the sentences do not.
             runner_up = None if confidence < threshold else self._focused_runner_up(question, cands)
             instead = [runner_up, *(c for c in cands if c is not runner_up)] if runner_up else None
-            head = None if instead else _headline_instead(question, cands)
-            if instead is None and head is None:
-                return abstention(question, confidence)
-            cands = instead or [head]
+            if instead is None:
+                head = _headline_instead(question, cands)
+                if head is None:
+                    return abstention(question, confidence)
+                instead = [head]
+            cands = instead
         # A citation names a chunk, quoting its best sentence; every sentence taken from
         # that chunk carries its number (as verified model answers cite).
         citations: list[Citation] = []
