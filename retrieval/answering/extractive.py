@@ -534,6 +534,26 @@ class ExtractiveAnswerer:
                 out.append(c)
         return out
 
+    def _answering(
+        self, question: str, cands: list[Candidate], focused: bool
+    ) -> list[Candidate] | None:
+        """The candidates to answer from, best first; None when none answers well enough.
+
+        Below the threshold, or when the best sentence misses the question's words, a close
+        runner-up that does share them answers instead, or else a headline that says what
+        the sentences do not (:func:`_headline_instead`)."""
+        best = cands[0]
+        # Inside the conversation's own article the question is known to be on topic, so
+        # weaker evidence is enough ("In what country?" shares no word with its answer).
+        weak = round(best.score, 4) < self.settings.threshold - (_FOCUS_EASING if focused else 0)
+        if not weak and (focused or not self._unfocused(question, best)):
+            return cands
+        runner_up = None if weak else self._focused_runner_up(question, cands)
+        if runner_up is not None:
+            return [runner_up, *(c for c in cands if c is not runner_up)]
+        head = _headline_instead(question, cands)
+        return None if head is None else [head]
+
     def compose(self, question: str, cands: list[Candidate], focused: bool = False) -> Answer:
         """The answer from already scored candidates (see :meth:`candidates`); ``focused``:
         a follow-up answered from the conversation's own article, where a short question
@@ -546,22 +566,11 @@ class ExtractiveAnswerer:
             cands = naming_first(question, cands, self.index.idf)
         if not cands:
             return abstention(question)
-        best = cands[0]
-        confidence = round(best.score, 4)
-        # Inside the conversation's own article the question is known to be on topic, so
-        # weaker evidence is enough ("In what country?" shares no word with its answer).
-        threshold = self.settings.threshold - (_FOCUS_EASING if focused else 0.0)
-        if confidence < threshold or (not focused and self._unfocused(question, best)):
-            # A close runner-up that does share the question's words answers it instead, or
-            # else a headline that says what the sentences do not.
-            runner_up = None if confidence < threshold else self._focused_runner_up(question, cands)
-            instead = [runner_up, *(c for c in cands if c is not runner_up)] if runner_up else None
-            if instead is None:
-                head = _headline_instead(question, cands)
-                if head is None:
-                    return abstention(question, confidence)
-                instead = [head]
-            cands = instead
+        confidence = round(cands[0].score, 4)
+        answering = self._answering(question, cands, focused)
+        if answering is None:
+            return abstention(question, confidence)
+        cands = answering
         # A citation names a chunk, quoting its best sentence; every sentence taken from
         # that chunk carries its number (as verified model answers cite).
         citations: list[Citation] = []
