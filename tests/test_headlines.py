@@ -68,6 +68,14 @@ def test_what_reads_as_a_headline() -> None:
     # A newsletter's roundup of several stories says nothing of how its parts relate.
     roundup = "Initech hosts a dev day, we review the new laptop, and Umbrella gets a new CEO"
     assert headline(roundup, text) is None
+    # A live blog's or a tracker's label lists what it holds: common nouns between commas.
+    live = "Bears vs. Vikings live score, updates, highlights from NFL 'Monday Night Football' game"
+    assert headline(live, text) is None
+    assert headline("Tracker: Live updates on news, rumors, signings and trades", text) is None
+    # Names between commas are who the story is about, and a list of what it is about
+    # is no page's label.
+    assert headline("Initech, Globex, Umbrella face an antitrust probe in Brussels", text)
+    assert headline("Initech faces a probe over content risks, moderation, transparency", text)
     # An HTML-escaped title is read as the outlet wrote it.
     escaped = "&#039;Massive intel failure&#039;: Hamas&#039; surprise attack shocks the internet"
     assert (

@@ -38,6 +38,24 @@ def _roundup(title: str) -> bool:
     return title.count(",") >= 2 and ", and " in title
 
 
+def _label_list(title: str) -> bool:
+    """A live blog's, a tracker's or a preview's label, which lists what the page holds
+    ("Bears vs. Vikings live score, updates, highlights from NFL ...", "Live updates on
+    news, rumors, signings and trades", "odds, props, predictions"): a lower-case word
+    alone between two commas, and a word of such pages. Names so listed ("Initech, Globex,
+    Umbrella face a probe") are who a headline is about, and a list of what a story is
+    about ("over content risks, moderation, transparency") is no page's label."""
+    return _LISTED.search(title) is not None and _PAGE_WORDS.search(title) is not None
+
+
+_LISTED = re.compile(r",\s*[a-z][\w'’-]*\s*,")
+_PAGE_WORDS = re.compile(
+    r"\b(?:live|updates|highlights|tracker|odds|predictions|preview|lineups|how to watch|"
+    r"where to watch)\b",
+    re.IGNORECASE,
+)
+
+
 # What a shortened title ends with ("… mission in response to the…").
 _CUT = re.compile(r"(?:\s*(?:…|\.\.\.)\s*)$")
 
@@ -45,7 +63,8 @@ _CUT = re.compile(r"(?:\s*(?:…|\.\.\.)\s*)$")
 def headline(title: str | None, text: str) -> str | None:
     """``title`` when it reads as a headline that the story's text does not repeat, else None.
 
-    A question, an explainer's title or a roundup of several stories is none. A title the
+    A question, an explainer's title, a roundup of several stories or a live blog's label
+    is none. A title the
     loader took from the text's first words, or one the text says word for word, adds
     nothing the text's own sentences don't.
     """
@@ -60,7 +79,7 @@ def headline(title: str | None, text: str) -> str | None:
     lower = [w for w in said if w[:1].islower() and terms(w)]
     if len(lower) < MIN_LOWER_CONTENT:
         return None
-    if _ASKS.search(title) or "?" in title or _roundup(title):
+    if _ASKS.search(title) or "?" in title or _roundup(title) or _label_list(title):
         return None
     core = " ".join(_CUT.sub("", title).split()).lower()
     if core and core in " ".join(text.split()).lower():
