@@ -483,10 +483,30 @@ class ExtractiveAnswerer:
         self, question: str, kind: Kind, cands: list[Candidate], focused: bool
     ) -> tuple[list[Candidate], str | None]:
         """The sentences to quote (:meth:`choose`) and the short answer in kind; a "No"
-        answer quotes first the sentence that says "No" on its own."""
+        answer quotes first the sentence that says "No" on its own, and a yes or no that
+        only a headline says what it asks of quotes that headline first."""
         chosen = self.choose(question, kind, cands)
         short = self.in_kind(question, kind, chosen, focused)
-        return (_denial_first(question, chosen) if short == "No" else chosen), short
+        if short == "No":
+            chosen = _denial_first(question, chosen)
+        if short in ("Yes", "No"):
+            chosen = self._saying_headline_first(question, chosen)
+        return chosen, short
+
+    def _saying_headline_first(self, question: str, chosen: list[Candidate]) -> list[Candidate]:
+        """The quotes with the headline of theirs that says what a short yes/no question asks
+        leading, when their sentences do not say it ("Did Fabrikam raise a seed round?" is
+        said by "Fabrikam raises a $4.5M seed round ...", not by the text): the answer
+        quotes what it stands on."""
+        texts = [c.text for c in chosen]
+        if not self._unsaid(question, texts):
+            return chosen
+        for c in chosen:
+            said = headline(c.hit.article.title, c.hit.article.text)
+            if said and not self._unsaid(question, [*texts, said]):
+                head = Candidate(c.hit, HEADLINE_ROW, said, c.score, c.features)
+                return [head, *chosen][: self.settings.max_sentences]
+        return chosen
 
     def in_kind(
         self, question: str, kind: Kind, chosen: list[Candidate], focused: bool
