@@ -343,10 +343,31 @@ def supported(
     ranked = picks(parsed[1:], parsed[0], kind)
     if not ranked or ranked[0].align < min_align:
         return None
+    if kind == "who" and not _does_the_act(parsed[1 + ranked[0].sentence], asked(parsed[0])):
+        return None
     text, _ = pick_from(ranked, min_lead)
     if kind == "who" and text and _only_the_speaker(parsed, ranked[0]):
         return None
     return text
+
+
+def _does_the_act(sentence: Parsed, need: Asked) -> bool:
+    """Whether a sentence can say who won what a "Who won ...?" question asks: it holds a
+    verb of winning ("beat", "defeated"; "to earn the win" says "win" of no one), or a
+    noun of it with "by" ("their defeat by the Swabian League"). A name that only stands
+    near the question's other words ("Premier League" in "Man United vs Chelsea head to head
+    record, all-time results between Premier League giants", a starter named in a preview)
+    won nothing the sentence says. Other acts are often said in other words ("handed his
+    position to" for "succeeded"), so only winning is held to its verb."""
+    if need.verb not in _WINNING or need.role != "subject":
+        return True
+    toks = sentence.tokens
+    by = {t.head for t in toks if t.lemma == "by"}
+    # A noun of winning says who with "by" ("their defeat by the Swabian League").
+    return any(
+        t.lemma in _WINNING and (t.pos == "VERB" or (t.pos == "NOUN" and i in by))
+        for i, t in enumerate(toks)
+    )
 
 
 def described(question: Parsed, sentences: Sequence[Parsed]) -> str | None:
