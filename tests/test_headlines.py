@@ -102,9 +102,11 @@ def test_a_yes_no_question_whose_act_no_evidence_says_is_not_settled(
 
 @pytest.mark.slow
 def test_the_headline_says_what_a_yes_no_question_asks(service: NewsService) -> None:
+    # The text never says Fabrikam raised anything; its headline does, and is quoted first.
     a = service.ask("Did Fabrikam raise a seed round?")
     assert a.short_answer == "Yes"
     assert a.citations[0].article_id == "fabrikam-seed"
+    assert a.text.startswith("Yes [1]\n\n“Fabrikam raises a $4.5M seed round")
 
 
 @pytest.mark.slow
@@ -118,12 +120,3 @@ def test_a_headline_answers_what_the_text_never_says_rather_than_nothing(
     assert [c.article_id for c in a.citations] == ["whitlock-tweets"]
     # A headline that does not name the one asked about answers nothing.
     assert service.ask("What did Mia Chen try to delete?").abstained
-
-
-@pytest.mark.slow
-def test_a_yes_the_headline_settles_quotes_the_headline(service: NewsService) -> None:
-    # The text never says Fabrikam raised anything; its headline does, and is quoted first.
-    a = service.ask("Did Fabrikam raise a seed round?")
-    assert a.short_answer == "Yes"
-    assert a.text.startswith("Yes [1]\n\n“Fabrikam raises a $4.5M seed round")
-    assert a.citations[0].article_id == "fabrikam-seed"
